@@ -1,0 +1,70 @@
+"""RetroWalk: a voice coach for retro walking, served by Flask to a phone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB_DIR = ROOT / "web"
+
+DEFAULTS: dict[str, Any] = {
+    "DATA_DIR": str(ROOT / "data"),
+    "AUDIO_CACHE": str(ROOT / "audio_cache"),
+    # JSON bodies are small plans; anything bigger is refused with 413 before parsing.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "GTTS_ENABLED": True,
+    "GTTS_TIMEOUT_S": 5.0,
+    "GTTS_MIN_INTERVAL_S": 0.3,
+    # Served audio never changes (its name is its content's hash), so phones keep it a year.
+    "AUDIO_MAX_AGE_S": 365 * 24 * 3600,
+    "DEVICE_COOKIE": "rw_device",
+    "DEVICE_COOKIE_MAX_AGE_S": 5 * 365 * 24 * 3600,
+    # Behind a reverse proxy, trust this many X-Forwarded-* hops (0: not behind one).
+    "PROXY_HOPS": 0,
+}
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then RETROWALK_* environment variables, then the test config."""
+    app = Flask(__name__, static_folder=str(WEB_DIR), static_url_path="")
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("RETROWALK")
+    if test_config:
+        app.config.from_mapping(test_config)
+    data_dir = Path(app.config["DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("DATABASE", str(data_dir / "retrowalk.db"))
+
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+    from . import db
+
+    database = db.connect(app.config["DATABASE"])
+    try:
+        db.migrate(database)
+    finally:
+        database.close()
+    app.teardown_appcontext(db.close_db)
+
+    from .voice import AudioCache
+
+    app.extensions["audio_cache"] = AudioCache(
+        app.config["AUDIO_CACHE"],
+        gtts_enabled=bool(app.config["GTTS_ENABLED"]),
+        gtts_timeout=float(app.config["GTTS_TIMEOUT_S"]),
+        gtts_min_interval=float(app.config["GTTS_MIN_INTERVAL_S"]),
+    )
+
+    from . import api, devices, errors
+
+    errors.register_error_handlers(app)
+    devices.init_app(app)
+    app.register_blueprint(api.bp)
+    return app

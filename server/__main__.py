@@ -1,0 +1,5 @@
+"""`python -m server` is the `retrowalk` command."""
+
+from .cli import main
+
+main()

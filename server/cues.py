@@ -1,0 +1,195 @@
+"""The cue compiler: a pure function from a plan's segments to the timeline of spoken cues.
+
+Placement rule (one rule, applied in priority order, so the timeline is the same every
+time for the same plan, options and phrase lengths):
+
+1. Cues are placed by priority: switch phrases and "workout complete" first, then speed
+   hints, then countdown numbers, then "halfway", then time remaining.
+2. Each cue wants its ideal moment. It is placed there if it does not overlap (with a
+   short gap, ``GAP_MS``) any cue already placed.
+3. If it would overlap, a *movable* cue (speed, halfway, time remaining) slides later to
+   the first silence long enough for it inside its own segment; an anchored cue (a
+   countdown number, whose meaning is its moment) is left out.
+4. Switch phrases are never left out: if one would overlap the one before (only possible
+   when a phrase is longer than a segment), it starts as soon as that one has ended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Mapping, Sequence
+
+from . import phrases
+from .plans import Segment
+
+COUNTDOWN_CHOICES = (0, 3, 5, 10)
+DEFAULT_COUNTDOWN = 3
+# Silence kept between two cues so they are heard as separate phrases.
+GAP_MS = 150
+# Countdown numbers are one second apart, like a clock.
+COUNT_STEP_MS = 1000
+# A segment this long hears "one minute to go"; ten minutes and more also hear every five.
+ONE_MINUTE_MARK_MIN_SECONDS = 120
+FIVE_MINUTE_MARKS_MIN_SECONDS = 600
+
+PRIORITY = {"switch": 0, "complete": 0, "speed": 1, "countdown": 2, "halfway": 3, "remaining": 4}
+MOVABLE = frozenset({"speed", "halfway", "remaining"})
+
+
+class CueOptionsInvalid(Exception):
+    """Cue options a walker cannot choose."""
+
+
+@dataclass(frozen=True)
+class CueOptions:
+    """What the walker wants to hear, and in which language and units."""
+
+    countdown: int = DEFAULT_COUNTDOWN
+    halfway: bool = True
+    time_remaining: bool = True
+    lang: str = "en"
+    units: str = "mph"
+
+    def __post_init__(self):
+        """Refuse options outside the closed set, so every phrase can be prerendered."""
+        if self.countdown not in COUNTDOWN_CHOICES:
+            raise CueOptionsInvalid(f"Countdown must be one of {COUNTDOWN_CHOICES}.")
+        if self.lang not in phrases.LANGUAGES:
+            raise CueOptionsInvalid(f"Voice language must be one of {', '.join(phrases.LANGUAGES)}.")
+        if self.units not in phrases.UNITS:
+            raise CueOptionsInvalid(f"Units must be one of {', '.join(phrases.UNITS)}.")
+        if not isinstance(self.halfway, bool) or not isinstance(self.time_remaining, bool):
+            raise CueOptionsInvalid("Halfway and time remaining must be true or false.")
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One phrase to be spoken `offset_ms` after the workout starts."""
+
+    seq: int
+    offset_ms: int
+    kind: str
+    text: str
+    segment: int
+
+    def to_dict(self) -> dict:
+        """The cue as the timeline in the websocket `hello` carries it (without audio)."""
+        return {
+            "seq": self.seq,
+            "offset_ms": self.offset_ms,
+            "kind": self.kind,
+            "text": self.text,
+            "segment": self.segment,
+        }
+
+
+@dataclass(frozen=True)
+class _Wish:
+    """A cue that wants to be said at `ideal_ms`, no later than `latest_end_ms`."""
+
+    ideal_ms: int
+    kind: str
+    text: str
+    segment: int
+    latest_end_ms: int
+
+
+def segment_starts_ms(segments: Sequence[Segment]) -> list[int]:
+    """The offset at which each segment starts, plus the workout's end as a last entry."""
+    starts, at = [], 0
+    for segment in segments:
+        starts.append(at)
+        at += segment.seconds * 1000
+    starts.append(at)
+    return starts
+
+
+def _remaining_marks(seconds: int) -> list[int]:
+    """Minutes-left marks for a segment of this length, longest first."""
+    if seconds < ONE_MINUTE_MARK_MIN_SECONDS:
+        return []
+    marks = [1]
+    if seconds >= FIVE_MINUTE_MARKS_MIN_SECONDS:
+        step = phrases.REMAINING_STEP_MINUTES
+        marks += list(range(step, (seconds - 1) // 60 + 1, step))
+        marks = [m for m in marks if m * 60 < seconds]
+    return sorted(set(marks), reverse=True)
+
+
+def _wishes(segments: Sequence[Segment], options: CueOptions) -> list[_Wish]:
+    """Every cue the plan could have, each at its ideal moment."""
+    lang = options.lang
+    starts = segment_starts_ms(segments)
+    total_ms = starts[-1]
+    wishes: list[_Wish] = []
+    spoken_speed = None
+    for index, segment in enumerate(segments):
+        start, end = starts[index], starts[index + 1]
+        wishes.append(_Wish(start, "switch", phrases.switch(segment.kind, lang), index, end))
+        if segment.speed_mph is not None and segment.speed_mph != spoken_speed:
+            text = phrases.speed(segment.speed_mph, options.units, lang)
+            wishes.append(_Wish(start, "speed", text, index, end))
+            spoken_speed = segment.speed_mph
+        # Count down to whatever comes next: the next switch, or the end of the workout.
+        for number in range(min(options.countdown, segment.seconds - 1), 0, -1):
+            at = end - number * COUNT_STEP_MS
+            wishes.append(_Wish(at, "countdown", phrases.count(number, lang), index, end))
+        if options.time_remaining:
+            for minutes in _remaining_marks(segment.seconds):
+                text = phrases.minutes_left(minutes, lang)
+                wishes.append(_Wish(end - minutes * 60_000, "remaining", text, index, end))
+    if options.halfway and segments:
+        middle = total_ms // 2
+        index = next(i for i in range(len(segments)) if starts[i] <= middle < starts[i + 1])
+        wishes.append(_Wish(middle, "halfway", phrases.halfway(lang), index, starts[index + 1]))
+    wishes.append(_Wish(total_ms, "complete", phrases.complete(lang), len(segments) - 1, total_ms))
+    return wishes
+
+
+def needed_phrases(segments: Sequence[Segment], options: CueOptions) -> list[str]:
+    """Every phrase the timeline may use, so their audio can be rendered before compiling."""
+    return list(dict.fromkeys(w.text for w in _wishes(segments, options)))
+
+
+def _first_free_start(busy: list[tuple[int, int]], start: int, length: int) -> int:
+    """The earliest start at or after `start` where `length` ms fit between busy spans."""
+    for busy_start, busy_end in sorted(busy):
+        if start + length + GAP_MS <= busy_start:
+            break
+        if start < busy_end + GAP_MS:
+            start = max(start, busy_end + GAP_MS)
+    return start
+
+
+def compile_timeline(
+    segments: Sequence[Segment], options: CueOptions, spoken_ms: Mapping[str, int]
+) -> list[Cue]:
+    """Compile segments into cues ordered by offset that never overlap when spoken.
+
+    `spoken_ms` gives each phrase's spoken length (from its rendered audio); every text of
+    `needed_phrases` must be in it.
+    """
+    wishes = sorted(_wishes(segments, options), key=lambda w: (PRIORITY[w.kind], w.ideal_ms))
+    busy: list[tuple[int, int]] = []
+    placed: list[tuple[int, _Wish]] = []
+    for wish in wishes:
+        length = spoken_ms[wish.text]
+        start = _first_free_start(busy, wish.ideal_ms, length)
+        if start != wish.ideal_ms:
+            if wish.kind in MOVABLE:
+                if start + length > wish.latest_end_ms:
+                    continue
+            elif wish.kind not in ("switch", "complete"):
+                continue
+        busy.append((start, start + length))
+        placed.append((start, wish))
+    placed.sort(key=lambda item: (item[0], PRIORITY[item[1].kind]))
+    return [
+        Cue(seq, at, wish.kind, wish.text, wish.segment)
+        for seq, (at, wish) in enumerate(placed)
+    ]
+
+
+def shift_after(timeline: Sequence[Cue], offset_ms: int, by_ms: int) -> list[Cue]:
+    """The timeline with every cue at or after `offset_ms` moved `by_ms` later (clock maths for pauses)."""
+    return [replace(c, offset_ms=c.offset_ms + by_ms) if c.offset_ms >= offset_ms else c for c in timeline]

@@ -1,0 +1,84 @@
+"""Storage: SQLite through sqlite-utils, WAL, foreign keys on, numbered migrations, a connection per thread."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Callable
+
+from flask import current_app, g
+from sqlite_utils import Database
+
+# Seconds a writer waits for another's lock before giving up (SQLite's busy timeout).
+BUSY_TIMEOUT_S = 10.0
+
+
+def connect(path: str | Path) -> Database:
+    """Open one connection with the pragmas every connection needs (foreign keys are per connection)."""
+    # autocommit mode: each statement commits unless we open a transaction with `with db.conn:`.
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    # WAL with synchronous=NORMAL: a committed write survives the process being killed.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return Database(conn)
+
+
+def _m001_devices_and_plans(db: Database) -> None:
+    """Devices (the cookie identity) and the custom plans that belong to them."""
+    # Plain SQL rather than Table.create: sqlite-utils commits inside its own helpers,
+    # which would end the migration's transaction half way.
+    db.execute(
+        """CREATE TABLE devices (
+            id TEXT PRIMARY KEY,
+            created_at INTEGER NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE plans (
+            id TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            segments TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX plans_by_device ON plans(device_id)")
+
+
+# Append only: a migration that has shipped is never edited, a new one is added.
+MIGRATIONS: list[Callable[[Database], None]] = [
+    _m001_devices_and_plans,
+]
+
+
+def schema_version(db: Database) -> int:
+    """The number of migrations applied to this database."""
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: Database) -> int:
+    """Apply the migrations this database has not had yet, each in its own transaction."""
+    db.enable_wal()
+    version = schema_version(db)
+    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.conn:
+            db.conn.execute("BEGIN IMMEDIATE")
+            migration(db)
+            db.conn.execute(f"PRAGMA user_version = {number}")
+    return schema_version(db)
+
+
+def get_db() -> Database:
+    """This request's connection, opened on first use and closed when the request ends."""
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    """Close the request's connection, if it opened one."""
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()

@@ -1,0 +1,54 @@
+"""One error shape for the whole API: `{"error": code, "message": sentence}` with a 4xx/5xx status."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class NotFound(Exception):
+    """Something a device asked for that does not exist, or is not theirs to see."""
+
+
+def error_response(status: int, error: str, message: str, **extra):
+    """A JSON error the phone can show as it is (extra fields, such as a list of problems, may follow)."""
+    response = jsonify(error=error, message=message, **extra)
+    response.status_code = status
+    return response
+
+
+def _code_of(exc: HTTPException) -> str:
+    """A short snake-case code from an HTTP exception's name ("Not Found" -> "not_found")."""
+    return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Turn every HTTP and unexpected error into the one JSON shape, never a traceback."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        """Werkzeug's HTTP errors (bad JSON, too large, not found, ...) as JSON."""
+        message = exc.description or exc.name
+        if exc.code == 400 and "JSON" in (exc.description or ""):
+            message = "The request body is not valid JSON."
+        if exc.code == 413:
+            message = "The request body is too large."
+        response = error_response(exc.code or 500, _code_of(exc), message)
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound):
+        """A missing plan, session or file."""
+        return error_response(404, "not_found", str(exc))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        """A bug: logged in full on the server, a plain sentence for the walker."""
+        log.exception("Unhandled error")
+        return error_response(500, "internal", "Something went wrong on the server; please try again.")

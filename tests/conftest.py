@@ -1,0 +1,125 @@
+"""Shared fixtures: a real `retrowalk serve` on 127.0.0.1 with a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+# Generous: a cold start on a loaded 2-core CI machine imports gevent, Flask and eSpeak.
+SERVER_START_TIMEOUT_S = 60
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class RunningServer:
+    """A `retrowalk serve` subprocess and the folders it owns."""
+
+    data_dir: Path
+    audio_cache: Path
+    port: int = field(default_factory=free_port)
+    extra_args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, without a trailing slash."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """The websocket base URL."""
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> "RunningServer":
+        """Start the server and wait until /healthz answers."""
+        argv = [
+            sys.executable, "-m", "server", "serve",
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--data-dir", str(self.data_dir), "--audio-cache", str(self.audio_cache),
+            "--offline", *self.extra_args,
+        ]
+        self.log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")
+        self.process = subprocess.Popen(
+            argv, stdout=self.log, stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env}, cwd=Path(__file__).resolve().parent.parent,
+        )
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).ok:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not answer within {SERVER_START_TIMEOUT_S} s")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Stop the server with a signal (SIGKILL for a crash) and return its exit code."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        return self.process.returncode if self.process else 0
+
+    def client(self) -> requests.Session:
+        """A new device: a requests session that holds its own rw_device cookie."""
+        session = requests.Session()
+        session.get(self.url + "/", timeout=10)
+        return session
+
+
+@pytest.fixture(scope="session")
+def shared_audio_cache(tmp_path_factory) -> Path:
+    """One audio cache for the whole run, so each phrase is rendered once."""
+    return tmp_path_factory.mktemp("audio_cache")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, shared_audio_cache):
+    """One real server for the tests that only need a running app."""
+    running = RunningServer(tmp_path_factory.mktemp("data"), shared_audio_cache).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def fresh_server(tmp_path, shared_audio_cache):
+    """A server of the test's own (empty database) that the test may stop and restart."""
+    servers: list[RunningServer] = []
+
+    def start(**kwargs) -> RunningServer:
+        running = RunningServer(tmp_path / "data", shared_audio_cache, **kwargs)
+        running.data_dir.mkdir(exist_ok=True)
+        servers.append(running.start())
+        return running
+
+    yield start
+    for running in servers:
+        running.stop()
+
+
+@pytest.fixture
+def device(server) -> requests.Session:
+    """A new device on the shared server."""
+    return server.client()

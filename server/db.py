@@ -47,9 +47,57 @@ def _m001_devices_and_plans(db: Database) -> None:
     db.execute("CREATE INDEX plans_by_device ON plans(device_id)")
 
 
+def _m002_sessions(db: Database) -> None:
+    """Live workouts and the events that moved them (start, pause, resume, skip, stop, finish)."""
+    db.execute(
+        """CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+            plan_id TEXT NOT NULL,
+            plan_name TEXT NOT NULL,
+            plan TEXT NOT NULL,            -- JSON segments, a snapshot: editing the plan later changes nothing here
+            options TEXT NOT NULL,         -- JSON cue options the timeline was compiled with
+            timeline TEXT NOT NULL,        -- JSON cues with their audio URLs
+            state TEXT NOT NULL,           -- ready, running, paused, finished
+            created_at INTEGER NOT NULL,   -- epoch ms, server clock (as every time here)
+            started_at INTEGER,
+            paused_at INTEGER,
+            shift_ms INTEGER NOT NULL DEFAULT 0,
+            finished_at INTEGER,
+            ended_by TEXT,                 -- complete or stopped
+            summary TEXT                   -- JSON, written in the same transaction as the finish
+        )"""
+    )
+    db.execute("CREATE INDEX sessions_by_device ON sessions(device_id, created_at)")
+    db.execute("CREATE INDEX sessions_live ON sessions(state) WHERE state IN ('running', 'paused')")
+    db.execute(
+        """CREATE TABLE session_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            at INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            data TEXT NOT NULL DEFAULT '{}'
+        )"""
+    )
+    db.execute("CREATE INDEX session_events_by_session ON session_events(session_id, id)")
+
+
+def _m003_settings(db: Database) -> None:
+    """Per-device settings: units, weight, cue options, voice language, time zone, programme."""
+    db.execute(
+        """CREATE TABLE settings (
+            device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+            data TEXT NOT NULL,            -- JSON, validated by the settings module
+            updated_at INTEGER NOT NULL
+        )"""
+    )
+
+
 # Append only: a migration that has shipped is never edited, a new one is added.
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_devices_and_plans,
+    _m002_sessions,
+    _m003_settings,
 ]
 
 

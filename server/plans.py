@@ -174,63 +174,45 @@ def walk(kind: str, minutes: float, speed_mph: float | None = None) -> Segment:
     return Segment(kind, round(minutes * 60), speed_mph)
 
 
-def _first_session() -> tuple[Segment, ...]:
-    """Five 1-minute backward bouts between forward walking: the beginner's 5 minutes (DOMAIN.md)."""
-    bouts: list[Segment] = [walk("warmup", 3, 2.5)]
-    for bout in range(5):
-        bouts.append(walk("reverse", 1, 1.5))
-        bouts.append(walk("forward", 2 if bout < 4 else 1, 2.5))
-    bouts.append(walk("cooldown", 2, 2.0))
-    return tuple(bouts)
+# The built-in plans are the programmes' sessions (server/programmes.py builds them from
+# the Segment, Plan and walk defined above, which is why this import sits at the end), plus
+# the foundation's three plan ids, kept as aliases of the sessions they always were.
+from .programmes import PLAN_ALIASES, programme_sessions  # noqa: E402
 
-
-def _knee_friendly() -> tuple[Segment, ...]:
-    """Ten minutes of retro walking at a comfortable speed (Alghadir et al. 2019), framed by easy walking."""
-    return (
-        walk("warmup", 2, 2.0),
-        walk("reverse", 5, 1.5),
-        walk("rest", 0.5),
-        walk("reverse", 5, 1.5),
-        walk("cooldown", 2, 2.0),
-    )
-
-
-def _intervals_20() -> tuple[Segment, ...]:
-    """Twenty minutes alternating 2 minutes forward and 1.5 minutes backward at 2 mph."""
-    segments: list[Segment] = [walk("warmup", 2, 2.5)]
-    for _ in range(4):
-        segments.append(walk("forward", 2, 3.0))
-        segments.append(walk("reverse", 1.5, 2.0))
-    segments.append(walk("cooldown", 4, 2.5))
-    return tuple(segments)
-
-
-BUILTIN_PLANS: dict[str, Plan] = {
-    plan.id: plan
-    for plan in (
-        Plan(
-            "first-steps",
-            "First steps backward",
-            _first_session(),
-            "Your first session: five 1-minute bouts of backward walking at under 2 mph, "
-            "with forward walking in between. Hold the rail.",
-            builtin=True,
-        ),
-        Plan(
-            "knee-friendly-10",
-            "Knee-friendly 10",
-            _knee_friendly(),
-            "Ten minutes of backward walking at a comfortable speed, the dose that eased "
-            "knee pain in trials (3 times a week for 6 weeks).",
-            builtin=True,
-        ),
-        Plan(
-            "intervals-20",
-            "20-minute intervals",
-            _intervals_20(),
-            "Four rounds of 2 minutes forward and 90 seconds backward: six minutes of "
-            "backward walking in a 20-minute walk.",
-            builtin=True,
-        ),
-    )
+_ALIAS_TEXT = {
+    "first-steps": (
+        "First steps backward",
+        "Your first session: five 1-minute bouts of backward walking at under 2 mph, "
+        "with forward walking in between. Hold the rail.",
+    ),
+    "knee-friendly-10": (
+        "Knee-friendly 10",
+        "Ten minutes of backward walking at a comfortable speed, the dose that eased "
+        "knee pain in trials (3 times a week for 6 weeks).",
+    ),
+    "intervals-20": (
+        "20-minute intervals",
+        "Four rounds of 2 minutes forward and 90 seconds backward: six minutes of "
+        "backward walking in a 20-minute walk.",
+    ),
 }
+
+
+def _builtin_plans() -> dict[str, Plan]:
+    """The aliases first (quick starts the phone already knows), then every programme session."""
+    sessions = {s.plan.id: s.plan for s in programme_sessions()}
+    aliases = {
+        alias: Plan(
+            alias,
+            _ALIAS_TEXT[alias][0],
+            sessions[target].segments,
+            _ALIAS_TEXT[alias][1],
+            builtin=True,
+            extra={"alias_of": target},
+        )
+        for alias, target in PLAN_ALIASES.items()
+    }
+    return {**aliases, **sessions}
+
+
+BUILTIN_PLANS: dict[str, Plan] = _builtin_plans()

@@ -62,9 +62,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         gtts_min_interval=float(app.config["GTTS_MIN_INTERVAL_S"]),
     )
 
-    from . import api, devices, errors
+    from . import api, devices, errors, pages
 
     errors.register_error_handlers(app)
     devices.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
     return app

@@ -1,0 +1,140 @@
+"""The phone app's own routes: the page, its manifest and service worker, and the phone address as a QR code."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import segno
+from flask import Blueprint, Response, current_app, request, send_file
+
+bp = Blueprint("pages", __name__)
+
+# The page and the worker must be fetched fresh every time, so a new version reaches phones
+# on their next visit (the service worker, not the HTTP cache, keeps the app offline).
+NO_CACHE = "no-cache"
+SW_VERSION_PLACEHOLDER = 'const VERSION = "dev";'
+# The list of precached files in sw.js: `const PRECACHE = [ "...", ... ];`.
+PRECACHE_PATTERN = re.compile(r"const PRECACHE = \[(.*?)\];", re.S)
+QR_SCALE = 6
+QR_BORDER = 2
+LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost"})
+
+
+def web_dir() -> Path:
+    """The folder of the static app (the Flask static folder)."""
+    return Path(current_app.static_folder)
+
+
+def precache_list(sw_source: str) -> list[str]:
+    """The URLs the service worker precaches, read from its source."""
+    match = PRECACHE_PATTERN.search(sw_source)
+    if not match:
+        raise ValueError("sw.js has no PRECACHE list")
+    return re.findall(r'"([^"]+)"', match.group(1))
+
+
+def url_to_file(url: str) -> str:
+    """The web/ file a precached URL is served from ("./" is the page, index.html)."""
+    path = url.removeprefix("./").removeprefix("/")
+    return path or "index.html"
+
+
+@lru_cache(maxsize=4)
+def _stamped_worker(folder: str, mtimes: tuple) -> str:
+    """sw.js with its version set to a hash of every precached file, so any change ships a new cache."""
+    root = Path(folder)
+    source = (root / "sw.js").read_text(encoding="utf-8")
+    digest = hashlib.sha256(source.encode())
+    for url in precache_list(source):
+        digest.update(url.encode())
+        digest.update((root / url_to_file(url)).read_bytes())
+    return source.replace(SW_VERSION_PLACEHOLDER, f'const VERSION = "{digest.hexdigest()[:12]}";', 1)
+
+
+def _fresh(response: Response) -> Response:
+    """Mark a response as one to revalidate on every load."""
+    response.headers["Cache-Control"] = NO_CACHE
+    return response
+
+
+@bp.get("/")
+def index():
+    """The app itself."""
+    return _fresh(send_file(web_dir() / "index.html", mimetype="text/html", conditional=True))
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The web app manifest, with the media type browsers expect."""
+    return _fresh(send_file(web_dir() / "manifest.webmanifest", mimetype="application/manifest+json", conditional=True))
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, version-stamped, never cached by HTTP, allowed to control the whole site."""
+    folder = web_dir()
+    mtimes = tuple(p.stat().st_mtime_ns for p in sorted(folder.rglob("*")) if p.is_file())
+    response = Response(_stamped_worker(str(folder), mtimes), mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = "/"
+    return _fresh(response)
+
+
+def _is_loopback(host: str) -> bool:
+    """True when a host name only reaches this machine."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def phone_address() -> dict:
+    """The address a phone should open, and whether it can install the app from there.
+
+    Opened as localhost, the page names this machine's LAN address on the same port instead
+    (a phone cannot reach "localhost"); PHONE_URL in the config (RETROWALK_PHONE_URL), such as
+    a tunnel's https address, wins over both.
+    """
+    configured = current_app.config.get("PHONE_URL")
+    if configured:
+        url = configured.rstrip("/") + "/"
+    else:
+        here = urlsplit("//" + request.host)
+        host = here.hostname or "localhost"
+        if _is_loopback(host):
+            from .cli import _lan_address
+
+            host = _lan_address() or host
+        if ":" in host:
+            host = f"[{host}]"
+        url = f"{request.scheme}://{host}{f':{here.port}' if here.port else ''}/"
+    parts = urlsplit(url)
+    return {
+        "url": url,
+        "secure": parts.scheme == "https",
+        "reachable": not _is_loopback(parts.hostname or "localhost"),
+    }
+
+
+@bp.get("/phone.json")
+def phone():
+    """Where to open the app on a phone (for the desktop's "take it to the gym" panel)."""
+    return phone_address()
+
+
+@bp.get("/phone-qr.svg")
+def phone_qr():
+    """A QR code of the phone address, drawn here as SVG (no third-party service)."""
+    qr = segno.make(phone_address()["url"], error="m")
+    out = BytesIO()
+    qr.save(out, kind="svg", scale=QR_SCALE, border=QR_BORDER, dark="#0b1220", light="#ffffff", xmldecl=False, svgns=True, title="QR code of the address to open on your phone")
+    response = Response(out.getvalue(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "no-store"
+    return response

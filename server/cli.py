@@ -134,7 +134,7 @@ def prerender(lang, audio_cache, offline):
         click.echo(f"[{language}]")
         for line in report.lines():
             click.echo(f"  {line}")
-        failed = failed or report.unspoken > 0
+        failed = failed or bool(report.unvoiced)
     if failed:
         raise click.ClickException("Some phrases could not be rendered by any engine.")
 

@@ -16,11 +16,11 @@ time for the same plan, options and phrase lengths):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Mapping, NamedTuple, Sequence
 
 from . import phrases
-from .plans import Segment
+from .plans import SEGMENT_KINDS, Segment
 
 COUNTDOWN_CHOICES = (0, 3, 5, 10)
 DEFAULT_COUNTDOWN = 3
@@ -62,9 +62,8 @@ class CueOptions:
             raise CueOptionsInvalid("Halfway and time remaining must be true or false.")
 
 
-@dataclass(frozen=True)
-class Cue:
-    """One phrase to be spoken `offset_ms` after the workout starts."""
+class Cue(NamedTuple):
+    """One phrase to be spoken `offset_ms` after the workout starts (a tuple: timelines hold thousands)."""
 
     seq: int
     offset_ms: int
@@ -148,7 +147,10 @@ def _wishes(segments: Sequence[Segment], options: CueOptions) -> list[_Wish]:
 
 def needed_phrases(segments: Sequence[Segment], options: CueOptions) -> list[str]:
     """Every phrase the timeline may use, so their audio can be rendered before compiling."""
-    return list(dict.fromkeys(w.text for w in _wishes(segments, options)))
+    texts = [w.text for w in _wishes(segments, options)]
+    # Every number of the chosen countdown, even those no segment is long enough for.
+    texts += [phrases.count(n, options.lang) for n in range(options.countdown, 0, -1)]
+    return list(dict.fromkeys(texts))
 
 
 def _first_free_start(busy: list[tuple[int, int]], start: int, length: int) -> int:
@@ -161,14 +163,10 @@ def _first_free_start(busy: list[tuple[int, int]], start: int, length: int) -> i
     return start
 
 
-def compile_timeline(
+def place_by_rule(
     segments: Sequence[Segment], options: CueOptions, spoken_ms: Mapping[str, int]
 ) -> list[Cue]:
-    """Compile segments into cues ordered by offset that never overlap when spoken.
-
-    `spoken_ms` gives each phrase's spoken length (from its rendered audio); every text of
-    `needed_phrases` must be in it.
-    """
+    """The placement rule of this module's docstring, written the plain way (the reference for tests)."""
     wishes = sorted(_wishes(segments, options), key=lambda w: (PRIORITY[w.kind], w.ideal_ms))
     busy: list[tuple[int, int]] = []
     placed: list[tuple[int, _Wish]] = []
@@ -184,12 +182,88 @@ def compile_timeline(
         busy.append((start, start + length))
         placed.append((start, wish))
     placed.sort(key=lambda item: (item[0], PRIORITY[item[1].kind]))
-    return [
-        Cue(seq, at, wish.kind, wish.text, wish.segment)
-        for seq, (at, wish) in enumerate(placed)
+    return [Cue(seq, at, wish.kind, wish.text, wish.segment) for seq, (at, wish) in enumerate(placed)]
+
+
+def compile_timeline(
+    segments: Sequence[Segment], options: CueOptions, spoken_ms: Mapping[str, int]
+) -> list[Cue]:
+    """Compile segments into cues ordered by offset that never overlap when spoken.
+
+    `spoken_ms` gives each phrase's spoken length (from its rendered audio); every text of
+    `needed_phrases` must be in it. This is the placement rule of the module docstring done
+    in one sweep: a cue can only meet cues of its own segment and the next switch, so each
+    segment is placed on its own (the tests check it against `place_by_rule`).
+    """
+    lang = options.lang
+    switch_texts = {kind: phrases.switch(kind, lang) for kind in SEGMENT_KINDS}
+    counts = [
+        (number, number * COUNT_STEP_MS, text, spoken_ms[text])
+        for number, text in ((n, phrases.count(n, lang)) for n in range(options.countdown, 0, -1))
     ]
+    speed_texts: dict[float, str] = {}
+    total_ms = sum(segment.seconds for segment in segments) * 1000
+    halfway_at = total_ms // 2 if options.halfway and segments else -1
+    # Timelines hold thousands of cues: build the tuples directly, numbered as they go.
+    make = tuple.__new__
+    timeline: list[Cue] = []
+    append = timeline.append
+    spoken_speed = None
+    start = switch_at = 0
+    for index, segment in enumerate(segments):
+        end = start + segment.seconds * 1000
+        first = len(timeline)
+        text = switch_texts[segment.kind]
+        busy_end = switch_at + spoken_ms[text]
+        # The next switch (or "complete") starts on time unless this phrase runs past it.
+        next_switch_at = max(end, busy_end + GAP_MS)
+        append(make(Cue, (first, switch_at, "switch", text, index)))
+        if segment.speed_mph is not None and segment.speed_mph != spoken_speed:
+            spoken_speed = segment.speed_mph
+            text = speed_texts.get(spoken_speed) or speed_texts.setdefault(
+                spoken_speed, phrases.speed(spoken_speed, options.units, lang)
+            )
+            at = busy_end + GAP_MS
+            length = spoken_ms[text]
+            if at + length <= end and at + length + GAP_MS <= next_switch_at:
+                append(make(Cue, (len(timeline), at, "speed", text, index)))
+                busy_end = at + length
+        for number, before_ms, text, length in counts:
+            at = end - before_ms
+            if number < segment.seconds and at >= busy_end + GAP_MS and at + length + GAP_MS <= next_switch_at:
+                append(make(Cue, (len(timeline), at, "countdown", text, index)))
+                busy_end = at + length
+        if start <= halfway_at < end or (options.time_remaining and segment.seconds >= ONE_MINUTE_MARK_MIN_SECONDS):
+            _place_movable(timeline, first, segment, index, start, end, next_switch_at, halfway_at, options, spoken_ms)
+        start, switch_at = end, next_switch_at
+    append(make(Cue, (len(timeline), switch_at, "complete", phrases.complete(lang), len(segments) - 1)))
+    return timeline
+
+
+def _place_movable(timeline, first, segment, index, start, end, next_switch_at, halfway_at, options, spoken_ms):
+    """Fit one segment's halfway and minutes-left cues into its silences, then renumber its cues."""
+    lang = options.lang
+    wanted = []
+    if start <= halfway_at < end:
+        wanted.append((halfway_at, "halfway", phrases.halfway(lang)))
+    if options.time_remaining:
+        wanted += [
+            (end - minutes * 60_000, "remaining", phrases.minutes_left(minutes, lang))
+            for minutes in reversed(_remaining_marks(segment.seconds))
+        ]
+    ours = [(c.offset_ms, c.kind, c.text) for c in timeline[first:]]
+    busy = [(at, at + spoken_ms[text]) for at, _, text in ours]
+    busy.append((next_switch_at, next_switch_at + 1))
+    for ideal, kind, text in wanted:
+        length = spoken_ms[text]
+        at = _first_free_start(busy, ideal, length)
+        if at + length <= end:
+            busy.append((at, at + length))
+            ours.append((at, kind, text))
+    ours.sort(key=lambda cue: (cue[0], PRIORITY[cue[1]]))
+    timeline[first:] = [Cue(first + n, at, kind, text, index) for n, (at, kind, text) in enumerate(ours)]
 
 
 def shift_after(timeline: Sequence[Cue], offset_ms: int, by_ms: int) -> list[Cue]:
     """The timeline with every cue at or after `offset_ms` moved `by_ms` later (clock maths for pauses)."""
-    return [replace(c, offset_ms=c.offset_ms + by_ms) if c.offset_ms >= offset_ms else c for c in timeline]
+    return [c._replace(offset_ms=c.offset_ms + by_ms) if c.offset_ms >= offset_ms else c for c in timeline]

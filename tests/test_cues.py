@@ -10,6 +10,7 @@ from server.cues import (
     CueOptions,
     CueOptionsInvalid,
     compile_timeline,
+    place_by_rule,
     needed_phrases,
     segment_starts_ms,
 )
@@ -170,3 +171,10 @@ def test_timeline_invariants(segments, options, ms_per_char):
     for cue in cues:
         if cue.kind in ("speed", "halfway", "remaining", "countdown"):
             assert starts[cue.segment] <= cue.offset_ms < starts[cue.segment + 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(segments=segments_strategy, options=options_strategy, ms_per_char=st.integers(30, 110))
+def test_the_one_sweep_compiler_follows_the_documented_rule(segments, options, ms_per_char):
+    spoken = lengths(needed_phrases(segments, options), ms_per_char)
+    assert compile_timeline(segments, options, spoken) == place_by_rule(segments, options, spoken)

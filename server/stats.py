@@ -1,0 +1,491 @@
+"""Stats: walked minutes per week, calories from METs, streaks, chart series and CSV history.
+
+Pure: plain functions over `WalkRecord`s (what a finished session actually walked); the API
+reads the sessions table and turns rows into records at the edge (`record_from_session`).
+
+Walked time is what the summaries say was walked (a skipped or stopped segment counts only
+the seconds walked), never the plan's totals.
+
+Weeks start on Monday in the walker's own time zone (an IANA name from the phone, through
+zoneinfo), so a walk at 23:30 on a Sunday in New York belongs to that Sunday's week even
+though it is already Monday in UTC. A walk belongs to the week in which it started.
+
+Calories
+--------
+Energy is estimated from METs (metabolic equivalents): ``kcal = MET x body mass (kg) x hours``.
+Worked example: 70 kg walking backwards 20 minutes at 6.0 METs = 6.0 x 70 x 1/3 = 140 kcal.
+
+- Forward walking (warm-up, forward, cool-down), by treadmill speed, from the Compendium of
+  Physical Activities (Ainsworth et al. 2011): 2.0 mph 2.8 METs, 2.5 mph 3.0, 3.0 mph 3.5,
+  3.5 mph 4.3 (codes 17152, 17170, 17190 ...), and 4.0 mph 5.0 (17200), linearly
+  interpolated. Below 2.0 mph the Compendium has one entry, "walking, less than 2.0 mph,
+  strolling, very slow" (17151) = 2.0 METs: the curve falls linearly from 2.8 METs at
+  2.0 mph to 2.0 METs at 1.0 mph and stays there (never lower), instead of jumping at 2 mph.
+- Backward walking: Compendium code 17320, "walking, backwards, 3.5 mph, level" = 6.0 METs,
+  scaled to the segment's speed along the forward curve: 6.0 x forward(v) / forward(3.5).
+  Cross-check: the product brief says backward walking costs roughly 10-20% more than
+  forward at the same pace (about 3 mph), while the scaled Compendium figure is about 40%
+  more. The two disagree, so the backward MET range spans both: from forward(v) x 1.10 to
+  the larger of forward(v) x 1.20 and the scaled Compendium value.
+- Rest at the rail: standing quietly, 1.3 METs (Compendium 07040).
+- A segment with no speed hint is taken at 2.5 mph forward or 1.5 mph backward (the
+  programmes' usual hints).
+
+The result is a RANGE, not one number, for two reasons: the backward-walking sources above
+disagree, and the 1-MET convention (3.5 ml O2/kg/min) overestimates resting expenditure by
+about 20% (Byrne et al., J Appl Physiol 2005), so the low end also takes 20% off:
+
+    low  = sum(MET_low  x kg x h) x (1 - 0.20)
+    high = sum(MET_high x kg x h)
+    estimate = sum(mid-range MET x kg x h)     (forward walking: the Compendium value)
+
+No weight set: no calories. A made-up default weight would give a confident-looking number
+that is wrong for most people, so the API says "set your weight to see calories" instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+from .plans import BACKWARD_KINDS
+
+# ---- calories ----------------------------------------------------------------------------
+
+# (mph, METs), Compendium 2011: 17151 (< 2.0 mph, held from 1.0 mph down), 2.0, 2.5, 3.0,
+# 3.5 and 4.0 mph on level ground.
+FORWARD_METS: tuple[tuple[float, float], ...] = (
+    (1.0, 2.0),
+    (2.0, 2.8),
+    (2.5, 3.0),
+    (3.0, 3.5),
+    (3.5, 4.3),
+    (4.0, 5.0),
+)
+# Compendium 2011 code 17320: walking, backwards, 3.5 mph, level.
+BACKWARD_REFERENCE_MPH = 3.5
+BACKWARD_REFERENCE_METS = 6.0
+# "Roughly 10-20% more than forward walking at the same pace" (product brief, DOMAIN.md).
+BACKWARD_RULE_LOW = 1.10
+BACKWARD_RULE_HIGH = 1.20
+# Compendium 2011 code 07040: standing quietly (a rest at the rail).
+STANDING_METS = 1.3
+# Byrne et al. 2005: the 1-MET convention overestimates resting expenditure by about 20%.
+ONE_MET_OVERESTIMATE = 0.20
+# Speeds assumed for a segment without a hint (the programmes' usual hints).
+ASSUMED_FORWARD_MPH = 2.5
+ASSUMED_BACKWARD_MPH = 1.5
+REST_KINDS = frozenset({"rest"})
+
+# ---- weekly targets ----------------------------------------------------------------------
+
+# American Heart Association: 150 minutes of moderate exercise a week (DOMAIN.md).
+WEEKLY_TARGET_MINUTES = 150
+# "10-15 minutes, a few times a week, is enough to feel benefits" (DOMAIN.md): we read
+# "a few" as three.
+BACKWARD_SESSION_MINUTES = (10, 15)
+BACKWARD_SESSIONS_A_WEEK = 3
+# A walk shorter than this (a false start, stopped at once) is not counted as a session;
+# its seconds still count towards the minutes.
+MIN_COUNTED_SESSION_S = 60
+# A week is "on plan" with at least this many completed sessions, or this many backward
+# minutes (10 minutes x 3). Two sessions, not three, so the twice-a-week Steady balance
+# programme keeps a streak too.
+ON_PLAN_MIN_COMPLETED = 2
+ON_PLAN_MIN_BACKWARD_MINUTES = BACKWARD_SESSION_MINUTES[0] * BACKWARD_SESSIONS_A_WEEK
+MAX_WEEKS = 52
+DEFAULT_WEEKS = 12
+# The longest streak looked for: ten years of weeks is plenty, and bounds the loop.
+MAX_STREAK_WEEKS = 520
+
+
+@dataclass(frozen=True)
+class WalkedPart:
+    """A stretch actually walked: its kind, the seconds walked, and the speed hint it had."""
+
+    kind: str
+    seconds: float
+    speed_mph: float | None = None
+
+    @property
+    def backward(self) -> bool:
+        """True when walked backwards."""
+        return self.kind in BACKWARD_KINDS
+
+    @property
+    def rest(self) -> bool:
+        """True for a rest at the rail (standing, not walking)."""
+        return self.kind in REST_KINDS
+
+
+@dataclass(frozen=True)
+class WalkRecord:
+    """One finished session, as stats need it."""
+
+    session_id: str
+    plan_id: str
+    plan_name: str
+    finished_at_ms: int
+    completed: bool
+    parts: tuple[WalkedPart, ...]
+    started_at_ms: int | None = None
+
+    @property
+    def at_ms(self) -> int:
+        """The moment that decides the walk's day and week: when it started (else when it ended)."""
+        return self.started_at_ms if self.started_at_ms is not None else self.finished_at_ms
+
+    @property
+    def backward_s(self) -> float:
+        """Seconds walked backwards."""
+        return sum(p.seconds for p in self.parts if p.backward)
+
+    @property
+    def forward_s(self) -> float:
+        """Seconds walked forwards (warm-up, forward, cool-down); rests are not walking."""
+        return sum(p.seconds for p in self.parts if not p.backward and not p.rest)
+
+    @property
+    def active_s(self) -> float:
+        """Seconds walked in either direction: what counts towards the 150 minutes."""
+        return self.forward_s + self.backward_s
+
+    @property
+    def counted(self) -> bool:
+        """True when the walk was long enough to count as a session."""
+        return self.active_s >= MIN_COUNTED_SESSION_S
+
+
+@dataclass(frozen=True)
+class CalorieRange:
+    """An energy estimate in kcal: a low and a high end, and a middle estimate."""
+
+    low: float
+    estimate: float
+    high: float
+
+    def __add__(self, other: "CalorieRange") -> "CalorieRange":
+        """Ranges add end by end."""
+        return CalorieRange(self.low + other.low, self.estimate + other.estimate, self.high + other.high)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Whole kcal, as the phone shows them."""
+        return {"low": round(self.low), "estimate": round(self.estimate), "high": round(self.high), "unit": "kcal"}
+
+
+NO_CALORIES = CalorieRange(0.0, 0.0, 0.0)
+
+
+def forward_mets(mph: float) -> float:
+    """METs of level forward walking at `mph`, interpolated in the Compendium table (clamped at its ends)."""
+    points = FORWARD_METS
+    if mph <= points[0][0]:
+        return points[0][1]
+    if mph >= points[-1][0]:
+        return points[-1][1]
+    for (v0, m0), (v1, m1) in zip(points, points[1:]):
+        if v0 <= mph <= v1:
+            return m0 + (m1 - m0) * (mph - v0) / (v1 - v0)
+    raise AssertionError("unreachable: the table covers every speed between its ends")
+
+
+def backward_mets_scaled(mph: float) -> float:
+    """Compendium 17320 (6.0 METs at 3.5 mph) scaled to `mph` along the forward-walking curve."""
+    return BACKWARD_REFERENCE_METS * forward_mets(mph) / forward_mets(BACKWARD_REFERENCE_MPH)
+
+
+def mets_range(kind: str, speed_mph: float | None) -> tuple[float, float]:
+    """The (low, high) METs of one kind of segment at a speed; see the module docstring."""
+    if kind in REST_KINDS:
+        return STANDING_METS, STANDING_METS
+    if kind in BACKWARD_KINDS:
+        forward = forward_mets(ASSUMED_BACKWARD_MPH if speed_mph is None else speed_mph)
+        scaled = BACKWARD_REFERENCE_METS * forward / forward_mets(BACKWARD_REFERENCE_MPH)
+        low = forward * BACKWARD_RULE_LOW
+        return low, max(forward * BACKWARD_RULE_HIGH, scaled)
+    value = forward_mets(ASSUMED_FORWARD_MPH if speed_mph is None else speed_mph)
+    return value, value
+
+
+def kcal(mets: float, weight_kg: float, seconds: float) -> float:
+    """kcal = MET x kg x hours."""
+    return mets * weight_kg * seconds / 3600
+
+
+def calories(parts: Iterable[WalkedPart], weight_kg: float) -> CalorieRange:
+    """The calorie range of what was walked, for a walker of `weight_kg`."""
+    low = estimate = high = 0.0
+    for part in parts:
+        met_low, met_high = mets_range(part.kind, part.speed_mph)
+        low += kcal(met_low, weight_kg, part.seconds)
+        high += kcal(met_high, weight_kg, part.seconds)
+        estimate += kcal((met_low + met_high) / 2, weight_kg, part.seconds)
+    return CalorieRange(low * (1 - ONE_MET_OVERESTIMATE), estimate, high)
+
+
+def calories_dict(parts: Iterable[WalkedPart], weight_kg: float | None) -> dict[str, Any] | None:
+    """Calories as the API shows them, or None when no weight is set."""
+    if weight_kg is None:
+        return None
+    return calories(parts, weight_kg).to_dict()
+
+
+CALORIES_NEED_WEIGHT = "Set your weight in settings to see calories."
+CALORIES_NOTE = (
+    "An estimate from METs (Compendium of Physical Activities 2011), shown as a range: "
+    "sources differ on the extra cost of walking backwards, and the MET convention runs high."
+)
+
+# ---- weeks -------------------------------------------------------------------------------
+
+
+def local_date(at_ms: int, tz: ZoneInfo) -> date:
+    """The walker's calendar date at an epoch-ms moment."""
+    return datetime.fromtimestamp(at_ms / 1000, tz).date()
+
+
+def week_start(day: date) -> date:
+    """The Monday of the week a date is in."""
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass(frozen=True)
+class WeekTotals:
+    """What was walked in one week (Monday to Sunday, local time)."""
+
+    start: date
+    forward_s: float
+    backward_s: float
+    sessions: int
+    completed_sessions: int
+    backward_goal_sessions: int
+    parts: tuple[WalkedPart, ...]
+
+    @property
+    def minutes(self) -> float:
+        """Minutes walked, either way, towards the 150."""
+        return (self.forward_s + self.backward_s) / 60
+
+    @property
+    def on_plan(self) -> bool:
+        """True when the week counts towards the streak (see ON_PLAN_* above)."""
+        return (
+            self.completed_sessions >= ON_PLAN_MIN_COMPLETED
+            or self.backward_s >= ON_PLAN_MIN_BACKWARD_MINUTES * 60
+        )
+
+    def to_dict(self, weight_kg: float | None) -> dict[str, Any]:
+        """One bar of the weekly chart, and the figures of the week."""
+        return {
+            "week_start": self.start.isoformat(),
+            "week_end": (self.start + timedelta(days=6)).isoformat(),
+            "minutes": _minutes(self.forward_s + self.backward_s),
+            "forward_minutes": _minutes(self.forward_s),
+            "backward_minutes": _minutes(self.backward_s),
+            "sessions": self.sessions,
+            "completed_sessions": self.completed_sessions,
+            "backward_goal_sessions": self.backward_goal_sessions,
+            "on_plan": self.on_plan,
+            "calories": calories_dict(self.parts, weight_kg),
+        }
+
+
+def _minutes(seconds: float) -> float:
+    """Seconds as minutes to a tenth, the precision the phone shows."""
+    return round(seconds / 60, 1)
+
+
+def _by_week(records: Iterable[WalkRecord], tz: ZoneInfo) -> dict[date, list[WalkRecord]]:
+    """Walks grouped by the Monday of their local week."""
+    weeks: dict[date, list[WalkRecord]] = {}
+    for record in records:
+        weeks.setdefault(week_start(local_date(record.at_ms, tz)), []).append(record)
+    return weeks
+
+
+def totals(start: date, records: Sequence[WalkRecord]) -> WeekTotals:
+    """Add up one week's walks."""
+    goal_s = BACKWARD_SESSION_MINUTES[0] * 60
+    return WeekTotals(
+        start,
+        sum(r.forward_s for r in records),
+        sum(r.backward_s for r in records),
+        sum(1 for r in records if r.counted),
+        sum(1 for r in records if r.completed),
+        sum(1 for r in records if r.backward_s >= goal_s),
+        tuple(p for r in records for p in r.parts),
+    )
+
+
+def weekly_series(records: Iterable[WalkRecord], tz: ZoneInfo, now_ms: int, weeks: int = DEFAULT_WEEKS) -> list[WeekTotals]:
+    """The last `weeks` weeks, oldest first and ending with this one; empty weeks included."""
+    grouped = _by_week(records, tz)
+    this_week = week_start(local_date(now_ms, tz))
+    starts = [this_week - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+    return [totals(start, grouped.get(start, [])) for start in starts]
+
+
+def streak(records: Iterable[WalkRecord], tz: ZoneInfo, now_ms: int) -> int:
+    """Consecutive weeks on plan, up to this one.
+
+    This week counts once it is on plan; until then it does not break the streak (the week
+    is not over), and the count runs from last week.
+    """
+    grouped = _by_week(records, tz)
+    week = week_start(local_date(now_ms, tz))
+    if not totals(week, grouped.get(week, [])).on_plan:
+        week -= timedelta(weeks=1)
+    count = 0
+    while count < MAX_STREAK_WEEKS and totals(week, grouped.get(week, [])).on_plan:
+        count += 1
+        week -= timedelta(weeks=1)
+    return count
+
+
+def week_summary(records: Sequence[WalkRecord], tz: ZoneInfo, now_ms: int, weight_kg: float | None) -> dict[str, Any]:
+    """This week's figures for GET /api/stats/week."""
+    this = weekly_series(records, tz, now_ms, 1)[0]
+    out = this.to_dict(weight_kg)
+    out.update(
+        {
+            "timezone": tz.key,
+            "target_minutes": WEEKLY_TARGET_MINUTES,
+            "target_met": this.minutes >= WEEKLY_TARGET_MINUTES,
+            "backward_suggestion": {
+                "minutes_per_session": list(BACKWARD_SESSION_MINUTES),
+                "sessions": BACKWARD_SESSIONS_A_WEEK,
+                "weekly_minutes": ON_PLAN_MIN_BACKWARD_MINUTES,
+            },
+            "streak_weeks": streak(records, tz, now_ms),
+            "calories_note": CALORIES_NOTE if weight_kg is not None else CALORIES_NEED_WEIGHT,
+        }
+    )
+    return out
+
+
+def session_points(records: Iterable[WalkRecord], tz: ZoneInfo, since: date) -> list[dict[str, Any]]:
+    """Backward minutes per session from the week starting `since`, oldest first (the second chart)."""
+    points = []
+    for record in sorted(records, key=lambda r: r.at_ms):
+        day = local_date(record.at_ms, tz)
+        if day < since:
+            continue
+        points.append(
+            {
+                "session_id": record.session_id,
+                "date": day.isoformat(),
+                "at": record.at_ms,
+                "plan_id": record.plan_id,
+                "plan_name": record.plan_name,
+                "backward_minutes": _minutes(record.backward_s),
+                "minutes": _minutes(record.active_s),
+                "completed": record.completed,
+            }
+        )
+    return points
+
+
+def weeks_summary(records: Sequence[WalkRecord], tz: ZoneInfo, now_ms: int, weeks: int, weight_kg: float | None) -> dict[str, Any]:
+    """The chart data for GET /api/stats/weeks: a bar per week and a point per session."""
+    series = weekly_series(records, tz, now_ms, weeks)
+    return {
+        "timezone": tz.key,
+        "target_minutes": WEEKLY_TARGET_MINUTES,
+        "weeks": [week.to_dict(weight_kg) for week in series],
+        "sessions": session_points(records, tz, series[0].start),
+    }
+
+
+# ---- CSV ---------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "session_id", "plan_id", "plan_name", "started", "finished", "ended_by",
+    "minutes", "forward_minutes", "backward_minutes",
+    "kcal_low", "kcal_estimate", "kcal_high",
+)
+# A cell starting with one of these is a formula to a spreadsheet: a plan named
+# "=HYPERLINK(...)" must stay text (OWASP, CSV injection), so it gets a leading quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _local_iso(at_ms: int | None, tz: ZoneInfo) -> str:
+    """An epoch-ms moment as local ISO 8601 with its offset, to the second."""
+    if at_ms is None:
+        return ""
+    return datetime.fromtimestamp(at_ms / 1000, tz).isoformat(timespec="seconds")
+
+
+def history_csv(records: Iterable[WalkRecord], tz: ZoneInfo, weight_kg: float | None) -> str:
+    """Every finished walk as CSV (RFC 4180 quoting, CRLF line ends), oldest first."""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for record in sorted(records, key=lambda r: r.at_ms):
+        energy = calories(record.parts, weight_kg).to_dict() if weight_kg is not None else None
+        writer.writerow(
+            [
+                record.session_id,
+                _cell(record.plan_id),
+                _cell(record.plan_name),
+                _local_iso(record.started_at_ms, tz),
+                _local_iso(record.finished_at_ms, tz),
+                "complete" if record.completed else "stopped",
+                _minutes(record.active_s),
+                _minutes(record.forward_s),
+                _minutes(record.backward_s),
+                *((energy["low"], energy["estimate"], energy["high"]) if energy else ("", "", "")),
+            ]
+        )
+    return out.getvalue()
+
+
+# ---- from stored sessions ----------------------------------------------------------------
+
+
+def record_from_session(row: dict[str, Any]) -> WalkRecord | None:
+    """A finished session row (plan snapshot and summary as JSON text) as a WalkRecord, else None.
+
+    The summary written by server/live.py gives the seconds actually walked in each segment
+    of the plan snapshot (`segments_walked`), which keeps each part's speed for calories.
+    A summary without it falls back to its forward/backward/rest totals, without speeds.
+    """
+    if row.get("finished_at") is None or not row.get("summary"):
+        return None
+    try:
+        summary = json.loads(row["summary"])
+        segments = json.loads(row["plan"])
+    except (TypeError, ValueError):
+        return None
+    walked = summary.get("segments_walked")
+    if isinstance(walked, list) and len(walked) == len(segments):
+        parts = tuple(
+            WalkedPart(seg["kind"], float(seconds), seg.get("speed_mph"))
+            for seg, seconds in zip(segments, walked)
+            if seconds
+        )
+    else:
+        totals_by_kind = (
+            ("forward", summary.get("forward_seconds")),
+            ("reverse", summary.get("backward_seconds")),
+            ("rest", summary.get("rest_seconds")),
+        )
+        parts = tuple(WalkedPart(kind, float(s)) for kind, s in totals_by_kind if s)
+    return WalkRecord(
+        session_id=row["id"],
+        plan_id=row["plan_id"],
+        plan_name=row["plan_name"],
+        finished_at_ms=row["finished_at"],
+        completed=row.get("ended_by") == "complete",
+        parts=parts,
+        started_at_ms=row.get("started_at"),
+    )

@@ -1,0 +1,228 @@
+"""Stats: calorie maths against hand-worked cases, weeks in the walker's time zone, streaks, CSV."""
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from server import stats
+from server.stats import WalkedPart, WalkRecord
+
+NEW_YORK = ZoneInfo("America/New_York")
+UTC = ZoneInfo("UTC")
+BERLIN = ZoneInfo("Europe/Berlin")
+MINUTE = 60
+
+
+def ms(year, month, day, hour=12, minute=0, tz=UTC) -> int:
+    """Epoch ms of a local wall-clock time."""
+    return int(datetime(year, month, day, hour, minute, tzinfo=tz).timestamp() * 1000)
+
+
+def walk(at_ms, forward_min=10, backward_min=5, completed=True, speed=2.0, name="First steps", plan_id="p", sid=None):
+    """A finished walk that started at `at_ms`."""
+    parts = []
+    if forward_min:
+        parts.append(WalkedPart("forward", forward_min * MINUTE, 2.5))
+    if backward_min:
+        parts.append(WalkedPart("reverse", backward_min * MINUTE, speed))
+    duration = (forward_min + backward_min) * MINUTE * 1000
+    return WalkRecord(sid or f"s{at_ms}", plan_id, name, at_ms + duration, completed, tuple(parts), at_ms)
+
+
+# ---- calories ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "mph, mets",
+    [(2.0, 2.8), (2.5, 3.0), (3.0, 3.5), (3.5, 4.3), (2.75, 3.25), (3.25, 3.9), (1.5, 2.4), (1.0, 2.0), (0.3, 2.0), (4.0, 5.0)],
+)
+def test_forward_mets_follow_the_compendium_and_interpolate(mph, mets):
+    assert stats.forward_mets(mph) == pytest.approx(mets)
+
+
+def test_the_slow_end_falls_gently_and_never_below_the_strolling_entry():
+    speeds = [s / 10 for s in range(3, 41)]
+    mets = [stats.forward_mets(s) for s in speeds]
+    assert mets == sorted(mets) and min(mets) == 2.0
+
+
+def test_seventy_kilos_twenty_minutes_at_six_mets_is_140_kcal():
+    assert stats.kcal(6.0, 70, 20 * MINUTE) == pytest.approx(140)
+
+
+def test_forward_at_3_mph_for_30_minutes_at_70_kg_is_122_5_kcal_with_the_byrne_low_end():
+    energy = stats.calories([WalkedPart("forward", 30 * MINUTE, 3.0)], 70)
+    assert energy.high == pytest.approx(3.5 * 70 * 0.5) == pytest.approx(122.5)
+    assert energy.estimate == pytest.approx(122.5)
+    assert energy.low == pytest.approx(122.5 * 0.8)  # 1 MET runs ~20% high (Byrne 2005)
+
+
+def test_backward_at_3_5_mph_reaches_the_compendium_six_mets():
+    energy = stats.calories([WalkedPart("reverse", 20 * MINUTE, 3.5)], 70)
+    assert energy.high == pytest.approx(140)
+    # Low end: 10% over forward (4.3 x 1.1 METs), less the 20% MET overestimate.
+    assert energy.low == pytest.approx(4.3 * 1.1 * 70 / 3 * 0.8)
+    assert energy.low < energy.estimate < energy.high
+
+
+@pytest.mark.parametrize("mph", [0.5, 1.5, 2.0, 3.0, 3.5, 4.0])
+def test_the_backward_range_spans_the_10_20_percent_rule_and_the_scaled_compendium(mph):
+    forward = stats.forward_mets(mph)
+    low, high = stats.mets_range("reverse", mph)
+    assert low == pytest.approx(forward * 1.10)
+    assert high >= forward * 1.20
+    assert high == pytest.approx(max(forward * 1.2, 6.0 * forward / 4.3))
+
+
+def test_backward_walking_is_scaled_down_at_slower_speeds():
+    assert stats.backward_mets_scaled(3.5) == pytest.approx(6.0)
+    assert stats.backward_mets_scaled(2.0) == pytest.approx(6.0 * 2.8 / 4.3)
+
+
+def test_a_rest_at_the_rail_counts_as_standing_and_no_hint_means_the_usual_speed():
+    assert stats.mets_range("rest", None) == (1.3, 1.3)
+    assert stats.mets_range("forward", None) == (3.0, 3.0)
+    assert stats.mets_range("reverse", None) == stats.mets_range("reverse", 1.5)
+
+
+def test_no_weight_means_no_calories_and_a_note_saying_why():
+    assert stats.calories_dict([WalkedPart("forward", 600, 3.0)], None) is None
+    week = stats.week_summary([walk(ms(2025, 1, 8))], UTC, ms(2025, 1, 9), None)
+    assert week["calories"] is None and "weight" in week["calories_note"]
+
+
+# ---- weeks and time zones ------------------------------------------------------------------
+
+
+def test_a_sunday_night_walk_in_new_york_is_that_sundays_week_though_utc_says_monday():
+    sunday_night = ms(2025, 1, 12, 23, 30, tz=NEW_YORK)  # 04:30 on Monday 13 January in UTC
+    records = [walk(sunday_night)]
+    monday_noon = ms(2025, 1, 13, 12, tz=NEW_YORK)
+    assert stats.week_summary(records, NEW_YORK, monday_noon, None)["minutes"] == 0
+    previous = stats.week_summary(records, NEW_YORK, ms(2025, 1, 12, 23, 59, tz=NEW_YORK), None)
+    assert (previous["week_start"], previous["minutes"]) == ("2025-01-06", 15.0)
+    in_utc = stats.week_summary(records, UTC, ms(2025, 1, 13, 12), None)
+    assert (in_utc["week_start"], in_utc["minutes"]) == ("2025-01-13", 15.0)
+
+
+def test_weeks_start_on_monday_at_local_midnight():
+    before = walk(ms(2025, 3, 9, 23, 55, tz=BERLIN), sid="sunday")
+    after = walk(ms(2025, 3, 10, 0, 5, tz=BERLIN), sid="monday")
+    series = stats.weekly_series([before, after], BERLIN, ms(2025, 3, 12, tz=BERLIN), weeks=2)
+    assert [w.start.isoformat() for w in series] == ["2025-03-03", "2025-03-10"]
+    assert [w.sessions for w in series] == [1, 1]
+
+
+def test_this_weeks_minutes_come_from_what_was_walked_not_the_plan():
+    records = [
+        walk(ms(2025, 1, 6, 9), forward_min=20, backward_min=10),
+        walk(ms(2025, 1, 8, 9), forward_min=4, backward_min=1.5, completed=False),  # stopped early
+        walk(ms(2025, 1, 9, 9), forward_min=0.5, backward_min=0, completed=False),  # a false start
+    ]
+    week = stats.week_summary(records, UTC, ms(2025, 1, 10), 70)
+    assert week["minutes"] == 36.0 and week["forward_minutes"] == 24.5 and week["backward_minutes"] == 11.5
+    assert (week["sessions"], week["completed_sessions"], week["backward_goal_sessions"]) == (2, 1, 1)
+    assert week["target_minutes"] == 150 and week["target_met"] is False
+    assert week["backward_suggestion"] == {"minutes_per_session": [10, 15], "sessions": 3, "weekly_minutes": 30}
+    assert 0 < week["calories"]["low"] < week["calories"]["estimate"] < week["calories"]["high"]
+
+
+def test_150_minutes_meets_the_target():
+    records = [walk(ms(2025, 1, 6 + day, 9), forward_min=40, backward_min=10) for day in range(3)]
+    assert stats.week_summary(records, UTC, ms(2025, 1, 10), None)["target_met"] is True
+
+
+def test_twelve_weeks_of_bars_oldest_first_with_empty_weeks_and_session_points():
+    now = ms(2025, 4, 2)  # a Wednesday
+    records = [walk(ms(2025, 4, 1), backward_min=12), walk(ms(2025, 3, 10), backward_min=6), walk(ms(2024, 12, 2), backward_min=9)]
+    chart = stats.weeks_summary(records, UTC, now, 12, None)
+    weeks = chart["weeks"]
+    assert len(weeks) == 12 and weeks[-1]["week_start"] == "2025-03-31" and weeks[0]["week_start"] == "2025-01-13"
+    assert [w["backward_minutes"] for w in weeks if w["backward_minutes"]] == [6.0, 12.0]
+    assert sum(1 for w in weeks if w["minutes"] == 0) == 10
+    # The walk of December is older than the 12 weeks: in neither chart.
+    assert [p["backward_minutes"] for p in chart["sessions"]] == [6.0, 12.0]
+    assert chart["sessions"][0]["date"] == "2025-03-10"
+
+
+def test_a_week_on_plan_needs_two_completed_sessions_or_thirty_backward_minutes():
+    def on_plan(records):
+        return stats.totals(stats.week_start(datetime(2025, 1, 6).date()), records).on_plan
+
+    assert on_plan([walk(ms(2025, 1, 6)), walk(ms(2025, 1, 8))])
+    assert not on_plan([walk(ms(2025, 1, 6)), walk(ms(2025, 1, 8), completed=False)])
+    assert on_plan([walk(ms(2025, 1, 6), backward_min=15, completed=False), walk(ms(2025, 1, 8), backward_min=15, completed=False)])
+
+
+def test_the_streak_counts_weeks_on_plan_up_to_this_one():
+    def two_in_week(monday):
+        return [walk(monday), walk(monday + 2 * 86_400_000)]
+
+    mondays = [ms(2025, 1, 6) + n * 7 * 86_400_000 for n in range(5)]  # 6 Jan .. 3 Feb
+    records = two_in_week(mondays[0]) + two_in_week(mondays[2]) + two_in_week(mondays[3])
+    # Mid-week in the week of 3 Feb with nothing yet: the streak runs from last week and is 2.
+    assert stats.streak(records, UTC, mondays[4] + 86_400_000) == 2
+    # One session this week does not count yet; the second does.
+    assert stats.streak(records + [walk(mondays[4])], UTC, mondays[4] + 86_400_000) == 2
+    assert stats.streak(records + two_in_week(mondays[4]), UTC, mondays[4] + 3 * 86_400_000) == 3
+    # A whole week missed ends it.
+    assert stats.streak(records, UTC, mondays[4] + 8 * 86_400_000) == 0
+    assert stats.streak([], UTC, mondays[0]) == 0
+
+
+def test_the_streak_crosses_a_daylight_saving_change():
+    # Europe/Berlin moves its clocks on Sunday 30 March 2025.
+    records = [walk(ms(2025, 3, day, 8, tz=BERLIN)) for day in (24, 26, 31)] + [walk(ms(2025, 4, 2, 8, tz=BERLIN))]
+    assert stats.streak(records, BERLIN, ms(2025, 4, 3, tz=BERLIN)) == 2
+
+
+# ---- CSV -----------------------------------------------------------------------------------
+
+
+def test_history_csv_quotes_names_and_keeps_formulas_as_text():
+    records = [
+        walk(ms(2025, 1, 7, 18), name='Morning, "easy" one\nline two', sid="a"),
+        walk(ms(2025, 1, 8, 18), name="=HYPERLINK(\"http://x\")", completed=False, sid="b"),
+    ]
+    text = stats.history_csv(records, NEW_YORK, 70)
+    assert "\r\n" in text
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert [r["session_id"] for r in rows] == ["a", "b"]
+    assert rows[0]["plan_name"] == 'Morning, "easy" one\nline two'
+    assert rows[1]["plan_name"].startswith("'=")
+    assert rows[0]["started"] == "2025-01-07T13:00:00-05:00"
+    assert (rows[0]["ended_by"], rows[1]["ended_by"]) == ("complete", "stopped")
+    assert (rows[0]["minutes"], rows[0]["backward_minutes"]) == ("15.0", "5.0")
+    assert int(rows[0]["kcal_low"]) < int(rows[0]["kcal_high"])
+    without_weight = list(csv.DictReader(io.StringIO(stats.history_csv(records, UTC, None), newline="")))
+    assert [without_weight[0][k] for k in ("kcal_low", "kcal_estimate", "kcal_high")] == ["", "", ""]
+
+
+# ---- from stored sessions ------------------------------------------------------------------
+
+
+def test_a_stored_session_keeps_each_segments_walked_seconds_and_speed():
+    row = {
+        "id": "abc", "plan_id": "first-steps-w1s1", "plan_name": "First steps", "started_at": 1_000,
+        "finished_at": 900_000, "ended_by": "stopped",
+        "plan": json.dumps([{"kind": "warmup", "seconds": 180, "speed_mph": 2.5}, {"kind": "reverse", "seconds": 60, "speed_mph": 1.5}, {"kind": "cooldown", "seconds": 120}]),
+        "summary": json.dumps({"segments_walked": [180.0, 42.5, 0.0], "forward_seconds": 180.0, "backward_seconds": 42.5}),
+    }
+    record = stats.record_from_session(row)
+    assert record.parts == (WalkedPart("warmup", 180.0, 2.5), WalkedPart("reverse", 42.5, 1.5))
+    assert (record.backward_s, record.forward_s, record.completed, record.at_ms) == (42.5, 180.0, False, 1_000)
+    assert stats.record_from_session({**row, "finished_at": None}) is None
+
+
+def test_a_summary_without_per_segment_seconds_falls_back_to_its_totals():
+    row = {
+        "id": "abc", "plan_id": "x", "plan_name": "X", "started_at": None, "finished_at": 5, "ended_by": "complete",
+        "plan": json.dumps([{"kind": "reverse", "seconds": 60}]),
+        "summary": json.dumps({"forward_seconds": 120, "backward_seconds": 60, "rest_seconds": 30}),
+    }
+    record = stats.record_from_session(row)
+    assert (record.forward_s, record.backward_s, record.active_s, record.at_ms) == (120, 60, 180, 5)

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request, send_file
 
 from .db import get_db
 from .devices import current_device
-from .errors import NotFound, error_response
+from .errors import BadInput, NotFound, error_response
 from .plans import BUILTIN_PLANS, Plan, PlanInvalid, parse_plan, parse_segments
 
 bp = Blueprint("api", __name__)
@@ -29,7 +29,7 @@ def json_body() -> Any:
     """The request's JSON body, or a 400 that says the body must be JSON."""
     body = request.get_json(silent=True)
     if body is None:
-        raise PlanInvalid(["The request body must be JSON (Content-Type: application/json)."])
+        raise BadInput("invalid_json", "The request body must be JSON (Content-Type: application/json).")
     return body
 
 
@@ -89,17 +89,22 @@ def show_plan(plan_id: str):
 
 def _store_plan(plan: Plan, device_id: str, created_at: int) -> None:
     """Insert or replace a custom plan row."""
-    get_db()["plans"].upsert(
-        {
-            "id": plan.id,
-            "device_id": device_id,
-            "name": plan.name,
-            "description": plan.description,
-            "segments": json.dumps([s.to_dict() for s in plan.segments]),
-            "created_at": created_at,
-            "updated_at": now_ms(),
-        },
-        pk="id",
+    # Plain SQL: sqlite-utils 3.x upserts with INSERT OR IGNORE of the key alone, which
+    # NOT NULL columns silently turn into no row at all.
+    get_db().execute(
+        """INSERT INTO plans (id, device_id, name, description, segments, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description,
+               segments = excluded.segments, updated_at = excluded.updated_at""",
+        [
+            plan.id,
+            device_id,
+            plan.name,
+            plan.description,
+            json.dumps([s.to_dict() for s in plan.segments]),
+            created_at,
+            now_ms(),
+        ],
     )
 
 
@@ -148,3 +153,120 @@ def audio(name: str):
     response.cache_control.immutable = True
     response.cache_control.public = True
     return response
+
+
+# --- Live sessions: create one, list this device's, show one (the socket is in ws.py) ---
+
+SESSION_BODY_FIELDS = frozenset({"plan_id", "options"})
+CUE_OPTION_FIELDS = frozenset(f.name for f in dataclass_fields(CueOptions))
+DEFAULT_HISTORY_LIMIT = 50
+MAX_HISTORY_LIMIT = 500
+
+
+def resolve_cue_options(raw: Any, device_id: str) -> CueOptions:
+    """The cue options of a new session: the request's choices over this device's defaults."""
+    # The one place defaults come from; the device's saved settings will plug in here.
+    defaults = asdict(CueOptions())
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise CueOptionsInvalid("options must be an object of cue options.")
+    unknown = sorted(set(raw) - CUE_OPTION_FIELDS)
+    if unknown:
+        raise CueOptionsInvalid(f"Unknown option(s): {', '.join(map(str, unknown))}.")
+    countdown = raw.get("countdown", defaults["countdown"])
+    if not isinstance(countdown, int) or isinstance(countdown, bool):
+        raise CueOptionsInvalid(f"Countdown must be one of {COUNTDOWN_CHOICES}.")
+    return CueOptions(**{**defaults, **raw})
+
+
+@bp.errorhandler(CueOptionsInvalid)
+def cue_options_invalid(exc: CueOptionsInvalid):
+    """Cue options outside the closed set: 400 with the rule broken."""
+    return error_response(400, "invalid_options", str(exc))
+
+
+@bp.errorhandler(VoiceUnavailable)
+def voice_unavailable(exc: VoiceUnavailable):
+    """No engine could speak a phrase: the session cannot promise its cues."""
+    return error_response(503, "voice_unavailable", "The coach's voice is not available right now; please try again.")
+
+
+def _session_row(session_id: str, device_id: str) -> dict:
+    """One of this device's sessions as stored, else NotFound (another device's is not found either)."""
+    cursor = get_db().execute(
+        f"SELECT {', '.join(live.SESSION_COLUMNS)} FROM sessions WHERE id = ? AND device_id = ?",
+        [session_id, device_id],
+    )
+    row = cursor.fetchone()
+    if row is None:
+        raise NotFound(f"There is no session {session_id!r}.")
+    return dict(zip(live.SESSION_COLUMNS, row))
+
+
+@bp.post("/api/sessions")
+def create_session():
+    """A new workout of one of this device's plans, ready to start, with every cue's audio on disk."""
+    device_id = current_device()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return error_response(400, "invalid_request", 'The body must be a JSON object such as {"plan_id": "..."}.')
+    unknown = sorted(set(body) - SESSION_BODY_FIELDS)
+    if unknown:
+        return error_response(400, "invalid_request", f"Unknown field(s): {', '.join(unknown)}.")
+    plan = get_plan(body.get("plan_id"), device_id)
+    options = resolve_cue_options(body.get("options"), device_id)
+    renditions = current_app.extensions["audio_cache"].ensure(needed_phrases(plan.segments, options), options.lang)
+    spoken_ms = {text: rendition.spoken_ms for text, rendition in renditions.items()}
+    timeline = [
+        {**cue.to_dict(), "audio": f"/audio/{renditions[cue.text].file}"}
+        for cue in compile_timeline(plan.segments, options, spoken_ms)
+    ]
+    created_at = now_ms()
+    session_id = live.insert_session(
+        get_db(), device_id=device_id, plan=plan, options=asdict(options), timeline=timeline, now=created_at
+    )
+    body = {
+        "id": session_id,
+        "ws": live.socket_path(session_id),
+        "state": live.READY,
+        "created_at": created_at,
+        "plan": plan.to_dict(),
+        "options": asdict(options),
+        "lead_ms": current_app.extensions["live"].lead_ms,
+        "timeline": timeline,
+    }
+    return body, 201, {"Location": f"/api/sessions/{session_id}"}
+
+
+@bp.get("/api/sessions/<session_id>")
+def show_session(session_id: str):
+    """One of this device's sessions: its plan snapshot, clock, timeline and (when finished) summary."""
+    row = _session_row(session_id, current_device())
+    session = live.session_from_row(row, get_db().query(
+        "SELECT type, at, data FROM session_events WHERE session_id = ? ORDER BY id", [session_id]
+    ))
+    now = now_ms()
+    session.restore(now)
+    return {**session.describe(now), "timeline": session.timeline}
+
+
+@bp.get("/api/history")
+def history():
+    """This device's sessions, newest first (`?limit=`, `?before=<created_at>` for the next page)."""
+    args = request.args
+    try:
+        limit = min(max(int(args.get("limit", DEFAULT_HISTORY_LIMIT)), 1), MAX_HISTORY_LIMIT)
+        before = int(args["before"]) if "before" in args else None
+    except ValueError:
+        return error_response(400, "invalid_request", "limit and before must be whole numbers.")
+    where, params = "device_id = ?", [current_device()]
+    if before is not None:
+        where += " AND created_at < ?"
+        params.append(before)
+    rows = get_db().execute(
+        f"SELECT {', '.join(live.SESSION_COLUMNS)} FROM sessions WHERE {where} "
+        "ORDER BY created_at DESC, rowid DESC LIMIT ?",
+        [*params, limit],
+    ).fetchall()
+    return jsonify([live.history_entry(dict(zip(live.SESSION_COLUMNS, row))) for row in rows])

@@ -14,6 +14,14 @@ class NotFound(Exception):
     """Something a device asked for that does not exist, or is not theirs to see."""
 
 
+class BadInput(Exception):
+    """A request the server understood but cannot accept; `code` is the short error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
 def error_response(status: int, error: str, message: str, **extra):
     """A JSON error the phone can show as it is (extra fields, such as a list of problems, may follow)."""
     response = jsonify(error=error, message=message, **extra)
@@ -41,6 +49,11 @@ def register_error_handlers(app: Flask) -> None:
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    @app.errorhandler(BadInput)
+    def bad_input(exc: BadInput):
+        """A body or parameter that breaks a rule."""
+        return error_response(400, exc.code, str(exc))
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound):

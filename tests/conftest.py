@@ -54,6 +54,7 @@ class RunningServer:
             "--data-dir", str(self.data_dir), "--audio-cache", str(self.audio_cache),
             "--offline", *self.extra_args,
         ]
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")
         self.process = subprocess.Popen(
             argv, stdout=self.log, stderr=subprocess.STDOUT,

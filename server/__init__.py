@@ -24,6 +24,24 @@ DEFAULTS: dict[str, Any] = {
     "DEVICE_COOKIE_MAX_AGE_S": 5 * 365 * 24 * 3600,
     # Behind a reverse proxy, trust this many X-Forwarded-* hops (0: not behind one).
     "PROXY_HOPS": 0,
+    # Live sessions: a cue is sent this long before it is due, so the phone can schedule it exactly.
+    "CUE_LEAD_MS": 1500,
+    # A cue is sent only while at least this much remains before its due (else it is not sent).
+    "CUE_MIN_MARGIN_MS": 50,
+    # A workout left paused this long is stopped (0: never).
+    "LIVE_MAX_PAUSE_S": 4 * 3600,
+    # Websocket: keepalive pings (dead phones are dropped after one unanswered), frame limits.
+    "WS_PING_INTERVAL_S": 25,
+    # Our own message limit, answered with an error; simple-websocket closes (1009) above the frame limit.
+    "WS_MAX_MESSAGE_BYTES": 4096,
+    "WS_MAX_FRAME_BYTES": 64 * 1024,
+    # How often a socket's handler wakes to check its writer even when the phone is silent.
+    "WS_RECEIVE_POLL_S": 5,
+    # A send blocked this long (a phone that stopped reading) closes the socket.
+    "WS_SEND_TIMEOUT_S": 30,
+    # Frames queued for one socket beyond this close it: the phone has stopped reading.
+    "WS_OUTBOX_LIMIT": 512,
+    "WS_MAX_SOCKETS_PER_SESSION": 8,
 }
 
 
@@ -67,5 +85,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     devices.init_app(app)
     app.register_blueprint(api.bp)
+    from . import live, ws
+
+    live.init_app(app)
+    ws.init_app(app)
     app.register_blueprint(pages.bp)
     return app

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request, send_file
 
+from . import live
+from .cues import COUNTDOWN_CHOICES, CueOptions, CueOptionsInvalid, compile_timeline, needed_phrases
 from .db import get_db
 from .devices import current_device
 from .errors import BadInput, NotFound, error_response
 from .plans import BUILTIN_PLANS, Plan, PlanInvalid, parse_plan, parse_segments
+from .voice import VoiceUnavailable
 
 bp = Blueprint("api", __name__)
 

@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict
 from dataclasses import fields as dataclass_fields
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, request, send_file
 
@@ -17,6 +18,13 @@ from .db import get_db
 from .devices import current_device
 from .errors import BadInput, NotFound, error_response
 from .plans import BUILTIN_PLANS, Plan, PlanInvalid, parse_plan, parse_segments
+from .programmes import PROGRAMMES, CompletedWalk, Programme
+from .programmes import progress as programme_progress
+from .settings import Settings, SettingsInvalid, timezone_problem, valid_timezone
+from .settings import apply_changes as apply_settings_changes
+from .settings import from_stored as settings_from_stored
+from .settings import start_programme as start_following
+from . import stats
 from .voice import VoiceUnavailable
 
 bp = Blueprint("api", __name__)
@@ -158,6 +166,169 @@ def audio(name: str):
     response.cache_control.immutable = True
     response.cache_control.public = True
     return response
+
+
+# --- Coaching: device settings, programmes, weekly stats, history export (issue 5) ---
+
+DEFAULT_TIMEZONE = "UTC"
+HISTORY_CSV_NAME = "retrowalk-history-{date}.csv"
+
+
+def device_settings(device_id: str) -> Settings:
+    """This device's settings, the defaults until it saves any."""
+    row = get_db().execute("SELECT data FROM settings WHERE device_id = ?", [device_id]).fetchone()
+    return settings_from_stored(json.loads(row[0])) if row else Settings()
+
+
+def _save_settings(device_id: str, change) -> Settings:
+    """Apply `change` (current settings -> new settings) to the stored row atomically and return the result."""
+    db = get_db()
+    with db.conn:
+        # BEGIN IMMEDIATE: two phones of one device saving at once cannot lose each other's fields.
+        db.conn.execute("BEGIN IMMEDIATE")
+        updated = change(device_settings(device_id))
+        db.conn.execute(
+            """INSERT INTO settings (device_id, data, updated_at) VALUES (?, ?, ?)
+               ON CONFLICT(device_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at""",
+            [device_id, json.dumps(updated.to_stored()), now_ms()],
+        )
+    return updated
+
+
+@bp.errorhandler(SettingsInvalid)
+def settings_invalid(exc: SettingsInvalid):
+    """Settings that break a rule: 400 with every problem in one message."""
+    return error_response(400, "invalid_settings", " ".join(exc.problems), problems=exc.problems)
+
+
+@bp.get("/api/settings")
+def show_settings():
+    """This device's settings (defaults until it saves any)."""
+    return device_settings(current_device()).to_dict()
+
+
+@bp.put("/api/settings")
+def change_settings():
+    """Change the fields sent (others keep their value; null clears weight, time zone, programme)."""
+    body = json_body()
+    return _save_settings(current_device(), lambda current: apply_settings_changes(current, body)).to_dict()
+
+
+def stats_zone(settings: Settings) -> ZoneInfo:
+    """The walker's time zone: `?tz=` if given, else the saved one, else UTC."""
+    name = request.args.get("tz")
+    if name is not None and not valid_timezone(name):
+        raise BadInput("invalid_timezone", timezone_problem(name))
+    return ZoneInfo(name or settings.timezone or DEFAULT_TIMEZONE)
+
+
+def device_walks(device_id: str) -> list[stats.WalkRecord]:
+    """This device's finished sessions as walk records, oldest first."""
+    rows = get_db().query(
+        """SELECT id, plan_id, plan_name, plan, started_at, finished_at, ended_by, summary
+           FROM sessions WHERE device_id = ? AND finished_at IS NOT NULL ORDER BY finished_at""",
+        [device_id],
+    )
+    return [record for record in map(stats.record_from_session, rows) if record is not None]
+
+
+@bp.get("/api/stats/week")
+def stats_week():
+    """This week's minutes against 150, backward minutes, sessions, calories range and streak."""
+    device_id = current_device()
+    settings = device_settings(device_id)
+    zone = stats_zone(settings)
+    return stats.week_summary(device_walks(device_id), zone, now_ms(), settings.weight_kg)
+
+
+@bp.get("/api/stats/weeks")
+def stats_weeks():
+    """Chart data: a bar per week for the last `?weeks=` weeks (default 12) and a point per session."""
+    raw = request.args.get("weeks", str(stats.DEFAULT_WEEKS))
+    if not raw.isdigit() or not 1 <= int(raw) <= stats.MAX_WEEKS:
+        raise BadInput("invalid_weeks", f"weeks must be a whole number from 1 to {stats.MAX_WEEKS}.")
+    device_id = current_device()
+    settings = device_settings(device_id)
+    zone = stats_zone(settings)
+    return stats.weeks_summary(device_walks(device_id), zone, now_ms(), int(raw), settings.weight_kg)
+
+
+@bp.get("/api/history.csv")
+def history_csv():
+    """Every finished walk of this device as a CSV download, times in the walker's time zone."""
+    device_id = current_device()
+    settings = device_settings(device_id)
+    zone = stats_zone(settings)
+    text = stats.history_csv(device_walks(device_id), zone, settings.weight_kg)
+    today = stats.local_date(now_ms(), zone).isoformat()
+    response = current_app.response_class(text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{HISTORY_CSV_NAME.format(date=today)}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _completed_walks(device_id: str) -> list[CompletedWalk]:
+    """This device's finished sessions as progress needs them."""
+    rows = get_db().execute(
+        "SELECT plan_id, finished_at, ended_by FROM sessions WHERE device_id = ? AND finished_at IS NOT NULL",
+        [device_id],
+    ).fetchall()
+    return [CompletedWalk(plan_id, at, ended_by == "complete") for plan_id, at, ended_by in rows]
+
+
+def _programme_view(programme: Programme, settings: Settings, walks: list[CompletedWalk]) -> dict:
+    """A programme with its sessions and this device's progress in it."""
+    started = settings.programme_starts.get(programme.id)
+    return {
+        **programme.to_dict(),
+        "following": settings.programme == programme.id,
+        "started_at": started,
+        "progress": programme_progress(programme, walks, started).to_dict(),
+    }
+
+
+def _get_programme(programme_id: str) -> Programme:
+    """A built-in programme, else NotFound."""
+    if programme_id not in PROGRAMMES:
+        raise NotFound(f"There is no programme {programme_id!r}; there are {', '.join(PROGRAMMES)}.")
+    return PROGRAMMES[programme_id]
+
+
+@bp.get("/api/programmes")
+def list_programmes():
+    """Every programme with its sessions and this device's progress; `next` is the followed one's next session."""
+    device_id = current_device()
+    settings = device_settings(device_id)
+    walks = _completed_walks(device_id)
+    views = [_programme_view(p, settings, walks) for p in PROGRAMMES.values()]
+    following = next((v for v in views if v["following"]), None)
+    offered = None
+    if following is not None and following["progress"]["next_plan_id"]:
+        offered = {
+            "programme_id": following["id"],
+            "programme_name": following["name"],
+            "plan_id": following["progress"]["next_plan_id"],
+            "label": following["progress"]["label"],
+        }
+    return {"following": settings.programme, "next": offered, "programmes": views}
+
+
+@bp.get("/api/programmes/<programme_id>")
+def show_programme(programme_id: str):
+    """One programme with its sessions and this device's progress."""
+    device_id = current_device()
+    programme = _get_programme(programme_id)
+    return _programme_view(programme, device_settings(device_id), _completed_walks(device_id))
+
+
+@bp.post("/api/programmes/<programme_id>/start")
+def start_programme(programme_id: str):
+    """Follow a programme from week 1, session 1 (a restart, if it was followed before)."""
+    device_id = current_device()
+    programme = _get_programme(programme_id)
+    at = now_ms()
+    settings = _save_settings(device_id, lambda current: start_following(current, programme.id, at))
+    return _programme_view(programme, settings, _completed_walks(device_id))
 
 
 # --- Live sessions: create one, list this device's, show one (the socket is in ws.py) ---

@@ -1,0 +1,857 @@
+"""Live workouts: each session's clock and state machine, the one cue scheduler, and their persistence.
+
+Clock maths (all times are epoch ms of the server clock):
+
+- A session's *position* is how far into the plan the walker is: ``now - started_at - shift_ms``
+  while running, frozen at ``paused_at - started_at - shift_ms`` while paused.
+- A cue is due at ``started_at + offset_ms + shift_ms``: a pause adds the time paused to
+  ``shift_ms`` (so every later cue moves later by exactly that), a skip takes time off it
+  (so every later cue moves earlier).
+- ``start`` and ``skip`` take effect one cue lead after the walker asks, so the first phrase
+  of the new segment can reach the phone before it is due; ``resume`` is immediate.
+- A cue is *fired* once its due has passed; cues sent but not yet due when the walker pauses
+  or skips are withdrawn (the phone drops scheduled cues from ``next_seq`` on every ``state``)
+  and sent again with their new due, or not at all if they were skipped.
+
+The session core (``LiveSession``) is plain data and arithmetic; ``SessionStore`` keeps it in
+SQLite; ``LiveHub`` holds the live sessions, the sockets watching them (anything with a
+``deliver(text, not_after)`` method) and one scheduler thread for all of them: a heap of each
+session's next wake-up, never a sleeping thread per session. Under gunicorn's gevent worker
+the thread and locks are greenlet-friendly, as everything else in the worker.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Protocol
+
+from flask import Flask
+from sqlite_utils import Database
+
+from .cues import segment_starts_ms
+from .db import BUSY_TIMEOUT_S
+from .plans import Segment, parse_segments
+
+log = logging.getLogger(__name__)
+
+READY, RUNNING, PAUSED, FINISHED = "ready", "running", "paused", "finished"
+LIVE_STATES = (RUNNING, PAUSED)
+CONTROLS = ("start", "pause", "resume", "skip", "stop")
+ENDED_COMPLETE, ENDED_STOPPED = "complete", "stopped"
+
+# Segment kinds counted as walked forward (rest is standing at the rail, reverse is backward).
+FORWARD_KINDS = frozenset({"warmup", "forward", "cooldown"})
+REST_KINDS = frozenset({"rest"})
+
+SESSION_ID_BYTES = 12
+# After a scheduler failure on one session (a locked database, say), look at it again this soon.
+RETRY_MS = 1000
+MS_PER_S = 1000
+
+
+def now_ms() -> int:
+    """The server clock in epoch milliseconds."""
+    return int(time.time() * MS_PER_S)
+
+
+def new_session_id() -> str:
+    """An unguessable session id (ownership is checked too; this keeps ids from being enumerated)."""
+    return secrets.token_urlsafe(SESSION_ID_BYTES)
+
+
+def socket_path(session_id: str) -> str:
+    """The websocket path of a session, as the API hands it to the phone."""
+    return f"/ws/sessions/{session_id}"
+
+
+class ControlRefused(Exception):
+    """A control message that does not apply to the session as it is; `code` names the reason."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class SessionGone(Exception):
+    """The session does not exist (or no longer does)."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened to a session, stored in `session_events` before anyone hears of it."""
+
+    type: str
+    at: int
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A skip: the walker jumped from `from_ms` to `to_ms` of the plan, leaving `segment` early."""
+
+    segment: int
+    from_ms: int
+    to_ms: int
+    next_ms: int  # the start of the next segment; no cue before it is said any more
+
+    def to_dict(self) -> dict:
+        """As stored in the skip event's data."""
+        return {"segment": self.segment, "from_ms": self.from_ms, "to_ms": self.to_ms, "next_ms": self.next_ms}
+
+
+def _seconds(ms: float) -> float:
+    """Milliseconds as seconds to a tenth, the precision a summary shows."""
+    return round(ms / MS_PER_S, 1)
+
+
+@dataclass
+class LiveSession:
+    """One workout's clock and state machine: plain data, every method a function of `now`."""
+
+    id: str
+    device_id: str
+    plan_id: str
+    plan_name: str
+    segments: tuple[Segment, ...]
+    timeline: list[dict]
+    options: dict = field(default_factory=dict)
+    created_at: int = 0
+    state: str = READY
+    started_at: int | None = None
+    paused_at: int | None = None
+    shift_ms: int = 0
+    skips: list[Skip] = field(default_factory=list)
+    finished_at: int | None = None
+    ended_by: str | None = None
+    summary: dict | None = None
+    # Runtime only: the first cue not handed to the sockets yet, and the scheduler's token.
+    next_index: int = 0
+    generation: int = 0
+
+    def __post_init__(self):
+        """Precompute the segment boundaries and cue offsets the clock maths looks up."""
+        self.starts = segment_starts_ms(self.segments)
+        self.offsets = [cue["offset_ms"] for cue in self.timeline]
+
+    # --- positions and due times -----------------------------------------------------
+
+    @property
+    def total_ms(self) -> int:
+        """The plan's length."""
+        return self.starts[-1]
+
+    @property
+    def end_offset_ms(self) -> int:
+        """Where the workout ends: the plan's end, or its last cue if that was pushed later."""
+        return max([self.total_ms] + self.offsets)
+
+    @property
+    def floor_ms(self) -> int:
+        """No cue before this offset is said any more (the start of the segment skipped to)."""
+        return self.skips[-1].next_ms if self.skips else 0
+
+    def position_ms(self, now: int) -> int:
+        """How far into the plan the walker is (negative during the lead before the start)."""
+        if self.state == READY or self.started_at is None:
+            return 0
+        if self.paused_at is not None:
+            return self.paused_at - self.started_at - self.shift_ms
+        if self.state == FINISHED and self.finished_at is not None:
+            return min(self.finished_at - self.started_at - self.shift_ms, self.end_offset_ms)
+        return now - self.started_at - self.shift_ms
+
+    def segment_index(self, position: int) -> int:
+        """The segment a position falls in (the first before the start, the last at the end)."""
+        index = bisect_right(self.starts, position) - 1
+        return min(max(index, 0), len(self.segments) - 1)
+
+    def due_ms(self, index: int) -> int:
+        """The wall-clock time the cue at `index` is due, as the clock stands now."""
+        return self.started_at + self.offsets[index] + self.shift_ms
+
+    def end_at(self) -> int | None:
+        """When a running workout ends on its own."""
+        if self.state != RUNNING:
+            return None
+        return self.started_at + self.end_offset_ms + self.shift_ms
+
+    def pending_from(self, position: int) -> int:
+        """The index of the first cue still to be said from `position` on."""
+        return max(bisect_right(self.offsets, position), bisect_left(self.offsets, self.floor_ms))
+
+    def restore(self, now: int) -> None:
+        """Point the cursor after a reload: cues whose due has passed are not said late."""
+        self.next_index = self.pending_from(self.position_ms(now)) if self.state in LIVE_STATES else len(self.offsets)
+
+    # --- controls ---------------------------------------------------------------------
+
+    def _refuse_if_finished(self) -> None:
+        """Nothing changes a finished workout."""
+        if self.state == FINISHED:
+            raise ControlRefused("finished", "This workout has finished; start a new session.")
+
+    def start(self, now: int, lead_ms: int) -> Event:
+        """Start the clock one lead from now, so the first cue can reach the phone before it is due."""
+        self._refuse_if_finished()
+        if self.state != READY:
+            raise ControlRefused("already_started", "This workout has already started.")
+        self.state, self.started_at, self.next_index = RUNNING, now + lead_ms, 0
+        return Event("start", now, {"started_at": self.started_at})
+
+    def pause(self, now: int) -> Event:
+        """Freeze the clock; cues sent but not yet due are withdrawn and sent again after resume."""
+        self._refuse_if_finished()
+        if self.state != RUNNING:
+            detail = "has not started yet" if self.state == READY else "is already paused"
+            raise ControlRefused("not_running", f"Cannot pause: the workout {detail}.")
+        self.state, self.paused_at = PAUSED, now
+        self.next_index = self.pending_from(self.position_ms(now))
+        return Event("pause", now)
+
+    def resume(self, now: int) -> Event:
+        """Restart the clock: every cue still to come moves later by exactly the time paused."""
+        self._refuse_if_finished()
+        if self.state != PAUSED:
+            raise ControlRefused("not_paused", "Cannot resume: the workout is not paused.")
+        paused = now - self.paused_at
+        self.shift_ms += paused
+        self.state, self.paused_at = RUNNING, None
+        return Event("resume", now, {"paused_ms": paused, "shift_ms": self.shift_ms})
+
+    def skip(self, now: int, lead_ms: int) -> Event:
+        """Leave the current segment: the next one starts one lead from now, every later cue moves earlier."""
+        self._refuse_if_finished()
+        if self.state not in LIVE_STATES:
+            raise ControlRefused("not_started", "Cannot skip: the workout has not started yet.")
+        position = self.position_ms(now)
+        segment = self.segment_index(position)
+        next_ms = self.starts[segment + 1]
+        to_ms = next_ms - lead_ms
+        if to_ms <= position:
+            raise ControlRefused("segment_ending", "The next segment starts in a moment already.")
+        self.shift_ms -= to_ms - position
+        skip = Skip(segment, position, to_ms, next_ms)
+        self.skips.append(skip)
+        self.next_index = self.pending_from(to_ms)
+        return Event("skip", now, {**skip.to_dict(), "shift_ms": self.shift_ms})
+
+    def stop(self, now: int) -> Event:
+        """End the workout here, at the walker's request."""
+        self._refuse_if_finished()
+        return self.finish(now, ENDED_STOPPED)
+
+    def finish(self, now: int, ended_by: str) -> Event:
+        """End the workout and compute its summary (a paused one ends with its pause counted)."""
+        if self.paused_at is not None:
+            self.shift_ms += now - self.paused_at
+            self.paused_at = None
+        if self.started_at is not None and ended_by == ENDED_COMPLETE:
+            final = self.total_ms
+        elif self.started_at is not None:
+            final = min(max(now - self.started_at - self.shift_ms, 0), self.total_ms)
+        else:
+            final = 0
+        self.state, self.finished_at, self.ended_by = FINISHED, now, ended_by
+        self.next_index = len(self.offsets)
+        self.summary = summarize(self, final)
+        return Event("finish", now, {"ended_by": ended_by, "summary": self.summary})
+
+    def apply(self, kind: str, now: int, lead_ms: int) -> Event:
+        """Apply one of CONTROLS."""
+        if kind == "start":
+            return self.start(now, lead_ms)
+        if kind == "pause":
+            return self.pause(now)
+        if kind == "resume":
+            return self.resume(now)
+        if kind == "skip":
+            return self.skip(now, lead_ms)
+        if kind == "stop":
+            return self.stop(now)
+        raise ValueError(f"not a control: {kind}")
+
+    # --- what the scheduler asks ---------------------------------------------------------
+
+    def take_due(self, now: int, lead_ms: int, margin_ms: int) -> tuple[list[tuple[dict, int]], list[tuple[dict, int]]]:
+        """Cues whose send time (due minus lead) has come: those still ahead of due by the margin, and those missed."""
+        send: list[tuple[dict, int]] = []
+        missed: list[tuple[dict, int]] = []
+        if self.state != RUNNING:
+            return send, missed
+        while self.next_index < len(self.offsets):
+            due = self.due_ms(self.next_index)
+            if due - lead_ms > now:
+                break
+            (send if due - now >= margin_ms else missed).append((self.timeline[self.next_index], due))
+            self.next_index += 1
+        return send, missed
+
+    def in_flight(self, now: int, margin_ms: int) -> list[tuple[dict, int]]:
+        """Cues already handed out but not yet due: what a socket that joins now has missed."""
+        if self.state != RUNNING:
+            return []
+        first = self.pending_from(self.position_ms(now))
+        out = []
+        for index in range(first, self.next_index):
+            due = self.due_ms(index)
+            if due - now >= margin_ms:
+                out.append((self.timeline[index], due))
+        return out
+
+    def next_wake_ms(self, lead_ms: int, max_pause_ms: int | None) -> int | None:
+        """When the scheduler must next look at this session, or None if it need not."""
+        if self.state == RUNNING:
+            end = self.end_at()
+            if self.next_index < len(self.offsets):
+                return min(self.due_ms(self.next_index) - lead_ms, end)
+            return end
+        if self.state == PAUSED and max_pause_ms:
+            return self.paused_at + max_pause_ms
+        return None
+
+    # --- what the phone is told -----------------------------------------------------------
+
+    def clock(self, now: int) -> dict[str, Any]:
+        """The clock as the phone needs it to place every cue: due = started_at + offset_ms + shift_ms."""
+        position = self.position_ms(now)
+        return {
+            "started_at": self.started_at,
+            "paused_at": self.paused_at,
+            "shift_ms": self.shift_ms,
+            "position_ms": max(position, 0),
+            "segment": self.segment_index(position),
+            "next_seq": self.timeline[self.next_index]["seq"] if self.next_index < len(self.timeline) else None,
+            "end_at": self.end_at(),
+            "skipped_segments": sorted({s.segment for s in self.skips}),
+        }
+
+    def describe(self, now: int) -> dict[str, Any]:
+        """The session as `hello` and the API show it."""
+        return {
+            "id": self.id,
+            "ws": socket_path(self.id),
+            "plan_id": self.plan_id,
+            "plan_name": self.plan_name,
+            "segments": [s.to_dict() for s in self.segments],
+            "segment_starts_ms": self.starts[:-1],
+            "total_ms": self.total_ms,
+            "options": self.options,
+            "state": self.state,
+            "created_at": self.created_at,
+            "finished_at": self.finished_at,
+            "ended_by": self.ended_by,
+            "summary": self.summary,
+            **self.clock(now),
+        }
+
+
+def _walked_ms(session: LiveSession, final_ms: int) -> list[int]:
+    """Milliseconds actually spent in each segment: [0, final) less every skipped stretch."""
+    gaps = sorted((max(s.from_ms, 0), max(s.to_ms, 0)) for s in session.skips)
+    walked = []
+    for index in range(len(session.segments)):
+        lo, hi = session.starts[index], min(session.starts[index + 1], final_ms)
+        span = max(hi - lo, 0)
+        for gap_lo, gap_hi in gaps:
+            span -= max(min(hi, gap_hi) - max(lo, gap_lo), 0)
+        walked.append(max(span, 0))
+    return walked
+
+
+def summarize(session: LiveSession, final_ms: int) -> dict[str, Any]:
+    """What the walker did: forward, backward and rest seconds walked, pauses, skips and duration."""
+    walked = _walked_ms(session, final_ms)
+
+    def total(kinds: Iterable[str]) -> int:
+        return sum(ms for ms, seg in zip(walked, session.segments) if seg.kind in kinds)
+
+    # shift_ms is the time paused less the time skipped, so the time paused is recovered from it.
+    paused_ms = session.shift_ms + sum(s.to_ms - s.from_ms for s in session.skips)
+    started = session.started_at
+    duration = max(session.finished_at - started, 0) if started is not None else 0
+    return {
+        "ended_by": session.ended_by,
+        "planned_seconds": _seconds(session.total_ms),
+        "duration_seconds": _seconds(duration),
+        "walked_seconds": _seconds(sum(walked)),
+        "forward_seconds": _seconds(total(FORWARD_KINDS)),
+        "backward_seconds": _seconds(total({"reverse"})),
+        "rest_seconds": _seconds(total(REST_KINDS)),
+        "paused_seconds": _seconds(max(paused_ms, 0)),
+        "skipped_segments": sorted({s.segment for s in session.skips}),
+        "segments_walked": [_seconds(ms) for ms in walked],
+    }
+
+
+# --- persistence ----------------------------------------------------------------------------
+
+
+def insert_session(db: Database, *, device_id: str, plan: Any, options: dict, timeline: list[dict], now: int) -> str:
+    """Store a new session, ready to start, with a snapshot of its plan and timeline; return its id."""
+    session_id = new_session_id()
+    db.execute(
+        """INSERT INTO sessions (id, device_id, plan_id, plan_name, plan, options, timeline, state, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            session_id, device_id, plan.id, plan.name,
+            json.dumps([s.to_dict() for s in plan.segments]), json.dumps(options),
+            json.dumps(timeline), READY, now,
+        ],
+    )
+    return session_id
+
+
+SESSION_COLUMNS = (
+    "id", "device_id", "plan_id", "plan_name", "plan", "options", "timeline", "state", "created_at",
+    "started_at", "paused_at", "shift_ms", "finished_at", "ended_by", "summary",
+)
+
+
+def session_from_row(row: dict, events: Iterable[dict] = ()) -> LiveSession:
+    """A stored session (and its skip events) as a LiveSession."""
+    skips = [
+        Skip(**{k: data[k] for k in ("segment", "from_ms", "to_ms", "next_ms")})
+        for data in (json.loads(e["data"]) for e in events if e["type"] == "skip")
+    ]
+    return LiveSession(
+        id=row["id"],
+        device_id=row["device_id"],
+        plan_id=row["plan_id"],
+        plan_name=row["plan_name"],
+        segments=parse_segments(json.loads(row["plan"])),
+        timeline=json.loads(row["timeline"]),
+        options=json.loads(row["options"]),
+        created_at=row["created_at"],
+        state=row["state"],
+        started_at=row["started_at"],
+        paused_at=row["paused_at"],
+        shift_ms=row["shift_ms"] or 0,
+        skips=skips,
+        finished_at=row["finished_at"],
+        ended_by=row["ended_by"],
+        summary=json.loads(row["summary"]) if row["summary"] else None,
+    )
+
+
+def history_entry(row: dict) -> dict[str, Any]:
+    """One row of GET /api/history."""
+    segments = json.loads(row["plan"])
+    return {
+        "id": row["id"],
+        "ws": socket_path(row["id"]) if row["state"] != FINISHED else None,
+        "plan_id": row["plan_id"],
+        "plan_name": row["plan_name"],
+        "planned_seconds": sum(s["seconds"] for s in segments),
+        "state": row["state"],
+        "created_at": row["created_at"],
+        "started_at": row["started_at"],
+        "finished_at": row["finished_at"],
+        "ended_by": row["ended_by"],
+        "summary": json.loads(row["summary"]) if row["summary"] else None,
+    }
+
+
+class SessionStore:
+    """The live sessions' own SQLite connection, shared by the scheduler and the sockets under a lock."""
+
+    def __init__(self, path: str):
+        """Open the connection with the pragmas every connection needs (see db.connect)."""
+        # check_same_thread=False: the scheduler and the socket handlers share this one
+        # connection, always under self.lock, so writes are serialised in one place.
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn = conn
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self.lock:
+            self.conn.close()
+
+    def _events(self, session_id: str) -> list[dict]:
+        """A session's events, oldest first."""
+        return [dict(r) for r in self.conn.execute(
+            "SELECT type, at, data FROM session_events WHERE session_id = ? ORDER BY id", [session_id]
+        )]
+
+    def load(self, session_id: str) -> LiveSession | None:
+        """One session, or None."""
+        with self.lock:
+            row = self.conn.execute(
+                f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE id = ?", [session_id]
+            ).fetchone()
+            return session_from_row(dict(row), self._events(session_id)) if row else None
+
+    def load_live(self) -> list[LiveSession]:
+        """Every session that was running or paused when the server last stopped."""
+        with self.lock:
+            rows = [dict(r) for r in self.conn.execute(
+                f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE state IN ('running', 'paused')"
+            )]
+            return [session_from_row(row, self._events(row["id"])) for row in rows]
+
+    def owner(self, session_id: str) -> str | None:
+        """The device a session belongs to, or None if there is no such session."""
+        with self.lock:
+            row = self.conn.execute("SELECT device_id FROM sessions WHERE id = ?", [session_id]).fetchone()
+            return row[0] if row else None
+
+    def record(self, session: LiveSession, event: Event) -> None:
+        """Store an event and the session's new state in one transaction (committed on return)."""
+        with self.lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT INTO session_events (session_id, at, type, data) VALUES (?, ?, ?, ?)",
+                    [session.id, event.at, event.type, json.dumps(event.data)],
+                )
+                conn.execute(
+                    """UPDATE sessions SET state = ?, started_at = ?, paused_at = ?, shift_ms = ?,
+                       finished_at = ?, ended_by = ?, summary = ? WHERE id = ?""",
+                    [
+                        session.state, session.started_at, session.paused_at, session.shift_ms,
+                        session.finished_at, session.ended_by,
+                        json.dumps(session.summary) if session.summary is not None else None,
+                        session.id,
+                    ],
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+
+# --- the hub: live sessions, their sockets, and the one scheduler -----------------------------
+
+
+class Watcher(Protocol):
+    """A socket watching a session: delivery never blocks (the socket's own writer sends)."""
+
+    def deliver(self, text: str, not_after: int | None = None) -> bool:
+        """Queue a message; `not_after` is the time after which it must not be sent. False if closed."""
+
+
+def encode(message: dict) -> str:
+    """A message as the compact JSON text frame the phone receives."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def cue_message(cue: dict, due: int) -> dict:
+    """A `cue` message: the phrase, its audio, and exactly when to play it."""
+    return {
+        "type": "cue",
+        "seq": cue["seq"],
+        "due": due,
+        "kind": cue["kind"],
+        "text": cue["text"],
+        "audio": cue["audio"],
+        "segment": cue["segment"],
+        "offset_ms": cue["offset_ms"],
+    }
+
+
+@dataclass
+class Metrics:
+    """Counters a capacity benchmark and an operator read."""
+
+    cues_dispatched: int = 0  # cues handed to the sockets of their session
+    cues_missed: int = 0  # cues whose send time came too late to send before due (not sent)
+    cues_dropped_late: int = 0  # cue messages a socket's writer dropped because due had passed
+    sessions_finished: int = 0
+    scheduler_errors: int = 0
+
+
+def _checkpoint(session: LiveSession) -> dict:
+    """A copy of a session's fields, to put back if persisting a change fails."""
+    saved = dict(session.__dict__)
+    saved["skips"] = list(session.skips)
+    return saved
+
+
+class LiveHub:
+    """Every live session of this process, the sockets watching each, and the one cue scheduler."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        lead_ms: int,
+        margin_ms: int,
+        max_pause_ms: int | None = None,
+        clock: Callable[[], int] = now_ms,
+    ):
+        self.store = store
+        self.lead_ms = int(lead_ms)
+        self.margin_ms = int(margin_ms)
+        self.max_pause_ms = max_pause_ms
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.sessions: dict[str, LiveSession] = {}
+        self.watchers: dict[str, set[Watcher]] = {}
+        self.heap: list[tuple[int, int, str, int]] = []
+        self.metrics = Metrics()
+        self._counter = itertools.count()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    # --- loading -----------------------------------------------------------------------
+
+    def restore(self) -> int:
+        """Reload running and paused sessions after a restart; finish those whose end has passed."""
+        now = self.clock()
+        with self.lock:
+            for session in self.store.load_live():
+                session.restore(now)
+                self.sessions[session.id] = session
+                end = session.end_at()
+                if end is not None and end <= now:
+                    self._finish(session, end, ENDED_COMPLETE)
+                else:
+                    self._schedule(session)
+            live = sum(1 for s in self.sessions.values() if s.state in LIVE_STATES)
+        if live:
+            self.start()
+        log.info("Restored %d live session(s)", live)
+        return live
+
+    def _get(self, session_id: str) -> LiveSession:
+        """A session, loaded from the store if it is not in memory."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            session = self.store.load(session_id)
+            if session is None:
+                raise SessionGone(session_id)
+            session.restore(self.clock())
+            self.sessions[session_id] = session
+        return session
+
+    def owner(self, session_id: str) -> str | None:
+        """The device that owns a session, or None."""
+        with self.lock:
+            session = self.sessions.get(session_id)
+        return session.device_id if session else self.store.owner(session_id)
+
+    def socket_count(self, session_id: str) -> int:
+        """How many sockets watch a session."""
+        with self.lock:
+            return len(self.watchers.get(session_id, ()))
+
+    # --- sockets -------------------------------------------------------------------------
+
+    def hello(self, session: LiveSession, now: int) -> dict:
+        """The first message a socket gets: the session, its clock and the whole timeline."""
+        return {
+            "type": "hello",
+            "session": session.describe(now),
+            "state": session.state,
+            "server_time": now,
+            "lead_ms": self.lead_ms,
+            "timeline": session.timeline,
+        }
+
+    def attach(self, session_id: str, watcher: Watcher) -> LiveSession:
+        """Add a socket to a session: it gets `hello`, then any cue already on its way, then everything new."""
+        self.start()
+        with self.lock:
+            session = self._get(session_id)
+            now = self.clock()
+            watcher.deliver(encode(self.hello(session, now)))
+            for cue, due in session.in_flight(now, self.margin_ms):
+                watcher.deliver(encode(cue_message(cue, due)), not_after=due - self.margin_ms)
+            self.watchers.setdefault(session_id, set()).add(watcher)
+            return session
+
+    def detach(self, session_id: str, watcher: Watcher) -> None:
+        """Forget a socket; a session nobody watches is kept in memory only while it is live."""
+        with self.lock:
+            watchers = self.watchers.get(session_id)
+            if watchers is not None:
+                watchers.discard(watcher)
+                if not watchers:
+                    del self.watchers[session_id]
+            session = self.sessions.get(session_id)
+            if session is not None and session.state not in LIVE_STATES and session_id not in self.watchers:
+                del self.sessions[session_id]
+
+    def broadcast(self, session_id: str, message: dict, not_after: int | None = None) -> int:
+        """Queue one message for every socket of a session; returns how many took it."""
+        watchers = self.watchers.get(session_id)
+        if not watchers:
+            return 0
+        text = encode(message)
+        delivered = 0
+        for watcher in list(watchers):
+            if watcher.deliver(text, not_after):
+                delivered += 1
+            else:
+                watchers.discard(watcher)
+        return delivered
+
+    def _state_message(self, session: LiveSession, event: Event, now: int) -> dict:
+        """The `state` broadcast after a change."""
+        return {
+            "type": "state",
+            "state": session.state,
+            "event": event.type if event.type != "finish" else session.ended_by,
+            "at": event.at,
+            "server_time": now,
+            **session.clock(now),
+        }
+
+    # --- controls -------------------------------------------------------------------------
+
+    def control(self, session_id: str, kind: str) -> LiveSession:
+        """Apply a control: persisted first, then broadcast as `state` (and `finished`) to every socket."""
+        with self.lock:
+            session = self._get(session_id)
+            now = self.clock()
+            end = session.end_at()
+            if end is not None and end <= now:
+                self._finish(session, end, ENDED_COMPLETE)
+            before = _checkpoint(session)
+            event = session.apply(kind, now, self.lead_ms)
+            self._commit(session, before, event)
+            if session.state == FINISHED:
+                self._announce_finish(session, event, now)
+            else:
+                self.broadcast(session_id, self._state_message(session, event, now))
+                self._schedule(session)
+            return session
+
+    def _commit(self, session: LiveSession, before: dict, event: Event) -> None:
+        """Persist an applied event; if that fails, put the session back as it was and re-raise."""
+        try:
+            self.store.record(session, event)
+        except BaseException:
+            session.__dict__.update(before)
+            raise
+
+    def _finish(self, session: LiveSession, at: int, ended_by: str) -> None:
+        """Finish a session at `at`, commit it, then tell its sockets."""
+        before = _checkpoint(session)
+        event = session.finish(at, ended_by)
+        self._commit(session, before, event)
+        self._announce_finish(session, event, self.clock())
+
+    def _announce_finish(self, session: LiveSession, event: Event, now: int) -> None:
+        """Tell every socket of a committed finish: `state`, then `finished` with the summary."""
+        self.metrics.sessions_finished += 1
+        self.broadcast(session.id, self._state_message(session, event, now))
+        self.broadcast(session.id, {"type": "finished", "session": session.id, "summary": session.summary})
+        session.generation += 1
+        if session.id not in self.watchers:
+            self.sessions.pop(session.id, None)
+
+    # --- the scheduler ----------------------------------------------------------------------
+
+    def _schedule(self, session: LiveSession) -> None:
+        """(Re)enter a session's next wake-up in the heap; older entries for it go stale."""
+        session.generation += 1
+        wake = session.next_wake_ms(self.lead_ms, self.max_pause_ms)
+        if wake is not None:
+            heapq.heappush(self.heap, (wake, next(self._counter), session.id, session.generation))
+            self._wake.set()
+
+    def _advance(self, session: LiveSession, now: int) -> None:
+        """Send a session's cues whose time has come, and finish it at its end."""
+        if session.state == PAUSED:
+            if self.max_pause_ms and now - session.paused_at >= self.max_pause_ms:
+                self._finish(session, session.paused_at + self.max_pause_ms, ENDED_STOPPED)
+            return
+        send, missed = session.take_due(now, self.lead_ms, self.margin_ms)
+        for cue, due in send:
+            self.metrics.cues_dispatched += 1
+            self.broadcast(session.id, cue_message(cue, due), not_after=due - self.margin_ms)
+        for cue, due in missed:
+            self.metrics.cues_missed += 1
+            log.warning("Cue %s of session %s not sent: due %d ms ago or too soon", cue["seq"], session.id, now - due)
+        end = session.end_at()
+        if end is not None and end <= now:
+            self._finish(session, end, ENDED_COMPLETE)
+        else:
+            self._schedule(session)
+
+    def tick(self, now: int | None = None) -> int | None:
+        """Handle every wake-up that has come; return when the next one is due (None: nothing to do)."""
+        with self.lock:
+            now = self.clock() if now is None else now
+            while self.heap and self.heap[0][0] <= now:
+                _, _, session_id, generation = heapq.heappop(self.heap)
+                session = self.sessions.get(session_id)
+                if session is None or session.generation != generation:
+                    continue
+                try:
+                    self._advance(session, now)
+                except Exception:
+                    # Try again shortly (a busy database, say) rather than forget the session.
+                    self.metrics.scheduler_errors += 1
+                    log.exception("Scheduler failed on session %s", session_id)
+                    heapq.heappush(self.heap, (now + RETRY_MS, next(self._counter), session_id, session.generation))
+            return self.heap[0][0] if self.heap else None
+
+    def _run(self) -> None:
+        """The scheduler: sleep until the earliest wake-up (or a change), handle it, repeat."""
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                next_at = self.tick()
+            except Exception:  # never let one bad session stop every walker's cues
+                log.exception("Scheduler tick failed")
+                next_at = self.clock() + MS_PER_S
+            timeout = None if next_at is None else max(next_at - self.clock(), 0) / MS_PER_S
+            self._wake.wait(timeout)
+
+    def start(self) -> None:
+        """Start the scheduler thread (a greenlet under gevent) once."""
+        with self.lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stopping = False
+                self._thread = threading.Thread(target=self._run, name="cue-scheduler", daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the scheduler (tests and shutdown)."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counters and sizes for the capacity benchmark and an operator."""
+        with self.lock:
+            live = sum(1 for s in self.sessions.values() if s.state in LIVE_STATES)
+            return {
+                "sessions_in_memory": len(self.sessions),
+                "sessions_live": live,
+                "sockets": sum(len(w) for w in self.watchers.values()),
+                "heap": len(self.heap),
+                **self.metrics.__dict__,
+            }
+
+
+def init_app(app: Flask) -> LiveHub:
+    """Create the app's hub and bring back the sessions that were live when the server stopped."""
+    store = SessionStore(app.config["DATABASE"])
+    max_pause_s = app.config.get("LIVE_MAX_PAUSE_S")
+    hub = LiveHub(
+        store,
+        lead_ms=app.config["CUE_LEAD_MS"],
+        margin_ms=app.config["CUE_MIN_MARGIN_MS"],
+        max_pause_ms=int(max_pause_s * MS_PER_S) if max_pause_s else None,
+    )
+    app.extensions["live"] = hub
+    hub.restore()
+    return hub

@@ -1,0 +1,291 @@
+"""The session websocket (flask-sock): refuse foreign upgrades, read control messages, write through one outbox.
+
+Every socket has three greenlets (threads outside gevent): flask-sock's handler, which reads
+and answers messages; simple-websocket's reader; and an outbox writer that sends what the
+scheduler and the handler queue, so a slow phone never holds up the scheduler. Every byte
+written to the socket, simple-websocket's own pings and pongs included, goes through one
+per-socket lock and is written whole (see LockedSocket).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections import deque
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, request
+from flask_sock import Sock
+from simple_websocket import ConnectionClosed
+
+from . import live
+from .devices import current_device
+from .errors import error_response
+
+log = logging.getLogger(__name__)
+
+sock = Sock()
+
+SOCKET_ENDPOINT = "__flask_sock.session_socket"
+SOCKET_KEYS = ("gunicorn.socket", "werkzeug.socket")
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+class MessageInvalid(Exception):
+    """A message from the phone that cannot be acted on; `code` names the reason."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def error_message(code: str, message: str) -> dict:
+    """The one error shape, on the socket as over HTTP."""
+    return {"type": "error", "error": code, "message": message}
+
+
+def parse_message(data: Any, max_bytes: int) -> dict:
+    """A control or ping message as a dict with a known `type`, or MessageInvalid."""
+    if isinstance(data, (bytes, bytearray)):
+        raise MessageInvalid("bad_message", "Messages must be JSON text frames, not binary.")
+    if len(data) > max_bytes or len(data.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise MessageInvalid("too_large", f"Messages may be at most {max_bytes} bytes.")
+    try:
+        message = json.loads(data)
+    except ValueError:
+        raise MessageInvalid("bad_json", "The message is not valid JSON.") from None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        raise MessageInvalid("bad_message", 'A message must be a JSON object with a "type".')
+    kind = message["type"]
+    if kind not in live.CONTROLS and kind != "ping":
+        raise MessageInvalid("unknown_type", f"Unknown message type {kind[:40]!r}; expected one of {', '.join(live.CONTROLS)} or ping.")
+    if kind == "ping":
+        t = message.get("t")
+        if t is not None and (not isinstance(t, (int, float)) or isinstance(t, bool)):
+            raise MessageInvalid("bad_message", "A ping's t must be the client's clock in milliseconds.")
+    return message
+
+
+def answer(hub: live.LiveHub, session_id: str, data: Any, max_bytes: int) -> dict | None:
+    """Act on one message from the phone; return the reply for this socket alone (None: the broadcast says it)."""
+    try:
+        message = parse_message(data, max_bytes)
+    except MessageInvalid as invalid:
+        return error_message(invalid.code, invalid.message)
+    if message["type"] == "ping":
+        return {"type": "pong", "t": message.get("t"), "server_time": hub.clock()}
+    try:
+        hub.control(session_id, message["type"])
+    except live.ControlRefused as refused:
+        return error_message(refused.code, refused.message)
+    except live.SessionGone:
+        return error_message("not_found", "This session no longer exists.")
+    return None
+
+
+def _host_port(netloc: str, scheme: str) -> tuple[str, int | None]:
+    """Host and port of a netloc, the scheme's default port filled in."""
+    parts = urlsplit(f"//{netloc}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return (parts.hostname or "").lower(), port or DEFAULT_PORTS.get(scheme)
+
+
+def same_origin(origin: str | None, host: str, scheme: str) -> bool:
+    """True when there is no Origin (not a browser) or it names this very host and port."""
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    if not parts.netloc:
+        return False  # "null" (sandboxed frames, file://) and anything unparsable
+    return _host_port(parts.netloc, parts.scheme) == _host_port(host, scheme)
+
+
+class LockedSocket:
+    """The connection's socket, with every send under one lock and written whole.
+
+    simple-websocket writes from its reader (pings, pongs, close) and from whoever calls
+    `send`; it also ignores partial writes. Wrapping the socket fixes both for every writer.
+    """
+
+    def __init__(self, raw: socket.socket):
+        self._raw = raw
+        self.lock = threading.Lock()
+        try:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass  # not TCP (a test double, a Unix socket)
+
+    def send(self, data: bytes) -> int:
+        """Write all of `data` as one uninterrupted run of bytes."""
+        with self.lock:
+            self._raw.sendall(data)
+        return len(data)
+
+    sendall = send
+
+    def abort(self) -> None:
+        """Cut the connection now, waking any reader or writer blocked on it."""
+        try:
+            self._raw.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything else (recv, close, fileno, ...) is the socket's own."""
+        return getattr(self._raw, name)
+
+
+class Outbox:
+    """A socket's queue of outgoing text frames and the writer that drains it."""
+
+    def __init__(self, ws, raw: LockedSocket | None, hub: live.LiveHub, limit: int):
+        self.ws, self.raw, self.hub, self.limit = ws, raw, hub, limit
+        self.queue: deque[tuple[str, int | None]] = deque()
+        self.ready = threading.Event()
+        self.closed = False
+        self.sending_since: float | None = None
+        self.sent = 0
+
+    def deliver(self, text: str, not_after: int | None = None) -> bool:
+        """Queue a frame (never blocks); a phone that falls this far behind is cut off."""
+        if self.closed:
+            return False
+        if len(self.queue) >= self.limit:
+            log.warning("Socket outbox full (%d frames): closing a socket that does not read", self.limit)
+            self.abort()
+            return False
+        self.queue.append((text, not_after))
+        self.ready.set()
+        return True
+
+    def run(self) -> None:
+        """The writer: send queued frames in order; a cue whose time has passed is dropped, never sent late."""
+        try:
+            while not self.closed:
+                self.ready.wait()
+                self.ready.clear()
+                while self.queue and not self.closed:
+                    text, not_after = self.queue.popleft()
+                    if not_after is not None and live.now_ms() > not_after:
+                        self.hub.metrics.cues_dropped_late += 1
+                        continue
+                    self.sending_since = time.monotonic()
+                    self.ws.send(text)
+                    self.sending_since = None
+                    self.sent += 1
+        except (ConnectionClosed, OSError):
+            pass
+        finally:
+            self.closed = True
+
+    def stuck_for(self) -> float:
+        """Seconds the current send has been blocked (0 when not sending)."""
+        since = self.sending_since
+        return time.monotonic() - since if since is not None else 0.0
+
+    def close(self) -> None:
+        """Stop the writer; frames still queued are not sent."""
+        self.closed = True
+        self.ready.set()
+
+    def abort(self) -> None:
+        """Close and cut the connection, so the handler and reader end too."""
+        self.close()
+        if self.raw is not None:
+            self.raw.abort()
+
+
+@sock.route("/ws/sessions/<session_id>")
+def session_socket(ws, session_id: str):
+    """One phone (or tablet) watching and controlling a session."""
+    app = current_app
+    hub: live.LiveHub = app.extensions["live"]
+    config = app.config
+    outbox = Outbox(ws, request.environ.get("retrowalk.socket"), hub, int(config["WS_OUTBOX_LIMIT"]))
+    writer = threading.Thread(target=outbox.run, name="ws-writer", daemon=True)
+    writer.start()
+    poll_s, send_timeout_s = float(config["WS_RECEIVE_POLL_S"]), float(config["WS_SEND_TIMEOUT_S"])
+    max_bytes = int(config["WS_MAX_MESSAGE_BYTES"])
+    try:
+        hub.attach(session_id, outbox)
+        # receive() with a timeout: simple-websocket can wake a waiting receive before it marks
+        # the socket closed, so a receive without one could wait forever (PITFALLS.md).
+        while ws.connected and not outbox.closed:
+            data = ws.receive(timeout=poll_s)
+            if data is not None:
+                reply = answer(hub, session_id, data, max_bytes)
+                if reply is not None:
+                    outbox.deliver(live.encode(reply))
+            if outbox.stuck_for() > send_timeout_s:
+                log.warning("A send blocked over %.0f s: closing the socket", send_timeout_s)
+                outbox.abort()
+    except live.SessionGone:
+        outbox.deliver(live.encode(error_message("not_found", "This session no longer exists.")))
+    finally:
+        hub.detach(session_id, outbox)
+        if not outbox.closed:
+            # Let the writer flush what is queued (a last error, say) before the close frame.
+            deadline = time.monotonic() + 1
+            while outbox.queue and not outbox.closed and time.monotonic() < deadline:
+                time.sleep(0.01)
+        outbox.close()
+        writer.join(timeout=1)
+
+
+def refuse_foreign_upgrade():
+    """Before the handshake: only the owning device, from this site (or no browser at all), gets the socket."""
+    if request.endpoint != SOCKET_ENDPOINT:
+        return None
+    if not same_origin(request.headers.get("Origin"), request.host, request.scheme):
+        return error_response(403, "forbidden_origin", "This websocket only accepts pages served by this server.")
+    session_id = (request.view_args or {}).get("session_id", "")
+    hub: live.LiveHub = current_app.extensions["live"]
+    if hub.owner(session_id) != current_device():
+        return error_response(404, "not_found", "There is no such session on this device.")
+    limit = int(current_app.config["WS_MAX_SOCKETS_PER_SESSION"])
+    if hub.socket_count(session_id) >= limit:
+        return error_response(429, "too_many_sockets", f"At most {limit} devices may watch one session at once.")
+    for key in SOCKET_KEYS:
+        raw = request.environ.get(key)
+        if raw is not None:
+            wrapped = LockedSocket(raw)
+            request.environ[key] = wrapped
+            request.environ["retrowalk.socket"] = wrapped
+            break
+    return None
+
+
+def live_metrics():
+    """Scheduler counters, sockets, threads and greenlets: for the capacity benchmark, from this machine only."""
+    if request.remote_addr not in ("127.0.0.1", "::1"):
+        return error_response(404, "not_found", "Not found.")
+    stats = current_app.extensions["live"].snapshot()
+    stats["threads"] = threading.active_count()
+    try:
+        import gc
+
+        import greenlet
+
+        stats["greenlets"] = sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet))
+    except ImportError:
+        stats["greenlets"] = None
+    return stats
+
+
+def init_app(app: Flask) -> None:
+    """Register the websocket route, its upgrade guard and flask-sock's options from config."""
+    app.config.setdefault(
+        "SOCK_SERVER_OPTIONS",
+        {"ping_interval": app.config["WS_PING_INTERVAL_S"], "max_message_size": app.config["WS_MAX_FRAME_BYTES"]},
+    )
+    app.before_request(refuse_foreign_upgrade)
+    sock.init_app(app)
+    app.add_url_rule("/api/live/metrics", "live_metrics", live_metrics)

@@ -341,8 +341,8 @@ MAX_HISTORY_LIMIT = 500
 
 def resolve_cue_options(raw: Any, device_id: str) -> CueOptions:
     """The cue options of a new session: the request's choices over this device's defaults."""
-    # The one place defaults come from; the device's saved settings will plug in here.
-    defaults = asdict(CueOptions())
+    # The one place defaults come from: the device's saved settings (GET/PUT /api/settings).
+    defaults = asdict(device_settings(device_id).cue_options())
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

@@ -1,0 +1,315 @@
+"""Coaching API against a real server: settings, programmes and progress, weekly stats, CSV history.
+
+History is made two ways. Where the server's clock allows it, by running real workouts
+(POST /api/sessions, then the websocket). Walks in past weeks cannot be run (the server's
+clock is the real one), so `seed_finished_session` writes finished sessions, shaped as
+server/live.py writes them, straight into the server's SQLite file.
+"""
+
+import csv
+import io
+import json
+import sqlite3
+import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from websockets.sync.client import connect
+
+TIMEOUT = 10
+# A short cue lead lets a test skip through a programme session in a few seconds.
+FAST_LEAD_MS = 200
+DAY_MS = 86_400_000
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def now_ms() -> int:
+    """The real clock, which is the server's."""
+    return int(time.time() * 1000)
+
+
+def seed_finished_session(server, device, *, started_at, segments, walked, ended_by="complete",
+                          plan_id="my-seeded", plan_name="Seeded walk"):
+    """Write one finished session of `device` into the server's database, as live.py stores it."""
+    by_kind = {"forward": 0.0, "backward": 0.0, "rest": 0.0}
+    for segment, seconds in zip(segments, walked):
+        key = {"reverse": "backward", "rest": "rest"}.get(segment["kind"], "forward")
+        by_kind[key] += seconds
+    finished_at = started_at + int(sum(walked) * 1000)
+    summary = {
+        "ended_by": ended_by,
+        "planned_seconds": sum(s["seconds"] for s in segments),
+        "walked_seconds": sum(walked),
+        "forward_seconds": by_kind["forward"],
+        "backward_seconds": by_kind["backward"],
+        "rest_seconds": by_kind["rest"],
+        "skipped_segments": [],
+        "segments_walked": list(walked),
+    }
+    db = sqlite3.connect(server.data_dir / "retrowalk.db", timeout=TIMEOUT)
+    try:
+        with db:
+            db.execute(
+                """INSERT INTO sessions (id, device_id, plan_id, plan_name, plan, options, timeline, state,
+                       created_at, started_at, shift_ms, finished_at, ended_by, summary)
+                   VALUES (?, ?, ?, ?, ?, '{}', '[]', 'finished', ?, ?, 0, ?, ?, ?)""",
+                [
+                    f"seed-{started_at}-{plan_id}", device.cookies["rw_device"], plan_id, plan_name,
+                    json.dumps(segments), started_at, started_at, finished_at, ended_by, json.dumps(summary),
+                ],
+            )
+    finally:
+        db.close()
+
+
+def reverse_walk(server, device, started_at, minutes=20, mph=3.5, **kwargs):
+    """Seed a completed walk of `minutes` backwards at `mph`."""
+    segments = [{"kind": "reverse", "seconds": minutes * 60, "speed_mph": mph}]
+    seed_finished_session(server, device, started_at=started_at, segments=segments, walked=[minutes * 60], **kwargs)
+
+
+def run_workout(server, device, plan_id, *, stop_after_s=None, lead_ms=FAST_LEAD_MS):
+    """Run a real workout through the websocket: to its end (skipping each segment), or stopped early."""
+    created = device.post(server.url + "/api/sessions", json={"plan_id": plan_id}, timeout=60)
+    assert created.status_code == 201, created.text
+    session = created.json()
+    cookie = f"rw_device={device.cookies['rw_device']}"
+    with connect(server.ws_url + session["ws"], additional_headers={"Cookie": cookie}, open_timeout=TIMEOUT) as ws:
+        ws.send(json.dumps({"type": "start"}))
+        started = time.monotonic()
+        deadline = started + 60
+        next_control = started + 2 * lead_ms / 1000
+        while time.monotonic() < deadline:
+            if time.monotonic() >= next_control:
+                if stop_after_s is None:
+                    ws.send(json.dumps({"type": "skip"}))  # refused while a segment is ending: fine
+                    next_control = time.monotonic() + 1.5 * lead_ms / 1000
+                elif time.monotonic() - started >= stop_after_s:
+                    ws.send(json.dumps({"type": "stop"}))
+                    next_control = deadline
+            try:
+                message = json.loads(ws.recv(timeout=0.05))
+            except TimeoutError:
+                continue
+            if message["type"] == "finished":
+                return message["summary"]
+    raise AssertionError("the workout did not finish")
+
+
+@pytest.fixture
+def fast_server(fresh_server):
+    """A server of the test's own whose cue lead is short, so workouts can be skipped through quickly."""
+    return fresh_server(env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS)})
+
+
+# ---- settings ------------------------------------------------------------------------------
+
+
+def test_settings_start_from_the_defaults_and_round_trip(device, server):
+    url = server.url + "/api/settings"
+    assert device.get(url, timeout=TIMEOUT).json() == {
+        "units": "mph", "weight_kg": None, "countdown": 3, "halfway": True,
+        "time_remaining": True, "lang": "en", "timezone": None, "programme": None,
+    }
+    saved = device.put(url, json={"units": "kmh", "weight_kg": 72.5, "timezone": "Europe/Madrid", "lang": "es"}, timeout=TIMEOUT)
+    assert saved.status_code == 200
+    assert device.put(url, json={"countdown": 10, "halfway": False}, timeout=TIMEOUT).status_code == 200
+    now = device.get(url, timeout=TIMEOUT).json()
+    assert (now["units"], now["weight_kg"], now["timezone"], now["lang"], now["countdown"], now["halfway"]) == (
+        "kmh", 72.5, "Europe/Madrid", "es", 10, False,
+    )
+    cleared = device.put(url, json={"weight_kg": None}, timeout=TIMEOUT).json()
+    assert cleared["weight_kg"] is None and cleared["units"] == "kmh"
+
+
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"units": "furlongs"}, "invalid_settings"),
+        ({"weight_kg": "seventy"}, "invalid_settings"),
+        ({"weight_kg": 3000}, "invalid_settings"),
+        ({"timezone": "Not/AZone"}, "invalid_settings"),
+        ({"timezone": 5}, "invalid_settings"),
+        ({"countdown": "3"}, "invalid_settings"),
+        ({"programme": "nope"}, "invalid_settings"),
+        ({"colour": "red"}, "invalid_settings"),
+        ([1, 2], "invalid_settings"),
+        ("kmh", "invalid_settings"),
+    ],
+)
+def test_bad_settings_are_a_400_with_a_message_and_change_nothing(device, server, body, code):
+    url = server.url + "/api/settings"
+    response = device.put(url, json=body, timeout=TIMEOUT)
+    assert response.status_code == 400
+    assert response.json()["error"] == code and response.json()["message"]
+    assert device.get(url, timeout=TIMEOUT).json()["units"] == "mph"
+
+
+def test_a_body_that_is_not_json_is_a_400(device, server):
+    response = device.put(server.url + "/api/settings", data="units=kmh", timeout=TIMEOUT)
+    assert response.status_code == 400 and response.json()["message"]
+
+
+def test_another_device_never_sees_my_settings_or_history(server):
+    mine, theirs = server.client(), server.client()
+    mine.put(server.url + "/api/settings", json={"units": "kmh", "weight_kg": 80}, timeout=TIMEOUT)
+    reverse_walk(server, mine, now_ms() - 60_000, plan_name="Mine only")
+    assert theirs.get(server.url + "/api/settings", timeout=TIMEOUT).json()["units"] == "mph"
+    assert "Mine only" not in theirs.get(server.url + "/api/history.csv", timeout=TIMEOUT).text
+    assert "Mine only" in mine.get(server.url + "/api/history.csv", timeout=TIMEOUT).text
+    assert theirs.get(server.url + "/api/stats/week?tz=UTC", timeout=TIMEOUT).json()["minutes"] == 0
+
+
+def test_new_sessions_take_their_cue_options_from_the_settings(device, server):
+    device.put(server.url + "/api/settings", json={"lang": "es", "units": "kmh", "countdown": 0}, timeout=TIMEOUT)
+    session = device.post(server.url + "/api/sessions", json={"plan_id": "first-steps"}, timeout=60).json()
+    assert (session["options"]["lang"], session["options"]["units"], session["options"]["countdown"]) == ("es", "kmh", 0)
+    texts = [cue["text"] for cue in session["timeline"]]
+    assert "Velocidad 2,4 kilómetros por hora." in texts  # 1.5 mph, spoken in Spanish km/h
+    # A choice in the request still wins over the saved default.
+    override = device.post(server.url + "/api/sessions", json={"plan_id": "first-steps", "options": {"lang": "de"}}, timeout=60).json()
+    assert (override["options"]["lang"], override["options"]["units"]) == ("de", "kmh")
+
+
+# ---- programmes ----------------------------------------------------------------------------
+
+
+def test_programmes_list_every_session_and_a_new_walker_starts_at_week_1_session_1(device, server):
+    body = device.get(server.url + "/api/programmes", timeout=TIMEOUT).json()
+    assert body["following"] is None and body["next"] is None
+    by_id = {p["id"]: p for p in body["programmes"]}
+    assert set(by_id) == {"first-steps", "knee-friendly", "steady-balance", "quick-mix"}
+    first = by_id["first-steps"]
+    assert len(first["sessions"]) == 18 and first["sessions"][0]["plan"]["reverse_seconds"] == 300
+    assert first["progress"]["label"] == "Week 1, session 1"
+    assert first["progress"]["next_plan_id"] == "first-steps-w1s1"
+    # Every session is a plan the phone can start.
+    plan_ids = {p["id"] for p in device.get(server.url + "/api/plans", timeout=TIMEOUT).json()}
+    assert {s["plan_id"] for p in body["programmes"] for s in p["sessions"]} <= plan_ids
+
+
+def test_an_unknown_programme_is_a_404(device, server):
+    for response in (
+        device.get(server.url + "/api/programmes/couch-to-5k", timeout=TIMEOUT),
+        device.post(server.url + "/api/programmes/couch-to-5k/start", timeout=TIMEOUT),
+    ):
+        assert response.status_code == 404 and response.json()["error"] == "not_found"
+
+
+def test_pick_a_programme_finish_a_session_and_the_next_is_offered(fast_server):
+    server = fast_server
+    device = server.client()
+    started = device.post(server.url + "/api/programmes/first-steps/start", timeout=TIMEOUT).json()
+    assert started["following"] and started["progress"]["label"] == "Week 1, session 1"
+    summary = run_workout(server, device, "first-steps-w1s1")
+    assert summary["ended_by"] == "complete"
+    body = device.get(server.url + "/api/programmes", timeout=TIMEOUT).json()
+    assert body["following"] == "first-steps"
+    assert body["next"] == {
+        "programme_id": "first-steps", "programme_name": "First steps backward",
+        "plan_id": "first-steps-w1s2", "label": "Week 1, session 2",
+    }
+    # A session stopped early does not count.
+    assert run_workout(server, device, "first-steps-w1s2", stop_after_s=1)["ended_by"] == "stopped"
+    one = device.get(server.url + "/api/programmes/first-steps", timeout=TIMEOUT).json()
+    assert one["progress"]["label"] == "Week 1, session 2" and one["progress"]["done"] == 1
+    # Starting again is a restart from week 1, session 1.
+    assert device.post(server.url + "/api/programmes/first-steps/start", timeout=TIMEOUT).json()["progress"]["label"] == "Week 1, session 1"
+
+
+def test_a_real_workout_moves_this_weeks_minutes(fast_server):
+    server = fast_server
+    device = server.client()
+    plan = device.post(server.url + "/api/plans", json={"name": "Tiny", "segments": [
+        {"kind": "warmup", "seconds": 5, "speed_mph": 2.5}, {"kind": "reverse", "seconds": 5, "speed_mph": 1.5},
+    ]}, timeout=TIMEOUT).json()
+    before = device.get(server.url + "/api/stats/week", timeout=TIMEOUT).json()
+    assert before["minutes"] == 0 and before["sessions"] == 0
+    summary = run_workout(server, device, plan["id"], stop_after_s=100)  # long enough to finish by itself
+    assert summary["ended_by"] == "complete"
+    after = device.get(server.url + "/api/stats/week", timeout=TIMEOUT).json()
+    assert after["minutes"] == 0.2 and after["backward_minutes"] == 0.1 and after["completed_sessions"] == 1
+
+
+# ---- weekly stats and charts ---------------------------------------------------------------
+
+
+def test_week_stats_shape_and_calories_as_a_range_once_a_weight_is_set(device, server):
+    url = server.url + "/api/stats/week?tz=UTC"
+    reverse_walk(server, device, now_ms() - 60_000, minutes=20, mph=3.5)
+    week = device.get(url, timeout=TIMEOUT).json()
+    assert week["minutes"] == 20 and week["backward_minutes"] == 20 and week["target_minutes"] == 150
+    assert week["sessions"] == 1 and week["backward_goal_sessions"] == 1
+    assert week["calories"] is None and "weight" in week["calories_note"]
+    device.put(server.url + "/api/settings", json={"weight_kg": 70}, timeout=TIMEOUT)
+    calories = device.get(url, timeout=TIMEOUT).json()["calories"]
+    # 70 kg, 20 minutes at 6.0 METs (backwards at 3.5 mph) = 140 kcal at the top of the range.
+    assert calories["high"] == 140 and calories["low"] < calories["estimate"] < 140
+
+
+def test_weeks_follow_the_walkers_time_zone(device, server):
+    # A walk at 23:30 on a Sunday in New York, at least a week ago: Monday 04:30 in UTC.
+    today = datetime.now(NEW_YORK).date()
+    sunday = today - timedelta(days=(today.weekday() + 1) % 7 + 7)
+    walk_at = datetime(sunday.year, sunday.month, sunday.day, 23, 30, tzinfo=NEW_YORK)
+    reverse_walk(server, device, int(walk_at.timestamp() * 1000), minutes=12)
+
+    def week_of_walk(query):
+        weeks = device.get(server.url + "/api/stats/weeks?weeks=4" + query, timeout=TIMEOUT).json()["weeks"]
+        return [w["week_start"] for w in weeks if w["minutes"]]
+
+    assert week_of_walk("&tz=America/New_York") == [(sunday - timedelta(days=6)).isoformat()]
+    assert week_of_walk("&tz=UTC") == [(sunday + timedelta(days=1)).isoformat()]
+    # Without ?tz= the saved time zone is used.
+    device.put(server.url + "/api/settings", json={"timezone": "America/New_York"}, timeout=TIMEOUT)
+    body = device.get(server.url + "/api/stats/weeks?weeks=4", timeout=TIMEOUT).json()
+    assert body["timezone"] == "America/New_York"
+    assert [w["week_start"] for w in body["weeks"] if w["minutes"]] == [(sunday - timedelta(days=6)).isoformat()]
+
+
+def test_twelve_weeks_of_bars_a_point_per_session_and_the_streak(device, server):
+    this_monday = datetime.now(timezone.utc).date() - timedelta(days=datetime.now(timezone.utc).weekday())
+    for weeks_ago in (1, 2):
+        monday = this_monday - timedelta(weeks=weeks_ago)
+        for day in (0, 2):
+            at = datetime(monday.year, monday.month, monday.day, 12, tzinfo=timezone.utc) + timedelta(days=day)
+            reverse_walk(server, device, int(at.timestamp() * 1000), minutes=10 + weeks_ago)
+    body = device.get(server.url + "/api/stats/weeks?tz=UTC", timeout=TIMEOUT).json()
+    assert len(body["weeks"]) == 12 and body["target_minutes"] == 150
+    assert body["weeks"][-1]["week_start"] == this_monday.isoformat()
+    assert [w["backward_minutes"] for w in body["weeks"][-3:]] == [24.0, 22.0, 0.0]
+    assert [p["backward_minutes"] for p in body["sessions"]] == [12.0, 12.0, 11.0, 11.0]
+    assert device.get(server.url + "/api/stats/week?tz=UTC", timeout=TIMEOUT).json()["streak_weeks"] == 2
+
+
+@pytest.mark.parametrize("query", ["weeks=0", "weeks=53", "weeks=-1", "weeks=abc", "weeks=1.5", "weeks=", "tz=Mars/Base", "tz=", "tz=../../etc/passwd"])
+def test_bad_stats_queries_are_a_400_not_a_500(device, server, query):
+    response = device.get(f"{server.url}/api/stats/weeks?{query}", timeout=TIMEOUT)
+    assert response.status_code == 400
+    assert response.json()["error"] in ("invalid_weeks", "invalid_timezone") and response.json()["message"]
+
+
+@pytest.mark.parametrize("path", ["/api/stats/week?tz=Nowhere", "/api/history.csv?tz=Nowhere"])
+def test_a_bad_time_zone_is_a_400_everywhere(device, server, path):
+    response = device.get(server.url + path, timeout=TIMEOUT)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_timezone"
+
+
+# ---- CSV -----------------------------------------------------------------------------------
+
+
+def test_history_downloads_as_csv_with_proper_quoting(device, server):
+    device.put(server.url + "/api/settings", json={"weight_kg": 70, "timezone": "America/New_York"}, timeout=TIMEOUT)
+    started = now_ms() - 3 * DAY_MS
+    reverse_walk(server, device, started, minutes=20, plan_name='Hall, "slow" laps')
+    reverse_walk(server, device, started + DAY_MS, minutes=5, plan_name="=1+1", ended_by="stopped")
+    response = device.get(server.url + "/api/history.csv", timeout=TIMEOUT)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="retrowalk-history-')
+    rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
+    assert [r["plan_name"] for r in rows] == ['Hall, "slow" laps', "'=1+1"]
+    assert [r["ended_by"] for r in rows] == ["complete", "stopped"]
+    assert rows[0]["backward_minutes"] == "20.0" and rows[0]["kcal_high"] == "140"
+    assert rows[0]["started"].endswith(("-05:00", "-04:00"))  # New York time

@@ -1,0 +1,117 @@
+// Building the page: elements from plain data with textContent, never HTML strings.
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/**
+ * Create an element. `props` sets properties (class, text, on<event>, data-*, aria-*, any
+ * attribute); children are nodes, strings (as text) or nothing.
+ * @param {string} tag
+ * @param {Record<string, any>} [props]
+ * @param {...(Node|string|null|undefined|false|Array)} children
+ * @returns {HTMLElement}
+ */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  applyProps(el, props);
+  append(el, children);
+  return el;
+}
+
+/**
+ * Create an SVG element from a list of shapes: [tag, attributes] pairs.
+ * @param {Record<string, string>} attrs attributes of the <svg>
+ * @param {Array<[string, Record<string, string>]>} shapes
+ * @returns {SVGSVGElement}
+ */
+export function svg(attrs, shapes) {
+  const root = document.createElementNS(SVG_NS, "svg");
+  root.setAttribute("aria-hidden", "true");
+  for (const [name, value] of Object.entries(attrs)) root.setAttribute(name, value);
+  for (const [tag, shapeAttrs] of shapes) {
+    const shape = document.createElementNS(SVG_NS, tag);
+    for (const [name, value] of Object.entries(shapeAttrs)) shape.setAttribute(name, value);
+    root.append(shape);
+  }
+  return /** @type {SVGSVGElement} */ (root);
+}
+
+function applyProps(el, props) {
+  for (const [name, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "class") el.className = value;
+    else if (name === "text") el.textContent = value;
+    else if (name === "style" && typeof value === "object") Object.assign(el.style, value);
+    else if (name.startsWith("on") && typeof value === "function") el.addEventListener(name.slice(2), value);
+    else if (name in el && !name.includes("-")) el[name] = value;
+    else el.setAttribute(name, value === true ? "" : String(value));
+  }
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/**
+ * Replace everything inside `el` with `children` (arrays flattened, empty ones skipped).
+ * @param {Element} el
+ * @param {...(Node|string|null|undefined|false|Array)} children
+ */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
+/**
+ * A duration as the walker reads it on a clock: "4:05", "1:02:03".
+ * @param {number} ms
+ * @returns {string}
+ */
+export function clockText(ms) {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = String(total % 60).padStart(2, "0");
+  return hours ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}` : `${minutes}:${seconds}`;
+}
+
+/**
+ * Seconds as spoken minutes: "20 min", "1.5 min", "45 s".
+ * @param {number} seconds
+ * @returns {string}
+ */
+export function minutesText(seconds) {
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const minutes = seconds / 60;
+  const shown = Number.isInteger(minutes) ? minutes : Math.round(minutes * 10) / 10;
+  return `${shown} min`;
+}
+
+/**
+ * A long duration in words for screen readers and summaries: "4 minutes 5 seconds".
+ * @param {number} ms
+ * @returns {string}
+ */
+export function durationWords(ms) {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const minutes = Math.floor(total / 60);
+  const seconds = total % 60;
+  const parts = [];
+  if (minutes) parts.push(`${minutes} minute${minutes === 1 ? "" : "s"}`);
+  if (seconds || !minutes) parts.push(`${seconds} second${seconds === 1 ? "" : "s"}`);
+  return parts.join(" ");
+}
+
+/**
+ * Say something to screen-reader users through the page's polite live region.
+ * @param {string} message
+ */
+export function announce(message) {
+  const region = document.getElementById("announcer");
+  if (!region) return;
+  // Clearing first makes a repeated message ("Reverse") be read again.
+  region.textContent = "";
+  setTimeout(() => { region.textContent = message; }, 50);
+}

@@ -1,0 +1,264 @@
+// Where a workout's clock lives: on the server (a websocket), or, with no server to reach,
+// on the phone (the same rules played from a remembered timeline). Both speak the same
+// messages, so the coach does not care which one it has.
+
+import { ServerClock } from "./clock.js";
+import { segmentIndex, segmentStarts, summarize } from "./workout.js";
+
+/** Pings sent right after connecting, to get a good clock estimate before Start. */
+const PING_BURST = 6;
+const PING_BURST_GAP_MS = 120;
+/** Then one ping this often, to follow drift and keep the connection warm. */
+const PING_INTERVAL_MS = 4000;
+/** Reconnect backoff: first wait, growth, ceiling, and random spread. */
+const RECONNECT_FIRST_MS = 400;
+const RECONNECT_FACTOR = 2;
+const RECONNECT_MAX_MS = 8000;
+const RECONNECT_JITTER = 0.25;
+
+/**
+ * @typedef {object} SourceHandlers
+ * @property {(msg: object) => void} onMessage every server message (hello, state, cue, pong, finished, error)
+ * @property {(status: "connecting"|"live"|"reconnecting"|"local") => void} onStatus
+ */
+
+/**
+ * A live session on the server, over its websocket: reconnects with backoff and keeps
+ * estimating the server clock.
+ */
+export class LiveConnection {
+  /**
+   * @param {string} wsPath the session's websocket path (from POST /api/sessions)
+   * @param {SourceHandlers} handlers
+   */
+  constructor(wsPath, handlers) {
+    this.url = new URL(wsPath, location.href);
+    this.url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    this.handlers = handlers;
+    this.clock = new ServerClock();
+    /** @type {WebSocket|null} */
+    this.socket = null;
+    this.closed = false;
+    this.attempt = 0;
+    this.timers = new Set();
+    /** Controls tapped while the socket was down, sent when it is back. */
+    this.outbox = [];
+    this.helloSeen = false;
+  }
+
+  /** Open the socket (again). */
+  connect() {
+    if (this.closed) return;
+    this.handlers.onStatus(this.helloSeen ? "reconnecting" : "connecting");
+    const socket = new WebSocket(this.url);
+    this.socket = socket;
+    socket.onopen = () => {
+      this.attempt = 0;
+      for (let i = 0; i < PING_BURST; i += 1) this.later(() => this.ping(), i * PING_BURST_GAP_MS);
+      this.pinger = setInterval(() => this.ping(), PING_INTERVAL_MS);
+    };
+    socket.onmessage = (event) => this.receive(event.data);
+    socket.onclose = () => {
+      clearInterval(this.pinger);
+      if (this.socket === socket) this.socket = null;
+      if (!this.closed) this.retry();
+    };
+    socket.onerror = () => { /* onclose follows and retries */ };
+  }
+
+  receive(data) {
+    let msg;
+    try { msg = JSON.parse(data); } catch { return; }
+    if (msg.type === "pong" && typeof msg.t === "number") {
+      this.clock.addSample(msg.t, msg.server_time);
+    } else if (typeof msg.server_time === "number" && !this.clock.synced) {
+      this.clock.noteServerTime(msg.server_time);
+    }
+    if (msg.type === "hello") {
+      this.helloSeen = true;
+      this.handlers.onStatus("live");
+      // Controls tapped offline go now that the server hears us again.
+      for (const queued of this.outbox.splice(0)) this.socket?.send(JSON.stringify(queued));
+    }
+    this.handlers.onMessage(msg);
+  }
+
+  retry() {
+    this.handlers.onStatus("reconnecting");
+    const base = Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * RECONNECT_FACTOR ** this.attempt);
+    const wait = base * (1 + (Math.random() * 2 - 1) * RECONNECT_JITTER);
+    this.attempt += 1;
+    this.later(() => this.connect(), wait);
+  }
+
+  later(fn, ms) {
+    const timer = setTimeout(() => { this.timers.delete(timer); fn(); }, ms);
+    this.timers.add(timer);
+  }
+
+  /** Measure one round trip to the server clock. */
+  ping() {
+    if (this.socket?.readyState === WebSocket.OPEN) {
+      this.socket.send(JSON.stringify({ type: "ping", t: performance.now() }));
+    }
+  }
+
+  /** True while the socket is open and the server has greeted us. */
+  get live() {
+    return this.socket?.readyState === WebSocket.OPEN && this.helloSeen;
+  }
+
+  /**
+   * Send a control (start, pause, resume, skip, stop); kept until the socket is back if it is down.
+   * @param {string} type
+   */
+  send(type) {
+    const msg = { type };
+    if (this.live) this.socket.send(JSON.stringify(msg));
+    else this.outbox.push(msg);
+  }
+
+  /** Try a reconnect now (the page came back to the foreground or the network returned). */
+  nudge() {
+    if (this.closed || this.socket) return;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.attempt = 0;
+    this.connect();
+  }
+
+  /** Close for good. */
+  close() {
+    this.closed = true;
+    clearInterval(this.pinger);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.socket?.close();
+    this.socket = null;
+  }
+}
+
+/** Lead of start and skip when playing without the server (the server's CUE_LEAD_MS plays this part there). */
+export const LOCAL_LEAD_MS = 1500;
+
+/**
+ * A workout played with no server: the server's clock rules (server/live.py) on the phone's
+ * own clock, from a timeline the phone remembered the last time it played this plan with
+ * the server. due = started_at + offset_ms + shift_ms; start and skip take effect one lead
+ * later; a skip says no cue before the next segment's start.
+ */
+export class LocalSession {
+  /**
+   * @param {{plan: object, timeline: Array<object>}} saved
+   * @param {SourceHandlers} handlers
+   */
+  constructor(saved, handlers) {
+    this.plan = saved.plan;
+    this.timeline = saved.timeline;
+    this.handlers = handlers;
+    this.clock = new ServerClock();
+    // The phone's own clock is the session clock: offset from performance.now() to epoch ms.
+    this.clock.noteServerTime(performance.timeOrigin + performance.now(), performance.now());
+    this.id = `local-${Date.now().toString(36)}`;
+    this.state = { state: "ready", started_at: null, paused_at: null, shift_ms: 0, skipped_segments: [] };
+    this.skips = [];
+    this.starts = segmentStarts(this.plan.segments);
+    this.endTimer = null;
+  }
+
+  /** Greet like the server does, asynchronously. */
+  connect() {
+    this.handlers.onStatus("local");
+    queueMicrotask(() => this.handlers.onMessage({
+      type: "hello",
+      session: { id: this.id, plan_name: this.plan.name, segments: this.plan.segments, local: true, ...this.state },
+      state: this.state.state,
+      server_time: this.now(),
+      lead_ms: LOCAL_LEAD_MS,
+      timeline: this.timeline,
+    }));
+  }
+
+  now() {
+    return this.clock.serverNow();
+  }
+
+  get totalMs() {
+    return this.starts[this.starts.length - 1];
+  }
+
+  position(at = this.now()) {
+    const s = this.state;
+    if (!s.started_at) return 0;
+    return (s.paused_at !== null ? s.paused_at : at) - s.started_at - s.shift_ms;
+  }
+
+  emitState(event) {
+    const now = this.now();
+    this.handlers.onMessage({ type: "state", event, server_time: now, ...this.state, position_ms: Math.max(0, this.position(now)) });
+    clearTimeout(this.endTimer);
+    if (this.state.state === "running") {
+      const endAt = this.state.started_at + this.totalMs + this.state.shift_ms;
+      this.endTimer = setTimeout(() => this.finish("complete", endAt), Math.max(0, endAt - now));
+    }
+  }
+
+  /**
+   * Apply a control as the server would.
+   * @param {string} type start, pause, resume, skip or stop
+   */
+  send(type) {
+    const now = this.now();
+    const s = this.state;
+    if (type === "start" && s.state === "ready") {
+      Object.assign(s, { state: "running", started_at: now + LOCAL_LEAD_MS });
+      this.emitState("start");
+    } else if (type === "pause" && s.state === "running") {
+      Object.assign(s, { state: "paused", paused_at: now });
+      this.emitState("pause");
+    } else if (type === "resume" && s.state === "paused") {
+      Object.assign(s, { state: "running", shift_ms: s.shift_ms + (now - s.paused_at), paused_at: null });
+      this.emitState("resume");
+    } else if (type === "skip" && (s.state === "running" || s.state === "paused")) {
+      const position = this.position(now);
+      const segment = segmentIndex(this.starts, position);
+      const toMs = this.starts[segment + 1] - LOCAL_LEAD_MS;
+      if (toMs <= position) return;
+      s.shift_ms -= toMs - position;
+      this.skips.push({ segment, from_ms: position, to_ms: toMs });
+      s.skipped_segments = [...new Set([...s.skipped_segments, segment])];
+      this.emitState("skip");
+    } else if (type === "stop" && s.state !== "finished") {
+      this.finish("stopped", now);
+    }
+  }
+
+  finish(endedBy, at) {
+    clearTimeout(this.endTimer);
+    const s = this.state;
+    if (s.paused_at !== null) {
+      s.shift_ms += at - s.paused_at;
+      s.paused_at = null;
+    }
+    const final = !s.started_at ? 0 : endedBy === "complete" ? this.totalMs : Math.min(Math.max(at - s.started_at - s.shift_ms, 0), this.totalMs);
+    const skipped = this.skips.reduce((total, skip) => total + skip.to_ms - skip.from_ms, 0);
+    const summary = summarize(this.plan.segments, final, this.skips, {
+      ended_by: endedBy,
+      duration_ms: s.started_at ? Math.max(at - s.started_at, 0) : 0,
+      paused_ms: Math.max(s.shift_ms + skipped, 0),
+    });
+    Object.assign(s, { state: "finished", ended_by: endedBy });
+    this.handlers.onMessage({ type: "state", event: endedBy, server_time: this.now(), ...s });
+    this.handlers.onMessage({ type: "finished", session: this.id, summary: { ...summary, local: true } });
+  }
+
+  /** Nothing to reconnect to. */
+  nudge() {}
+
+  close() {
+    clearTimeout(this.endTimer);
+  }
+
+  get live() {
+    return false;
+  }
+}

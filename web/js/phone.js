@@ -1,0 +1,109 @@
+// What a phone can do for a walker beyond sound: keep the screen on, buzz, show the workout
+// on the lock screen. Each feature is used only where the browser has it.
+
+/** Buzz pattern for a switch of direction (ms on, off, on). */
+export const SWITCH_VIBRATION = [250, 120, 250];
+/** Buzz pattern at the end of the workout. */
+export const COMPLETE_VIBRATION = [600];
+
+/**
+ * True on an iPhone or iPad (iPadOS reports itself as a Mac with touch).
+ * @returns {boolean}
+ */
+export function isIOS() {
+  const ua = navigator.userAgent;
+  return /iPhone|iPad|iPod/.test(ua) || (ua.includes("Macintosh") && navigator.maxTouchPoints > 1);
+}
+
+/**
+ * True when running as an installed app (home screen), not in a browser tab.
+ * @returns {boolean}
+ */
+export function isInstalled() {
+  return matchMedia("(display-mode: standalone)").matches || navigator.standalone === true;
+}
+
+/**
+ * Buzz the phone, where it can (Android; iPhones have no Vibration API).
+ * @param {number[]} pattern
+ */
+export function vibrate(pattern) {
+  if (typeof navigator.vibrate === "function") {
+    try { navigator.vibrate(pattern); } catch { /* refused without a recent tap */ }
+  }
+}
+
+/**
+ * Keeps the screen on while a workout runs. The browser releases the lock when the page is
+ * hidden, so it is taken again when the page is shown.
+ */
+export class ScreenKeeper {
+  constructor() {
+    this.wanted = false;
+    /** @type {any} */
+    this.lock = null;
+    this.onVisibility = () => {
+      if (document.visibilityState === "visible" && this.wanted) this.acquire();
+    };
+    document.addEventListener("visibilitychange", this.onVisibility);
+  }
+
+  /** True where the Screen Wake Lock API exists (it also needs https or localhost). */
+  get supported() {
+    return "wakeLock" in navigator;
+  }
+
+  /** Keep the screen on from now until `release()`. */
+  async keepOn() {
+    this.wanted = true;
+    await this.acquire();
+  }
+
+  async acquire() {
+    if (!this.supported || (this.lock && !this.lock.released)) return;
+    try {
+      this.lock = await navigator.wakeLock.request("screen");
+    } catch (error) {
+      // Refused (battery saver, hidden page): the next visibilitychange tries again.
+      console.info("Screen wake lock not granted:", error.message);
+    }
+  }
+
+  /** Let the screen sleep again. */
+  async release() {
+    this.wanted = false;
+    const lock = this.lock;
+    this.lock = null;
+    if (lock && !lock.released) await lock.release().catch(() => {});
+  }
+}
+
+/**
+ * Show the workout on the lock screen and in notifications, and take the headset buttons.
+ * @param {{title: string, plan: string}} info
+ * @param {{play?: () => void, pause?: () => void, next?: () => void, stop?: () => void}} [actions]
+ */
+export function showMediaSession(info, actions = {}) {
+  if (!("mediaSession" in navigator) || typeof window.MediaMetadata !== "function") return;
+  navigator.mediaSession.metadata = new MediaMetadata({
+    title: info.title,
+    artist: "RetroWalk",
+    album: info.plan,
+    artwork: [
+      { src: "/icons/icon-192.png", sizes: "192x192", type: "image/png" },
+      { src: "/icons/icon-512.png", sizes: "512x512", type: "image/png" },
+    ],
+  });
+  const handlers = { play: actions.play, pause: actions.pause, nexttrack: actions.next, stop: actions.stop };
+  for (const [action, handler] of Object.entries(handlers)) {
+    try { navigator.mediaSession.setActionHandler(action, handler || null); } catch { /* unsupported action */ }
+  }
+}
+
+/**
+ * Tell the system whether the workout is playing or paused.
+ * @param {"playing"|"paused"|"none"} state
+ */
+export function setMediaState(state) {
+  if ("mediaSession" in navigator) navigator.mediaSession.playbackState = state;
+}

@@ -1,0 +1,41 @@
+// Past workouts: from the server, and those played on this phone without it.
+
+import { clockText, h, fill } from "../dom.js";
+
+const DATE_FORMAT = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit" });
+
+function badge(entry) {
+  if (entry.state === "running" || entry.state === "paused") return h("span", { class: "badge", text: "In progress" });
+  if (entry.local) return h("span", { class: "badge badge-local", text: "On this phone" });
+  return entry.ended_by === "stopped"
+    ? h("span", { class: "badge", text: "Stopped early" })
+    : h("span", { class: "badge badge-done", text: "Complete" });
+}
+
+/**
+ * Render the history list.
+ * @param {HTMLElement} root
+ * @param {{entries: Array<object>, offline: boolean, error?: string}} props
+ */
+export function renderHistory(root, { entries, offline, error }) {
+  const shown = entries.filter((entry) => entry.started_at);
+  fill(root,
+    h("div", { class: "screen-head" },
+      h("h1", { text: "History" }),
+      h("p", { text: "Your workouts, newest first." })),
+    offline ? h("p", { class: "note-box", text: "Offline: showing what this phone has seen." }) : null,
+    error ? h("p", { class: "error-box", text: error }) : null,
+    shown.length
+      ? h("ul", { class: "history" }, shown.map((entry) => {
+        const summary = entry.summary || {};
+        const when = new Date(entry.started_at);
+        return h("li", {},
+          h("div", { class: "row" }, h("h2", { text: entry.plan_name }), badge(entry)),
+          h("time", { datetime: when.toISOString(), text: DATE_FORMAT.format(when) }),
+          summary.walked_seconds !== undefined
+            ? h("p", { class: "sub", text: `${clockText(summary.walked_seconds * 1000)} walked · ${clockText((summary.backward_seconds || 0) * 1000)} backward` })
+            : h("p", { class: "sub", text: `${clockText((entry.planned_seconds || 0) * 1000)} planned` }));
+      }))
+      : h("p", { class: "empty", text: "No workouts yet. Pick one and walk: it will show up here." }),
+  );
+}

@@ -1,0 +1,165 @@
+// The player: the phase in huge letters on its own colour, the interval's countdown, what
+// comes next, overall progress, and big Pause / Resume / Skip / Stop buttons for one thumb.
+
+import { announce, clockText, durationWords, fill, h, svg } from "../dom.js";
+import { isIOS } from "../phone.js";
+import { kindInfo, position, speedText } from "../workout.js";
+
+/** A second tap on Stop within this time really stops (a stray tap while walking does not). */
+const STOP_CONFIRM_MS = 3000;
+
+const STATUS_TEXT = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting… cues go on",
+  local: "Playing on this phone",
+};
+
+const ARROWS = {
+  up: [["path", { d: "M28 46V10M14 24 28 10l14 14" }]],
+  down: [["path", { d: "M28 10v36M14 32l14 14 14-14" }]],
+  none: [["path", { d: "M14 28h28" }]],
+};
+
+function icon(name) {
+  const paths = {
+    pause: "M7 5h4v14H7zM13 5h4v14h-4z",
+    play: "M8 5v14l11-7z",
+    skip: "M6 5v14l9-7zM16 5h3v14h-3z",
+    stop: "M6 6h12v12H6z",
+  };
+  return svg({ viewBox: "0 0 24 24" }, [["path", { d: paths[name] }]]);
+}
+
+/**
+ * Render the player for a coach; returns a function that detaches it.
+ * @param {HTMLElement} root
+ * @param {{coach: import("../coach.js").Coach}} props
+ * @returns {() => void}
+ */
+export function renderPlayer(root, { coach }) {
+  const plan = coach.plan;
+  const phase = h("section", { class: "phase", "aria-label": "Current interval" });
+  const top = h("div", { class: "phase-top" }, h("span", { text: plan.name }), h("span", { text: "" }));
+  const arrowHolder = h("div", { "aria-hidden": "true" });
+  const name = h("h1", { class: "phase-name", text: "" });
+  const clock = h("p", { class: "phase-clock", role: "timer", "aria-live": "off", text: "0:00" });
+  const hint = h("p", { class: "phase-hint", text: "" });
+  const paused = h("p", { class: "phase-paused", text: "" });
+  phase.append(top, arrowHolder, name, clock, hint, paused);
+
+  const nextSwatch = h("i", {});
+  const nextName = h("b", { text: "" });
+  const nextLen = h("span", { class: "len", text: "" });
+  const next = h("div", { class: "next" }, nextSwatch, h("div", {}, h("small", { text: "Next" }), h("div", {}, nextName)), nextLen);
+
+  const barBack = h("div", { class: "overall-bar", "aria-hidden": "true" });
+  const barFill = h("div", { class: "overall-fill" });
+  for (const segment of plan.segments) {
+    barBack.append(h("span", { class: `k-${segment.kind}`, style: { flexGrow: String(segment.seconds) } }));
+    barFill.append(h("span", { class: `k-${segment.kind}`, style: { flexGrow: String(segment.seconds) } }));
+  }
+  barBack.append(barFill);
+  const elapsedLabel = h("span", { text: "" });
+  const remainingLabel = h("span", { text: "" });
+  const overall = h("div", { class: "overall", role: "group", "aria-label": "Whole workout" },
+    barBack, h("div", { class: "overall-label" }, elapsedLabel, remainingLabel));
+
+  const mainButton = h("button", { type: "button", class: "btn btn-primary btn-main", onclick: () => {
+    if (coach.state.state === "paused") coach.resume(); else coach.pause();
+  } });
+  let stopArmed = null;
+  const stopButton = h("button", { type: "button", class: "btn btn-danger", onclick: () => {
+    if (stopArmed) {
+      clearTimeout(stopArmed);
+      stopArmed = null;
+      coach.stop();
+      return;
+    }
+    stopButton.replaceChildren(icon("stop"), "Tap again");
+    stopArmed = setTimeout(() => { stopArmed = null; stopButton.replaceChildren(icon("stop"), "Stop"); }, STOP_CONFIRM_MS);
+  } }, icon("stop"), "Stop");
+  const skipButton = h("button", { type: "button", class: "btn btn-secondary", onclick: () => coach.skip() }, icon("skip"), "Skip");
+  const controls = h("div", { class: "controls", role: "group", "aria-label": "Workout controls" }, mainButton, skipButton, stopButton);
+
+  const body = h("div", { class: "player-body" }, next, overall);
+  const iosNote = isIOS()
+    ? h("p", { class: "note ios-note", text: "iPhone: keep the screen on. Locking it stops the voice." })
+    : null;
+  const gate = h("div", { class: "sound-gate", hidden: true, role: "dialog", "aria-modal": "true", "aria-labelledby": "gate-title" },
+    h("div", {},
+      h("h2", { id: "gate-title", text: "Turn the coach’s voice back on" }),
+      h("p", { class: "note", text: "Your phone paused the sound. One tap brings it back; the workout clock kept running." }),
+      h("button", { type: "button", class: "btn btn-primary btn-huge", onclick: async () => {
+        await coach.unlockSound();
+        gate.hidden = !(!coach.player.running && coach.state.state !== "finished");
+        if (gate.hidden) mainButton.focus();
+      } }, "Tap for sound")));
+
+  fill(root, h("div", { class: "player" }, phase, body, controls, iosNote, gate));
+
+  let shown = { kind: null, main: null, nextKey: null };
+  const render = () => {
+    const state = coach.state.state;
+    const pos = position(plan.segments, coach.elapsedMs());
+    const segment = pos.segment;
+    const info = kindInfo(segment.kind);
+    if (shown.kind !== segment.kind || shown.index !== pos.index) {
+      phase.dataset.kind = segment.kind;
+      name.textContent = info.word;
+      arrowHolder.replaceChildren(svg({ viewBox: "0 0 56 56", class: "phase-arrow" }, ARROWS[info.arrow]));
+      hint.textContent = segment.speed_mph ? `at ${speedText(segment.speed_mph)}` : segment.kind === "rest" ? "hold the rail, breathe" : "";
+      shown.kind = segment.kind;
+      shown.index = pos.index;
+    }
+    const starting = coach.positionMs() < 0 && state === "running";
+    clock.textContent = clockText(starting ? segment.seconds * 1000 : pos.segmentRemainingMs);
+    clock.setAttribute("aria-label", `${durationWords(pos.segmentRemainingMs)} left in this interval`);
+    top.lastChild.textContent = STATUS_TEXT[coach.status] || "";
+    top.dataset.status = coach.status;
+    paused.textContent = state === "paused" ? "PAUSED" : starting ? "GET READY" : "";
+    const nextKey = pos.next ? `${pos.index}` : "end";
+    if (shown.nextKey !== nextKey) {
+      if (pos.next) {
+        const nextInfo = kindInfo(pos.next.kind);
+        nextSwatch.className = `k-${pos.next.kind}`;
+        nextName.textContent = `${nextInfo.label}${pos.next.speed_mph ? ` · ${speedText(pos.next.speed_mph)}` : ""}`;
+        nextLen.textContent = clockText(pos.next.seconds * 1000);
+      } else {
+        nextSwatch.className = "k-cooldown";
+        nextName.textContent = "Finish";
+        nextLen.textContent = "";
+      }
+      shown.nextKey = nextKey;
+    }
+    barFill.style.clipPath = `inset(0 ${(100 - pos.fraction * 100).toFixed(2)}% 0 0)`;
+    elapsedLabel.textContent = `${clockText(pos.elapsedMs)} done`;
+    remainingLabel.textContent = `${clockText(pos.remainingMs)} to go`;
+    if (shown.main !== state) {
+      const isPaused = state === "paused";
+      mainButton.replaceChildren(icon(isPaused ? "play" : "pause"), isPaused ? "Resume" : "Pause");
+      mainButton.className = `btn btn-main ${isPaused ? "btn-primary" : "btn-secondary"}`;
+      mainButton.disabled = state === "finished";
+      skipButton.disabled = state === "finished";
+      shown.main = state;
+    }
+  };
+  const onPhase = (event) => {
+    const pos = event.detail;
+    const info = kindInfo(pos.segment.kind);
+    announce(`${info.label}, ${durationWords(pos.segment.seconds * 1000)}${pos.segment.speed_mph ? `, ${speedText(pos.segment.speed_mph)}` : ""}.`);
+  };
+  const onNeedsTap = () => { gate.hidden = false; gate.querySelector("button").focus(); };
+  coach.addEventListener("update", render);
+  coach.addEventListener("phase", onPhase);
+  coach.addEventListener("needs-tap", onNeedsTap);
+  render();
+  if (!coach.player.running && coach.state.state !== "finished" && coach.state.state !== "ready") onNeedsTap();
+  else mainButton.focus();
+  return () => {
+    coach.removeEventListener("update", render);
+    coach.removeEventListener("phase", onPhase);
+    coach.removeEventListener("needs-tap", onNeedsTap);
+    clearTimeout(stopArmed);
+  };
+}

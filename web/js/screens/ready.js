@@ -1,0 +1,111 @@
+// Before a workout: the one-time safety check, then the plan, the audio being prepared, and Start.
+
+import { h, minutesText, fill } from "../dom.js";
+import { isIOS, isInstalled } from "../phone.js";
+import { kindInfo, speedText, totals } from "../workout.js";
+import { segmentStrip, stripLegend } from "./picker.js";
+
+/** The safety check, from trainers' treadmill advice (DOMAIN.md). */
+export const SAFETY_ITEMS = [
+  ["Indoors, or on a treadmill", "Not outdoors at first: obstacles and uneven ground are hard to feel walking backwards."],
+  ["A rail or wall within reach", "Hold the treadmill rails or keep a hand near a wall until your balance improves."],
+  ["Safety key clipped on", "On a treadmill, clip the safety key to your clothes so the belt stops if you slip."],
+  ["Clear space behind you", "Nothing to trip over, and start slow: under 2 mph. Stop if you feel unsteady."],
+];
+
+/**
+ * Render the one-time safety check.
+ * @param {HTMLElement} root
+ * @param {{plan: object, onConfirm: () => void, onCancel: () => void}} props
+ */
+export function renderSafety(root, { plan, onConfirm, onCancel }) {
+  const boxes = [];
+  const confirm = h("button", { type: "button", class: "btn btn-primary btn-huge btn-block", disabled: true, onclick: onConfirm },
+    "I’m ready");
+  const update = () => { confirm.disabled = !boxes.every((box) => box.checked); };
+  const items = SAFETY_ITEMS.map(([title, detail], index) => {
+    const box = h("input", { type: "checkbox", id: `safety-${index}`, onchange: update });
+    boxes.push(box);
+    return h("li", {}, h("label", { for: `safety-${index}` }, box, h("span", {}, h("b", { text: title }), detail)));
+  });
+  fill(root,
+    h("section", { class: "ready", "aria-labelledby": "safety-title" },
+      h("div", { class: "screen-head" },
+        h("h1", { id: "safety-title", text: "Before your first walk backwards" }),
+        h("p", { text: `Check each one, then start “${plan.name}”. You will only be asked once.` })),
+      h("ul", { class: "checklist" }, items),
+      h("div", { class: "actions" },
+        confirm,
+        h("button", { type: "button", class: "btn btn-secondary btn-block", onclick: onCancel }, "Not now"))),
+  );
+  boxes[0].focus();
+}
+
+/**
+ * Render the get-ready screen. Returns functions to show preparation progress and readiness.
+ * @param {HTMLElement} root
+ * @param {{plan: object, onStart: () => void, onBack: () => void}} props
+ * @returns {{progress: (done: number, total: number) => void, ready: (info: {offline: boolean, failed: number}) => void,
+ *   fail: (message: string) => void}}
+ */
+export function renderReady(root, { plan, onStart, onBack }) {
+  const { total, reverse } = totals(plan.segments);
+  const bar = h("progress", { max: 1, value: 0, "aria-label": "Preparing the coach’s voice" });
+  const label = h("span", { text: "Preparing the coach’s voice…" });
+  const count = h("span", { text: "" });
+  const message = h("p", { class: "note", role: "status", text: "" });
+  const start = h("button", {
+    type: "button", class: "btn btn-primary btn-huge btn-block", disabled: true, id: "start",
+    onclick: () => { start.disabled = true; onStart(); },
+  }, h("span", {}, "Start"));
+  const notes = [];
+  if (isIOS()) {
+    notes.push(h("p", { class: "note-box", text: "On iPhone, keep the screen on: locking it stops the coach’s voice (web audio). RetroWalk keeps the screen awake while you walk." }));
+  }
+  if (!isInstalled()) {
+    notes.push(h("p", { class: "note", text: "Tip: add RetroWalk to your home screen to open it like an app, even offline." }));
+  }
+  fill(root,
+    h("section", { class: "ready", "aria-labelledby": "ready-title" },
+      h("div", {},
+        h("h1", { id: "ready-title", text: plan.name }),
+        plan.description ? h("p", { class: "note", style: { marginTop: "6px" }, text: plan.description }) : null),
+      h("div", { class: "facts" },
+        h("div", { class: "fact" }, h("b", { text: minutesText(total) }), h("span", { text: "total" })),
+        h("div", { class: "fact" }, h("b", { text: minutesText(reverse) }), h("span", { text: "backward" })),
+        h("div", { class: "fact" }, h("b", { text: String(plan.segments.length) }), h("span", { text: "intervals" }))),
+      h("div", {}, segmentStrip(plan.segments), stripLegend(plan.segments)),
+      h("ol", { class: "segments", "aria-label": "Intervals" }, plan.segments.map((segment) => h("li", {},
+        h("i", { class: `k-${segment.kind}` }),
+        h("span", { text: kindInfo(segment.kind).label }),
+        segment.speed_mph ? h("span", { class: "note", text: speedText(segment.speed_mph) }) : null,
+        h("span", { class: "len", text: minutesText(segment.seconds) })))),
+      h("div", { class: "prepare" }, h("div", { class: "prepare-label" }, label, count), bar, message),
+      notes,
+      h("div", { class: "actions" },
+        start,
+        h("button", { type: "button", class: "btn btn-secondary btn-block", onclick: onBack }, "Back to workouts"))),
+  );
+  return {
+    progress(done, all) {
+      bar.max = Math.max(all, 1);
+      bar.value = done;
+      count.textContent = all ? `${done} of ${all}` : "";
+    },
+    ready({ offline, failed }) {
+      bar.value = bar.max;
+      label.textContent = "Ready. Tap Start, then put your phone away.";
+      message.textContent = [
+        offline ? "No connection: this workout plays from this phone." : "",
+        failed ? `${failed} phrase${failed === 1 ? "" : "s"} will be spoken by the phone’s own voice.` : "",
+      ].filter(Boolean).join(" ");
+      start.disabled = false;
+      start.focus();
+    },
+    fail(text) {
+      label.textContent = "Cannot start this workout";
+      message.textContent = text;
+      message.className = "error-box";
+    },
+  };
+}

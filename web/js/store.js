@@ -1,0 +1,80 @@
+// What the phone remembers between visits (localStorage): the safety check, the timelines
+// of workouts played before (for playing them offline), workouts played offline, the
+// workout in progress.
+
+const PREFIX = "retrowalk.";
+/** Workouts played offline kept on the phone. */
+const MAX_LOCAL_HISTORY = 100;
+
+function read(key, fallback) {
+  try {
+    const raw = localStorage.getItem(PREFIX + key);
+    return raw === null ? fallback : JSON.parse(raw);
+  } catch {
+    return fallback;
+  }
+}
+
+function write(key, value) {
+  try {
+    if (value === undefined) localStorage.removeItem(PREFIX + key);
+    else localStorage.setItem(PREFIX + key, JSON.stringify(value));
+  } catch (error) {
+    console.warn("Could not save on this phone:", error);
+  }
+}
+
+/** @returns {boolean} true once the walker has confirmed the safety check */
+export const safetyConfirmed = () => read("safety", null) !== null;
+
+/** Remember that the safety check was confirmed (and when). */
+export const confirmSafety = () => write("safety", { at: Date.now() });
+
+/**
+ * Keep a plan's compiled timeline so it can be played without the server.
+ * @param {object} plan the plan as the API gives it
+ * @param {Array<object>} timeline cues with offset_ms, kind, text, audio, segment
+ */
+export function saveTimeline(plan, timeline) {
+  const all = read("timelines", {});
+  all[plan.id] = { plan, timeline, savedAt: Date.now() };
+  write("timelines", all);
+}
+
+/**
+ * A plan's remembered timeline, if it was played here before.
+ * @param {string} planId
+ * @returns {{plan: object, timeline: Array<object>}|null}
+ */
+export const savedTimeline = (planId) => read("timelines", {})[planId] || null;
+
+/** @returns {Record<string, {plan: object, timeline: Array<object>}>} every remembered timeline */
+export const savedTimelines = () => read("timelines", {});
+
+/** @returns {Array<object>} the plans list as last fetched (for the picker when offline) */
+export const lastPlans = () => read("plans", null);
+
+/** @param {Array<object>} plans */
+export const savePlans = (plans) => write("plans", plans);
+
+/**
+ * Add a workout played offline to this phone's own history.
+ * @param {object} entry
+ */
+export function addLocalHistory(entry) {
+  const list = read("history", []);
+  list.unshift(entry);
+  write("history", list.slice(0, MAX_LOCAL_HISTORY));
+}
+
+/** @returns {Array<object>} workouts played offline on this phone, newest first */
+export const localHistory = () => read("history", []);
+
+/**
+ * Remember (or forget, with null) the workout in progress, to rejoin it after a reload.
+ * @param {object|null} active
+ */
+export const saveActive = (active) => write("active", active ?? undefined);
+
+/** @returns {object|null} the workout in progress when the page was last open */
+export const activeWorkout = () => read("active", null);

@@ -1,0 +1,130 @@
+// Workout maths on plain data: where a walker is in a plan at a given moment. No DOM, no I/O.
+
+/** How each segment kind is shown: the word on the player and in lists. */
+export const KINDS = Object.freeze({
+  warmup: { word: "WARM-UP", label: "Warm-up", arrow: "up" },
+  forward: { word: "FORWARD", label: "Forward", arrow: "up" },
+  reverse: { word: "REVERSE", label: "Reverse", arrow: "down" },
+  rest: { word: "REST", label: "Rest", arrow: "none" },
+  cooldown: { word: "COOL-DOWN", label: "Cool-down", arrow: "up" },
+});
+
+/**
+ * The display facts of a segment kind (unknown kinds are shown as their own name).
+ * @param {string} kind
+ * @returns {{word: string, label: string, arrow: string}}
+ */
+export function kindInfo(kind) {
+  return KINDS[kind] || { word: String(kind).toUpperCase(), label: String(kind), arrow: "none" };
+}
+
+/**
+ * Total and backward seconds of a list of segments.
+ * @param {Array<{kind: string, seconds: number}>} segments
+ * @returns {{total: number, reverse: number}}
+ */
+export function totals(segments) {
+  let total = 0;
+  let reverse = 0;
+  for (const segment of segments) {
+    total += segment.seconds;
+    if (segment.kind === "reverse") reverse += segment.seconds;
+  }
+  return { total, reverse };
+}
+
+/**
+ * Where the walker is after `elapsedMs` of workout time.
+ * @param {Array<{kind: string, seconds: number, speed_mph?: number}>} segments
+ * @param {number} elapsedMs workout time walked (pauses excluded)
+ * @returns {{index: number, segment: object|null, next: object|null, segmentElapsedMs: number,
+ *   segmentRemainingMs: number, totalMs: number, elapsedMs: number, remainingMs: number, fraction: number}}
+ */
+export function position(segments, elapsedMs) {
+  const totalMs = segments.reduce((sum, s) => sum + s.seconds * 1000, 0);
+  const clamped = Math.min(Math.max(0, elapsedMs), totalMs);
+  let start = 0;
+  for (let index = 0; index < segments.length; index += 1) {
+    const length = segments[index].seconds * 1000;
+    if (clamped < start + length || index === segments.length - 1) {
+      return {
+        index,
+        segment: segments[index],
+        next: segments[index + 1] || null,
+        segmentElapsedMs: clamped - start,
+        segmentRemainingMs: Math.max(0, start + length - clamped),
+        totalMs,
+        elapsedMs: clamped,
+        remainingMs: totalMs - clamped,
+        fraction: totalMs ? clamped / totalMs : 0,
+      };
+    }
+    start += length;
+  }
+  return { index: -1, segment: null, next: null, segmentElapsedMs: 0, segmentRemainingMs: 0, totalMs, elapsedMs: 0, remainingMs: 0, fraction: 0 };
+}
+
+/**
+ * The offset at which each segment starts, then the end of the workout.
+ * @param {Array<{seconds: number}>} segments
+ * @returns {number[]}
+ */
+export function segmentStarts(segments) {
+  const starts = [0];
+  for (const segment of segments) starts.push(starts[starts.length - 1] + segment.seconds * 1000);
+  return starts;
+}
+
+/**
+ * A speed as the hint shows it ("1.5 mph"); issue: units other than mph come with settings.
+ * @param {number|undefined} mph
+ * @returns {string}
+ */
+export function speedText(mph) {
+  return typeof mph === "number" ? `${mph.toFixed(1).replace(/\.0$/, "")} mph` : "";
+}
+
+/**
+ * The summary of a workout walked to `finalMs` (the server's `summarize`, for workouts
+ * played without it): seconds walked forward, backward and resting, less skipped stretches.
+ * @param {Array<{kind: string, seconds: number}>} segments
+ * @param {number} finalMs how far into the plan the walker got
+ * @param {Array<{from_ms: number, to_ms: number, segment: number}>} skips
+ * @param {{ended_by: string, duration_ms: number, paused_ms: number}} facts
+ * @returns {object}
+ */
+export function summarize(segments, finalMs, skips, facts) {
+  const starts = segmentStarts(segments);
+  const seconds = (ms) => Math.round(ms / 100) / 10;
+  const walked = segments.map((_, index) => {
+    const lo = starts[index];
+    const hi = Math.min(starts[index + 1], finalMs);
+    let span = Math.max(hi - lo, 0);
+    for (const skip of skips) span -= Math.max(Math.min(hi, skip.to_ms) - Math.max(lo, Math.max(skip.from_ms, 0)), 0);
+    return Math.max(span, 0);
+  });
+  const sum = (kinds) => walked.reduce((total, ms, i) => total + (kinds.includes(segments[i].kind) ? ms : 0), 0);
+  return {
+    ended_by: facts.ended_by,
+    planned_seconds: seconds(starts[starts.length - 1]),
+    duration_seconds: seconds(facts.duration_ms),
+    walked_seconds: seconds(walked.reduce((a, b) => a + b, 0)),
+    forward_seconds: seconds(sum(["warmup", "forward", "cooldown"])),
+    backward_seconds: seconds(sum(["reverse"])),
+    rest_seconds: seconds(sum(["rest"])),
+    paused_seconds: seconds(facts.paused_ms),
+    skipped_segments: [...new Set(skips.map((s) => s.segment))].sort((a, b) => a - b),
+  };
+}
+
+/**
+ * The segment a position falls in (the first before the start, the last at the end).
+ * @param {number[]} starts from segmentStarts
+ * @param {number} positionMs
+ * @returns {number}
+ */
+export function segmentIndex(starts, positionMs) {
+  let index = 0;
+  while (index < starts.length - 2 && starts[index + 1] <= positionMs) index += 1;
+  return index;
+}

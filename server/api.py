@@ -267,6 +267,24 @@ def history_csv():
     return response
 
 
+@bp.get("/api/stats/sessions/<session_id>")
+def stats_session(session_id: str):
+    """One finished walk of this device: minutes walked each way and its calorie range (the summary screen)."""
+    device_id = current_device()
+    row = get_db().execute(
+        """SELECT id, plan_id, plan_name, plan, started_at, finished_at, ended_by, summary
+           FROM sessions WHERE id = ? AND device_id = ?""",
+        [session_id, device_id],
+    ).fetchone()
+    keys = ("id", "plan_id", "plan_name", "plan", "started_at", "finished_at", "ended_by", "summary")
+    record = stats.record_from_session(dict(zip(keys, row))) if row else None
+    if record is None:
+        raise NotFound(f"There is no finished session {session_id!r} on this device.")
+    settings = device_settings(device_id)
+    note = stats.CALORIES_NOTE if settings.weight_kg is not None else stats.CALORIES_NEED_WEIGHT
+    return {**stats.walk_stats(record, stats_zone(settings), settings.weight_kg), "calories_note": note}
+
+
 def _completed_walks(device_id: str) -> list[CompletedWalk]:
     """This device's finished sessions as progress needs them."""
     rows = get_db().execute(

@@ -368,26 +368,26 @@ def week_summary(records: Sequence[WalkRecord], tz: ZoneInfo, now_ms: int, weigh
     return out
 
 
-def session_points(records: Iterable[WalkRecord], tz: ZoneInfo, since: date) -> list[dict[str, Any]]:
-    """Backward minutes per session from the week starting `since`, oldest first (the second chart)."""
-    points = []
-    for record in sorted(records, key=lambda r: r.at_ms):
-        day = local_date(record.at_ms, tz)
-        if day < since:
-            continue
-        points.append(
-            {
-                "session_id": record.session_id,
-                "date": day.isoformat(),
-                "at": record.at_ms,
-                "plan_id": record.plan_id,
-                "plan_name": record.plan_name,
-                "backward_minutes": _minutes(record.backward_s),
-                "minutes": _minutes(record.active_s),
-                "completed": record.completed,
-            }
-        )
-    return points
+def walk_stats(record: WalkRecord, tz: ZoneInfo, weight_kg: float | None) -> dict[str, Any]:
+    """One finished walk's figures: the summary screen's minutes and calorie range, a chart point."""
+    return {
+        "session_id": record.session_id,
+        "date": local_date(record.at_ms, tz).isoformat(),
+        "at": record.at_ms,
+        "plan_id": record.plan_id,
+        "plan_name": record.plan_name,
+        "minutes": _minutes(record.active_s),
+        "forward_minutes": _minutes(record.forward_s),
+        "backward_minutes": _minutes(record.backward_s),
+        "completed": record.completed,
+        "calories": calories_dict(record.parts, weight_kg),
+    }
+
+
+def session_points(records: Iterable[WalkRecord], tz: ZoneInfo, since: date, weight_kg: float | None = None) -> list[dict[str, Any]]:
+    """Backward minutes (and the rest of `walk_stats`) per session from the week starting `since`, oldest first."""
+    ordered = sorted(records, key=lambda r: r.at_ms)
+    return [walk_stats(r, tz, weight_kg) for r in ordered if local_date(r.at_ms, tz) >= since]
 
 
 def weeks_summary(records: Sequence[WalkRecord], tz: ZoneInfo, now_ms: int, weeks: int, weight_kg: float | None) -> dict[str, Any]:
@@ -397,7 +397,7 @@ def weeks_summary(records: Sequence[WalkRecord], tz: ZoneInfo, now_ms: int, week
         "timezone": tz.key,
         "target_minutes": WEEKLY_TARGET_MINUTES,
         "weeks": [week.to_dict(weight_kg) for week in series],
-        "sessions": session_points(records, tz, series[0].start),
+        "sessions": session_points(records, tz, series[0].start, weight_kg),
     }
 
 

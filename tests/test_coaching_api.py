@@ -313,3 +313,19 @@ def test_history_downloads_as_csv_with_proper_quoting(device, server):
     assert [r["ended_by"] for r in rows] == ["complete", "stopped"]
     assert rows[0]["backward_minutes"] == "20.0" and rows[0]["kcal_high"] == "140"
     assert rows[0]["started"].endswith(("-05:00", "-04:00"))  # New York time
+
+
+# ---- one walk's figures --------------------------------------------------------------------
+
+
+def test_a_finished_walk_has_its_own_minutes_and_calories(server):
+    mine, theirs = server.client(), server.client()
+    mine.put(server.url + "/api/settings", json={"weight_kg": 70}, timeout=TIMEOUT)
+    started = now_ms() - 3_600_000
+    reverse_walk(server, mine, started, minutes=20, mph=3.5, plan_id="my-one")
+    session_id = f"seed-{started}-my-one"
+    walk = mine.get(f"{server.url}/api/stats/sessions/{session_id}?tz=UTC", timeout=TIMEOUT).json()
+    assert (walk["minutes"], walk["backward_minutes"], walk["completed"]) == (20.0, 20.0, True)
+    assert walk["calories"]["high"] == 140 and walk["calories_note"]
+    assert theirs.get(f"{server.url}/api/stats/sessions/{session_id}", timeout=TIMEOUT).status_code == 404
+    assert mine.get(f"{server.url}/api/stats/sessions/nope", timeout=TIMEOUT).status_code == 404

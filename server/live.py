@@ -234,6 +234,10 @@ class LiveSession:
         if self.state not in LIVE_STATES:
             raise ControlRefused("not_started", "Cannot skip: the workout has not started yet.")
         position = self.position_ms(now)
+        if position < 0:
+            # Skipped before the clock reached the start: the workout starts now, at the skip.
+            self.started_at -= -position
+            position = 0
         segment = self.segment_index(position)
         next_ms = self.starts[segment + 1]
         to_ms = next_ms - lead_ms
@@ -376,9 +380,9 @@ def summarize(session: LiveSession, final_ms: int) -> dict[str, Any]:
         return sum(ms for ms, seg in zip(walked, session.segments) if seg.kind in kinds)
 
     # shift_ms is the time paused less the time skipped, so the time paused is recovered from it.
-    paused_ms = session.shift_ms + sum(s.to_ms - s.from_ms for s in session.skips)
-    started = session.started_at
-    duration = max(session.finished_at - started, 0) if started is not None else 0
+    paused_ms = max(session.shift_ms + sum(s.to_ms - s.from_ms for s in session.skips), 0)
+    # Time in the workout, walking or paused (the lead before the first cue is not counted).
+    duration = sum(walked) + paused_ms
     return {
         "ended_by": session.ended_by,
         "planned_seconds": _seconds(session.total_ms),
@@ -387,7 +391,7 @@ def summarize(session: LiveSession, final_ms: int) -> dict[str, Any]:
         "forward_seconds": _seconds(total(FORWARD_KINDS)),
         "backward_seconds": _seconds(total({"reverse"})),
         "rest_seconds": _seconds(total(REST_KINDS)),
-        "paused_seconds": _seconds(max(paused_ms, 0)),
+        "paused_seconds": _seconds(paused_ms),
         "skipped_segments": sorted({s.segment for s in session.skips}),
         "segments_walked": [_seconds(ms) for ms in walked],
     }

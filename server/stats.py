@@ -17,9 +17,9 @@ Worked example: 70 kg walking backwards 20 minutes at 6.0 METs = 6.0 x 70 x 1/3 
 
 - Forward walking (warm-up, forward, cool-down), by treadmill speed, from the Compendium of
   Physical Activities (Ainsworth et al. 2011): 2.0 mph 2.8 METs, 2.5 mph 3.0, 3.0 mph 3.5,
-  3.5 mph 4.3 (codes 17152, 17170, 17190 ...), and 4.0 mph 5.0 (17200), linearly
+  3.5 mph 4.3 (DOMAIN.md), and its "4.0 mph, very brisk" entry, 5.0, linearly
   interpolated. Below 2.0 mph the Compendium has one entry, "walking, less than 2.0 mph,
-  strolling, very slow" (17151) = 2.0 METs: the curve falls linearly from 2.8 METs at
+  strolling, very slow" = 2.0 METs: the curve falls linearly from 2.8 METs at
   2.0 mph to 2.0 METs at 1.0 mph and stays there (never lower), instead of jumping at 2 mph.
 - Backward walking: Compendium code 17320, "walking, backwards, 3.5 mph, level" = 6.0 METs,
   scaled to the segment's speed along the forward curve: 6.0 x forward(v) / forward(3.5).
@@ -27,7 +27,7 @@ Worked example: 70 kg walking backwards 20 minutes at 6.0 METs = 6.0 x 70 x 1/3 
   forward at the same pace (about 3 mph), while the scaled Compendium figure is about 40%
   more. The two disagree, so the backward MET range spans both: from forward(v) x 1.10 to
   the larger of forward(v) x 1.20 and the scaled Compendium value.
-- Rest at the rail: standing quietly, 1.3 METs (Compendium 07040).
+- Rest at the rail: "standing quietly", 1.3 METs (Compendium 2011).
 - A segment with no speed hint is taken at 2.5 mph forward or 1.5 mph backward (the
   programmes' usual hints).
 
@@ -57,8 +57,8 @@ from .plans import BACKWARD_KINDS
 
 # ---- calories ----------------------------------------------------------------------------
 
-# (mph, METs), Compendium 2011: 17151 (< 2.0 mph, held from 1.0 mph down), 2.0, 2.5, 3.0,
-# 3.5 and 4.0 mph on level ground.
+# (mph, METs), Compendium 2011, level ground: "less than 2.0 mph, strolling" (held from
+# 1.0 mph down), then 2.0, 2.5, 3.0, 3.5 and 4.0 mph.
 FORWARD_METS: tuple[tuple[float, float], ...] = (
     (1.0, 2.0),
     (2.0, 2.8),
@@ -73,7 +73,7 @@ BACKWARD_REFERENCE_METS = 6.0
 # "Roughly 10-20% more than forward walking at the same pace" (product brief, DOMAIN.md).
 BACKWARD_RULE_LOW = 1.10
 BACKWARD_RULE_HIGH = 1.20
-# Compendium 2011 code 07040: standing quietly (a rest at the rail).
+# Compendium 2011, "standing quietly": a rest at the rail.
 STANDING_METS = 1.3
 # Byrne et al. 2005: the 1-MET convention overestimates resting expenditure by about 20%.
 ONE_MET_OVERESTIMATE = 0.20

@@ -124,3 +124,43 @@ def fresh_server(tmp_path, shared_audio_cache):
 def device(server) -> requests.Session:
     """A new device on the shared server."""
     return server.client()
+
+
+# --- Browser fixtures (tests/test_browser*.py): Debian's Chromium through Playwright ---------
+
+
+@pytest.fixture(scope="session")
+def playwright_chromium():
+    """Playwright and one headless Chromium for the run (skipped with a how-to when Chromium is missing; failed in CI)."""
+    from browser_support import CHROMIUM_ARGS, require_chromium
+
+    path = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield playwright, browser
+        browser.close()
+
+
+@pytest.fixture
+def phone_page(playwright_chromium):
+    """A factory of phone pages (390x844, touch, cue instrumentation) on a server's URL; closed after the test."""
+    from browser_support import INSTRUMENT_JS, PHONE_VIEWPORT
+
+    _, browser = playwright_chromium
+    contexts = []
+
+    def open_page(base_url: str):
+        context = browser.new_context(viewport=PHONE_VIEWPORT, base_url=base_url, has_touch=True, device_scale_factor=2)
+        context.add_init_script(INSTRUMENT_JS)
+        contexts.append(context)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.js_errors = errors
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()

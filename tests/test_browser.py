@@ -1,0 +1,187 @@
+"""The phone app in Debian's Chromium: installable, offline, and every cue heard at its due.
+
+Cue timing is measured at the speaker: each AudioBufferSourceNode.start(when) is mapped to
+the epoch clock through AudioContext.getOutputTimestamp() (see browser_support.played_cues)
+and compared with the server's due. The bound here is the issue's test bound (50 ms); the
+benchmark (bench/bench_browser.py) holds the strict one.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from browser_support import (
+    CHROMIUM_ARGS, INSTRUMENT_JS, PHONE_VIEWPORT, SocketLog, create_plan, expected_dues, match_plays_to_dues,
+    heard_until, open_plan, played_cues, require_chromium, wait_until,
+)
+
+pytestmark = pytest.mark.browser
+
+CUE_BOUND_MS = 50
+SW_READY_JS = """() => Promise.race([
+  navigator.serviceWorker.ready.then(() => true),
+  new Promise((resolve) => setTimeout(() => resolve(false), 10000)),
+])"""
+# Short plans: 5-second segments, the shortest a plan may have.
+SHORT = [
+    {"kind": "warmup", "seconds": 5},
+    {"kind": "reverse", "seconds": 5, "speed_mph": 1.5},
+    {"kind": "forward", "seconds": 5},
+]
+
+
+def controlled(page) -> bool:
+    """True once the service worker controls the page (a reload may be needed the first time)."""
+    if not page.evaluate(SW_READY_JS):
+        return False
+    if not page.evaluate("Boolean(navigator.serviceWorker.controller)"):
+        page.reload()
+    return page.evaluate("Boolean(navigator.serviceWorker.controller)")
+
+
+def assert_on_time(plays, dues, bound_ms=CUE_BOUND_MS):
+    """Every cue heard, in order, each within the bound of its due (speaker time and naive time)."""
+    for seq, due, error in match_plays_to_dues(plays, dues, "heard"):
+        assert abs(error) <= bound_ms, f"cue {seq} heard {error:+.1f} ms from its due"
+    for seq, due, error in match_plays_to_dues(plays, dues, "naive"):
+        assert abs(error) <= bound_ms, f"cue {seq} started {error:+.1f} ms from its due (currentTime mapping)"
+
+
+def start_workout(page, plan) -> SocketLog:
+    """Open the app, tap the plan, wait for the audio, tap Start (a real click unlocks sound)."""
+    log = SocketLog(page)
+    page.goto("/")
+    page.wait_for_selector(f'[data-plan="{plan["id"]}"]')
+    open_plan(page, plan["id"])
+    page.click("#start")
+    page.wait_for_selector(".phase")
+    return log
+
+
+def test_app_is_installable_and_its_icons_load(playwright_chromium, server, tmp_path):
+    playwright, _ = playwright_chromium
+    # Installability is not judged in incognito-like contexts: a persistent profile it is.
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=require_chromium(), args=CHROMIUM_ARGS,
+        headless=True, viewport=PHONE_VIEWPORT, base_url=server.url,
+    )
+    try:
+        page = context.new_page()
+        page.goto("/")
+        assert controlled(page), "the service worker never took control"
+        cdp = context.new_cdp_session(page)
+        errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+        assert errors == [], errors
+        manifest = page.request.get("/manifest.webmanifest").json()
+        sizes = set()
+        for icon in manifest["icons"]:
+            response = page.request.get(icon["src"])
+            assert response.ok, icon["src"]
+            assert response.headers["content-type"].split(";")[0] == icon["type"]
+            if icon["type"] == "image/png":
+                natural = page.evaluate(
+                    "src => new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalWidth + 'x' + i.naturalHeight); i.src = src; })",
+                    icon["src"])
+                assert natural == icon["sizes"]
+                sizes.add((icon["sizes"], icon["purpose"]))
+        assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+        touch_icon = page.get_attribute('link[rel="apple-touch-icon"]', "href")
+        assert page.request.get(touch_icon).ok
+    finally:
+        context.close()
+
+
+def test_app_reopens_and_plays_a_cached_workout_with_the_server_gone(phone_page, fresh_server):
+    running = fresh_server()
+    page = phone_page(running.url)
+    page.goto("/")
+    assert controlled(page)
+    plan = create_plan(page, "Offline walk", SHORT)
+    page.reload()
+    # Prepared once online: its timeline is remembered and its audio is in the cache.
+    open_plan(page, plan["id"])
+    page.click("text=Back to workouts")
+    page.wait_for_selector(f'[data-offline="{plan["id"]}"]:not([hidden])')
+
+    running.stop()
+    page.context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("text=Pick a workout")
+    assert page.locator(".plan-card").count() > 3, "the plan list is not shown offline"
+    assert page.locator(".note-box", has_text="offline").count() == 1
+    open_plan(page, plan["id"])
+    assert "plays from this phone" in page.inner_text(".prepare")
+    page.click("#start")
+    page.wait_for_selector(".phase")
+    assert page.inner_text(".phase-top") .strip().endswith("Playing on this phone")
+    wait_until(lambda: len(played_cues(page)) >= 3, 15, "the offline workout did not speak")
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Tap again").click()
+    page.wait_for_selector("text=Workout stopped")
+    page.click("text=See history")
+    page.wait_for_selector("text=On this phone")
+    assert not page.js_errors
+
+
+def test_short_workout_plays_every_cue_in_order_on_time(phone_page, server):
+    page = phone_page(server.url)
+    page.goto("/")
+    plan = create_plan(page, "Five-second steps", SHORT)
+    log = start_workout(page, plan)
+    page.wait_for_selector("text=Workout complete", timeout=30_000)
+    timeline = log.timeline()
+    plays = played_cues(page)
+    dues = expected_dues(log)
+    assert [seq for seq, _ in dues] == [cue["seq"] for cue in timeline], "cues out of order"
+    assert_on_time(plays, dues)
+    kinds = {cue["kind"] for cue in timeline}
+    assert {"switch", "countdown", "complete"} <= kinds
+    assert page.locator(".stat b").first.inner_text() == "0:15"
+    assert not page.js_errors
+
+
+def test_pause_and_resume_move_the_cues_later(phone_page, server):
+    page = phone_page(server.url)
+    page.goto("/")
+    plan = create_plan(page, "Pause test", SHORT)
+    log = start_workout(page, plan)
+    wait_until(lambda: page.inner_text(".phase-name") == "REVERSE", 15, "never reached the reverse segment")
+    paused_at = time.time() * 1000
+    page.get_by_role("button", name="Pause").click()
+    page.wait_for_selector(".phase-paused:text('PAUSED')")
+    time.sleep(3)
+    resumed_at = time.time() * 1000
+    page.get_by_role("button", name="Resume").click()
+    page.wait_for_selector("text=Workout complete", timeout=30_000)
+    assert not [p for p in played_cues(page) if paused_at + 100 < p["heard"] < resumed_at], "a cue played while paused"
+    clock = [m for m in log.of_type("state") if m.get("event") == "resume"][-1]
+    assert clock["shift_ms"] >= 2900, clock
+    plays = played_cues(page)
+    dues = expected_dues(log)
+    assert_on_time(plays, dues)
+    # Cues after the pause were moved by the time paused; none was heard during it.
+    after = [due for _, due in dues if due > paused_at]
+    assert after and all(due - paused_at > 2900 for due in after)
+    assert any(r["cancelled"] for r in page.evaluate("window.__cueStarts")), "no scheduled cue was withdrawn on pause"
+
+
+def test_server_restarted_mid_workout_the_page_carries_on_and_resyncs(phone_page, fresh_server):
+    running = fresh_server()
+    page = phone_page(running.url)
+    page.goto("/")
+    plan = create_plan(page, "Restart test", SHORT + [{"kind": "reverse", "seconds": 5}, {"kind": "cooldown", "seconds": 5}])
+    log = start_workout(page, plan)
+    wait_until(lambda: page.inner_text(".phase-name") == "REVERSE", 15, "never reached the reverse segment")
+    running.stop(signal.SIGKILL)
+    down_at = time.time() * 1000
+    wait_until(lambda: "Reconnecting" in page.inner_text(".phase-top"), 5, "the page did not notice the server going")
+    time.sleep(3)
+    assert len(heard_until(page, time.time() * 1000)) > len(heard_until(page, down_at)), "cues stopped while the server was down"
+    running.start()
+    wait_until(lambda: page.inner_text(".phase-top").strip().endswith("Live"), 20, "the page did not reconnect")
+    assert len(log.of_type("hello")) >= 2, "no second hello after the restart"
+    page.wait_for_selector("text=Workout complete", timeout=30_000)
+    assert_on_time(played_cues(page), expected_dues(log))

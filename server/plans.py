@@ -174,10 +174,10 @@ def walk(kind: str, minutes: float, speed_mph: float | None = None) -> Segment:
     return Segment(kind, round(minutes * 60), speed_mph)
 
 
-# The built-in plans are the programmes' sessions (server/programmes.py builds them from
-# the Segment, Plan and walk defined above, which is why this import sits at the end), plus
-# the foundation's three plan ids, kept as aliases of the sessions they always were.
-from .programmes import PLAN_ALIASES, programme_sessions  # noqa: E402
+# The built-in plans are the programmes' sessions, plus the foundation's three plan ids kept
+# as aliases of the sessions they always were. server/programmes.py builds its sessions from
+# the Segment, Plan and walk above, so BUILTIN_PLANS is made on first use (a module
+# __getattr__, PEP 562) rather than at import: either module can then be imported first.
 
 _ALIAS_TEXT = {
     "first-steps": (
@@ -200,6 +200,8 @@ _ALIAS_TEXT = {
 
 def _builtin_plans() -> dict[str, Plan]:
     """The aliases first (quick starts the phone already knows), then every programme session."""
+    from .programmes import PLAN_ALIASES, programme_sessions
+
     sessions = {s.plan.id: s.plan for s in programme_sessions()}
     aliases = {
         alias: Plan(
@@ -215,4 +217,13 @@ def _builtin_plans() -> dict[str, Plan]:
     return {**aliases, **sessions}
 
 
-BUILTIN_PLANS: dict[str, Plan] = _builtin_plans()
+_BUILTIN_PLANS: dict[str, Plan] = {}
+
+
+def __getattr__(name: str) -> Any:
+    """`BUILTIN_PLANS`, built once on first use: every built-in plan by id."""
+    if name == "BUILTIN_PLANS":
+        if not _BUILTIN_PLANS:
+            _BUILTIN_PLANS.update(_builtin_plans())
+        return _BUILTIN_PLANS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

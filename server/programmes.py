@@ -22,8 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-# Only the pieces defined before plans.py imports this module (plans.py builds its
-# BUILTIN_PLANS from the programmes at its end), so the circular import is safe.
+# plans.py imports this module only when BUILTIN_PLANS is first used, so there is no cycle.
 from .plans import Plan, Segment, walk
 
 # A session's backward minutes may grow by at most this much over the session before it:

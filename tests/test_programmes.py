@@ -1,5 +1,9 @@
 """Programmes: every session is a valid plan, progression is gentle, progress follows completions."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from server.plans import (
@@ -186,3 +190,10 @@ def test_quick_mix_goes_round_and_round():
     assert progress(programme, [done("quick-mix-30", 1)]).next_session.plan.id == "quick-mix-10"
     assert progress(programme, [done("intervals-20", 1)]).next_session.plan.id == "quick-mix-30"
     assert not progress(programme, [done("quick-mix-30", 1)]).finished
+
+
+@pytest.mark.parametrize("first", ["server.programmes", "server.plans", "server.settings", "server.stats"])
+def test_any_module_can_be_imported_first(first):
+    # plans.py and programmes.py use each other; a fresh interpreter proves the order does not matter.
+    code = f"import {first}; from server.plans import BUILTIN_PLANS; assert 'first-steps-w1s1' in BUILTIN_PLANS"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=Path(__file__).resolve().parent.parent)

@@ -1,0 +1,187 @@
+"""Benchmark the phone app in Debian's Chromium: shell weight, first paint, and cue timing.
+
+    python bench/bench_browser.py            # the full run (a 5-minute workout)
+    python bench/bench_browser.py --minutes 1
+
+Figures and targets:
+- app shell bytes on a first load, gzip-equivalent (every file the page and its service
+  worker fetch, API answers aside): target at most 60 KB; no request may leave the server;
+- first contentful paint on localhost, median of cold loads: target at most 500 ms;
+- cue start error against `due` over a 5-minute workout, at the speaker (the source's
+  start time mapped through AudioContext.getOutputTimestamp()): target p99 at most 20 ms.
+  The naive mapping (currentTime and performance.now() read together, blind to output
+  latency) is printed beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser_support import (  # noqa: E402
+    CHROMIUM_ARGS, CHROMIUM_PATH, INSTRUMENT_JS, PHONE_VIEWPORT, SocketLog, create_plan, expected_dues,
+    match_plays_to_dues, open_plan, played_cues,
+)
+from conftest import RunningServer  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+SHELL_TARGET_BYTES = 60 * 1024
+FCP_TARGET_MS = 500
+CUE_P99_TARGET_MS = 20
+FCP_RUNS = 7
+# The workout: alternating 30-second bouts with speed changes and countdowns, many cues a minute.
+BOUT_SECONDS = 30
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which `share` of the values fall (nearest rank)."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def measure_shell(browser, url: str) -> dict:
+    """Bytes (raw and gzip) of every file a first visit's page fetches (API answers aside), the
+    same for what the service worker then precaches for offline use, and any foreign request."""
+    context = browser.new_context(viewport=PHONE_VIEWPORT)
+    page_files: dict[str, bytes] = {}
+    worker_files: set[str] = set()
+    foreign: list[str] = []
+    origin = urlsplit(url).netloc
+
+    def on_request(request):
+        parts = urlsplit(request.url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.netloc != origin:
+            foreign.append(request.url)
+
+    def on_response(response):
+        parts = urlsplit(response.url)
+        if parts.netloc != origin or parts.path.startswith("/api/") or response.status != 200:
+            return
+        if response.request.service_worker is not None:
+            worker_files.add(parts.path)
+            return
+        try:
+            page_files[parts.path] = response.body()
+        except Exception:  # a response without a body (a redirect, an aborted one)
+            pass
+
+    context.on("request", on_request)
+    context.on("response", on_response)
+    page = context.new_page()
+    page.goto(url, wait_until="networkidle")
+    page.evaluate("""() => Promise.race([navigator.serviceWorker.ready, new Promise(r => setTimeout(r, 5000))])""")
+    page.wait_for_timeout(1000)
+    context.close()
+    web = ROOT / "web"
+    precache = {path: (web / (path.lstrip("/") or "index.html")).read_bytes()
+                for path in worker_files if path != "/sw.js" and (web / (path.lstrip("/") or "index.html")).is_file()}
+
+    def sizes(files: dict[str, bytes]) -> tuple[int, int]:
+        return sum(len(b) for b in files.values()), sum(len(gzip.compress(b, 6)) for b in files.values())
+
+    return {"page": sizes(page_files), "precache": sizes(precache), "files": len(page_files), "foreign": foreign}
+
+
+def measure_fcp(browser, url: str) -> list[float]:
+    """First contentful paint of cold loads (a fresh profile each), in ms."""
+    paints = []
+    for _ in range(FCP_RUNS):
+        context = browser.new_context(viewport=PHONE_VIEWPORT)
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        fcp = page.evaluate("""() => new Promise((resolve) => {
+          const found = () => performance.getEntriesByName("first-contentful-paint")[0];
+          if (found()) return resolve(found().startTime);
+          new PerformanceObserver(() => found() && resolve(found().startTime)).observe({ type: "paint", buffered: true });
+        })""")
+        paints.append(fcp)
+        context.close()
+    return paints
+
+
+def workout_segments(minutes: float) -> list[dict]:
+    """Alternating forward and backward bouts with speed hints, `minutes` long."""
+    segments = []
+    bouts = max(2, round(minutes * 60 / BOUT_SECONDS))
+    for index in range(bouts):
+        backward = index % 2 == 1
+        segments.append({"kind": "reverse" if backward else "forward", "seconds": BOUT_SECONDS,
+                         "speed_mph": 1.5 if backward else 2.5 + 0.5 * (index % 4 == 0)})
+    return segments
+
+
+def measure_cues(browser, url: str, minutes: float) -> dict:
+    """Play a workout of `minutes` with a real Start tap and measure every cue against its due."""
+    context = browser.new_context(viewport=PHONE_VIEWPORT, base_url=url, has_touch=True)
+    context.add_init_script(INSTRUMENT_JS)
+    page = context.new_page()
+    log = SocketLog(page)
+    page.goto("/")
+    plan = create_plan(page, "Benchmark walk", workout_segments(minutes))
+    page.reload()
+    page.wait_for_selector(f'[data-plan="{plan["id"]}"]')
+    open_plan(page, plan["id"])
+    page.click("#start")
+    page.wait_for_selector("text=Workout complete", timeout=int((minutes * 60 + 60) * 1000))
+    dues = expected_dues(log)
+    plays = played_cues(page)
+    heard = [abs(error) for _, _, error in match_plays_to_dues(plays, dues, "heard")]
+    naive = [abs(error) for _, _, error in match_plays_to_dues(plays, dues, "naive")]
+    context.close()
+    return {"cues": len(dues), "heard": heard, "naive": naive}
+
+
+def main() -> int:
+    """Run the three measurements against a real `retrowalk serve` and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=5.0, help="length of the timed workout (default 5)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        (folder / "data").mkdir()
+        server = RunningServer(folder / "data", folder / "audio").start()
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+                shell = measure_shell(browser, server.url + "/")
+                paints = measure_fcp(browser, server.url + "/")
+                started = time.monotonic()
+                cues = measure_cues(browser, server.url, args.minutes)
+                browser.close()
+        finally:
+            server.stop()
+    fcp = statistics.median(paints)
+    p50, p99, worst = (percentile(cues["heard"], 0.5), percentile(cues["heard"], 0.99), max(cues["heard"]))
+    n50, n99 = percentile(cues["naive"], 0.5), percentile(cues["naive"], 0.99)
+    raw, packed = shell["page"]
+    pre_raw, pre_packed = shell["precache"]
+    foreign = shell["foreign"]
+    results = [
+        (f"app shell, first load, {shell['files']} files (gzip)", f"{packed / 1024:.1f} KB ({raw / 1024:.1f} KB raw)", packed <= SHELL_TARGET_BYTES, "<= 60 KB"),
+        ("then precached for offline (gzip)", f"{pre_packed / 1024:.1f} KB ({pre_raw / 1024:.1f} KB raw)", True, "(in the background)"),
+        ("third-party requests", str(len(foreign)), not foreign, "none"),
+        ("first contentful paint (median)", f"{fcp:.0f} ms (runs: {', '.join(f'{p:.0f}' for p in paints)})", fcp <= FCP_TARGET_MS, "<= 500 ms"),
+        (f"cue error at the speaker, {cues['cues']} cues over {args.minutes:g} min",
+         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms", p99 <= CUE_P99_TARGET_MS, "p99 <= 20 ms"),
+        ("cue error, naive currentTime mapping", f"p50 {n50:.1f} ms, p99 {n99:.1f} ms", True, "(for reference)"),
+    ]
+    print(f"RetroWalk browser benchmark (Chromium at {CHROMIUM_PATH}, workout took {time.monotonic() - started:.0f} s)")
+    for name, value, ok, target in results:
+        print(f"  {'ok  ' if ok else 'MISS'} {name:<46} {value:<48} target {target}")
+    for url in foreign:
+        print(f"  third-party request: {url}")
+    return 0 if all(ok for _, _, ok, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

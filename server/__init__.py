@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     # Frames queued for one socket beyond this close it: the phone has stopped reading.
     "WS_OUTBOX_LIMIT": 512,
     "WS_MAX_SOCKETS_PER_SESSION": 8,
+    # permessage-deflate: off, as cue frames are tiny and its zlib state is ~300 KB a socket.
+    "WS_COMPRESSION": False,
 }
 
 

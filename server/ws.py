@@ -9,6 +9,7 @@ per-socket lock and is written whole (see LockedSocket).
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import socket
@@ -23,6 +24,7 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from . import live
+from .db import close_db
 from .devices import current_device
 from .errors import error_response
 
@@ -33,6 +35,7 @@ sock = Sock()
 SOCKET_ENDPOINT = "__flask_sock.session_socket"
 SOCKET_KEYS = ("gunicorn.socket", "werkzeug.socket")
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
 class MessageInvalid(Exception):
@@ -206,6 +209,9 @@ class Outbox:
 @sock.route("/ws/sessions/<session_id>")
 def session_socket(ws, session_id: str):
     """One phone (or tablet) watching and controlling a session."""
+    # The upgrade's device check opened this request's database connection; a socket lives for
+    # the whole workout, so give it back now rather than hold a connection per walker.
+    close_db()
     app = current_app
     hub: live.LiveHub = app.extensions["live"]
     config = app.config
@@ -253,6 +259,10 @@ def refuse_foreign_upgrade():
     limit = int(current_app.config["WS_MAX_SOCKETS_PER_SESSION"])
     if hub.socket_count(session_id) >= limit:
         return error_response(429, "too_many_sockets", f"At most {limit} devices may watch one session at once.")
+    if not current_app.config["WS_COMPRESSION"]:
+        # simple-websocket accepts permessage-deflate whenever offered, and its zlib state costs
+        # about 300 KB a socket; our frames are a few hundred bytes, so the offer is withdrawn.
+        request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
     for key in SOCKET_KEYS:
         raw = request.environ.get(key)
         if raw is not None:
@@ -264,19 +274,19 @@ def refuse_foreign_upgrade():
 
 
 def live_metrics():
-    """Scheduler counters, sockets, threads and greenlets: for the capacity benchmark, from this machine only."""
-    if request.remote_addr not in ("127.0.0.1", "::1"):
+    """Scheduler counters, sockets and threads (greenlets with ?greenlets=1): for the capacity benchmark, from this machine only."""
+    if request.remote_addr not in LOOPBACK:
         return error_response(404, "not_found", "Not found.")
     stats = current_app.extensions["live"].snapshot()
     stats["threads"] = threading.active_count()
-    try:
-        import gc
-
-        import greenlet
-
-        stats["greenlets"] = sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet))
-    except ImportError:
-        stats["greenlets"] = None
+    if request.args.get("greenlets"):
+        # A scan of every object: slow with thousands of sockets, so only when asked.
+        try:
+            import greenlet
+        except ImportError:
+            stats["greenlets"] = None
+        else:
+            stats["greenlets"] = sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet))
     return stats
 
 

@@ -1,0 +1,387 @@
+"""Capacity benchmark: how many walkers one `retrowalk serve` holds with every cue on time.
+
+Starts a real `retrowalk serve --offline` (defaults: one gevent worker) in a subprocess, then
+walker processes (several hundred websockets each, asyncio) that each create a device, a
+plan of 5-second segments and a session, connect, and on a common signal start their
+workouts (spread over a few seconds, as walkers do). Every cue's lead (its due minus when
+the walker received it) is recorded. A run holds when every session gets every cue, none
+late, each at least 250 ms before its due, and the server missed none.
+
+    python bench/bench_capacity.py                   # 1,000 sessions (the target)
+    python bench/bench_capacity.py --sessions 3000   # any N
+    python bench/bench_capacity.py --find-max        # then search upward for the largest N that holds
+    python bench/bench_capacity.py --churn 10000     # connect/disconnect cycles: no growth in threads or memory
+
+Exit status: 0 when the 1,000-session target (or the --sessions run) holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import multiprocessing as mp
+import os
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from capacity_client import WalkerResult, create_walker, run_walkers  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_SESSIONS = 1000
+GOAL_SESSIONS = 5000
+TARGET_MIN_LEAD_MS = 250
+SEGMENT_SECONDS = 5
+DEFAULT_SEGMENTS = 8  # 40 s workouts: cues every second or so, for long enough to matter
+SEARCH_SEGMENTS = 6
+START_SPREAD_S = 5.0
+WALKERS_PER_PROCESS = 500
+SETUP_TIMEOUT_S = 900
+SERVER_START_TIMEOUT_S = 60
+SAMPLE_EVERY_S = 1.0
+SEARCH_MINUTES = 10
+# Walkers stop this close to the best known failure: a search finer than this is noise.
+SEARCH_RESOLUTION = 0.1
+CHURN_SESSIONS = 12
+CHURN_PER_SESSION = 4  # below the server's WS_MAX_SOCKETS_PER_SESSION
+CHURN_WARMUP = 1000
+SETTLE_S = 3.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def plan_segments(count: int) -> list[dict]:
+    """Forward and backward 5-second segments, alternating, with speeds so speed hints are said too."""
+    return [
+        {"kind": "reverse" if i % 2 else "forward", "seconds": SEGMENT_SECONDS, "speed_mph": 1.5 if i % 2 else 2.5}
+        for i in range(count)
+    ]
+
+
+class Server:
+    """A `retrowalk serve --offline` subprocess, its gunicorn worker, and what /proc says about it."""
+
+    def __init__(self, workdir: Path, audio_cache: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.data_dir = workdir / f"data-{self.port}"
+        self.audio_cache = audio_cache
+        self.log_path = workdir / f"server-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+        self.worker: int | None = None
+        self.http = requests.Session()
+
+    def start(self) -> "Server":
+        """Start the server with its defaults and wait for /healthz and the worker."""
+        argv = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                "--data-dir", str(self.data_dir), "--audio-cache", str(self.audio_cache), "--offline"]
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited; see {self.log_path}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("server did not start")
+        children = [p for p in _children(self.process.pid)]
+        if len(children) != 1:
+            raise RuntimeError(f"expected one gunicorn worker, found {children}")
+        self.worker = children[0]
+        self.http.get(self.url + "/api/plans", timeout=10)  # one device for the metrics calls
+        return self
+
+    def proc(self) -> dict:
+        """The worker's RSS (MB), OS threads and CPU seconds so far."""
+        status = Path(f"/proc/{self.worker}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        stat = Path(f"/proc/{self.worker}/stat").read_text().rsplit(")", 1)[1].split()
+        return {
+            "rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
+            "threads": int(fields["Threads"]),
+            "cpu_s": (int(stat[11]) + int(stat[12])) / CLK_TCK,
+            "fds": len(os.listdir(f"/proc/{self.worker}/fd")),
+        }
+
+    def metrics(self, greenlets: bool = False) -> dict:
+        """The live hub's counters (greenlets counted only when asked: it scans every object)."""
+        params = {"greenlets": 1} if greenlets else {}
+        return self.http.get(self.url + "/api/live/metrics", params=params, timeout=60).json()
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL if it lingers)."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                for pid in _children(self.process.pid):
+                    os.kill(pid, signal.SIGKILL)
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def _children(pid: int) -> list[int]:
+    """The direct children of a process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue
+            if ppid == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def percentile(sorted_values: list[int], fraction: float) -> int:
+    """The value below which `fraction` of the values fall (nearest rank)."""
+    if not sorted_values:
+        return 0
+    return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(fraction * len(sorted_values)) - 1))]
+
+
+def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path) -> dict:
+    """One trial: `sessions` walkers on a fresh server; returns the figures."""
+    server = Server(workdir, audio_cache).start()
+    try:
+        plan = plan_segments(segments)
+        create_walker(server.url, plan)  # renders the plan's phrases once; every later session reuses them
+        processes = max(1, math.ceil(sessions / WALKERS_PER_PROCESS))
+        shares = [sessions // processes + (1 if i < sessions % processes else 0) for i in range(processes)]
+        ctx = mp.get_context("fork")
+        ready, results = ctx.Queue(), ctx.Queue()
+        go, start_value = ctx.Event(), ctx.Value("d", 0.0)
+        setup_started = time.monotonic()
+        workers = [
+            ctx.Process(target=run_walkers, args=(i, share, server.url, server.ws_url, plan, ready, go, start_value, START_SPREAD_S, results), daemon=True)
+            for i, share in enumerate(shares)
+        ]
+        for worker in workers:
+            worker.start()
+        connected = created = 0
+        for _ in workers:
+            _, made, opened = ready.get(timeout=SETUP_TIMEOUT_S)
+            created += made
+            connected += opened
+        setup_s = time.monotonic() - setup_started
+        before, metrics_before = server.proc(), server.metrics()
+        start_value.value = time.time() + 1.0
+        go.set()
+        started = time.monotonic()
+        peak_rss, peak_cpu, last = before["rss_mb"], 0.0, (time.monotonic(), before["cpu_s"])
+        collected: list[WalkerResult] = []
+        deadline = started + START_SPREAD_S + segments * SEGMENT_SECONDS + 120
+        while len(collected) < len(workers) and time.monotonic() < deadline:
+            try:
+                collected.append(results.get(timeout=SAMPLE_EVERY_S)[1])
+            except Exception:
+                pass
+            sample = server.proc()
+            now = time.monotonic()
+            peak_rss = max(peak_rss, sample["rss_mb"])
+            if now - last[0] >= SAMPLE_EVERY_S / 2:
+                peak_cpu = max(peak_cpu, (sample["cpu_s"] - last[1]) / (now - last[0]) * 100)
+                last = (now, sample["cpu_s"])
+        elapsed = time.monotonic() - started
+        after, metrics_after = server.proc(), server.metrics()
+        for worker in workers:
+            worker.join(timeout=10)
+        leads = sorted(lead for r in collected for lead in r.leads_ms)
+        errors = [e for r in collected for e in r.errors]
+        figures = {
+            "sessions": sessions,
+            "created": created,
+            "connected": connected,
+            "held": sum(r.held for r in collected),
+            "cues": sum(r.cues for r in collected),
+            "late": sum(r.late for r in collected),
+            "missing": sum(r.missing for r in collected),
+            "server_missed": metrics_after["cues_missed"] - metrics_before["cues_missed"],
+            "server_dropped": metrics_after["cues_dropped_late"] - metrics_before["cues_dropped_late"],
+            "lead_p50": percentile(leads, 0.50),
+            "lead_p99": percentile(leads, 0.01),  # 99% of cues arrived at least this early
+            "lead_min": leads[0] if leads else 0,
+            "rss_mb": after["rss_mb"],
+            "peak_rss_mb": peak_rss,
+            "cpu_pct": (after["cpu_s"] - before["cpu_s"]) / elapsed * 100,
+            "peak_cpu_pct": peak_cpu,
+            "setup_s": setup_s,
+            "errors": errors,
+            "processes": len(workers),
+        }
+        figures["holds"] = (
+            figures["held"] == sessions and figures["late"] == 0 and figures["missing"] == 0
+            and figures["server_missed"] == 0 and figures["server_dropped"] == 0 and figures["lead_min"] >= TARGET_MIN_LEAD_MS
+        )
+        return figures
+    finally:
+        server.stop()
+
+
+HEADER = (
+    "| sessions | held | cues delivered | late | missing | server missed | lead p50 | lead p99 (>=) | lead min "
+    "| worker RSS MB (peak) | worker CPU % avg (peak) | holds |"
+)
+
+
+def row(f: dict) -> str:
+    """One result as a Markdown table row."""
+    return (
+        f"| {f['sessions']:,} | {f['held']:,} | {f['cues']:,} | {f['late']} | {f['missing']} | {f['server_missed'] + f['server_dropped']} "
+        f"| {f['lead_p50']} ms | {f['lead_p99']} ms | {f['lead_min']} ms | {f['rss_mb']:.0f} ({f['peak_rss_mb']:.0f}) "
+        f"| {f['cpu_pct']:.0f} ({f['peak_cpu_pct']:.0f}) | {'yes' if f['holds'] else 'NO'} |"
+    )
+
+
+def report(figures: dict) -> None:
+    """Print a trial's row and any errors walkers met."""
+    print(row(figures), flush=True)
+    if figures["errors"]:
+        kinds: dict[str, int] = {}
+        for error in figures["errors"]:
+            kinds[error.split(":")[0]] = kinds.get(error.split(":")[0], 0) + 1
+        print(f"  walker errors: {kinds}; first: {figures['errors'][0]}", flush=True)
+    print(f"  (setup of {figures['created']:,} devices+plans+sessions and {figures['connected']:,} sockets: "
+          f"{figures['setup_s']:.0f} s in {figures['processes']} walker processes)", flush=True)
+
+
+def find_max(start: int, workdir: Path, audio_cache: Path, minutes: float, known_good: int | None) -> int | None:
+    """Double N until a run fails (or N reaches the file-descriptor budget), then bisect; stop at the time cap."""
+    deadline = time.monotonic() + minutes * 60
+    best, worst = known_good, None
+    n = start if known_good is None else known_good * 2
+    while time.monotonic() < deadline:
+        figures = run_sessions(n, SEARCH_SEGMENTS, workdir, audio_cache)
+        report(figures)
+        if figures["holds"]:
+            best = n
+        else:
+            worst = n
+        if worst is None:
+            n = n * 2
+        elif best is None:
+            n = n // 2
+        else:
+            if worst - best <= max(250, best * SEARCH_RESOLUTION):
+                break
+            n = (best + worst) // 2
+    return best
+
+
+async def _churn_cycles(ws_base: str, walkers: list[tuple[str, str, list[int]]], cycles: int) -> int:
+    """Open a socket, read hello, close it, `cycles` times, CHURN_PER_SESSION at a time per session."""
+    from websockets.asyncio.client import connect
+
+    done = 0
+    per_task = math.ceil(cycles / (len(walkers) * CHURN_PER_SESSION))
+
+    async def loop(walker):
+        nonlocal done
+        cookie, path, _ = walker
+        for _ in range(per_task):
+            if done >= cycles:
+                return
+            done += 1
+            async with connect(ws_base + path, additional_headers={"Cookie": cookie}, ping_interval=None) as ws:
+                await ws.recv()
+
+    await asyncio.gather(*(loop(w) for w in walkers for _ in range(CHURN_PER_SESSION)))
+    return done
+
+
+def churn(cycles: int, workdir: Path, audio_cache: Path) -> bool:
+    """Connect and disconnect `cycles` times; threads, greenlets and memory must come back where they were."""
+    server = Server(workdir, audio_cache).start()
+    try:
+        walkers = [create_walker(server.url, plan_segments(3)) for _ in range(CHURN_SESSIONS)]
+        asyncio.run(_churn_cycles(server.ws_url, walkers, CHURN_WARMUP))
+        time.sleep(SETTLE_S)
+        before, metrics_before = server.proc(), server.metrics(greenlets=True)
+        started = time.monotonic()
+        done = asyncio.run(_churn_cycles(server.ws_url, walkers, cycles))
+        took = time.monotonic() - started
+        time.sleep(SETTLE_S)
+        after, metrics_after = server.proc(), server.metrics(greenlets=True)
+        print(f"\n{done:,} connect/disconnect cycles in {took:.1f} s ({done / took:.0f}/s), after {CHURN_WARMUP:,} warm-up cycles:")
+        print("| | before | after |")
+        print("|---|---|---|")
+        print(f"| OS threads | {before['threads']} | {after['threads']} |")
+        print(f"| threads (greenlet-backed) | {metrics_before['threads']} | {metrics_after['threads']} |")
+        print(f"| greenlets | {metrics_before['greenlets']} | {metrics_after['greenlets']} |")
+        print(f"| open sockets held by the hub | {metrics_before['sockets']} | {metrics_after['sockets']} |")
+        print(f"| file descriptors | {before['fds']} | {after['fds']} |")
+        print(f"| worker RSS | {before['rss_mb']:.1f} MB | {after['rss_mb']:.1f} MB |")
+        grew = (
+            after["threads"] > before["threads"]
+            or metrics_after["threads"] > metrics_before["threads"]
+            or metrics_after["greenlets"] > metrics_before["greenlets"]
+            or after["fds"] > before["fds"]
+            or after["rss_mb"] - before["rss_mb"] > max(5.0, before["rss_mb"] * 0.05)
+        )
+        print("No growth." if not grew else "GROWTH: something leaks per connection.", flush=True)
+        return not grew
+    finally:
+        server.stop()
+
+
+def main() -> int:
+    """Run what the options ask for and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=TARGET_SESSIONS, help="concurrent sessions of the main run")
+    parser.add_argument("--segments", type=int, default=DEFAULT_SEGMENTS, help="5-second segments per workout")
+    parser.add_argument("--find-max", action="store_true", help="then search upward for the largest N that holds")
+    parser.add_argument("--search-minutes", type=float, default=SEARCH_MINUTES, help="cap on the search's time")
+    parser.add_argument("--churn", type=int, default=0, metavar="CYCLES", help="connect/disconnect cycles to check for leaks")
+    parser.add_argument("--skip-main", action="store_true", help="only the search and/or churn")
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    with tempfile.TemporaryDirectory(prefix="retrowalk-capacity-") as tmp:
+        workdir = Path(tmp)
+        audio_cache = workdir / "audio_cache"
+        ok = True
+        print(f"Target: {TARGET_SESSIONS:,} sessions, zero late, every cue >= {TARGET_MIN_LEAD_MS} ms before due "
+              f"(goal {GOAL_SESSIONS:,}); {os.cpu_count()} CPUs; workouts of {SEGMENT_SECONDS}-s segments.\n", flush=True)
+        print(HEADER)
+        print("|---" * (HEADER.count("|") - 1) + "|", flush=True)
+        known_good = None
+        if not args.skip_main:
+            figures = run_sessions(args.sessions, args.segments, workdir, audio_cache)
+            report(figures)
+            ok = figures["holds"]
+            known_good = args.sessions if ok else None
+        if args.find_max:
+            best = find_max(args.sessions, workdir, audio_cache, args.search_minutes, known_good)
+            print(f"\nLargest N that held: {best:,}" if best else "\nNo N held.", flush=True)
+        if args.churn:
+            ok = churn(args.churn, workdir, audio_cache) and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -81,7 +81,7 @@ function programmeCard(programme, onPick) {
   const first = programme.sessions[0];
   const weeks = new Set(programme.sessions.map((s) => s.week)).size;
   const card = planCard(first, onPick, programme.name);
-  card.querySelector("h3").after(h("p", { class: "chip-muted", text: `${weeks} weeks · ${programme.sessions.length} sessions · starts with ${sessionLabel(first).toLowerCase()}` }));
+  card.querySelector("h3").after(h("p", { class: "chip-muted", text: `${weeks} weeks · ${programme.sessions.length} sessions` }));
   const rows = programme.sessions.map((plan) => {
     const { total, reverse } = totals(plan.segments);
     return h("li", {}, h("button", {

@@ -40,7 +40,8 @@ function icon(name) {
 export function renderPlayer(root, { coach }) {
   const plan = coach.plan;
   const phase = h("section", { class: "phase", "aria-label": "Current interval" });
-  const top = h("div", { class: "phase-top" }, h("span", { text: plan.name }), h("span", { text: "" }));
+  const where = h("span", { text: plan.name });
+  const top = h("div", { class: "phase-top" }, where, h("span", { text: "" }));
   const arrowHolder = h("div", { "aria-hidden": "true" });
   const name = h("h1", { class: "phase-name", text: "" });
   const clock = h("p", { class: "phase-clock", role: "timer", "aria-live": "off", text: "0:00" });
@@ -109,6 +110,7 @@ export function renderPlayer(root, { coach }) {
       name.textContent = info.word;
       arrowHolder.replaceChildren(svg({ viewBox: "0 0 56 56", class: "phase-arrow" }, ARROWS[info.arrow]));
       hint.textContent = segment.speed_mph ? `at ${speedText(segment.speed_mph)}` : segment.kind === "rest" ? "hold the rail, breathe" : "";
+      where.textContent = `${pos.index + 1} of ${plan.segments.length} · ${plan.name}`;
       shown.kind = segment.kind;
       shown.index = pos.index;
     }

@@ -1,6 +1,6 @@
 // Before a workout: the one-time safety check, then the plan, the audio being prepared, and Start.
 
-import { h, minutesText, fill } from "../dom.js";
+import { clockText, fill, h, minutesText } from "../dom.js";
 import { isIOS, isInstalled } from "../phone.js";
 import { kindInfo, speedText, totals } from "../workout.js";
 import { segmentStrip, stripLegend } from "./picker.js";
@@ -20,7 +20,7 @@ export const SAFETY_ITEMS = [
  */
 export function renderSafety(root, { plan, onConfirm, onCancel }) {
   const boxes = [];
-  const confirm = h("button", { type: "button", class: "btn btn-primary btn-huge btn-block", disabled: true, onclick: onConfirm },
+  const confirm = h("button", { type: "button", id: "safety-confirm", class: "btn btn-primary btn-huge btn-block", disabled: true, onclick: onConfirm },
     "I’m ready");
   const update = () => { confirm.disabled = !boxes.every((box) => box.checked); };
   const items = SAFETY_ITEMS.map(([title, detail], index) => {
@@ -29,7 +29,7 @@ export function renderSafety(root, { plan, onConfirm, onCancel }) {
     return h("li", {}, h("label", { for: `safety-${index}` }, box, h("span", {}, h("b", { text: title }), detail)));
   });
   fill(root,
-    h("section", { class: "ready", "aria-labelledby": "safety-title" },
+    h("section", { class: "ready safety", "aria-labelledby": "safety-title" },
       h("div", { class: "screen-head" },
         h("h1", { id: "safety-title", text: "Before your first walk backwards" }),
         h("p", { text: `Check each one, then start “${plan.name}”. You will only be asked once.` })),
@@ -38,7 +38,7 @@ export function renderSafety(root, { plan, onConfirm, onCancel }) {
         confirm,
         h("button", { type: "button", class: "btn btn-secondary btn-block", onclick: onCancel }, "Not now"))),
   );
-  boxes[0].focus();
+  boxes[0].focus({ preventScroll: true });
 }
 
 /**
@@ -71,8 +71,8 @@ export function renderReady(root, { plan, onStart, onBack }) {
         h("h1", { id: "ready-title", text: plan.name }),
         plan.description ? h("p", { class: "note", style: { marginTop: "6px" }, text: plan.description }) : null),
       h("div", { class: "facts" },
-        h("div", { class: "fact" }, h("b", { text: minutesText(total) }), h("span", { text: "total" })),
-        h("div", { class: "fact" }, h("b", { text: minutesText(reverse) }), h("span", { text: "backward" })),
+        h("div", { class: "fact" }, h("b", { text: clockText(total * 1000) }), h("span", { text: "total" })),
+        h("div", { class: "fact" }, h("b", { text: clockText(reverse * 1000) }), h("span", { text: "backward" })),
         h("div", { class: "fact" }, h("b", { text: String(plan.segments.length) }), h("span", { text: "intervals" }))),
       h("div", {}, segmentStrip(plan.segments), stripLegend(plan.segments)),
       h("ol", { class: "segments", "aria-label": "Intervals" }, plan.segments.map((segment) => h("li", {},
@@ -95,12 +95,13 @@ export function renderReady(root, { plan, onStart, onBack }) {
     ready({ offline, failed }) {
       bar.value = bar.max;
       label.textContent = "Ready. Tap Start, then put your phone away.";
+      count.textContent = "";
       message.textContent = [
         offline ? "No connection: this workout plays from this phone." : "",
         failed ? `${failed} phrase${failed === 1 ? "" : "s"} will be spoken by the phone’s own voice.` : "",
       ].filter(Boolean).join(" ");
       start.disabled = false;
-      start.focus();
+      start.focus({ preventScroll: true });
     },
     fail(text) {
       label.textContent = "Cannot start this workout";

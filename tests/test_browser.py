@@ -185,3 +185,22 @@ def test_server_restarted_mid_workout_the_page_carries_on_and_resyncs(phone_page
     assert len(log.of_type("hello")) >= 2, "no second hello after the restart"
     page.wait_for_selector("text=Workout complete", timeout=30_000)
     assert_on_time(played_cues(page), expected_dues(log))
+
+
+def test_a_reload_mid_workout_rejoins_it_and_one_tap_brings_the_sound_back(phone_page, server):
+    page = phone_page(server.url)
+    page.goto("/")
+    plan = create_plan(page, "Reload test", SHORT + [{"kind": "cooldown", "seconds": 5}])
+    start_workout(page, plan)
+    wait_until(lambda: page.inner_text(".phase-name") == "REVERSE", 15, "never reached the reverse segment")
+    log = SocketLog(page)
+    page.reload()
+    # Sound needs a tap after a reload (autoplay rules): the page asks for one, the clock ran on.
+    page.get_by_role("button", name="Tap for sound").click()
+    tapped_at = time.time() * 1000
+    assert page.inner_text(".phase-name") in ("REVERSE", "FORWARD")
+    page.wait_for_selector("text=Workout complete", timeout=30_000)
+    plays = [p for p in played_cues(page) if p["heard"] > tapped_at]
+    dues = [(seq, due) for seq, due in expected_dues(log) if due > tapped_at + 100]
+    assert len(dues) >= 4
+    assert_on_time(plays[-len(dues):], dues)

@@ -185,6 +185,7 @@ export class CuePlayer {
     }
     const buffer = this.buffers.get(cue.audio);
     if (buffer && !this.running) return false; // no sound yet (no tap); tried again next tick
+    if (!buffer && !this.failed.has(cue.audio)) return false; // not loaded yet; tried again next tick
     if (!buffer) {
       // No decodable file (or no sound at all): the phone's own voice, on a timer.
       const timer = setTimeout(() => this.speak(cue), Math.max(0, duePerf - now));

@@ -127,6 +127,8 @@ export class Coach extends EventTarget {
     this.source.connect();
     await this.greeted;
     this.startTicking();
+    // The files come from the service worker's cache; cues are scheduled as they decode.
+    this.player.preload(this.timeline.map((cue) => cue.audio)).catch(() => {});
     if (this.state.state === "running" || this.state.state === "paused") this.keeper.keepOn();
   }
 

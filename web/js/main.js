@@ -17,6 +17,8 @@ import {
 const AUDIO_CACHE = "retrowalk-audio";
 /** Wide screens with a mouse are desktops: they show the QR code for the phone. */
 const DESKTOP_QUERY = "(min-width: 960px) and (pointer: fine)";
+/** How long the page waits for a workout left running before showing the picker instead. */
+const REJOIN_WAIT_MS = 3000;
 
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 const statusLine = /** @type {HTMLElement} */ (document.getElementById("status"));
@@ -32,7 +34,12 @@ const app = {
   finished: null,
   /** @type {(() => void)|null} cleanup of the current screen */
   leave: null,
+  /** Counts screen changes, so a screen that finished loading late does not draw over a newer one. */
+  visit: 0,
 };
+
+/** True while the screen shown by visit `visit` is still the current one. */
+const current = (visit) => visit === app.visit;
 
 /**
  * The routes: a hash pattern and the function that shows it. Issue 5's screens (plan
@@ -47,6 +54,7 @@ const ROUTES = [
 ];
 
 function route() {
+  app.visit += 1;
   app.leave?.();
   app.leave = null;
   const hash = location.hash || "#/";
@@ -124,16 +132,19 @@ async function offlinePlayable() {
 }
 
 async function showPicker() {
+  const visit = app.visit;
   showOnlineStatus();
   let result;
   try {
     result = await loadPlans();
   } catch (error) {
+    if (!current(visit)) return;
     main.replaceChildren(h("div", { class: "screen-head" }, h("h1", { text: "Pick a workout" })),
       h("p", { class: "error-box", text: `${error.message} Try again when you are connected.` }));
     return;
   }
   app.plans = result.plans;
+  if (!current(visit)) return;
   if (result.offline) setStatus("Offline", "off");
   renderPicker(main, { plans: result.plans, offline: result.offline, onPick: (plan) => go(`#/plan/${encodeURIComponent(plan.id)}`) });
   offlinePlayable().then((playable) => markOfflinePlans(main, playable)).catch(() => {});
@@ -147,7 +158,9 @@ async function findPlan(id) {
 }
 
 async function showPlan(id) {
+  const visit = app.visit;
   const plan = await findPlan(id);
+  if (!current(visit)) return;
   if (!plan) {
     main.replaceChildren(h("p", { class: "error-box", text: "This workout does not exist (any more)." }));
     return;
@@ -238,6 +251,7 @@ function showSummary() {
 }
 
 async function showHistory() {
+  const visit = app.visit;
   showOnlineStatus();
   let entries = [];
   let offline = false;
@@ -249,7 +263,7 @@ async function showHistory() {
     offline = failure instanceof Unreachable;
     error = offline ? "" : failure.message;
   }
-  if (location.hash !== "#/history") return;
+  if (!current(visit)) return;
   const all = [...entries, ...localHistory()].sort((a, b) => (b.started_at || 0) - (a.started_at || 0));
   renderHistory(main, { entries: all, offline, error });
 }
@@ -257,10 +271,10 @@ async function showHistory() {
 /** Back to a workout that was running when the page was closed or reloaded. */
 async function rejoin() {
   const active = activeWorkout();
-  if (!active?.session) return;
+  if (!active?.session || navigator.onLine === false) return;
   const coach = new Coach({ plan: active.plan, session: active.session });
   try {
-    await Promise.race([coach.rejoin(), new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 5000))]);
+    await Promise.race([coach.rejoin(), new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), REJOIN_WAIT_MS))]);
   } catch {
     coach.dispose();
     return;
@@ -276,7 +290,7 @@ async function rejoin() {
     if (app.coach === coach) app.coach = null;
     go("#/summary");
   });
-  go("#/workout");
+  history.replaceState(null, "", "#/workout");
 }
 
 /** On a desktop, the address to open on the phone as a QR code. */
@@ -312,5 +326,5 @@ window.addEventListener("online", showOnlineStatus);
 window.addEventListener("offline", showOnlineStatus);
 registerServiceWorker();
 showPhonePanel();
-route();
-rejoin();
+// A workout left running (a reload, the phone closed the page) is rejoined before any screen.
+rejoin().finally(route);

@@ -28,7 +28,9 @@ export function isInstalled() {
  * @param {number[]} pattern
  */
 export function vibrate(pattern) {
-  if (typeof navigator.vibrate === "function") {
+  // Without a tap on the page since it loaded (a rejoined workout), the browser refuses anyway.
+  const tapped = !navigator.userActivation || navigator.userActivation.hasBeenActive;
+  if (typeof navigator.vibrate === "function" && tapped) {
     try { navigator.vibrate(pattern); } catch { /* refused without a recent tap */ }
   }
 }

@@ -22,7 +22,7 @@ export function renderSummary(root, { plan, summary, onDone, onHistory }) {
   const title = h("h1", { text: complete ? "Workout complete" : "Workout stopped" });
   fill(root,
     h("section", { class: "summary", "aria-labelledby": "summary-title" },
-      h("div", { class: "summary-hero" },
+      h("div", { class: "summary-hero", "data-ended": complete ? "complete" : "stopped" },
         svg({ viewBox: "0 0 72 72" }, complete
           ? [["circle", { cx: "36", cy: "36", r: "32" }], ["path", { d: "M22 37l10 10 19-21" }]]
           : [["circle", { cx: "36", cy: "36", r: "32" }], ["path", { d: "M26 26h20v20H26z" }]]),

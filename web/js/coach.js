@@ -19,6 +19,8 @@ const SYNC_WAIT_MS = 3000;
 const HELLO_WAIT_MS = 10_000;
 /** After the last cue, the context stays open this long so "workout complete" is heard. */
 const CLOSE_AFTER_MS = 5000;
+/** Error codes of a control the server refused (server/live.py): the phone's guess was wrong. */
+const REFUSED_CONTROLS = new Set(["segment_ending", "not_running", "not_paused", "not_started", "already_started"]);
 /** With no word from the server, the phone ends the workout itself this long after its end. */
 const LOCAL_FINISH_GRACE_MS = 3000;
 
@@ -135,6 +137,7 @@ export class Coach extends EventTarget {
   /** Turn the sound on again from a tap (after a reload or an interruption). */
   async unlockSound() {
     await this.player.unlock();
+    this.needsTap = !this.player.running;
     this.reschedule();
   }
 
@@ -217,6 +220,9 @@ export class Coach extends EventTarget {
         break;
       case "error":
         console.warn("Server says:", msg.message);
+        // A control the server refused (the phone guessed its effect already): take the
+        // server's clock again by reconnecting, whose hello carries it.
+        if (REFUSED_CONTROLS.has(msg.error)) this.source.resync?.();
         this.emit("error", msg);
         break;
       default:
@@ -290,7 +296,13 @@ export class Coach extends EventTarget {
   tick() {
     const running = this.state.state === "running";
     if (running) {
-      if (this.player.ctx && this.player.isFrozen()) this.wake();
+      const ctx = this.player.ctx;
+      // A call, Siri or another app took the sound (iOS "interrupted", a suspended or frozen
+      // context): try to get it back once; if that needs a tap, the player asks for one.
+      if (ctx && !this.recovering && !this.needsTap && (ctx.state !== "running" || this.player.isFrozen())) {
+        this.recovering = true;
+        this.wake().finally(() => { this.recovering = false; });
+      }
       this.reschedule();
       if (this.elapsedMs() >= this.totalMs && !this.source.live && !this.summary) {
         this.endedAt ??= performance.now();
@@ -322,6 +334,7 @@ export class Coach extends EventTarget {
     if (this.state.state === "finished" || this.state.state === "ready") return;
     this.source.nudge();
     if (this.player.ctx && !(await this.player.recover())) {
+      this.needsTap = true;
       this.emit("needs-tap");
       return;
     }

@@ -127,6 +127,19 @@ export class LiveConnection {
     this.connect();
   }
 
+  /** Drop the connection and open a new one at once: its hello brings the server's clock. */
+  resync() {
+    const socket = this.socket;
+    this.socket = null;
+    this.attempt = 0;
+    if (socket) {
+      socket.onclose = null;
+      socket.close();
+      clearInterval(this.pinger);
+    }
+    this.connect();
+  }
+
   /** Close for good. */
   close() {
     this.closed = true;

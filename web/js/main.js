@@ -5,7 +5,7 @@ import { Unreachable, createSession, getHistory, getPhoneAddress, getPlans } fro
 import { Coach } from "./coach.js";
 import { h } from "./dom.js";
 import { renderHistory } from "./screens/history.js";
-import { markOfflinePlans, renderPicker } from "./screens/picker.js";
+import { renderPicker } from "./screens/picker.js";
 import { renderPlayer } from "./screens/player.js";
 import { renderReady, renderSafety } from "./screens/ready.js";
 import { renderSummary } from "./screens/summary.js";
@@ -135,8 +135,10 @@ async function showPicker() {
   const visit = app.visit;
   showOnlineStatus();
   let result;
+  let playable = new Set();
   try {
-    result = await loadPlans();
+    // Both at once, so the picker is drawn once, with its "Works offline" marks in place.
+    [result, playable] = await Promise.all([loadPlans(), offlinePlayable().catch(() => new Set())]);
   } catch (error) {
     if (!current(visit)) return;
     main.replaceChildren(h("div", { class: "screen-head" }, h("h1", { text: "Pick a workout" })),
@@ -146,8 +148,7 @@ async function showPicker() {
   app.plans = result.plans;
   if (!current(visit)) return;
   if (result.offline) setStatus("Offline", "off");
-  renderPicker(main, { plans: result.plans, offline: result.offline, onPick: (plan) => go(`#/plan/${encodeURIComponent(plan.id)}`) });
-  offlinePlayable().then((playable) => markOfflinePlans(main, playable)).catch(() => {});
+  renderPicker(main, { plans: result.plans, offline: result.offline, playable, onPick: (plan) => go(`#/plan/${encodeURIComponent(plan.id)}`) });
 }
 
 async function findPlan(id) {

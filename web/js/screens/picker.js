@@ -24,7 +24,7 @@ export function stripLegend(segments) {
     kinds.map((kind) => h("span", {}, h("i", { class: `k-${kind}` }), kindInfo(kind).label)));
 }
 
-function planCard(plan, onPick, title = plan.name) {
+function planCard(plan, onPick, playable, title = plan.name) {
   const { total, reverse } = totals(plan.segments);
   const button = h("button", {
     type: "button",
@@ -38,7 +38,7 @@ function planCard(plan, onPick, title = plan.name) {
   h("div", { class: "plan-meta" },
     h("span", { class: "chip", text: `${minutesText(total)} total` }),
     h("span", { class: "chip chip-reverse", text: `${minutesText(reverse)} backward` }),
-    h("span", { class: "chip chip-offline", "data-offline": plan.id, hidden: true, text: "Works offline" })),
+    playable.has(plan.id) ? h("span", { class: "chip chip-offline", "data-offline": plan.id, text: "Works offline" }) : null),
   segmentStrip(plan.segments));
   return h("li", {}, button);
 }
@@ -77,10 +77,10 @@ function sessionLabel(plan) {
   return plan.week ? `Week ${plan.week}, session ${plan.session}` : plan.name;
 }
 
-function programmeCard(programme, onPick) {
+function programmeCard(programme, onPick, playable) {
   const first = programme.sessions[0];
   const weeks = new Set(programme.sessions.map((s) => s.week)).size;
-  const card = planCard(first, onPick, programme.name);
+  const card = planCard(first, onPick, playable, programme.name);
   card.querySelector("h3").after(h("p", { class: "chip-muted", text: `${weeks} weeks · ${programme.sessions.length} sessions` }));
   const rows = programme.sessions.map((plan) => {
     const { total, reverse } = totals(plan.segments);
@@ -98,9 +98,10 @@ function programmeCard(programme, onPick) {
 /**
  * Render the picker.
  * @param {HTMLElement} root
- * @param {{plans: Array<object>, offline: boolean, onPick: (plan: object) => void}} props
+ * @param {{plans: Array<object>, offline: boolean, playable: Set<string>, onPick: (plan: object) => void}} props
+ *   `playable`: ids of the plans this phone can play with no server
  */
-export function renderPicker(root, { plans, offline, onPick }) {
+export function renderPicker(root, { plans, offline, playable, onPick }) {
   const { programmes, quick, own } = groupPlans(plans);
   fill(root,
     h("div", { class: "screen-head" },
@@ -109,26 +110,15 @@ export function renderPicker(root, { plans, offline, onPick }) {
     offline ? h("p", { class: "note-box", text: "You are offline. Workouts marked “Works offline” can be played from this phone." }) : null,
     programmes.length ? [
       h("h2", { class: "section-title", text: "Programmes" }),
-      h("ul", { class: "plan-list" }, programmes.map((programme) => programmeCard(programme, onPick))),
+      h("ul", { class: "plan-list" }, programmes.map((programme) => programmeCard(programme, onPick, playable))),
     ] : null,
     quick.length ? [
       h("h2", { class: "section-title", text: "Quick workouts" }),
-      h("ul", { class: "plan-list" }, quick.map((plan) => planCard(plan, onPick))),
+      h("ul", { class: "plan-list" }, quick.map((plan) => planCard(plan, onPick, playable))),
     ] : null,
     h("h2", { class: "section-title", text: "My plans" }),
     own.length
-      ? h("ul", { class: "plan-list" }, own.map((plan) => planCard(plan, onPick)))
+      ? h("ul", { class: "plan-list" }, own.map((plan) => planCard(plan, onPick, playable)))
       : h("p", { class: "empty", text: "Your own plans will appear here." }),
   );
-}
-
-/**
- * Show "Works offline" on the plans that can be played with no server.
- * @param {HTMLElement} root
- * @param {Set<string>} playable plan ids
- */
-export function markOfflinePlans(root, playable) {
-  for (const chip of root.querySelectorAll("[data-offline]")) {
-    chip.hidden = !playable.has(chip.dataset.offline);
-  }
 }

@@ -63,6 +63,15 @@ def _fresh(response: Response) -> Response:
     return response
 
 
+@bp.after_app_request
+def revalidate_app_files(response: Response) -> Response:
+    """The app's files (JS, CSS, icons) are revalidated on every load, never guessed fresh from
+    their age: without a service worker (plain http) that would mix two versions of the app."""
+    if request.endpoint == "static" and "Cache-Control" not in response.headers:
+        _fresh(response)
+    return response
+
+
 @bp.get("/")
 def index():
     """The app itself."""

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from browser_support import (
-    CHROMIUM_ARGS, INSTRUMENT_JS, PHONE_VIEWPORT, SocketLog, create_plan, expected_dues, match_plays_to_dues,
+    CHROMIUM_ARGS, PHONE_VIEWPORT, SocketLog, create_plan, expected_dues, match_plays_to_dues,
     heard_until, open_plan, played_cues, require_chromium, wait_until,
 )
 

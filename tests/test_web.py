@@ -150,3 +150,9 @@ def test_qr_code_is_an_svg_drawn_here(client, monkeypatch):
 
     expected = segno.make("http://192.168.1.20:8123/", error="m")
     assert f'width="{(expected.symbol_size(scale=6, border=2))[0]}"' in svg
+
+
+def test_app_files_are_revalidated_so_two_versions_never_mix(client):
+    response = client.get("/js/main.js")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-cache"
+    assert client.get("/js/main.js", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304

@@ -183,6 +183,7 @@ async function showPlan(id) {
 
 /** Create the session (or fall back to this phone), fetch and decode the audio, then offer Start. */
 async function prepareWorkout(plan) {
+  window.scrollTo(0, 0);
   let coach = null;
   let cancelled = false;
   const view = renderReady(main, {

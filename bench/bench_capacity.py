@@ -57,6 +57,7 @@ CHURN_SESSIONS = 12
 CHURN_PER_SESSION = 4  # below the server's WS_MAX_SOCKETS_PER_SESSION
 CHURN_WARMUP = 1000
 SETTLE_S = 3.0
+LOG_TAIL_LINES = 60
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -114,7 +115,7 @@ class Server:
         return self
 
     def proc(self) -> dict:
-        """The worker's RSS (MB), OS threads and CPU seconds so far."""
+        """The worker's RSS (MB), OS threads, CPU seconds so far, and open files (all, and sockets)."""
         status = Path(f"/proc/{self.worker}/status").read_text()
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         stat = Path(f"/proc/{self.worker}/stat").read_text().rsplit(")", 1)[1].split()
@@ -123,6 +124,7 @@ class Server:
             "threads": int(fields["Threads"]),
             "cpu_s": (int(stat[11]) + int(stat[12])) / CLK_TCK,
             "fds": len(os.listdir(f"/proc/{self.worker}/fd")),
+            "socket_fds": sum(1 for fd in os.listdir(f"/proc/{self.worker}/fd") if _is_socket(self.worker, fd)),
         }
 
     def metrics(self, greenlets: bool = False) -> dict:
@@ -144,6 +146,14 @@ class Server:
         self.log.close()
 
 
+def _is_socket(pid: int, fd: str) -> bool:
+    """True when a process's file descriptor is a socket."""
+    try:
+        return os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+    except OSError:
+        return False
+
+
 def _children(pid: int) -> list[int]:
     """The direct children of a process."""
     found = []
@@ -156,6 +166,18 @@ def _children(pid: int) -> list[int]:
             if ppid == pid:
                 found.append(int(entry.name))
     return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes (gone ones count as 0)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(stat[11]) + int(stat[12])) / CLK_TCK
+    return total
 
 
 def percentile(sorted_values: list[int], fraction: float) -> int:
@@ -190,6 +212,8 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path)
             connected += opened
         setup_s = time.monotonic() - setup_started
         before, metrics_before = server.proc(), server.metrics()
+        walker_pids = [w.pid for w in workers]
+        walkers_cpu_before = cpu_seconds(walker_pids)
         start_value.value = time.time() + 1.0
         go.set()
         started = time.monotonic()
@@ -202,17 +226,23 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path)
             except Exception:
                 pass
             sample = server.proc()
+            walkers_cpu = cpu_seconds(walker_pids)
             now = time.monotonic()
             peak_rss = max(peak_rss, sample["rss_mb"])
             if now - last[0] >= SAMPLE_EVERY_S / 2:
                 peak_cpu = max(peak_cpu, (sample["cpu_s"] - last[1]) / (now - last[0]) * 100)
                 last = (now, sample["cpu_s"])
         elapsed = time.monotonic() - started
+        walkers_cpu_pct = (walkers_cpu - walkers_cpu_before) / elapsed * 100
         after, metrics_after = server.proc(), server.metrics()
         for worker in workers:
             worker.join(timeout=10)
         leads = sorted(lead for r in collected for lead in r.leads_ms)
         errors = [e for r in collected for e in r.errors]
+        missing_by_seq: dict[int, int] = {}
+        for r in collected:
+            for seq, count in r.missing_by_seq.items():
+                missing_by_seq[seq] = missing_by_seq.get(seq, 0) + count
         figures = {
             "sessions": sessions,
             "created": created,
@@ -233,6 +263,10 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path)
             "setup_s": setup_s,
             "errors": errors,
             "processes": len(workers),
+            "scheduler_lag_max_ms": metrics_after.get("scheduler_lag_max_ms"),
+            "walkers_cpu_pct": walkers_cpu_pct,
+            "missing_by_seq": dict(sorted(missing_by_seq.items())),
+            "server_log_tail": server.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:],
         }
         figures["holds"] = (
             figures["held"] == sessions and figures["late"] == 0 and figures["missing"] == 0
@@ -267,7 +301,12 @@ def report(figures: dict) -> None:
             kinds[error.split(":")[0]] = kinds.get(error.split(":")[0], 0) + 1
         print(f"  walker errors: {kinds}; first: {figures['errors'][0]}", flush=True)
     print(f"  (setup of {figures['created']:,} devices+plans+sessions and {figures['connected']:,} sockets: "
-          f"{figures['setup_s']:.0f} s in {figures['processes']} walker processes)", flush=True)
+          f"{figures['setup_s']:.0f} s in {figures['processes']} walker processes; "
+          f"longest scheduler lag {figures['scheduler_lag_max_ms']} ms; walker processes used {figures['walkers_cpu_pct']:.0f}% CPU)", flush=True)
+    if figures["missing_by_seq"]:
+        print(f"  cues missing, by seq: {figures['missing_by_seq']}", flush=True)
+    if not figures["holds"] and figures["server_log_tail"]:
+        print("  server log (tail):\n    " + "\n    ".join(figures["server_log_tail"]), flush=True)
 
 
 def find_max(start: int, workdir: Path, audio_cache: Path, minutes: float, known_good: int | None) -> int | None:
@@ -334,13 +373,17 @@ def churn(cycles: int, workdir: Path, audio_cache: Path) -> bool:
         print(f"| threads (greenlet-backed) | {metrics_before['threads']} | {metrics_after['threads']} |")
         print(f"| greenlets | {metrics_before['greenlets']} | {metrics_after['greenlets']} |")
         print(f"| open sockets held by the hub | {metrics_before['sockets']} | {metrics_after['sockets']} |")
-        print(f"| file descriptors | {before['fds']} | {after['fds']} |")
+        print(f"| sockets (file descriptors) | {before['socket_fds']} | {after['socket_fds']} |")
+        print(f"| all file descriptors | {before['fds']} | {after['fds']} |")
         print(f"| worker RSS | {before['rss_mb']:.1f} MB | {after['rss_mb']:.1f} MB |")
         grew = (
             after["threads"] > before["threads"]
             or metrics_after["threads"] > metrics_before["threads"]
             or metrics_after["greenlets"] > metrics_before["greenlets"]
-            or after["fds"] > before["fds"]
+            or after["socket_fds"] > before["socket_fds"]
+            # SQLite keeps closed connections' fds for reuse while another connection holds a lock:
+            # a pool bounded by the sockets opened at once, not a growth per connection.
+            or after["fds"] > before["fds"] + CHURN_SESSIONS * CHURN_PER_SESSION
             or after["rss_mb"] - before["rss_mb"] > max(5.0, before["rss_mb"] * 0.05)
         )
         print("No growth." if not grew else "GROWTH: something leaks per connection.", flush=True)
@@ -358,11 +401,13 @@ def main() -> int:
     parser.add_argument("--search-minutes", type=float, default=SEARCH_MINUTES, help="cap on the search's time")
     parser.add_argument("--churn", type=int, default=0, metavar="CYCLES", help="connect/disconnect cycles to check for leaks")
     parser.add_argument("--skip-main", action="store_true", help="only the search and/or churn")
+    parser.add_argument("--workdir", type=Path, help="keep the servers' data and logs here (default: a temporary folder)")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     with tempfile.TemporaryDirectory(prefix="retrowalk-capacity-") as tmp:
-        workdir = Path(tmp)
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         audio_cache = workdir / "audio_cache"
         ok = True
         print(f"Target: {TARGET_SESSIONS:,} sessions, zero late, every cue >= {TARGET_MIN_LEAD_MS} ms before due "

@@ -35,6 +35,7 @@ class WalkerResult:
     late: int = 0  # cues received after their due
     missing: int = 0  # timeline cues never received
     leads_ms: list[int] = field(default_factory=list)
+    missing_by_seq: dict[int, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
 
@@ -96,7 +97,10 @@ async def _walk(ws_base: str, walker: tuple[str, str, list[int]], go: asyncio.Ev
                     break
                 elif kind == "error":
                     result.errors.append(message["error"])
-            missing = len(set(seqs) - seen)
+            missing = set(seqs) - seen
+            for seq in missing:
+                result.missing_by_seq[seq] = result.missing_by_seq.get(seq, 0) + 1
+            missing = len(missing)
             result.missing += missing
             if finished and not missing:
                 result.held += 1

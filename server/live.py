@@ -55,6 +55,8 @@ REST_KINDS = frozenset({"rest"})
 SESSION_ID_BYTES = 12
 # After a scheduler failure on one session (a locked database, say), look at it again this soon.
 RETRY_MS = 1000
+# The scheduler works at most this long before yielding, so sockets' writers run between slices.
+TICK_SLICE_S = 0.005
 MS_PER_S = 1000
 
 
@@ -576,6 +578,7 @@ class Metrics:
     cues_dropped_late: int = 0  # cue messages a socket's writer dropped because due had passed
     sessions_finished: int = 0
     scheduler_errors: int = 0
+    scheduler_lag_max_ms: int = 0  # the longest a wake-up waited past its time
 
 
 def _checkpoint(session: LiveSession) -> dict:
@@ -761,13 +764,16 @@ class LiveHub:
 
     # --- the scheduler ----------------------------------------------------------------------
 
-    def _schedule(self, session: LiveSession) -> None:
+    def _schedule(self, session: LiveSession, wake_scheduler: bool = True) -> None:
         """(Re)enter a session's next wake-up in the heap; older entries for it go stale."""
         session.generation += 1
         wake = session.next_wake_ms(self.lead_ms, self.max_pause_ms)
         if wake is not None:
             heapq.heappush(self.heap, (wake, next(self._counter), session.id, session.generation))
-            self._wake.set()
+            # Only a change from outside wakes the scheduler: inside a tick it would make the
+            # scheduler's wait return at once, and a scheduler that never waits starves the writers.
+            if wake_scheduler:
+                self._wake.set()
 
     def _advance(self, session: LiveSession, now: int) -> None:
         """Send a session's cues whose time has come, and finish it at its end."""
@@ -786,17 +792,22 @@ class LiveHub:
         if end is not None and end <= now:
             self._finish(session, end, ENDED_COMPLETE)
         else:
-            self._schedule(session)
+            self._schedule(session, wake_scheduler=False)
 
-    def tick(self, now: int | None = None) -> int | None:
-        """Handle every wake-up that has come; return when the next one is due (None: nothing to do)."""
+    def tick(self, now: int | None = None, budget_s: float | None = None) -> int | None:
+        """Handle the wake-ups that have come (for at most `budget_s`); return when the next one is due."""
         with self.lock:
             now = self.clock() if now is None else now
+            stop_at = time.monotonic() + budget_s if budget_s is not None else None
             while self.heap and self.heap[0][0] <= now:
-                _, _, session_id, generation = heapq.heappop(self.heap)
+                if stop_at is not None and time.monotonic() > stop_at:
+                    break
+                at, _, session_id, generation = heapq.heappop(self.heap)
                 session = self.sessions.get(session_id)
                 if session is None or session.generation != generation:
                     continue
+                if now - at > self.metrics.scheduler_lag_max_ms:
+                    self.metrics.scheduler_lag_max_ms = now - at
                 try:
                     self._advance(session, now)
                 except Exception:
@@ -807,16 +818,21 @@ class LiveHub:
             return self.heap[0][0] if self.heap else None
 
     def _run(self) -> None:
-        """The scheduler: sleep until the earliest wake-up (or a change), handle it, repeat."""
+        """The scheduler: sleep until the earliest wake-up (or a change), handle it in slices, repeat."""
         while not self._stopping:
-            self._wake.clear()
             try:
-                next_at = self.tick()
+                next_at = self.tick(budget_s=TICK_SLICE_S)
             except Exception:  # never let one bad session stop every walker's cues
                 log.exception("Scheduler tick failed")
                 next_at = self.clock() + MS_PER_S
-            timeout = None if next_at is None else max(next_at - self.clock(), 0) / MS_PER_S
+            timeout = None if next_at is None else (next_at - self.clock()) / MS_PER_S
+            if timeout is not None and timeout <= 0:
+                # More is due already: yield first, so the sockets' writers send what was queued.
+                time.sleep(0)
+                continue
             self._wake.wait(timeout)
+            # A change that comes after this is in the heap, which the next tick reads anyway.
+            self._wake.clear()
 
     def start(self) -> None:
         """Start the scheduler thread (a greenlet under gevent) once."""

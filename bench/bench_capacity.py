@@ -45,7 +45,11 @@ TARGET_MIN_LEAD_MS = 250
 SEGMENT_SECONDS = 5
 DEFAULT_SEGMENTS = 8  # 40 s workouts: cues every second or so, for long enough to matter
 SEARCH_SEGMENTS = 6
+# Walkers press Start at random over max(5 s, N / 200) seconds (200 a second on average), and
+# workouts last long enough that all N are mid-workout together for HOLD_S at least.
 START_SPREAD_S = 5.0
+START_RATE_PER_S = 200
+HOLD_S = 30
 WALKERS_PER_PROCESS = 500
 SETUP_TIMEOUT_S = 900
 SERVER_START_TIMEOUT_S = 60
@@ -187,8 +191,15 @@ def percentile(sorted_values: list[int], fraction: float) -> int:
     return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(fraction * len(sorted_values)) - 1))]
 
 
+def start_spread_s(sessions: int) -> float:
+    """Seconds over which the walkers press Start."""
+    return max(START_SPREAD_S, sessions / START_RATE_PER_S)
+
+
 def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path) -> dict:
     """One trial: `sessions` walkers on a fresh server; returns the figures."""
+    spread = start_spread_s(sessions)
+    segments = max(segments, math.ceil((spread + HOLD_S) / SEGMENT_SECONDS))
     server = Server(workdir, audio_cache).start()
     try:
         plan = plan_segments(segments)
@@ -200,7 +211,7 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path)
         go, start_value = ctx.Event(), ctx.Value("d", 0.0)
         setup_started = time.monotonic()
         workers = [
-            ctx.Process(target=run_walkers, args=(i, share, server.url, server.ws_url, plan, ready, go, start_value, START_SPREAD_S, results), daemon=True)
+            ctx.Process(target=run_walkers, args=(i, share, server.url, server.ws_url, plan, ready, go, start_value, spread, results), daemon=True)
             for i, share in enumerate(shares)
         ]
         for worker in workers:
@@ -219,7 +230,7 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path)
         started = time.monotonic()
         peak_rss, peak_cpu, last = before["rss_mb"], 0.0, (time.monotonic(), before["cpu_s"])
         collected: list[WalkerResult] = []
-        deadline = started + START_SPREAD_S + segments * SEGMENT_SECONDS + 120
+        deadline = started + spread + segments * SEGMENT_SECONDS + 120
         while len(collected) < len(workers) and time.monotonic() < deadline:
             try:
                 collected.append(results.get(timeout=SAMPLE_EVERY_S)[1])
@@ -263,8 +274,11 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path)
             "setup_s": setup_s,
             "errors": errors,
             "processes": len(workers),
+            "spread_s": spread,
+            "workout_s": segments * SEGMENT_SECONDS,
             "scheduler_lag_max_ms": metrics_after.get("scheduler_lag_max_ms"),
             "walkers_cpu_pct": walkers_cpu_pct,
+            "gc_pause_max_ms": metrics_after.get("gc_pause_max_ms"),
             "missing_by_seq": dict(sorted(missing_by_seq.items())),
             "server_log_tail": server.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:],
         }
@@ -300,9 +314,9 @@ def report(figures: dict) -> None:
         for error in figures["errors"]:
             kinds[error.split(":")[0]] = kinds.get(error.split(":")[0], 0) + 1
         print(f"  walker errors: {kinds}; first: {figures['errors'][0]}", flush=True)
-    print(f"  (setup of {figures['created']:,} devices+plans+sessions and {figures['connected']:,} sockets: "
+    print(f"  (starts spread over {figures['spread_s']:.0f} s, workouts of {figures['workout_s']} s; setup of {figures['created']:,} devices+plans+sessions and {figures['connected']:,} sockets: "
           f"{figures['setup_s']:.0f} s in {figures['processes']} walker processes; "
-          f"longest scheduler lag {figures['scheduler_lag_max_ms']} ms; walker processes used {figures['walkers_cpu_pct']:.0f}% CPU)", flush=True)
+          f"longest scheduler lag {figures['scheduler_lag_max_ms']} ms, longest GC pause {figures['gc_pause_max_ms']} ms; walker processes used {figures['walkers_cpu_pct']:.0f}% CPU)", flush=True)
     if figures["missing_by_seq"]:
         print(f"  cues missing, by seq: {figures['missing_by_seq']}", flush=True)
     if not figures["holds"] and figures["server_log_tail"]:

@@ -22,6 +22,7 @@ the thread and locks are greenlet-friendly, as everything else in the worker.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import json
@@ -579,6 +580,8 @@ class Metrics:
     sessions_finished: int = 0
     scheduler_errors: int = 0
     scheduler_lag_max_ms: int = 0  # the longest a wake-up waited past its time
+    gc_pause_max_ms: float = 0.0  # the longest cyclic garbage collection (it stops every greenlet)
+    gc_full_collections: int = 0
 
 
 def _checkpoint(session: LiveSession) -> dict:
@@ -862,6 +865,22 @@ class LiveHub:
             }
 
 
+def _watch_gc(metrics: Metrics) -> None:
+    """Time the garbage collector's pauses: a long one holds up every cue of every walker."""
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            pause = (time.perf_counter() - started[0]) * MS_PER_S
+            metrics.gc_pause_max_ms = max(metrics.gc_pause_max_ms, round(pause, 1))
+            if info.get("generation") == 2:
+                metrics.gc_full_collections += 1
+
+    gc.callbacks.append(on_gc)
+
+
 def init_app(app: Flask) -> LiveHub:
     """Create the app's hub and bring back the sessions that were live when the server stopped."""
     store = SessionStore(app.config["DATABASE"])
@@ -873,5 +892,6 @@ def init_app(app: Flask) -> LiveHub:
         max_pause_ms=int(max_pause_s * MS_PER_S) if max_pause_s else None,
     )
     app.extensions["live"] = hub
+    _watch_gc(hub.metrics)
     hub.restore()
     return hub

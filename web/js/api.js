@@ -9,11 +9,14 @@ export class ApiError extends Error {
    * @param {number} status
    * @param {string} error
    * @param {string} message
+   * @param {string[]} [problems]
    */
-  constructor(status, error, message) {
+  constructor(status, error, message, problems = []) {
     super(message);
     this.status = status;
     this.error = error;
+    /** One sentence per rule broken, when the server lists them (invalid_plan, invalid_settings). */
+    this.problems = problems;
   }
 }
 
@@ -45,7 +48,8 @@ export async function call(path, options = {}) {
   try { body = await response.json(); } catch { /* not JSON */ }
   if (!response.ok) {
     if (response.status >= 502 && response.status <= 504 && !body) throw new Unreachable("The RetroWalk server cannot be reached.");
-    throw new ApiError(response.status, body?.error || "http_error", body?.message || `The server answered ${response.status}.`);
+    throw new ApiError(response.status, body?.error || "http_error", body?.message || `The server answered ${response.status}.`,
+      Array.isArray(body?.problems) ? body.problems : []);
   }
   // The service worker answers from its cache when the network fails, and says so.
   if (response.headers.get("X-RetroWalk-Cache") === "offline") body = markOffline(body);
@@ -72,3 +76,65 @@ export const getHistory = () => call("/api/history");
 
 /** @returns {Promise<{url: string, secure: boolean, reachable: boolean}>} where a phone should open the app */
 export const getPhoneAddress = () => call("/phone.json");
+
+/**
+ * Save a new plan of this device's own.
+ * @param {{name: string, description?: string, segments: Array<object>}} plan
+ * @returns {Promise<object>} the plan as stored, with its id
+ */
+export const createPlan = (plan) => call("/api/plans", { json: plan });
+
+/**
+ * Replace one of this device's plans.
+ * @param {string} id
+ * @param {{name: string, description?: string, segments: Array<object>}} plan
+ * @returns {Promise<object>}
+ */
+export const updatePlan = (id, plan) => call(`/api/plans/${encodeURIComponent(id)}`, { method: "PUT", json: plan });
+
+/**
+ * Delete one of this device's plans.
+ * @param {string} id
+ * @returns {Promise<null>}
+ */
+export const deletePlan = (id) => call(`/api/plans/${encodeURIComponent(id)}`, { method: "DELETE" });
+
+/** @returns {Promise<object>} the programmes with this device's progress, and the next session offered */
+export const getProgrammes = () => call("/api/programmes");
+
+/**
+ * Follow a programme from week 1, session 1.
+ * @param {string} id
+ * @returns {Promise<object>} the programme with its progress
+ */
+export const startProgramme = (id) => call(`/api/programmes/${encodeURIComponent(id)}/start`, { method: "POST" });
+
+/** @returns {Promise<object>} this device's settings */
+export const getSettings = () => call("/api/settings");
+
+/**
+ * Change some settings (the others keep their value).
+ * @param {object} changes
+ * @returns {Promise<object>} every setting after the change
+ */
+export const putSettings = (changes) => call("/api/settings", { method: "PUT", json: changes });
+
+/** @returns {Promise<object>} this week's minutes, backward minutes, sessions, streak and calories */
+export const getWeek = () => call("/api/stats/week");
+
+/**
+ * Chart data: a bar per week and a point per session.
+ * @param {number} [weeks]
+ * @returns {Promise<{weeks: Array<object>, sessions: Array<object>, target_minutes: number}>}
+ */
+export const getWeeks = (weeks = 12) => call(`/api/stats/weeks?weeks=${weeks}`);
+
+/**
+ * One finished walk's minutes and calorie range.
+ * @param {string} id
+ * @returns {Promise<object>}
+ */
+export const getSessionStats = (id) => call(`/api/stats/sessions/${encodeURIComponent(id)}`);
+
+/** Where the history downloads as a CSV file. */
+export const HISTORY_CSV_URL = "/api/history.csv";

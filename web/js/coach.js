@@ -62,6 +62,8 @@ export class Coach extends EventTarget {
     this.state = { state: "ready", started_at: null, paused_at: null, shift_ms: 0, skipped_segments: [] };
     this.starts = segmentStarts(plan.segments);
     this.leadMs = session?.lead_ms ?? 0;
+    /** The cue options the server compiled the voice with (units, language), when known. */
+    this.options = session?.options ?? saved?.options ?? null;
     this.status = "connecting";
     this.dueOverride = new Map();
     this.floorMs = 0;
@@ -101,7 +103,7 @@ export class Coach extends EventTarget {
       while (this.clock.samples.length < SYNC_SAMPLES && performance.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      saveTimeline(this.plan, this.timeline);
+      saveTimeline(this.plan, this.timeline, this.options);
     }
     return result;
   }
@@ -202,6 +204,7 @@ export class Coach extends EventTarget {
       case "hello":
         if (Array.isArray(msg.timeline) && msg.timeline.length) this.timeline = msg.timeline;
         if (typeof msg.lead_ms === "number") this.leadMs = msg.lead_ms;
+        if (msg.session?.options) this.options = msg.session.options;
         this.applyState(normalizeState(msg), true);
         this.resolveHello(msg);
         break;
@@ -388,6 +391,11 @@ export class Coach extends EventTarget {
     this.keeper.release();
     document.removeEventListener("visibilitychange", this.onVisible);
     window.removeEventListener("online", this.onOnline);
+  }
+
+  /** The speed units the hints are spoken in ("mph" or "kmh"). */
+  get units() {
+    return this.options?.units || "mph";
   }
 
   /** The plan's totals (for screens). */

@@ -90,6 +90,16 @@ export function minutesText(seconds) {
 }
 
 /**
+ * Minutes (a figure the server gives to the tenth) as the screens say them: "42", "4.5", "0.2".
+ * @param {number} minutes
+ * @returns {string}
+ */
+export function minutesFigure(minutes) {
+  if (minutes >= 10) return String(Math.round(minutes));
+  return String(Math.round(minutes * 10) / 10);
+}
+
+/**
  * A long duration in words for screen readers and summaries: "4 minutes 5 seconds".
  * @param {number} ms
  * @returns {string}

@@ -1,14 +1,20 @@
 // RetroWalk's phone app: routes between the screens, owns the workout in progress, and
 // registers the service worker that keeps the app (and played workouts) available offline.
+// The screens a walker needs at the gym load with the page; the plan editor, a shared plan,
+// progress and settings load when first opened (they are precached all the same).
 
-import { Unreachable, createSession, getHistory, getPhoneAddress, getPlans } from "./api.js";
+import {
+  Unreachable, createPlan, createSession, deletePlan, getHistory, getPhoneAddress, getPlans, getProgrammes, getSessionStats,
+  getWeek, getWeeks, startProgramme, updatePlan,
+} from "./api.js";
 import { Coach } from "./coach.js";
-import { h } from "./dom.js";
+import { announce, h } from "./dom.js";
 import { renderHistory } from "./screens/history.js";
 import { renderPicker } from "./screens/picker.js";
 import { renderPlayer } from "./screens/player.js";
 import { renderReady, renderSafety } from "./screens/ready.js";
 import { renderSummary } from "./screens/summary.js";
+import { changeSettings, currentSettings, loadSettings } from "./settings.js";
 import {
   activeWorkout, confirmSafety, lastPlans, localHistory, safetyConfirmed, savePlans, saveActive, savedTimeline, savedTimelines,
 } from "./store.js";
@@ -19,10 +25,27 @@ const AUDIO_CACHE = "retrowalk-audio";
 const DESKTOP_QUERY = "(min-width: 960px) and (pointer: fine)";
 /** How long the page waits for a workout left running before showing the picker instead. */
 const REJOIN_WAIT_MS = 3000;
+/** How long a message with an Undo stays on screen. */
+const TOAST_MS = 8000;
+/** A plan file bigger than this is not a plan (200 intervals fit in far less). */
+const MAX_PLAN_FILE_BYTES = 256 * 1024;
+/** What a new plan starts from: a short beginner's walk to change (lengths and speeds in mph). */
+const STARTER_PLAN = {
+  name: "",
+  description: "",
+  segments: [
+    { kind: "warmup", seconds: 120, speed_mph: 2.5 },
+    { kind: "reverse", seconds: 60, speed_mph: 1.5 },
+    { kind: "forward", seconds: 120, speed_mph: 2.5 },
+    { kind: "reverse", seconds: 60, speed_mph: 1.5 },
+    { kind: "cooldown", seconds: 120, speed_mph: 2.0 },
+  ],
+};
 
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 const statusLine = /** @type {HTMLElement} */ (document.getElementById("status"));
 const banner = /** @type {HTMLElement} */ (document.getElementById("banner"));
+const toastBox = /** @type {HTMLElement} */ (document.getElementById("toast"));
 
 /** What the app holds between screens. */
 const app = {
@@ -30,8 +53,14 @@ const app = {
   plans: null,
   /** @type {Coach|null} the workout being prepared or walked */
   coach: null,
-  /** @type {{plan: object, summary: object}|null} */
+  /** @type {{plan: object, summary: object, sessionId: string|null}|null} */
   finished: null,
+  /** @type {object|null} a plan to open the editor with (a copy, an import to change) */
+  draft: null,
+  /** @type {{plan: object|null, problems: string[]}|null} a plan file being imported */
+  incoming: null,
+  /** @type {string|null} the plan the picker scrolls to (one just saved) */
+  focusPlan: null,
   /** @type {(() => void)|null} cleanup of the current screen */
   leave: null,
   /** Counts screen changes, so a screen that finished loading late does not draw over a newer one. */
@@ -41,15 +70,19 @@ const app = {
 /** True while the screen shown by visit `visit` is still the current one. */
 const current = (visit) => visit === app.visit;
 
-/**
- * The routes: a hash pattern and the function that shows it. Issue 5's screens (plan
- * editor, progress, settings) add a line here and a tab in index.html.
- */
+/** The routes: a hash pattern, the function that shows it, and the tab it belongs to. */
 const ROUTES = [
   [/^#\/plan\/(.+)$/, (id) => showPlan(decodeURIComponent(id)), "workouts"],
+  [/^#\/edit\/new$/, () => showEditor(null), "workouts"],
+  [/^#\/edit\/(.+)$/, (id) => showEditor(decodeURIComponent(id)), "workouts"],
+  [/^#\/copy\/(.+)$/, (id) => showCopy(decodeURIComponent(id)), "workouts"],
+  [/^#share=(.+)$/, (packed) => showShared(packed), "workouts"],
+  [/^#\/import$/, () => showImport(), "workouts"],
   [/^#\/workout$/, () => showPlayer(), "workouts"],
   [/^#\/summary$/, () => showSummary(), "workouts"],
   [/^#\/history$/, () => showHistory(), "history"],
+  [/^#\/progress$/, () => showProgress(), "progress"],
+  [/^#\/settings$/, () => showSettings(), "settings"],
   [/^#?\/?$/, () => showPicker(), "workouts"],
 ];
 
@@ -82,6 +115,30 @@ function route() {
 function go(hash) {
   if (location.hash === hash) route();
   else location.hash = hash;
+}
+
+/**
+ * Go to a screen without leaving the one before in the back history (a link that was used up).
+ * @param {string} hash
+ */
+function replaceWith(hash) {
+  history.replaceState(null, "", hash);
+  route();
+}
+
+let toastTimer = null;
+
+/**
+ * A short message over the tabs, with an optional action (Undo).
+ * @param {string} text
+ * @param {{label: string, run: () => void}} [action]
+ */
+function toast(text, action) {
+  clearTimeout(toastTimer);
+  toastBox.replaceChildren(h("span", { text }),
+    action ? h("button", { type: "button", class: "btn btn-small", onclick: () => { toastBox.hidden = true; action.run(); } }, action.label) : null);
+  toastBox.hidden = false;
+  toastTimer = setTimeout(() => { toastBox.hidden = true; }, TOAST_MS);
 }
 
 function setStatus(text, tone = "") {
@@ -136,9 +193,11 @@ async function showPicker() {
   showOnlineStatus();
   let result;
   let playable = new Set();
+  let programmes = null;
   try {
-    // Both at once, so the picker is drawn once, with its "Works offline" marks in place.
-    [result, playable] = await Promise.all([loadPlans(), offlinePlayable().catch(() => new Set())]);
+    // All at once, so the picker is drawn once, with its "Works offline" marks and programme progress in place.
+    [result, playable, programmes] = await Promise.all([
+      loadPlans(), offlinePlayable().catch(() => new Set()), getProgrammes().catch(() => null)]);
   } catch (error) {
     if (!current(visit)) return;
     main.replaceChildren(h("div", { class: "screen-head" }, h("h1", { text: "Pick a workout" })),
@@ -148,14 +207,54 @@ async function showPicker() {
   app.plans = result.plans;
   if (!current(visit)) return;
   if (result.offline) setStatus("Offline", "off");
-  renderPicker(main, { plans: result.plans, offline: result.offline, playable, onPick: (plan) => go(`#/plan/${encodeURIComponent(plan.id)}`) });
+  const focusPlan = app.focusPlan;
+  app.focusPlan = null;
+  renderPicker(main, {
+    plans: result.plans,
+    programmes,
+    offline: result.offline,
+    playable,
+    focusPlan,
+    onPick: (plan) => go(`#/plan/${encodeURIComponent(plan.id)}`),
+    onFollow: followProgramme,
+    onEdit: (plan) => go(`#/edit/${encodeURIComponent(plan.id)}`),
+    onCopy: (plan) => go(`#/copy/${encodeURIComponent(plan.id)}`),
+    onNew: () => { app.draft = null; go("#/edit/new"); },
+    onImport: importFile,
+  });
 }
 
-async function findPlan(id) {
-  if (!app.plans) {
-    try { app.plans = (await loadPlans()).plans; } catch { app.plans = []; }
+/** Follow a programme from its first session, then show it offered at the top. */
+async function followProgramme(programme) {
+  try {
+    const followed = await startProgramme(programme.id);
+    route();
+    window.scrollTo(0, 0);
+    announce(`Following ${followed.name}. Next: ${followed.progress.label}.`);
+  } catch (error) {
+    toast(error.message);
+    route();
+  }
+}
+
+/** Read a plan file the walker picked, then offer it to save. */
+async function importFile(file) {
+  const { planFromFile } = await import("./plans.js");
+  app.incoming = file.size > MAX_PLAN_FILE_BYTES
+    ? { plan: null, problems: ["This file is too big to be a RetroWalk plan."] }
+    : planFromFile(await file.text());
+  go("#/import");
+}
+
+async function findPlan(id, fresh = false) {
+  if (!app.plans || fresh) {
+    try { app.plans = (await loadPlans()).plans; } catch { app.plans = app.plans || []; }
   }
   return app.plans.find((p) => p.id === id) || savedTimeline(id)?.plan || null;
+}
+
+function missingPlan() {
+  main.replaceChildren(h("p", { class: "error-box", text: "This workout does not exist (any more)." }));
 }
 
 async function showPlan(id) {
@@ -163,7 +262,7 @@ async function showPlan(id) {
   const plan = await findPlan(id);
   if (!current(visit)) return;
   if (!plan) {
-    main.replaceChildren(h("p", { class: "error-box", text: "This workout does not exist (any more)." }));
+    missingPlan();
     return;
   }
   if (app.coach && app.coach.state.state !== "ready" && app.coach.state.state !== "finished") {
@@ -188,6 +287,9 @@ async function prepareWorkout(plan) {
   let cancelled = false;
   const view = renderReady(main, {
     plan,
+    units: currentSettings().units,
+    onEdit: plan.builtin ? null : () => go(`#/edit/${encodeURIComponent(plan.id)}`),
+    onCopy: () => go(`#/copy/${encodeURIComponent(plan.id)}`),
     onStart: async () => {
       await coach.start();
       go("#/workout");
@@ -221,7 +323,7 @@ async function prepareWorkout(plan) {
   if (cancelled) { coach.dispose(); return; }
   app.coach = coach;
   coach.addEventListener("finished", (event) => {
-    app.finished = { plan: coach.plan, summary: event.detail };
+    app.finished = { plan: coach.plan, summary: event.detail, sessionId: coach.sessionId };
     if (app.coach === coach) app.coach = null;
     go("#/summary");
   });
@@ -249,7 +351,21 @@ function showSummary() {
     return;
   }
   showOnlineStatus();
-  renderSummary(main, { ...app.finished, onDone: () => go("#/"), onHistory: () => go("#/history") });
+  const { plan, summary, sessionId } = app.finished;
+  const view = renderSummary(main, {
+    plan, summary, onDone: () => go("#/"), onHistory: () => go("#/history"),
+    onPick: (planId) => go(`#/plan/${encodeURIComponent(planId)}`),
+  });
+  if (summary.local || summary.unconfirmed || !sessionId) return;
+  // The server's figures: calories of this walk, the week so far, and what the programme offers next.
+  getSessionStats(sessionId).then((stats) => view.calories(stats), () => view.calories(null));
+  getWeek().then((week) => view.week(week), () => {});
+  const sessionPlan = plan.alias_of || plan.id;
+  if (plan.programme || plan.alias_of) {
+    getProgrammes().then((all) => {
+      view.next(all.programmes.find((p) => p.sessions.some((s) => s.plan_id === sessionPlan)) || null);
+    }, () => {});
+  }
 }
 
 async function showHistory() {
@@ -270,6 +386,143 @@ async function showHistory() {
   renderHistory(main, { entries: all, offline, error });
 }
 
+/** The plan editor: a new plan (maybe from a draft), or one of the walker's own. */
+async function showEditor(id) {
+  const visit = app.visit;
+  const [{ renderEditor }, plan] = await Promise.all([import("./screens/editor.js"), id ? findPlan(id, true) : null]);
+  if (!current(visit)) return;
+  if (id && !plan) {
+    missingPlan();
+    return;
+  }
+  if (plan?.builtin) {
+    replaceWith(`#/copy/${encodeURIComponent(id)}`);
+    return;
+  }
+  const draft = id ? plan : app.draft || STARTER_PLAN;
+  const copyOf = id ? null : app.draft?.copyOf;
+  renderEditor(main, {
+    title: id ? "Edit plan" : copyOf ? `Copy of ${copyOf}` : "New plan",
+    plan: draft,
+    units: currentSettings().units,
+    saved: Boolean(id),
+    onSave: async (body) => {
+      const saved = id ? await updatePlan(id, body) : await createPlan(body);
+      app.draft = null;
+      app.focusPlan = saved.id;
+      toast(`Saved “${saved.name}”.`);
+      replaceWith("#/");
+    },
+    onCancel: () => { app.draft = null; go("#/"); },
+    onCopy: () => go(`#/copy/${encodeURIComponent(id)}`),
+    onDelete: async () => {
+      try {
+        await deletePlan(id);
+      } catch (error) {
+        toast(error.message);
+        route();
+        return;
+      }
+      replaceWith("#/");
+      toast(`Deleted “${plan.name}”.`, { label: "Undo", run: () => restorePlan(plan) });
+    },
+  });
+}
+
+/** Undo a delete: the plan is saved again (under a new id). */
+async function restorePlan(plan) {
+  try {
+    const again = await createPlan({ name: plan.name, description: plan.description || "", segments: plan.segments });
+    app.focusPlan = again.id;
+    if (location.hash === "#/" || !location.hash) route();
+    toast(`“${again.name}” is back.`);
+  } catch (error) {
+    toast(`Could not bring it back: ${error.message}`);
+  }
+}
+
+/** An editable copy of any plan, built-in ones included. */
+async function showCopy(id) {
+  const visit = app.visit;
+  const [{ copyName }, plan] = await Promise.all([import("./plans.js"), findPlan(id)]);
+  if (!current(visit)) return;
+  if (!plan) {
+    missingPlan();
+    return;
+  }
+  app.draft = { name: copyName(plan.name), description: plan.description || "", segments: plan.segments, copyOf: plan.name };
+  showEditor(null);
+}
+
+/** A plan shared by link (`#share=...`): checked like an import, then "Save to my plans". */
+async function showShared(packed) {
+  const visit = app.visit;
+  const [{ decodeShare }, { renderIncoming }] = await Promise.all([import("./plans.js"), import("./screens/incoming.js")]);
+  if (!current(visit)) return;
+  offerPlan(renderIncoming, decodeShare(packed), "link");
+}
+
+/** A plan file picked on the workouts screen. */
+async function showImport() {
+  const visit = app.visit;
+  if (!app.incoming) {
+    go("#/");
+    return;
+  }
+  const { renderIncoming } = await import("./screens/incoming.js");
+  if (!current(visit)) return;
+  offerPlan(renderIncoming, app.incoming, "file");
+}
+
+function offerPlan(renderIncoming, { plan, problems }, source) {
+  renderIncoming(main, {
+    plan, problems, source, units: currentSettings().units,
+    onSave: async () => {
+      const saved = await createPlan(plan);
+      app.incoming = null;
+      app.focusPlan = saved.id;
+      toast(`Saved “${saved.name}” to your plans.`);
+      replaceWith("#/");
+    },
+    onEdit: () => { app.draft = plan; app.incoming = null; replaceWith("#/edit/new"); },
+    onCancel: () => { app.incoming = null; replaceWith("#/"); },
+  });
+}
+
+async function showProgress() {
+  const visit = app.visit;
+  showOnlineStatus();
+  const results = await Promise.allSettled([import("./screens/progress.js"), getWeek(), getWeeks()]);
+  if (!current(visit)) return;
+  const [screen, week, weeks] = results;
+  if (screen.status === "rejected") {
+    main.replaceChildren(h("p", { class: "error-box", text: "This screen could not be loaded. Try again when you are connected." }));
+    return;
+  }
+  const failure = [week, weeks].find((r) => r.status === "rejected")?.reason;
+  screen.value.renderProgress(main, {
+    week: week.value || null,
+    weeks: weeks.value || null,
+    offline: Boolean(week.value?.fromCache || failure instanceof Unreachable),
+    error: failure && !(failure instanceof Unreachable) ? failure.message : "",
+  });
+}
+
+async function showSettings() {
+  const visit = app.visit;
+  showOnlineStatus();
+  const [{ renderSettings }, settings, programmes] = await Promise.all([
+    import("./screens/settings.js"), loadSettings(), getProgrammes().catch(() => null)]);
+  if (!current(visit)) return;
+  const followed = programmes?.programmes.find((p) => p.id === settings.programme);
+  renderSettings(main, {
+    settings,
+    programmeName: followed?.name || null,
+    offline: navigator.onLine === false || Boolean(settings.fromCache),
+    onChange: changeSettings,
+  });
+}
+
 /** Back to a workout that was running when the page was closed or reloaded. */
 async function rejoin() {
   const active = activeWorkout();
@@ -288,7 +541,7 @@ async function rejoin() {
   }
   app.coach = coach;
   coach.addEventListener("finished", (event) => {
-    app.finished = { plan: coach.plan, summary: event.detail };
+    app.finished = { plan: coach.plan, summary: event.detail, sessionId: coach.sessionId };
     if (app.coach === coach) app.coach = null;
     go("#/summary");
   });
@@ -328,5 +581,7 @@ window.addEventListener("online", showOnlineStatus);
 window.addEventListener("offline", showOnlineStatus);
 registerServiceWorker();
 showPhonePanel();
+// Fresh settings (units for the screens) and, once, the phone's time zone for the weekly stats.
+loadSettings();
 // A workout left running (a reload, the phone closed the page) is rejoined before any screen.
 rejoin().finally(route);

@@ -34,17 +34,18 @@ export const confirmSafety = () => write("safety", { at: Date.now() });
  * Keep a plan's compiled timeline so it can be played without the server.
  * @param {object} plan the plan as the API gives it
  * @param {Array<object>} timeline cues with offset_ms, kind, text, audio, segment
+ * @param {object|null} [options] the cue options it was compiled with (units, language)
  */
-export function saveTimeline(plan, timeline) {
+export function saveTimeline(plan, timeline, options = null) {
   const all = read("timelines", {});
-  all[plan.id] = { plan, timeline, savedAt: Date.now() };
+  all[plan.id] = { plan, timeline, options, savedAt: Date.now() };
   write("timelines", all);
 }
 
 /**
  * A plan's remembered timeline, if it was played here before.
  * @param {string} planId
- * @returns {{plan: object, timeline: Array<object>}|null}
+ * @returns {{plan: object, timeline: Array<object>, options?: object}|null}
  */
 export const savedTimeline = (planId) => read("timelines", {})[planId] || null;
 
@@ -78,3 +79,9 @@ export const saveActive = (active) => write("active", active ?? undefined);
 
 /** @returns {object|null} the workout in progress when the page was last open */
 export const activeWorkout = () => read("active", null);
+
+/** @returns {object|null} the device's settings as last fetched or saved (see settings.js) */
+export const lastSettings = () => read("settings", null);
+
+/** @param {object} settings */
+export const saveSettingsCopy = (settings) => write("settings", settings);

@@ -75,13 +75,41 @@ export function segmentStarts(segments) {
   return starts;
 }
 
+/** Kilometres in a mile: the server's phrases use the same figure (server/phrases.py). */
+export const KM_PER_MILE = 1.609344;
+
+/** The speed units a walker can choose, as the settings store them and the screen shows them. */
+export const SPEED_UNITS = Object.freeze({ mph: "mph", kmh: "km/h" });
+
 /**
- * A speed as the hint shows it ("1.5 mph"); issue: units other than mph come with settings.
+ * A speed in mph in the walker's units, to the tenth the coach says it.
+ * @param {number} mph
+ * @param {string} [units] "mph" or "kmh"
+ * @returns {number}
+ */
+export function speedIn(mph, units = "mph") {
+  return Math.round((units === "kmh" ? mph * KM_PER_MILE : mph) * 10) / 10;
+}
+
+/**
+ * A speed typed in the walker's units back in mph, to the tenth plans keep.
+ * @param {number} value
+ * @param {string} [units] "mph" or "kmh"
+ * @returns {number}
+ */
+export function speedToMph(value, units = "mph") {
+  return Math.round((units === "kmh" ? value / KM_PER_MILE : value) * 10) / 10;
+}
+
+/**
+ * A speed as the hint shows it, in the walker's units: "1.5 mph", "2.4 km/h".
  * @param {number|undefined} mph
+ * @param {string} [units] "mph" or "kmh"
  * @returns {string}
  */
-export function speedText(mph) {
-  return typeof mph === "number" ? `${mph.toFixed(1).replace(/\.0$/, "")} mph` : "";
+export function speedText(mph, units = "mph") {
+  if (typeof mph !== "number") return "";
+  return `${speedIn(mph, units).toFixed(1).replace(/\.0$/, "")} ${SPEED_UNITS[units] || SPEED_UNITS.mph}`;
 }
 
 /**

@@ -39,6 +39,8 @@ function icon(name) {
  */
 export function renderPlayer(root, { coach }) {
   const plan = coach.plan;
+  // The units the voice was compiled in, so what is shown matches what is said.
+  const units = coach.units;
   const phase = h("section", { class: "phase", "aria-label": "Current interval" });
   const where = h("span", { text: plan.name });
   const top = h("div", { class: "phase-top" }, where, h("span", { text: "" }));
@@ -109,7 +111,7 @@ export function renderPlayer(root, { coach }) {
       phase.dataset.kind = segment.kind;
       name.textContent = info.word;
       arrowHolder.replaceChildren(svg({ viewBox: "0 0 56 56", class: "phase-arrow" }, ARROWS[info.arrow]));
-      hint.textContent = segment.speed_mph ? `at ${speedText(segment.speed_mph)}` : segment.kind === "rest" ? "hold the rail, breathe" : "";
+      hint.textContent = segment.speed_mph ? `at ${speedText(segment.speed_mph, units)}` : segment.kind === "rest" ? "hold the rail, breathe" : "";
       where.textContent = `${pos.index + 1} of ${plan.segments.length} · ${plan.name}`;
       shown.kind = segment.kind;
       shown.index = pos.index;
@@ -125,7 +127,7 @@ export function renderPlayer(root, { coach }) {
       if (pos.next) {
         const nextInfo = kindInfo(pos.next.kind);
         nextSwatch.className = `k-${pos.next.kind}`;
-        nextName.textContent = `${nextInfo.label}${pos.next.speed_mph ? ` · ${speedText(pos.next.speed_mph)}` : ""}`;
+        nextName.textContent = `${nextInfo.label}${pos.next.speed_mph ? ` · ${speedText(pos.next.speed_mph, units)}` : ""}`;
         nextLen.textContent = clockText(pos.next.seconds * 1000);
       } else {
         nextSwatch.className = "k-cooldown";
@@ -149,7 +151,7 @@ export function renderPlayer(root, { coach }) {
   const onPhase = (event) => {
     const pos = event.detail;
     const info = kindInfo(pos.segment.kind);
-    announce(`${info.label}, ${durationWords(pos.segment.seconds * 1000)}${pos.segment.speed_mph ? `, ${speedText(pos.segment.speed_mph)}` : ""}.`);
+    announce(`${info.label}, ${durationWords(pos.segment.seconds * 1000)}${pos.segment.speed_mph ? `, ${speedText(pos.segment.speed_mph, units)}` : ""}.`);
   };
   const onNeedsTap = () => { gate.hidden = false; gate.querySelector("button").focus(); };
   coach.addEventListener("update", render);

@@ -44,11 +44,12 @@ export function renderSafety(root, { plan, onConfirm, onCancel }) {
 /**
  * Render the get-ready screen. Returns functions to show preparation progress and readiness.
  * @param {HTMLElement} root
- * @param {{plan: object, onStart: () => void, onBack: () => void}} props
+ * @param {{plan: object, units: string, onStart: () => void, onBack: () => void, onEdit?: (() => void)|null, onCopy?: () => void}} props
+ *   `units`: the walker's speed units; `onEdit`: change the plan (the walker's own); `onCopy`: make an editable copy
  * @returns {{progress: (done: number, total: number) => void, ready: (info: {offline: boolean, failed: number}) => void,
  *   fail: (message: string) => void}}
  */
-export function renderReady(root, { plan, onStart, onBack }) {
+export function renderReady(root, { plan, units, onStart, onBack, onEdit, onCopy }) {
   const { total, reverse } = totals(plan.segments);
   const bar = h("progress", { max: 1, value: 0, "aria-label": "Preparing the coach’s voice" });
   const label = h("span", { text: "Preparing the coach’s voice…" });
@@ -69,7 +70,10 @@ export function renderReady(root, { plan, onStart, onBack }) {
     h("section", { class: "ready", "aria-labelledby": "ready-title" },
       h("div", {},
         h("h1", { id: "ready-title", text: plan.name }),
-        plan.description ? h("p", { class: "note", style: { marginTop: "6px" }, text: plan.description }) : null),
+        plan.description ? h("p", { class: "note", style: { marginTop: "6px" }, text: plan.description }) : null,
+        onEdit || onCopy
+          ? h("button", { type: "button", class: "btn btn-small ready-tool", onclick: onEdit || onCopy }, onEdit ? "Edit this plan" : "Copy and edit")
+          : null),
       h("div", { class: "facts" },
         h("div", { class: "fact" }, h("b", { text: clockText(total * 1000) }), h("span", { text: "total" })),
         h("div", { class: "fact" }, h("b", { text: clockText(reverse * 1000) }), h("span", { text: "backward" })),
@@ -78,7 +82,7 @@ export function renderReady(root, { plan, onStart, onBack }) {
       h("ol", { class: "segments", "aria-label": "Intervals" }, plan.segments.map((segment) => h("li", {},
         h("i", { class: `k-${segment.kind}` }),
         h("span", { text: kindInfo(segment.kind).label }),
-        segment.speed_mph ? h("span", { class: "note", text: speedText(segment.speed_mph) }) : null,
+        segment.speed_mph ? h("span", { class: "note", text: speedText(segment.speed_mph, units) }) : null,
         h("span", { class: "len", text: minutesText(segment.seconds) })))),
       h("div", { class: "prepare" }, h("div", { class: "prepare-label" }, label, count), bar, message),
       notes,

@@ -1,17 +1,70 @@
-// The finished workout: what was walked, forward and backward.
+// The finished workout: what was walked, forward and backward, the calories as a range, the
+// week so far, and (after a programme session) what comes next.
 
-import { clockText, h, svg, fill } from "../dom.js";
+import { clockText, fill, h, minutesFigure, minutesText, svg } from "../dom.js";
+import { totals } from "../workout.js";
 
 function stat(value, label, extra = "") {
   return h("div", { class: `stat ${extra}` }, h("b", { text: value }), h("span", { text: label }));
 }
 
 /**
- * Render the summary of a finished workout.
- * @param {HTMLElement} root
- * @param {{plan: object, summary: object, onDone: () => void, onHistory: () => void}} props
+ * A calorie range as the walker reads it: "120–160 kcal".
+ * @param {{low: number, high: number}} calories
+ * @returns {string}
  */
-export function renderSummary(root, { plan, summary, onDone, onHistory }) {
+export function caloriesText(calories) {
+  return calories.low === calories.high ? `${calories.low} kcal` : `${calories.low}–${calories.high} kcal`;
+}
+
+/**
+ * The calories of a week or a walk: the range and the server's note, or the note and a link to set a weight.
+ * @param {{calories: object|null, calories_note: string}} figures
+ * @param {string} [what] what the range is of, after the figure
+ * @returns {HTMLElement}
+ */
+export function caloriesTile(figures, what = "burned") {
+  if (!figures.calories) {
+    return h("div", { class: "stat stat-wide stat-calories", "data-calories": "none" },
+      h("span", { class: "stat-label", text: "Calories" }),
+      h("p", { class: "note", text: figures.calories_note }),
+      h("a", { href: "#/settings", class: "btn btn-small", id: "set-weight" }, "Set your weight"));
+  }
+  return h("div", { class: "stat stat-wide stat-calories", "data-calories": "range" },
+    h("b", { text: caloriesText(figures.calories) }),
+    h("span", { text: figures.calories.high ? `${what}, about ${figures.calories.estimate} kcal` : `${what}: none yet` }),
+    h("p", { class: "note small", text: figures.calories_note }));
+}
+
+/**
+ * What a programme offers after this walk, in its words.
+ * @param {object} programme a programme of GET /api/programmes, with progress
+ * @param {boolean} complete the walk was finished (a stopped one does not count)
+ * @returns {{title: string, text: string, planId: string|null}}
+ */
+export function nextStep(programme, complete) {
+  const progress = programme.progress;
+  if (progress.finished) {
+    return { title: `${programme.name}: all done`, text: `You have walked all ${progress.total} sessions. Well walked!`, planId: null };
+  }
+  const session = programme.sessions.find((s) => s.plan_id === progress.next_plan_id);
+  return {
+    title: `Next: ${progress.label}`,
+    text: complete
+      ? `${programme.name}, ${progress.done} of ${progress.total} done. ${session?.why || ""}`.trim()
+      : `A session stopped early does not count, so ${progress.label} is still next in ${programme.name}.`,
+    planId: progress.next_plan_id,
+  };
+}
+
+/**
+ * Render the summary of a finished workout. Figures from the server arrive later: the
+ * returned functions draw them in the places kept for them.
+ * @param {HTMLElement} root
+ * @param {{plan: object, summary: object, onDone: () => void, onHistory: () => void, onPick: (planId: string) => void}} props
+ * @returns {{calories: (stats: object) => void, week: (week: object) => void, next: (programme: object|null) => void}}
+ */
+export function renderSummary(root, { plan, summary, onDone, onHistory, onPick }) {
   const complete = summary.ended_by !== "stopped";
   const seconds = (value) => clockText((value || 0) * 1000);
   const note = summary.local
@@ -20,6 +73,12 @@ export function renderSummary(root, { plan, summary, onDone, onHistory }) {
       ? "The server could not be reached at the end; it keeps the workout when it is back."
       : "Saved to your history.";
   const title = h("h1", { text: complete ? "Workout complete" : "Workout stopped" });
+  // Kept in place (and empty) until the server's figures come: nothing jumps when they do.
+  const caloriesSlot = h("div", { class: "stat stat-wide stat-calories stat-pending", "aria-busy": "true" },
+    h("b", { text: "…" }), h("span", { text: "calories" }));
+  const weekSlot = h("p", { class: "week-line", hidden: true });
+  const nextSlot = h("section", { class: "next-session", "aria-labelledby": "next-title", hidden: true });
+  const serverFigures = !summary.local;
   fill(root,
     h("section", { class: "summary", "aria-labelledby": "summary-title" },
       h("div", { class: "summary-hero", "data-ended": complete ? "complete" : "stopped" },
@@ -32,11 +91,44 @@ export function renderSummary(root, { plan, summary, onDone, onHistory }) {
         stat(seconds(summary.walked_seconds), "walked"),
         stat(seconds(summary.backward_seconds), "backward", "stat-reverse"),
         stat(seconds(summary.forward_seconds), "forward"),
-        stat(seconds(summary.duration_seconds), summary.paused_seconds >= 1 ? `total time, ${seconds(summary.paused_seconds)} paused` : "total time")),
+        stat(seconds(summary.duration_seconds), summary.paused_seconds >= 1 ? `total time, ${seconds(summary.paused_seconds)} paused` : "total time"),
+        serverFigures ? caloriesSlot : null),
+      weekSlot,
+      nextSlot,
       h("p", { class: "note", role: "status", text: note }),
       h("div", { class: "actions" },
         h("button", { type: "button", class: "btn btn-primary btn-huge btn-block", onclick: onDone }, "Done"),
-        h("button", { type: "button", class: "btn btn-secondary btn-block", onclick: onHistory }, "See history"))),
+        h("div", { class: "pair" },
+          h("button", { type: "button", class: "btn btn-secondary", onclick: onHistory }, "See history"),
+          h("a", { class: "btn btn-secondary", href: "#/progress" }, "Progress")))),
   );
   title.focus();
+  return {
+    calories(stats) {
+      if (stats) caloriesSlot.replaceWith(caloriesTile(stats));
+      else caloriesSlot.remove();
+    },
+    week(week) {
+      if (!week) return;
+      fill(weekSlot, "This week: ", h("b", { text: `${minutesFigure(week.minutes)} min` }), ` of ${week.target_minutes}, `,
+        h("b", { text: `${minutesFigure(week.backward_minutes)} min` }), " backward.");
+      weekSlot.hidden = false;
+    },
+    next(programme) {
+      if (!programme) return;
+      const step = nextStep(programme, complete);
+      const plan = step.planId && programme.sessions.find((s) => s.plan_id === step.planId)?.plan;
+      const length = plan ? totals(plan.segments) : null;
+      fill(nextSlot,
+        h("p", { class: "eyebrow", text: programme.name }),
+        h("h2", { id: "next-title", text: step.title }),
+        h("p", { class: "note", text: step.text }),
+        length ? h("p", { class: "chips" },
+          h("span", { class: "chip", text: `${minutesText(length.total)} total` }),
+          h("span", { class: "chip chip-reverse", text: `${minutesText(length.reverse)} backward` })) : null,
+        plan ? h("button", { type: "button", class: "btn btn-secondary btn-block", "data-plan": plan.id, onclick: () => onPick(plan.id) },
+          complete ? "See the next session" : "Try it again") : null);
+      nextSlot.hidden = false;
+    },
+  };
 }

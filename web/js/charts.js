@@ -1,0 +1,206 @@
+// Charts drawn here as inline SVG (no library): the weekly ring, minutes per week stacked
+// forward and backward with the 150-minute line, and backward minutes per session. Each
+// chart is one role="img" with a summary for screen readers and a table of its figures.
+// Sizes are in viewBox units; the SVG scales to its box, whose height its aspect ratio fixes
+// before any data arrive, so nothing on the page moves when a chart is drawn.
+
+import { h, minutesFigure } from "./dom.js";
+
+const NS = "http://www.w3.org/2000/svg";
+/** The charts' coordinate box: about one unit per CSS pixel on a phone. */
+const WIDTH = 340;
+const WEEK_CHART_HEIGHT = 230;
+const SESSION_CHART_HEIGHT = 210;
+const MARGIN = { top: 24, right: 8, bottom: 30, left: 36 };
+/** A week or walk with any minutes gets at least this tall a mark, so it never looks empty. */
+const MIN_MARK = 3;
+/** Weeks labelled under the bars: every fourth, counting back from this one (labels never touch). */
+const LABEL_EVERY = 4;
+const DAY_MONTH = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
+
+/**
+ * An SVG element with attributes and children.
+ * @param {string} tag
+ * @param {Record<string, string|number>} [attrs]
+ * @param {...(Node|string|null|false|Array)} children
+ * @returns {SVGElement}
+ */
+function s(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(NS, tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value !== null && value !== undefined && value !== false) node.setAttribute(name, String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return /** @type {SVGElement} */ (node);
+}
+
+/**
+ * A week's Monday ("2026-11-23") as the walker reads it: "23 Nov".
+ * @param {string} iso
+ * @returns {string}
+ */
+export function dayMonth(iso) {
+  const [year, month, day] = iso.split("-").map(Number);
+  return DAY_MONTH.format(new Date(year, month - 1, day));
+}
+
+/** A round top for an axis and its step: at most five steps. */
+function axis(rawMax) {
+  const step = [5, 10, 25, 50, 100, 200, 500].find((candidate) => rawMax / candidate <= 5) || 1000;
+  return { max: Math.ceil(rawMax / step) * step, step };
+}
+
+/** A table of a chart's figures, for screen readers (visually hidden). */
+function dataTable(caption, head, rows) {
+  // In a hidden box of its own: a table never shrinks below its content, and would widen the page.
+  return h("div", { class: "visually-hidden" }, h("table", {},
+    h("caption", { text: caption }),
+    h("thead", {}, h("tr", {}, head.map((cell) => h("th", { scope: "col", text: cell })))),
+    h("tbody", {}, rows.map((row) => h("tr", {}, row.map((cell, i) => (i ? h("td", { text: cell }) : h("th", { scope: "row", text: cell }))))))));
+}
+
+/**
+ * The week's minutes against the target as a ring.
+ * @param {number} minutes
+ * @param {number} target
+ * @returns {SVGElement}
+ */
+export function weekRing(minutes, target) {
+  const radius = 52;
+  const around = 2 * Math.PI * radius;
+  const share = Math.min(minutes / target, 1);
+  const arc = share > 0 ? Math.max(share * around, 4) : 0;
+  return s("svg", { viewBox: "0 0 128 128", class: "ring", role: "img", "aria-label": `${minutesFigure(minutes)} of ${target} minutes this week` },
+    s("circle", { cx: 64, cy: 64, r: radius, class: "ring-track" }),
+    arc ? s("circle", { cx: 64, cy: 64, r: radius, class: `ring-fill${share >= 1 ? " ring-met" : ""}`, "stroke-dasharray": `${arc} ${around}`, transform: "rotate(-90 64 64)" }) : null,
+    s("text", { x: 64, y: 66, class: "ring-value", "text-anchor": "middle" }, minutesFigure(minutes)),
+    s("text", { x: 64, y: 88, class: "ring-unit", "text-anchor": "middle" }, `of ${target} min`));
+}
+
+/**
+ * Minutes per week, forward and backward stacked, with the target line marked and labelled.
+ * @param {Array<{week_start: string, forward_minutes: number, backward_minutes: number, minutes: number}>} weeks oldest first, this week last
+ * @param {number} target
+ * @returns {HTMLElement} a figure with the chart, its legend and its table
+ */
+export function weeklyChart(weeks, target) {
+  const plotW = WIDTH - MARGIN.left - MARGIN.right;
+  const plotH = WEEK_CHART_HEIGHT - MARGIN.top - MARGIN.bottom;
+  const most = Math.max(0, ...weeks.map((w) => w.minutes));
+  const { max, step } = axis(Math.max(target * 1.2, most * 1.1));
+  const y = (minutes) => MARGIN.top + plotH - (minutes / max) * plotH;
+  const band = plotW / weeks.length;
+  const barW = band * 0.64;
+  const grid = [];
+  for (let value = 0; value <= max; value += step) {
+    if (Math.abs(value - target) < step / 3 && value) continue;  // the target line has its own label
+    grid.push(s("line", { x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(value), y2: y(value), class: value ? "grid" : "baseline" }),
+      s("text", { x: MARGIN.left - 6, y: y(value) + 4, class: "tick", "text-anchor": "end" }, String(value)));
+  }
+  const bars = weeks.map((week, index) => {
+    const x = MARGIN.left + index * band + (band - barW) / 2;
+    const current = index === weeks.length - 1;
+    let forward = (week.forward_minutes / max) * plotH;
+    let backward = (week.backward_minutes / max) * plotH;
+    if (week.minutes > 0 && forward + backward < MIN_MARK) {
+      if (week.backward_minutes > 0) backward = Math.max(backward, MIN_MARK - forward);
+      else forward = MIN_MARK;
+    }
+    const base = MARGIN.top + plotH;
+    const label = (weeks.length - 1 - index) % LABEL_EVERY === 0
+      ? s("text", {
+        x: current ? x + barW : x + barW / 2, y: WEEK_CHART_HEIGHT - 10, class: `tick${current ? " tick-now" : ""}`,
+        "text-anchor": current ? "end" : "middle",
+      }, current ? "This week" : dayMonth(week.week_start))
+      : null;
+    return s("g", { class: `week${current ? " is-current" : ""}`, "data-week": current ? "current" : week.week_start, "data-minutes": week.minutes },
+      s("rect", { x, width: barW, y: base - forward, height: forward, class: "bar-forward", rx: 2 }),
+      s("rect", { x, width: barW, y: base - forward - backward, height: backward, class: "bar-backward", rx: 2 }),
+      current && week.minutes > 0
+        ? s("text", { x: x + barW / 2, y: Math.max(base - forward - backward - 6, MARGIN.top - 6), class: "value", "text-anchor": "middle" }, minutesFigure(week.minutes))
+        : null,
+      label);
+  });
+  const targetY = y(target);
+  const reached = weeks.filter((w) => w.minutes >= target).length;
+  const now = weeks.at(-1);
+  const summary = `Minutes walked per week, last ${weeks.length} weeks, forward and backward stacked, against the ${target}-minute target. `
+    + `This week ${minutesFigure(now.minutes)} minutes, ${minutesFigure(now.backward_minutes)} backward. `
+    + `Most in a week: ${minutesFigure(most)} minutes. ${reached} of ${weeks.length} weeks reached ${target}.`;
+  const chart = s("svg", { viewBox: `0 0 ${WIDTH} ${WEEK_CHART_HEIGHT}`, class: "chart chart-weeks", role: "img", "aria-label": summary },
+    grid,
+    bars,
+    s("line", { x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: targetY, y2: targetY, class: "target" }),
+    s("text", { x: WIDTH - MARGIN.right, y: targetY - 7, class: "target-label", "text-anchor": "end" }, `${target} min target`));
+  return h("figure", { class: "chart-box" },
+    chart,
+    h("figcaption", { class: "legend", "aria-hidden": "true" },
+      h("span", {}, h("i", { class: "k-forward" }), "Forward"),
+      h("span", {}, h("i", { class: "k-reverse" }), "Backward"),
+      h("span", {}, h("i", { class: "legend-target" }), `${target} min target`)),
+    dataTable(`Minutes walked per week (target ${target})`, ["Week of", "Forward", "Backward", "Total"],
+      weeks.map((w) => [dayMonth(w.week_start), minutesFigure(w.forward_minutes), minutesFigure(w.backward_minutes), minutesFigure(w.minutes)])));
+}
+
+/**
+ * Backward minutes per session, oldest first, over the suggested 10-15 minute band.
+ * @param {Array<{session_id: string, date: string, backward_minutes: number, completed: boolean, plan_name: string}>} sessions
+ * @param {[number, number]} suggested minutes per session, low and high
+ * @returns {HTMLElement} a figure with the chart, its legend and its table
+ */
+export function sessionChart(sessions, suggested) {
+  const plotW = WIDTH - MARGIN.left - MARGIN.right;
+  const plotH = SESSION_CHART_HEIGHT - MARGIN.top - MARGIN.bottom;
+  const most = Math.max(0, ...sessions.map((p) => p.backward_minutes));
+  const { max, step } = axis(Math.max(suggested[1] * 1.3, most * 1.15));
+  const y = (minutes) => MARGIN.top + plotH - (minutes / max) * plotH;
+  const x = (index) => MARGIN.left + (sessions.length > 1 ? 8 + (index / (sessions.length - 1)) * (plotW - 16) : plotW / 2);
+  const grid = [];
+  for (let value = 0; value <= max; value += step) {
+    grid.push(s("line", { x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(value), y2: y(value), class: value ? "grid" : "baseline" }),
+      s("text", { x: MARGIN.left - 6, y: y(value) + 4, class: "tick", "text-anchor": "end" }, String(value)));
+  }
+  const bandTop = y(suggested[1]);
+  const marks = [];
+  if (sessions.length) {
+    const points = sessions.map((p, i) => [x(i), Math.min(y(p.backward_minutes), MARGIN.top + plotH - (p.backward_minutes > 0 ? MIN_MARK : 0))]);
+    marks.push(s("polyline", { points: points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(" "), class: "line" }));
+    sessions.forEach((p, i) => {
+      marks.push(s("circle", {
+        cx: points[i][0].toFixed(1), cy: points[i][1].toFixed(1), r: sessions.length > 30 ? 3.5 : 5,
+        class: p.completed ? "point" : "point point-stopped", "data-session": p.session_id, "data-minutes": p.backward_minutes,
+      }));
+    });
+    const [lx, ly] = points.at(-1);
+    marks.push(s("text", { x: Math.min(lx, WIDTH - MARGIN.right - 4), y: ly - 10, class: "value", "text-anchor": sessions.length > 1 ? "end" : "middle" },
+      `${minutesFigure(sessions.at(-1).backward_minutes)} min`));
+    marks.push(s("text", { x: MARGIN.left, y: SESSION_CHART_HEIGHT - 10, class: "tick", "text-anchor": "start" }, dayMonth(sessions[0].date)));
+    if (sessions.length > 1) {
+      marks.push(s("text", { x: WIDTH - MARGIN.right, y: SESSION_CHART_HEIGHT - 10, class: "tick", "text-anchor": "end" }, dayMonth(sessions.at(-1).date)));
+    }
+  } else {
+    marks.push(s("text", { x: MARGIN.left + plotW / 2, y: MARGIN.top + plotH / 2 + 40, class: "empty-label", "text-anchor": "middle" }, "Your walks will show here"));
+  }
+  const inBand = sessions.filter((p) => p.backward_minutes >= suggested[0]).length;
+  const last = sessions.at(-1);
+  const summary = sessions.length
+    ? `Backward minutes per session, ${sessions.length} session${sessions.length === 1 ? "" : "s"} over the last 12 weeks, from ${dayMonth(sessions[0].date)}. `
+      + `Latest ${minutesFigure(last.backward_minutes)} minutes, most ${minutesFigure(most)}. ${inBand} reached the suggested ${suggested[0]} to ${suggested[1]} minutes.`
+    : "Backward minutes per session: no walks yet.";
+  const chart = s("svg", { viewBox: `0 0 ${WIDTH} ${SESSION_CHART_HEIGHT}`, class: "chart chart-sessions", role: "img", "aria-label": summary },
+    s("rect", { x: MARGIN.left, width: plotW, y: bandTop, height: y(suggested[0]) - bandTop, class: "band" }),
+    s("text", { x: MARGIN.left + 6, y: bandTop + 15, class: "band-label" }, `${suggested[0]}–${suggested[1]} min suggested`),
+    grid,
+    marks);
+  return h("figure", { class: "chart-box" },
+    chart,
+    h("figcaption", { class: "legend", "aria-hidden": "true" },
+      h("span", {}, h("i", { class: "legend-point" }), "Complete"),
+      h("span", {}, h("i", { class: "legend-point legend-stopped" }), "Stopped early"),
+      h("span", {}, h("i", { class: "legend-band" }), `${suggested[0]}–${suggested[1]} min`)),
+    dataTable("Backward minutes per session", ["Date", "Workout", "Backward minutes", "Ended"],
+      sessions.map((p) => [dayMonth(p.date), p.plan_name, minutesFigure(p.backward_minutes), p.completed ? "complete" : "stopped early"])));
+}

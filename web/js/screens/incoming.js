@@ -1,0 +1,66 @@
+// A plan that came from elsewhere (a shared link, a file): what it is, then "Save to my plans".
+
+import { clockText, fill, h, minutesText } from "../dom.js";
+import { kindInfo, speedText, totals } from "../workout.js";
+import { segmentStrip, stripLegend } from "./picker.js";
+
+/**
+ * Render a plan offered from a link or a file, or what is wrong with it.
+ * @param {HTMLElement} root
+ * @param {{plan: object|null, problems: string[], source: "link"|"file", units: string,
+ *   onSave: () => Promise<void>, onEdit: () => void, onCancel: () => void}} props
+ *   `onSave` rejects with an error whose message (and `problems`) are shown
+ */
+export function renderIncoming(root, { plan, problems, source, units, onSave, onEdit, onCancel }) {
+  const what = source === "link" ? "link" : "file";
+  if (!plan) {
+    fill(root,
+      h("section", { class: "ready", "aria-labelledby": "incoming-title" },
+        h("div", { class: "screen-head" },
+          h("h1", { id: "incoming-title", tabIndex: -1, text: `This ${what} does not hold a plan` }),
+          h("p", { text: "Nothing was saved. Ask for the plan again, or build it yourself." })),
+        h("ul", { class: "error-box problems" }, problems.map((problem) => h("li", { text: problem }))),
+        h("div", { class: "actions" },
+          h("button", { type: "button", class: "btn btn-secondary btn-block", onclick: onCancel }, "Back to workouts"))));
+    root.querySelector("h1").focus();
+    return;
+  }
+  const { total, reverse } = totals(plan.segments);
+  const message = h("div", { class: "note", role: "status" });
+  const saveButton = h("button", { type: "button", class: "btn btn-primary btn-huge btn-block", id: "save-shared", onclick: async () => {
+    saveButton.disabled = true;
+    message.replaceChildren();
+    try {
+      await onSave();
+    } catch (error) {
+      saveButton.disabled = false;
+      message.className = "error-box";
+      fill(message, h("p", { text: error.message }),
+        error.problems?.length ? h("ul", {}, error.problems.map((problem) => h("li", { text: problem }))) : null);
+    }
+  } }, "Save to my plans");
+  fill(root,
+    h("section", { class: "ready", "aria-labelledby": "incoming-title" },
+      h("div", {},
+        h("p", { class: "eyebrow", text: source === "link" ? "Shared with you" : "From a file" }),
+        h("h1", { id: "incoming-title", tabIndex: -1, text: plan.name }),
+        plan.description ? h("p", { class: "note", style: { marginTop: "6px" }, text: plan.description }) : null),
+      h("div", { class: "facts" },
+        h("div", { class: "fact" }, h("b", { text: clockText(total * 1000) }), h("span", { text: "total" })),
+        h("div", { class: "fact" }, h("b", { text: clockText(reverse * 1000) }), h("span", { text: "backward" })),
+        h("div", { class: "fact" }, h("b", { text: String(plan.segments.length) }), h("span", { text: "intervals" }))),
+      h("div", {}, segmentStrip(plan.segments), stripLegend(plan.segments)),
+      h("ol", { class: "segments", "aria-label": "Intervals" }, plan.segments.map((segment) => h("li", {},
+        h("i", { class: `k-${segment.kind}` }),
+        h("span", { text: kindInfo(segment.kind).label }),
+        segment.speed_mph ? h("span", { class: "note", text: speedText(segment.speed_mph, units) }) : null,
+        h("span", { class: "len", text: minutesText(segment.seconds) })))),
+      message,
+      h("div", { class: "actions" },
+        saveButton,
+        h("div", { class: "pair" },
+          h("button", { type: "button", class: "btn btn-secondary", onclick: onEdit }, "Edit first"),
+          h("button", { type: "button", class: "btn btn-secondary", onclick: onCancel }, "Not now")))),
+  );
+  root.querySelector("h1").focus({ preventScroll: true });
+}

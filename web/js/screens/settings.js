@@ -1,0 +1,172 @@
+// Settings for this device: units, body weight, the coach's voice (language, countdown,
+// halfway, time remaining), the programme followed, and the time zone weeks are counted in.
+// Each change is saved at once and applies from the next workout.
+
+import { fill, h } from "../dom.js";
+import { SETTINGS_RULES } from "../settings.js";
+
+/** Pounds in a kilogram. */
+const LB_PER_KG = 2.20462262;
+const LANGUAGE_NAMES = { en: "English", es: "Spanish", de: "German", fr: "French" };
+
+/** A weight in kg as shown in the walker's units (whole pounds, or kg to the tenth). */
+function weightField(kg, units) {
+  if (typeof kg !== "number") return "";
+  return units === "kmh" ? String(Math.round(kg * 10) / 10) : String(Math.round(kg * LB_PER_KG));
+}
+
+/**
+ * A weight as typed in the walker's units, checked by the server's bounds.
+ * @returns {{kg: number|null}|{error: string}}
+ */
+function parseWeight(text, units) {
+  const value = String(text).trim().replace(",", ".");
+  if (!value) return { kg: null };
+  const number = /^\d{1,4}(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  const kg = units === "kmh" ? number : number / LB_PER_KG;
+  const lo = units === "kmh" ? SETTINGS_RULES.MIN_WEIGHT_KG : Math.ceil(SETTINGS_RULES.MIN_WEIGHT_KG * LB_PER_KG);
+  const hi = units === "kmh" ? SETTINGS_RULES.MAX_WEIGHT_KG : Math.floor(SETTINGS_RULES.MAX_WEIGHT_KG * LB_PER_KG);
+  const unit = units === "kmh" ? "kg" : "lb";
+  if (!Number.isFinite(number) || number < lo || number > hi) return { error: `Give a weight from ${lo} to ${hi} ${unit}, or leave it empty.` };
+  return { kg: Math.round(kg * 10) / 10 };
+}
+
+/** A group of big radio buttons. */
+function choices(name, legend, options, value, onPick) {
+  return h("fieldset", { class: "choices", "data-setting": name },
+    h("legend", { text: legend }),
+    h("div", { class: "choice-row" }, options.map(([optionValue, label, extra = {}]) => {
+      const input = h("input", { type: "radio", name, value: String(optionValue), checked: optionValue === value,
+        onchange: () => { if (input.checked) onPick(optionValue, input); } });
+      return h("label", { class: "choice", ...extra }, input, h("span", { text: label }));
+    })));
+}
+
+/** An on/off switch with its explanation. */
+function toggle(id, title, detail, checked, onFlip) {
+  const input = h("input", { type: "checkbox", role: "switch", id, checked, onchange: () => onFlip(input.checked, input) });
+  return h("label", { class: "toggle", for: id }, h("span", {}, h("b", { text: title }), detail), input);
+}
+
+/**
+ * Render the settings screen.
+ * @param {HTMLElement} root
+ * @param {{settings: object, programmeName: string|null, offline: boolean,
+ *   onChange: (changes: object) => Promise<object>}} props
+ *   `programmeName`: the name of the programme followed; `onChange` saves and resolves to every setting
+ */
+export function renderSettings(root, { settings, programmeName, offline, onChange }) {
+  let current = { ...settings };
+  const status = h("p", { class: "save-status", role: "status", "aria-live": "polite" });
+
+  /** Save a change; on failure say why and put the control back. */
+  async function change(changes, saidAs, revert) {
+    status.dataset.tone = "busy";
+    status.textContent = "Saving…";
+    try {
+      current = await onChange(changes);
+      status.dataset.tone = "ok";
+      status.textContent = `Saved: ${saidAs}. From your next workout.`;
+      return true;
+    } catch (error) {
+      status.dataset.tone = "error";
+      status.textContent = `Not saved: ${error.message}`;
+      revert?.();
+      return false;
+    }
+  }
+
+  const weightInput = h("input", { id: "weight", type: "text", inputMode: "decimal", autocomplete: "off", "aria-describedby": "weight-help weight-error" });
+  const weightUnit = h("span", { class: "unit", "aria-hidden": "true" });
+  const weightError = h("p", { class: "field-error", id: "weight-error", hidden: true });
+  const weightLabel = h("label", { for: "weight" });
+  const unitsNote = h("p", { class: "note" });
+  const showWeight = () => {
+    const unit = current.units === "kmh" ? "kg" : "lb";
+    unitsNote.textContent = `Treadmill speeds on screen and in the coach’s voice in ${current.units === "kmh" ? "kilometres" : "miles"} per hour; weight in ${current.units === "kmh" ? "kilograms" : "pounds"}.`;
+    weightInput.value = weightField(current.weight_kg, current.units);
+    weightUnit.textContent = unit;
+    weightLabel.textContent = `Body weight, ${unit} (optional)`;
+  };
+  weightInput.addEventListener("change", async () => {
+    const parsed = parseWeight(weightInput.value, current.units);
+    weightError.hidden = !("error" in parsed);
+    weightError.textContent = parsed.error || "";
+    if ("error" in parsed) {
+      weightInput.setAttribute("aria-invalid", "true");
+      return;
+    }
+    weightInput.removeAttribute("aria-invalid");
+    if (parsed.kg === current.weight_kg) return;
+    await change({ weight_kg: parsed.kg }, parsed.kg === null ? "no weight, so no calories" : `weight ${weightInput.value.trim()} ${weightUnit.textContent}`, showWeight);
+  });
+  weightInput.addEventListener("keydown", (event) => { if (event.key === "Enter") weightInput.blur(); });
+  showWeight();
+
+  const unitsGroup = choices("units", "Speed units",
+    [["mph", "mph", { title: "miles per hour" }], ["kmh", "km/h", { title: "kilometres per hour" }]], current.units,
+    async (units) => {
+      const before = current.units;
+      const ok = await change({ units }, units === "kmh" ? "kilometres per hour" : "miles per hour", () => {
+        unitsGroup.querySelector(`input[value="${before}"]`).checked = true;
+      });
+      if (ok) showWeight();
+    });
+
+  const languages = choices("lang", "Language",
+    Object.entries(SETTINGS_RULES.LANGUAGES).map(([code, name]) => [code, name, { lang: code, title: LANGUAGE_NAMES[code] }]),
+    current.lang, (lang) => {
+      const before = current.lang;
+      change({ lang }, `the coach speaks ${LANGUAGE_NAMES[lang]}`, () => { languages.querySelector(`input[value="${before}"]`).checked = true; });
+    });
+
+  const countdown = choices("countdown", "Countdown before each switch",
+    SETTINGS_RULES.COUNTDOWN_CHOICES.map((n) => [n, n ? `${n} s` : "Off"]), current.countdown, (n) => {
+      const before = current.countdown;
+      change({ countdown: n }, n ? `a ${n}-second countdown` : "no countdown", () => { countdown.querySelector(`input[value="${before}"]`).checked = true; });
+    });
+
+  const programmeBlock = h("div", { class: "setting-card" });
+  const showProgramme = () => {
+    if (current.programme && programmeName) {
+      fill(programmeBlock,
+        h("p", {}, "You follow ", h("b", { text: programmeName }), ". The workouts screen offers its next session."),
+        h("button", { type: "button", class: "btn btn-secondary btn-block", id: "stop-following", onclick: async () => {
+          if (await change({ programme: null }, `no longer following ${programmeName}`)) showProgramme();
+        } }, "Stop following"));
+    } else {
+      fill(programmeBlock, h("p", { class: "note", text: "No programme followed. Pick one on the workouts screen: it offers each session in turn." }));
+    }
+  };
+  showProgramme();
+
+  const zone = current.timezone || "UTC";
+  fill(root,
+    h("section", { class: "settings", "aria-labelledby": "settings-title" },
+      h("div", { class: "screen-head" },
+        h("h1", { id: "settings-title", text: "Settings" }),
+        h("p", { text: "Each change is saved at once and applies from your next workout." })),
+      offline ? h("p", { class: "note-box", text: "You are offline: changes cannot be saved until you are connected." }) : null,
+      h("h2", { class: "section-title", text: "Units and weight" }),
+      unitsGroup,
+      unitsNote,
+      h("div", { class: "field weight" },
+        weightLabel,
+        h("div", { class: "with-unit" }, weightInput, weightUnit),
+        h("small", { id: "weight-help", text: "Only used to estimate calories. Leave it empty to skip them." }),
+        weightError),
+      h("h2", { class: "section-title", text: "The coach’s voice" }),
+      languages,
+      countdown,
+      h("div", { class: "toggles" },
+        toggle("halfway", "Halfway", "Say when you are halfway through the workout.", current.halfway,
+          (on, input) => change({ halfway: on }, on ? "halfway said" : "halfway not said", () => { input.checked = !on; })),
+        toggle("time-remaining", "Time remaining", "Say how many minutes are left in long intervals.", current.time_remaining,
+          (on, input) => change({ time_remaining: on }, on ? "time remaining said" : "time remaining not said", () => { input.checked = !on; }))),
+      h("h2", { class: "section-title", text: "Programme" }),
+      programmeBlock,
+      h("h2", { class: "section-title", text: "Weeks" }),
+      h("p", { class: "note", id: "timezone-note", text: `Weeks run Monday to Sunday in ${zone}${current.timezone ? ", this phone’s time zone" : ""}.` }),
+      status),
+  );
+}

@@ -54,7 +54,7 @@ WALKERS_PER_PROCESS = 500
 SETUP_TIMEOUT_S = 900
 SERVER_START_TIMEOUT_S = 60
 SAMPLE_EVERY_S = 1.0
-SEARCH_MINUTES = 10
+SEARCH_MINUTES = 8
 # Walkers stop this close to the best known failure: a search finer than this is noise.
 SEARCH_RESOLUTION = 0.1
 CHURN_SESSIONS = 12

@@ -88,6 +88,9 @@ def answer(hub: live.LiveHub, session_id: str, data: Any, max_bytes: int) -> dic
         return error_message(refused.code, refused.message)
     except live.SessionGone:
         return error_message("not_found", "This session no longer exists.")
+    except Exception:  # the change was not stored (a locked database, say): say so, keep the socket
+        log.exception("Control %s of session %s failed", message["type"], session_id)
+        return error_message("internal", "The server could not save that; please try again.")
     return None
 
 

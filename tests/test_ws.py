@@ -18,6 +18,8 @@ import requests
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from server import ws as socket_layer
+
 THREE_FIVES = [{"kind": "forward", "seconds": 5}, {"kind": "reverse", "seconds": 5}, {"kind": "forward", "seconds": 5}]
 LEAD_MS = 1500  # the server's default CUE_LEAD_MS
 WAIT_S = 10  # the longest any single expected message may take to come
@@ -370,3 +372,44 @@ def test_a_server_killed_mid_workout_resumes_it_with_the_same_due_times(fresh_se
     assert finished["summary"]["ended_by"] == "complete"
     back.close()
     phone.close()
+
+
+# --- the socket layer's pure parts -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "origin, host, scheme, allowed",
+    [
+        (None, "gym.example:8000", "http", True),  # not a browser: no Origin at all
+        ("http://gym.example:8000", "gym.example:8000", "http", True),
+        ("https://gym.example", "gym.example", "https", True),
+        ("https://gym.example:443", "gym.example", "https", True),  # default port either way
+        ("http://GYM.example:8000", "gym.example:8000", "http", True),
+        ("http://evil.example:8000", "gym.example:8000", "http", False),
+        ("http://gym.example:8001", "gym.example:8000", "http", False),
+        ("http://gym.example.evil.example", "gym.example", "http", False),
+        ("null", "gym.example", "http", False),
+        ("", "gym.example", "http", False),
+    ],
+)
+def test_only_this_sites_own_pages_may_open_a_socket(origin, host, scheme, allowed):
+    assert socket_layer.same_origin(origin, host, scheme) is allowed
+
+
+class BrokenHub:
+    """A hub whose every control fails the way a locked database would."""
+
+    def clock(self) -> int:
+        return 1
+
+    def control(self, session_id, kind):
+        raise OSError("database is locked")
+
+
+def test_a_control_the_server_cannot_save_is_answered_and_the_socket_kept():
+    reply = socket_layer.answer(BrokenHub(), "s", '{"type": "pause"}', 4096)
+    assert reply == {"type": "error", "error": "internal", "message": "The server could not save that; please try again."}
+
+
+def test_a_ping_is_answered_with_both_clocks():
+    assert socket_layer.answer(BrokenHub(), "s", '{"type": "ping", "t": 7}', 4096) == {"type": "pong", "t": 7, "server_time": 1}

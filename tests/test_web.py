@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 import re
+import shutil
+import subprocess
 import struct
 from pathlib import Path
 
@@ -156,3 +160,100 @@ def test_app_files_are_revalidated_so_two_versions_never_mix(client):
     response = client.get("/js/main.js")
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-cache"
     assert client.get("/js/main.js", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
+# --- Issue 5: the phone mirrors the server's rules, and loads its new screens lazily ---------
+
+
+def js_constant(path: Path, name: str) -> str:
+    """The source text of `NAME: value` (or `const NAME = value`) in a module."""
+    match = re.search(rf"\b{name}(?::|\s*=)\s*([^,;\n]+)", path.read_text())
+    assert match, f"{name} not found in {path.name}"
+    return match.group(1).strip()
+
+
+def test_the_editor_checks_plans_by_the_servers_rules():
+    from server import plans
+
+    source = WEB / "js" / "plans.js"
+    for name in ("MIN_SEGMENT_SECONDS", "MAX_SEGMENT_SECONDS", "MAX_SEGMENTS", "MAX_PLAN_SECONDS",
+                 "MIN_SPEED_MPH", "MAX_SPEED_MPH", "MAX_NAME_LENGTH", "MAX_DESCRIPTION_LENGTH"):
+        value = math.prod(float(factor) for factor in js_constant(source, name).split("*"))
+        assert value == getattr(plans, name), name
+    kinds = re.search(r"export const KINDS = Object\.freeze\(\{(.*?)\}\);", (WEB / "js" / "workout.js").read_text(), re.S).group(1)
+    assert tuple(re.findall(r"^\s+(\w+): \{", kinds, re.M)) == plans.SEGMENT_KINDS
+
+
+def test_settings_screen_offers_what_the_server_accepts():
+    from server import cues, phrases, settings
+
+    source = WEB / "js" / "settings.js"
+    assert int(js_constant(source, "MIN_WEIGHT_KG")) == settings.MIN_WEIGHT_KG
+    assert int(js_constant(source, "MAX_WEIGHT_KG")) == settings.MAX_WEIGHT_KG
+    countdown = re.search(r"COUNTDOWN_CHOICES: \[([^\]]*)\]", source.read_text()).group(1)
+    assert tuple(int(n) for n in countdown.split(",")) == cues.COUNTDOWN_CHOICES
+    languages = re.search(r"LANGUAGES: \{([^}]*)\}", source.read_text()).group(1)
+    assert tuple(re.findall(r"(\w+): \"", languages)) == phrases.LANGUAGES
+    assert float(js_constant(WEB / "js" / "workout.js", "KM_PER_MILE")) == phrases.KM_PER_MILE
+    defaults = re.search(r"DEFAULT_SETTINGS = Object\.freeze\(\{(.*?)\}\);", source.read_text(), re.S).group(1)
+    assert set(re.findall(r"(\w+):", defaults)) == settings.FIELDS
+
+
+LAZY = ("screens/editor.js", "screens/incoming.js", "screens/progress.js", "screens/settings.js", "charts.js", "plans.js")
+
+
+def static_imports(path: Path, seen: set[Path] | None = None) -> set[Path]:
+    """Every module `path` loads before it runs (its static imports, transitively)."""
+    seen = set() if seen is None else seen
+    for target in re.findall(r'^import [^;]*? from "(\.[^"]+)";', path.read_text(), re.M | re.S):
+        module = (path.parent / target).resolve()
+        if module not in seen:
+            seen.add(module)
+            static_imports(module, seen)
+    return seen
+
+
+def test_the_new_screens_load_when_opened_not_with_the_page():
+    first_load = {str(p.relative_to(WEB / "js")) for p in static_imports(WEB / "js" / "main.js")}
+    assert not set(LAZY) & first_load, f"loaded with the page: {set(LAZY) & first_load}"
+    main = (WEB / "js" / "main.js").read_text()
+    for module in ("screens/editor.js", "screens/incoming.js", "screens/progress.js", "screens/settings.js", "plans.js"):
+        assert f'import("./{module}")' in main, module
+
+
+def test_every_tab_has_a_route():
+    html = (WEB / "index.html").read_text()
+    main = (WEB / "js" / "main.js").read_text()
+    tabs = re.findall(r'<a href="#/(\w*)" data-tab="(\w+)">', html)
+    assert {tab for _, tab in tabs} == {"workouts", "progress", "history", "settings"}
+    for path, tab in tabs:
+        assert f'"{tab}"]' in main, f"no route shows the {tab} tab"
+
+
+NODE = shutil.which("node")
+# Runs the pure plan module under Node: lengths as typed, and a share link of a plan.
+PLANS_JS_PROBE = """
+import * as plans from "%s";
+const lengths = Object.fromEntries(["1:30", "2", "1.5", "45s", "0:04", "60:00", "60:01", "abc", ""].map((t) => [t, plans.parseLength(t)]));
+const speeds = ["6.4", "6.5", "0.5", "0.4", "2,4"].map((t) => plans.parseSpeed(t, "kmh"));
+const plan = { name: "Évening walk ✓", description: "", segments: [{ kind: "reverse", seconds: 60, speed_mph: 1.5 }, { kind: "forward", seconds: 90 }] };
+const packed = plans.encodeShare(plan);
+console.log(JSON.stringify({ lengths, speeds, packed, back: plans.decodeShare(packed), cut: plans.decodeShare(packed.slice(0, -6)) }));
+"""
+
+
+@pytest.mark.skipif(NODE is None, reason="Node.js runs the pure plan module; install nodejs to run this check")
+def test_plan_lengths_speeds_and_share_links_agree_with_the_server(tmp_path):
+    from server.plans import parse_plan
+
+    probe = tmp_path / "probe.mjs"
+    probe.write_text(PLANS_JS_PROBE % (WEB / "js" / "plans.js").as_uri())
+    out = json.loads(subprocess.run([NODE, str(probe)], capture_output=True, text=True, check=True, timeout=30).stdout)
+    seconds = {text: answer.get("seconds") for text, answer in out["lengths"].items()}
+    assert seconds == {"1:30": 90, "2": 120, "1.5": 90, "45s": 45, "0:04": None, "60:00": 3600, "60:01": None, "abc": None, "": None}
+    assert [answer.get("mph") for answer in out["speeds"]] == [4.0, None, 0.3, None, 1.5]
+    # A share link is base64url JSON any client can read, and the server accepts what it holds.
+    raw = json.loads(base64.urlsafe_b64decode(out["packed"] + "=" * (-len(out["packed"]) % 4)))
+    plan = parse_plan({key: raw[key] for key in ("name", "description", "segments")}, "my-x")
+    assert plan.name == "Évening walk ✓" and plan.reverse_seconds == 60
+    assert out["back"]["plan"]["segments"] == raw["segments"] and out["cut"]["plan"] is None

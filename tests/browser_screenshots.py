@@ -1,18 +1,28 @@
 """Screenshots of every screen at phone size, to look at the app as a walker would.
 
     python tests/browser_screenshots.py [--out /tmp/shots] [--width 390]
+    python tests/browser_screenshots.py --coaching [--out /tmp/shots5]
 
 Starts its own server, walks through picker, safety check, get ready, player (mid-workout
 and paused), summary and history, plus the desktop page with its QR code. Takes about
 two minutes (the summary comes from a real 80-second workout).
+
+--coaching shows issue 5's screens instead: nine weeks of history seeded into the server's
+database, a programme followed and its first session walked (skipping ahead, on a server
+with a short cue lead), the summary with calories and the next session, the picker with
+the programme's progress, the plan editor mid-edit with a rule broken, settings, progress
+with both charts, and a plan shared by link. About a minute.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import random
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -20,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser_support import CHROMIUM_ARGS, CHROMIUM_PATH, confirm_safety, create_plan  # noqa: E402
 from conftest import RunningServer  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from test_coaching_api import seed_finished_session  # noqa: E402
 
 EVENING = [
     {"kind": "warmup", "seconds": 6, "speed_mph": 2.5},
@@ -38,16 +49,137 @@ SHORT = [
 ]
 
 
+DAY_MS = 86_400_000
+# Short enough that skipping through a programme session takes seconds (tests/test_coaching_api.py).
+FAST_LEAD_MS = 200
+
+
+def seed_history(server: RunningServer, token: str, weeks: int = 9) -> None:
+    """Past walks of one device over `weeks` weeks, growing backward minutes, a few stopped early."""
+    rng = random.Random(5)
+    device = types.SimpleNamespace(cookies={"rw_device": token})
+    now = int(time.time() * 1000)
+    for week in range(weeks, 0, -1):
+        for number in range(rng.choice([1, 2, 3, 3, 4])):
+            backward = min(4 + (weeks - week) * 1.5 + rng.random() * 2.5, 15)
+            forward = 12 + rng.random() * 16
+            segments = [{"kind": "warmup", "seconds": 180, "speed_mph": 2.5},
+                        {"kind": "reverse", "seconds": round(backward * 60), "speed_mph": 1.8},
+                        {"kind": "forward", "seconds": round(forward * 60), "speed_mph": 2.8}]
+            started = now - week * 7 * DAY_MS + rng.randint(0, 5) * DAY_MS + number * 3_600_000
+            stopped = rng.random() < 0.12
+            walked = [s["seconds"] for s in segments]
+            if stopped:
+                walked[-1] = walked[-1] // 3
+            seed_finished_session(server, device, started_at=started, segments=segments, walked=walked,
+                                  ended_by="stopped" if stopped else "complete",
+                                  plan_id=f"my-seed-{week}-{number}", plan_name=rng.choice(["Evening intervals", "Lunch walk"]))
+
+
+def coaching_screens(browser, out: Path, width: int) -> None:
+    """Issue 5's screens, as a walker following a programme with some weeks behind them sees them."""
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / "data").mkdir()
+        server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio", env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS)}).start()
+        try:
+            context = browser.new_context(viewport={"width": width, "height": 844}, base_url=server.url, has_touch=True, device_scale_factor=2)
+            page = context.new_page()
+            page.on("pageerror", lambda error: print("page error:", error))
+            shot = lambda name: page.screenshot(path=str(out / f"{name}-{width}.png"))  # noqa: E731
+            page.goto("/")
+            token = next(c["value"] for c in context.cookies() if c["name"] == "rw_device")
+            seed_history(server, token)
+            page.request.put("/api/settings", data=json.dumps({"weight_kg": 72}), headers={"Content-Type": "application/json"})
+            page.reload()
+            page.click('[data-follow="first-steps"]')
+            page.wait_for_selector(".up-next")
+            page.click(".up-next [data-plan]")
+            confirm_safety(page)
+            page.wait_for_selector("#start:not([disabled])", timeout=30_000)
+            page.click("#start")
+            page.wait_for_selector(".phase")
+            # Walk a little of each of the first intervals, then skip through the rest.
+            skip = page.get_by_role("button", name="Skip")
+            for dwell in [8, 12, 8, 6] + [0.6] * 20:
+                if page.locator("#summary-title").count():
+                    break
+                time.sleep(dwell)
+                if skip.count() and skip.is_enabled():
+                    skip.click()
+            page.wait_for_selector(".next-session:not([hidden])", timeout=60_000)
+            page.wait_for_selector('[data-calories="range"]')
+            time.sleep(0.5)
+            shot("1-summary-programme-calories")
+            page.get_by_role("button", name="Done").click()
+            page.wait_for_selector(".up-next")
+            time.sleep(0.5)
+            shot("2-picker-up-next")
+            page.click('li[data-programme="first-steps"] details summary')
+            page.evaluate("document.querySelector('li[data-programme=\"first-steps\"] .audience').scrollIntoView({block: 'start'})")
+            time.sleep(0.3)
+            shot("3-picker-programme-progress")
+
+            page.goto("/#/edit/new")
+            page.fill("#plan-name", "Evening intervals")
+            page.locator(".seg-list > li:nth-child(2) input.length").fill("0:03")
+            page.locator(".seg-list > li:nth-child(2) input.length").press("Tab")
+            page.locator(".seg-list > li:nth-child(2)").scroll_into_view_if_needed()
+            page.evaluate("document.querySelector('.seg-help').scrollIntoView({block: 'start'})")
+            time.sleep(0.3)
+            shot("4-editor-validation")
+            page.locator(".seg-list > li:nth-child(2) input.length").fill("1:30")
+            page.click("#share-plan")
+            time.sleep(0.3)
+            shot("5-editor-share")
+            link = page.input_value("#share-link")
+
+            page.goto("/#/settings")
+            page.wait_for_selector("#weight")
+            time.sleep(0.3)
+            shot("6-settings")
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            time.sleep(0.3)
+            shot("6b-settings-voice")
+
+            page.goto("/#/progress")
+            page.wait_for_selector(".chart-weeks")
+            time.sleep(0.5)
+            shot("7-progress-week")
+            page.evaluate("document.querySelector('.chart-weeks').closest('figure').previousElementSibling.scrollIntoView({block: 'start'})")
+            time.sleep(0.3)
+            shot("8-progress-charts")
+            context.close()
+
+            other = browser.new_context(viewport={"width": width, "height": 844}, base_url=server.url, has_touch=True, device_scale_factor=2)
+            page = other.new_page()
+            page.goto(link)
+            page.wait_for_selector("#save-shared")
+            time.sleep(0.3)
+            shot("9-shared-plan")
+            other.close()
+        finally:
+            server.stop()
+
+
 def main() -> None:
     """Take the screenshots into --out."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="/tmp/shots")
     parser.add_argument("--width", type=int, default=390)
     parser.add_argument("--skip-summary", action="store_true", help="do not play the 80-second workout")
+    parser.add_argument("--coaching", action="store_true", help="issue 5's screens: programmes, editor, settings, progress")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     size = {"width": args.width, "height": 844}
+    if args.coaching:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+            coaching_screens(browser, out, args.width)
+            browser.close()
+        for path in sorted(out.glob("*.png")):
+            print(path)
+        return
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "data").mkdir()
         server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio").start()

@@ -271,3 +271,43 @@ def test_duplicate_a_built_in_plan_then_edit_and_delete_it_with_undo(phone_page,
     page.click("#toast >> text=Undo")
     page.wait_for_selector(".plan-card:focus:has-text('Quick mix: 10 minutes (copy)')")
     assert not page.js_errors
+
+
+def test_the_coaching_screens_are_readable_named_and_fit_at_320_px(phone_page, server):
+    from test_browser_a11y import NARROW, check_screen
+
+    page = phone_page(server.url)
+    page.set_viewport_size(NARROW)
+    page.goto("/")
+    page.click('[data-follow="knee-friendly"]')
+    page.wait_for_selector(".up-next")
+    page.click('li[data-programme="knee-friendly"] details summary')
+    check_screen(page, "picker with a programme followed")
+    plan = create_plan(page, "Narrow plan", SHORT)
+    page.goto(f"/#/edit/{plan['id']}")
+    page.wait_for_selector("#plan-name")
+    segment(page, 2).locator("input.length").fill("0:01")
+    segment(page, 2).get_by_label(re.compile("^Speed")).fill("9")
+    page.locator("#plan-name").focus()
+    assert page.locator(".seg .field-error:visible").count() == 2
+    page.click("#share-plan")
+    assert page.locator("#share-link").count() == 0, "a plan that breaks the rules was shared"
+    check_screen(page, "plan editor with errors")
+    segment(page, 2).locator("input.length").fill("0:05")
+    segment(page, 2).get_by_label(re.compile("^Speed")).fill("")
+    page.click("#share-plan")
+    check_screen(page, "plan editor with the share link")
+    link = page.input_value("#share-link")
+    page.goto("/#/settings")
+    page.wait_for_selector("#weight")
+    page.fill("#weight", "5000")
+    page.locator("#weight").press("Enter")
+    page.wait_for_selector("#weight-error:visible")
+    check_screen(page, "settings with an error")
+    page.goto("/#/progress")
+    page.wait_for_selector(".chart-sessions")
+    check_screen(page, "progress")
+    page.goto(link)
+    page.wait_for_selector("#save-shared")
+    check_screen(page, "a shared plan")
+    assert not page.js_errors

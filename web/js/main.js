@@ -352,10 +352,7 @@ function showSummary() {
   }
   showOnlineStatus();
   const { plan, summary, sessionId } = app.finished;
-  const view = renderSummary(main, {
-    plan, summary, onDone: () => go("#/"), onHistory: () => go("#/history"),
-    onPick: (planId) => go(`#/plan/${encodeURIComponent(planId)}`),
-  });
+  const view = renderSummary(main, { plan, summary, onDone: () => go("#/"), onHistory: () => go("#/history") });
   if (summary.local || summary.unconfirmed || !sessionId) return;
   // The server's figures: calories of this walk, the week so far, and what the programme offers next.
   getSessionStats(sessionId).then((stats) => view.calories(stats), () => view.calories(null));
@@ -364,7 +361,7 @@ function showSummary() {
   if (plan.programme || plan.alias_of) {
     getProgrammes().then((all) => {
       view.next(all.programmes.find((p) => p.sessions.some((s) => s.plan_id === sessionPlan)) || null);
-    }, () => {});
+    }, () => view.next(null));
   }
 }
 

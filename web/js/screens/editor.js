@@ -289,7 +289,8 @@ export function renderEditor(root, { title, plan, units, saved, onSave, onCancel
       copied,
       h("p", { class: "note", text: "The plan travels inside the link: whoever opens it can save their own copy." }));
     sharePanel.hidden = false;
-    field.focus();
+    field.focus({ preventScroll: true });
+    sharePanel.scrollIntoView({ block: "end", behavior: "instant" });
   }
 
   let deleteTimer = null;

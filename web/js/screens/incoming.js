@@ -40,7 +40,7 @@ export function renderIncoming(root, { plan, problems, source, units, onSave, on
     }
   } }, "Save to my plans");
   fill(root,
-    h("section", { class: "ready", "aria-labelledby": "incoming-title" },
+    h("section", { class: "ready incoming", "aria-labelledby": "incoming-title" },
       h("div", {},
         h("p", { class: "eyebrow", text: source === "link" ? "Shared with you" : "From a file" }),
         h("h1", { id: "incoming-title", tabIndex: -1, text: plan.name }),

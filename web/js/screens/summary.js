@@ -21,19 +21,21 @@ export function caloriesText(calories) {
  * The calories of a week or a walk: the range and the server's note, or the note and a link to set a weight.
  * @param {{calories: object|null, calories_note: string}} figures
  * @param {string} [what] what the range is of, after the figure
+ * @param {boolean} [brief] the range alone, the note in a tooltip (the summary; progress shows the note)
  * @returns {HTMLElement}
  */
-export function caloriesTile(figures, what = "burned") {
+export function caloriesTile(figures, what = "burned", brief = false) {
   if (!figures.calories) {
     return h("div", { class: "stat stat-wide stat-calories", "data-calories": "none" },
       h("span", { class: "stat-label", text: "Calories" }),
       h("p", { class: "note", text: figures.calories_note }),
       h("a", { href: "#/settings", class: "btn btn-small", id: "set-weight" }, "Set your weight"));
   }
-  return h("div", { class: "stat stat-wide stat-calories", "data-calories": "range" },
+  const { low, high, estimate } = figures.calories;
+  return h("div", { class: "stat stat-wide stat-calories", "data-calories": "range", title: brief ? figures.calories_note : null },
     h("b", { text: caloriesText(figures.calories) }),
-    h("span", { text: figures.calories.high ? `${what}, about ${figures.calories.estimate} kcal` : `${what}: none yet` }),
-    h("p", { class: "note small", text: figures.calories_note }));
+    h("span", { text: high ? `${what}, about ${estimate} kcal${brief ? " (an estimate)" : ""}` : `${what}: none yet` }),
+    brief || low === undefined ? null : h("p", { class: "note small", text: figures.calories_note }));
 }
 
 /**
@@ -51,7 +53,7 @@ export function nextStep(programme, complete) {
   return {
     title: `Next: ${progress.label}`,
     text: complete
-      ? `${programme.name}, ${progress.done} of ${progress.total} done. ${session?.why || ""}`.trim()
+      ? `${progress.done} of ${progress.total} done. ${session?.why || ""}`.trim()
       : `A session stopped early does not count, so ${progress.label} is still next in ${programme.name}.`,
     planId: progress.next_plan_id,
   };
@@ -61,10 +63,10 @@ export function nextStep(programme, complete) {
  * Render the summary of a finished workout. Figures from the server arrive later: the
  * returned functions draw them in the places kept for them.
  * @param {HTMLElement} root
- * @param {{plan: object, summary: object, onDone: () => void, onHistory: () => void, onPick: (planId: string) => void}} props
+ * @param {{plan: object, summary: object, onDone: () => void, onHistory: () => void}} props
  * @returns {{calories: (stats: object) => void, week: (week: object) => void, next: (programme: object|null) => void}}
  */
-export function renderSummary(root, { plan, summary, onDone, onHistory, onPick }) {
+export function renderSummary(root, { plan, summary, onDone, onHistory }) {
   const complete = summary.ended_by !== "stopped";
   const seconds = (value) => clockText((value || 0) * 1000);
   const note = summary.local
@@ -77,8 +79,11 @@ export function renderSummary(root, { plan, summary, onDone, onHistory, onPick }
   const caloriesSlot = h("div", { class: "stat stat-wide stat-calories stat-pending", "aria-busy": "true" },
     h("b", { text: "…" }), h("span", { text: "calories" }));
   const weekSlot = h("p", { class: "week-line", hidden: true });
-  const nextSlot = h("section", { class: "next-session", "aria-labelledby": "next-title", hidden: true });
-  const serverFigures = !summary.local;
+  const serverFigures = !summary.local && !summary.unconfirmed;
+  // A programme's session: room is kept for what comes next, right under what was walked.
+  const inProgramme = serverFigures && Boolean(plan.programme || plan.alias_of);
+  const nextSlot = h("section", { class: "next-session", "aria-labelledby": "next-title", hidden: !inProgramme, "aria-busy": inProgramme ? "true" : null },
+    h("h2", { id: "next-title", text: "Next" }));
   fill(root,
     h("section", { class: "summary", "aria-labelledby": "summary-title" },
       h("div", { class: "summary-hero", "data-ended": complete ? "complete" : "stopped" },
@@ -105,7 +110,7 @@ export function renderSummary(root, { plan, summary, onDone, onHistory, onPick }
   title.focus();
   return {
     calories(stats) {
-      if (stats) caloriesSlot.replaceWith(caloriesTile(stats));
+      if (stats) caloriesSlot.replaceWith(caloriesTile(stats, "burned", true));
       else caloriesSlot.remove();
     },
     week(week) {
@@ -115,19 +120,21 @@ export function renderSummary(root, { plan, summary, onDone, onHistory, onPick }
       weekSlot.hidden = false;
     },
     next(programme) {
-      if (!programme) return;
+      nextSlot.removeAttribute("aria-busy");
+      if (!programme) {
+        nextSlot.hidden = true;
+        return;
+      }
       const step = nextStep(programme, complete);
-      const plan = step.planId && programme.sessions.find((s) => s.plan_id === step.planId)?.plan;
-      const length = plan ? totals(plan.segments) : null;
+      const nextPlan = step.planId && programme.sessions.find((s) => s.plan_id === step.planId)?.plan;
+      const length = nextPlan ? totals(nextPlan.segments) : null;
       fill(nextSlot,
         h("p", { class: "eyebrow", text: programme.name }),
         h("h2", { id: "next-title", text: step.title }),
         h("p", { class: "note", text: step.text }),
         length ? h("p", { class: "chips" },
           h("span", { class: "chip", text: `${minutesText(length.total)} total` }),
-          h("span", { class: "chip chip-reverse", text: `${minutesText(length.reverse)} backward` })) : null,
-        plan ? h("button", { type: "button", class: "btn btn-secondary btn-block", "data-plan": plan.id, onclick: () => onPick(plan.id) },
-          complete ? "See the next session" : "Try it again") : null);
+          h("span", { class: "chip chip-reverse", text: `${minutesText(length.reverse)} backward` })) : null);
       nextSlot.hidden = false;
     },
   };

@@ -1,5 +1,6 @@
 // Past workouts: from the server, and those played on this phone without it.
 
+import { HISTORY_CSV_URL } from "../api.js";
 import { clockText, h, fill } from "../dom.js";
 
 const DATE_FORMAT = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit" });
@@ -20,9 +21,9 @@ function badge(entry) {
 export function renderHistory(root, { entries, offline, error }) {
   const shown = entries.filter((entry) => entry.started_at);
   fill(root,
-    h("div", { class: "screen-head" },
-      h("h1", { text: "History" }),
-      h("p", { text: "Your workouts, newest first." })),
+    h("div", { class: "screen-head screen-head-row" },
+      h("div", {}, h("h1", { text: "History" }), h("p", { text: "Your workouts, newest first." })),
+      shown.length ? h("a", { class: "btn btn-small", href: HISTORY_CSV_URL, download: "", "aria-label": "Download history as a CSV file" }, "CSV") : null),
     offline ? h("p", { class: "note-box", text: "Offline: showing what this phone has seen." }) : null,
     error ? h("p", { class: "error-box", text: error }) : null,
     shown.length

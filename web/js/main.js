@@ -228,8 +228,8 @@ async function showPicker() {
 async function followProgramme(programme) {
   try {
     const followed = await startProgramme(programme.id);
+    app.focusPlan = followed.progress.next_plan_id;
     route();
-    window.scrollTo(0, 0);
     announce(`Following ${followed.name}. Next: ${followed.progress.label}.`);
   } catch (error) {
     toast(error.message);

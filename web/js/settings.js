@@ -34,12 +34,21 @@ export function currentSettings() {
   return { ...DEFAULT_SETTINGS, ...(lastSettings() || {}) };
 }
 
+/** @type {Promise<typeof DEFAULT_SETTINGS>|null} the load under way, shared by whoever asks meanwhile */
+let loading = null;
+
 /**
  * Fetch the settings, and tell the server the phone's time zone when it does not know it
  * yet (weeks start on Monday in the walker's own zone). Offline: the remembered ones.
  * @returns {Promise<typeof DEFAULT_SETTINGS>}
  */
-export async function loadSettings() {
+export function loadSettings() {
+  // One load at a time: the app's start and the settings screen may both ask.
+  loading ??= fetchSettings().finally(() => { loading = null; });
+  return loading;
+}
+
+async function fetchSettings() {
   let settings;
   try {
     settings = await getSettings();

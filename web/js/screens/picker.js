@@ -256,7 +256,8 @@ export function renderPicker(root, props) {
         svg({ viewBox: "0 0 24 24" }, [["path", { d: "M12 4v11M7 10l5 5 5-5M5 20h14" }]]), "Import file"),
       importInput),
   );
-  const focused = focusPlan && root.querySelector(`.plan-card[data-plan="${CSS.escape(focusPlan)}"]`);
+  // The session offered next, if it is that plan, else its card.
+  const focused = focusPlan && root.querySelector(`.up-next [data-plan="${CSS.escape(focusPlan)}"], .plan-card[data-plan="${CSS.escape(focusPlan)}"]`);
   if (focused) {
     focused.scrollIntoView({ block: "center" });
     focused.focus({ preventScroll: true });

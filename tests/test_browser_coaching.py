@@ -246,7 +246,7 @@ def test_a_plan_shared_by_link_or_file_is_saved_on_another_phone(phone_page, ser
     assert not page.js_errors and not other.js_errors
 
 
-def test_duplicate_a_built_in_plan_then_edit_and_delete_it_with_undo(phone_page, server):
+def test_duplicate_a_built_in_plan_edit_it_across_tabs_and_delete_it_with_undo(phone_page, server):
     page = phone_page(server.url)
     page.goto("/")
     page.click('.plan-card[data-plan="quick-mix-10"]')
@@ -263,6 +263,20 @@ def test_duplicate_a_built_in_plan_then_edit_and_delete_it_with_undo(phone_page,
     copy_id = page.evaluate("document.activeElement.dataset.plan")
     page.click(f'[data-edit="{copy_id}"]')
     page.wait_for_selector("#editor-title:text-is('Edit plan')")
+    # Off to settings mid-edit (to switch to km/h): the edits are kept, their speeds converted.
+    page.fill("#plan-name", "Renamed")
+    segment(page, 1).get_by_label(re.compile("^Speed")).fill("2")
+    page.click('.tabs a[data-tab="settings"]')
+    page.get_by_role("radio", name="km/h").check()
+    wait_saved(page)
+    page.go_back()
+    page.wait_for_selector("#resumed")
+    assert page.input_value("#plan-name") == "Renamed"
+    assert segment(page, 1).get_by_label(re.compile("^Speed, km/h")).input_value() == "3.2"
+    page.get_by_role("button", name="Cancel").click()
+    page.click(f'[data-edit="{copy_id}"]')
+    page.wait_for_selector("#editor-title:text-is('Edit plan')")
+    assert page.input_value("#plan-name") == "Quick mix: 10 minutes (copy)" and page.locator("#resumed").count() == 0
     page.click("#delete-plan")
     assert page.inner_text("#delete-plan") == "Tap again to delete"
     page.click("#delete-plan")

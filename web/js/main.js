@@ -61,6 +61,8 @@ const app = {
   incoming: null,
   /** @type {string|null} the plan the picker scrolls to (one just saved) */
   focusPlan: null,
+  /** @type {{hash: string, draft: object, units: string}|null} edits left unsaved in the editor, by its address */
+  unsaved: null,
   /** @type {(() => void)|null} cleanup of the current screen */
   leave: null,
   /** Counts screen changes, so a screen that finished loading late does not draw over a newer one. */
@@ -219,7 +221,7 @@ async function showPicker() {
     onFollow: followProgramme,
     onEdit: (plan) => go(`#/edit/${encodeURIComponent(plan.id)}`),
     onCopy: (plan) => go(`#/copy/${encodeURIComponent(plan.id)}`),
-    onNew: () => { app.draft = null; go("#/edit/new"); },
+    onNew: () => { app.draft = null; app.unsaved = null; go("#/edit/new"); },
     onImport: importFile,
   });
 }
@@ -398,20 +400,27 @@ async function showEditor(id) {
   }
   const draft = id ? plan : app.draft || STARTER_PLAN;
   const copyOf = id ? null : app.draft?.copyOf;
-  renderEditor(main, {
+  // Edits left unsaved on this very screen (the walker went to another tab) come back.
+  const here = location.hash;
+  const resume = app.unsaved?.hash === here ? app.unsaved : null;
+  app.unsaved = null;
+  let done = false;
+  const finish = () => { done = true; app.draft = null; };
+  const editor = renderEditor(main, {
     title: id ? "Edit plan" : copyOf ? `Copy of ${copyOf}` : "New plan",
     plan: draft,
     units: currentSettings().units,
     saved: Boolean(id),
+    resume,
     onSave: async (body) => {
       const saved = id ? await updatePlan(id, body) : await createPlan(body);
-      app.draft = null;
+      finish();
       app.focusPlan = saved.id;
       toast(`Saved “${saved.name}”.`);
       replaceWith("#/");
     },
-    onCancel: () => { app.draft = null; go("#/"); },
-    onCopy: () => go(`#/copy/${encodeURIComponent(id)}`),
+    onCancel: () => { finish(); go("#/"); },
+    onCopy: () => { finish(); go(`#/copy/${encodeURIComponent(id)}`); },
     onDelete: async () => {
       try {
         await deletePlan(id);
@@ -420,10 +429,15 @@ async function showEditor(id) {
         route();
         return;
       }
+      finish();
       replaceWith("#/");
       toast(`Deleted “${plan.name}”.`, { label: "Undo", run: () => restorePlan(plan) });
     },
   });
+  app.leave = () => {
+    const unsaved = done ? null : editor.unsaved();
+    if (unsaved) app.unsaved = { hash: here, ...unsaved };
+  };
 }
 
 /** Undo a delete: the plan is saved again (under a new id). */
@@ -481,7 +495,7 @@ function offerPlan(renderIncoming, { plan, problems }, source) {
       toast(`Saved “${saved.name}” to your plans.`);
       replaceWith("#/");
     },
-    onEdit: () => { app.draft = plan; app.incoming = null; replaceWith("#/edit/new"); },
+    onEdit: () => { app.draft = plan; app.unsaved = null; app.incoming = null; replaceWith("#/edit/new"); },
     onCancel: () => { app.incoming = null; replaceWith("#/"); },
   });
 }

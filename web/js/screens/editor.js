@@ -3,7 +3,8 @@
 
 import { announce, clockText, fill, h, svg } from "../dom.js";
 import {
-  PLAN_RULES, SEGMENT_KINDS, checkDraft, draftOf, parseLength, planFileName, planFileText, shareLink, speedBounds,
+  PLAN_RULES, SEGMENT_KINDS, checkDraft, draftOf, parseLength, parseSpeed, planFileName, planFileText, shareLink, speedBounds,
+  speedField,
 } from "../plans.js";
 import { SPEED_UNITS, kindInfo } from "../workout.js";
 import { segmentStrip } from "./picker.js";
@@ -49,13 +50,16 @@ function showError(input, line, message) {
  * Render the plan editor.
  * @param {HTMLElement} root
  * @param {{title: string, plan: {name?: string, description?: string, segments?: Array<object>}, units: string,
- *   saved: boolean, onSave: (body: object) => Promise<void>, onCancel: () => void,
+ *   saved: boolean, resume?: {draft: object, units: string}|null, onSave: (body: object) => Promise<void>, onCancel: () => void,
  *   onCopy?: () => void, onDelete?: () => void}} props
  *   `saved`: the plan is on the server already (Duplicate and Delete are offered);
+ *   `resume`: edits left unsaved on this screen earlier, shown instead of `plan`;
  *   `onSave` rejects with an ApiError whose `problems` the editor shows
+ * @returns {{unsaved: () => ({draft: object, units: string}|null)}} the edits not saved yet, to keep when the walker leaves
  */
-export function renderEditor(root, { title, plan, units, saved, onSave, onCancel, onCopy, onDelete }) {
-  const start = draftOf(plan, units);
+export function renderEditor(root, { title, plan, units, saved, resume, onSave, onCancel, onCopy, onDelete }) {
+  const original = JSON.stringify(draftOf(plan, units));
+  const start = resume ? resumed(resume, units) : draftOf(plan, units);
   const rows = start.segments.map((segment) => ({ ...segment, key: keys++ }));
   const touched = new Set();
   let showAll = false;
@@ -310,6 +314,7 @@ export function renderEditor(root, { title, plan, units, saved, onSave, onCancel
       h("div", { class: "screen-head" },
         h("h1", { id: "editor-title", text: title }),
         h("p", { text: "Intervals of forward and backward walking; the coach speaks every switch." })),
+      resume ? h("p", { class: "note-box", id: "resumed", text: "Your unsaved changes are back. Save them, or Cancel to drop them." }) : null,
       serverBox,
       h("div", { class: "field" }, h("label", { for: "plan-name", text: "Name" }), nameInput, nameError),
       h("div", { class: "field" }, h("label", { for: "plan-desc", text: "Description (optional)" }), descInput, descError),
@@ -337,4 +342,22 @@ export function renderEditor(root, { title, plan, units, saved, onSave, onCancel
   );
   renderList();
   if (!start.name) nameInput.focus({ preventScroll: true });
+  return {
+    unsaved() {
+      const draft = { name: start.name, description: start.description, segments: rows.map(({ kind, length, speed }) => ({ kind, length, speed })) };
+      return JSON.stringify(draft) === original ? null : { draft, units };
+    },
+  };
+}
+
+/** Edits kept from an earlier visit, their speeds in today's units (the walker may have switched). */
+function resumed({ draft, units: then }, units) {
+  if (then === units) return draft;
+  return {
+    ...draft,
+    segments: draft.segments.map((segment) => {
+      const speed = parseSpeed(segment.speed, then);
+      return { ...segment, speed: "mph" in speed && speed.mph !== null ? speedField(speed.mph, units) : segment.speed };
+    }),
+  };
 }

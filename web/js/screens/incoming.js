@@ -1,8 +1,7 @@
 // A plan that came from elsewhere (a shared link, a file): what it is, then "Save to my plans".
 
-import { clockText, fill, h, minutesText } from "../dom.js";
-import { kindInfo, speedText, totals } from "../workout.js";
-import { segmentStrip, stripLegend } from "./picker.js";
+import { fill, h } from "../dom.js";
+import { planOverview } from "./ready.js";
 
 /**
  * Render a plan offered from a link or a file, or what is wrong with it.
@@ -25,7 +24,6 @@ export function renderIncoming(root, { plan, problems, source, units, onSave, on
     root.querySelector("h1").focus();
     return;
   }
-  const { total, reverse } = totals(plan.segments);
   const message = h("div", { class: "note", role: "status" });
   const saveButton = h("button", { type: "button", class: "btn btn-primary btn-huge btn-block", id: "save-shared", onclick: async () => {
     saveButton.disabled = true;
@@ -45,16 +43,7 @@ export function renderIncoming(root, { plan, problems, source, units, onSave, on
         h("p", { class: "eyebrow", text: source === "link" ? "Shared with you" : "From a file" }),
         h("h1", { id: "incoming-title", tabIndex: -1, text: plan.name }),
         plan.description ? h("p", { class: "note", style: { marginTop: "6px" }, text: plan.description }) : null),
-      h("div", { class: "facts" },
-        h("div", { class: "fact" }, h("b", { text: clockText(total * 1000) }), h("span", { text: "total" })),
-        h("div", { class: "fact" }, h("b", { text: clockText(reverse * 1000) }), h("span", { text: "backward" })),
-        h("div", { class: "fact" }, h("b", { text: String(plan.segments.length) }), h("span", { text: "intervals" }))),
-      h("div", {}, segmentStrip(plan.segments), stripLegend(plan.segments)),
-      h("ol", { class: "segments", "aria-label": "Intervals" }, plan.segments.map((segment) => h("li", {},
-        h("i", { class: `k-${segment.kind}` }),
-        h("span", { text: kindInfo(segment.kind).label }),
-        segment.speed_mph ? h("span", { class: "note", text: speedText(segment.speed_mph, units) }) : null,
-        h("span", { class: "len", text: minutesText(segment.seconds) })))),
+      ...planOverview(plan, units),
       message,
       h("div", { class: "actions" },
         saveButton,

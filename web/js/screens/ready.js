@@ -42,6 +42,28 @@ export function renderSafety(root, { plan, onConfirm, onCancel }) {
 }
 
 /**
+ * A plan at a glance: its totals, its strip of intervals and the list of them.
+ * @param {{segments: object[]}} plan
+ * @param {string} units the walker's speed units
+ * @returns {HTMLElement[]}
+ */
+export function planOverview(plan, units) {
+  const { total, reverse } = totals(plan.segments);
+  return [
+    h("div", { class: "facts" },
+      h("div", { class: "fact" }, h("b", { text: clockText(total * 1000) }), h("span", { text: "total" })),
+      h("div", { class: "fact" }, h("b", { text: clockText(reverse * 1000) }), h("span", { text: "backward" })),
+      h("div", { class: "fact" }, h("b", { text: String(plan.segments.length) }), h("span", { text: "intervals" }))),
+    h("div", {}, segmentStrip(plan.segments), stripLegend(plan.segments)),
+    h("ol", { class: "segments", "aria-label": "Intervals" }, plan.segments.map((segment) => h("li", {},
+      h("i", { class: `k-${segment.kind}` }),
+      h("span", { text: kindInfo(segment.kind).label }),
+      segment.speed_mph ? h("span", { class: "note", text: speedText(segment.speed_mph, units) }) : null,
+      h("span", { class: "len", text: minutesText(segment.seconds) })))),
+  ];
+}
+
+/**
  * Render the get-ready screen. Returns functions to show preparation progress and readiness.
  * @param {HTMLElement} root
  * @param {{plan: object, units: string, onStart: () => void, onBack: () => void, onEdit?: (() => void)|null, onCopy?: () => void}} props
@@ -50,7 +72,6 @@ export function renderSafety(root, { plan, onConfirm, onCancel }) {
  *   fail: (message: string) => void}}
  */
 export function renderReady(root, { plan, units, onStart, onBack, onEdit, onCopy }) {
-  const { total, reverse } = totals(plan.segments);
   const bar = h("progress", { max: 1, value: 0, "aria-label": "Preparing the coach’s voice" });
   const label = h("span", { text: "Preparing the coach’s voice…" });
   const count = h("span", { text: "" });
@@ -74,16 +95,7 @@ export function renderReady(root, { plan, units, onStart, onBack, onEdit, onCopy
         onEdit || onCopy
           ? h("button", { type: "button", class: "btn btn-small ready-tool", onclick: onEdit || onCopy }, onEdit ? "Edit this plan" : "Copy and edit")
           : null),
-      h("div", { class: "facts" },
-        h("div", { class: "fact" }, h("b", { text: clockText(total * 1000) }), h("span", { text: "total" })),
-        h("div", { class: "fact" }, h("b", { text: clockText(reverse * 1000) }), h("span", { text: "backward" })),
-        h("div", { class: "fact" }, h("b", { text: String(plan.segments.length) }), h("span", { text: "intervals" }))),
-      h("div", {}, segmentStrip(plan.segments), stripLegend(plan.segments)),
-      h("ol", { class: "segments", "aria-label": "Intervals" }, plan.segments.map((segment) => h("li", {},
-        h("i", { class: `k-${segment.kind}` }),
-        h("span", { text: kindInfo(segment.kind).label }),
-        segment.speed_mph ? h("span", { class: "note", text: speedText(segment.speed_mph, units) }) : null,
-        h("span", { class: "len", text: minutesText(segment.seconds) })))),
+      ...planOverview(plan, units),
       h("div", { class: "prepare" }, h("div", { class: "prepare-label" }, label, count), bar, message),
       notes,
       h("div", { class: "actions" },

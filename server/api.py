@@ -17,8 +17,8 @@ from .cues import COUNTDOWN_CHOICES, CueOptions, CueOptionsInvalid, compile_time
 from .db import get_db
 from .devices import current_device
 from .errors import BadInput, NotFound, error_response
-from .plans import BUILTIN_PLANS, Plan, PlanInvalid, parse_plan, parse_segments
-from .programmes import PROGRAMMES, CompletedWalk, Programme
+from .plans import Plan, PlanInvalid, parse_plan, parse_segments
+from .programmes import BUILTIN_PLANS, PROGRAMMES, CompletedWalk, Programme
 from .programmes import progress as programme_progress
 from .settings import Settings, SettingsInvalid, timezone_problem, valid_timezone
 from .settings import apply_changes as apply_settings_changes

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-# plans.py imports this module only when BUILTIN_PLANS is first used, so there is no cycle.
 from .plans import Plan, Segment, walk
 
 # A session's backward minutes may grow by at most this much over the session before it:
@@ -425,6 +424,47 @@ PLAN_ALIASES: dict[str, str] = {
 def programme_sessions() -> list[ProgrammeSession]:
     """Every session of every programme, programme by programme, in order."""
     return [session for programme in PROGRAMMES.values() for session in programme.sessions]
+
+
+_ALIAS_TEXT = {
+    "first-steps": (
+        "First steps backward",
+        "Your first session: five 1-minute bouts of backward walking at under 2 mph, "
+        "with forward walking in between. Hold the rail.",
+    ),
+    "knee-friendly-10": (
+        "Knee-friendly 10",
+        "Ten minutes of backward walking at a comfortable speed, the dose that eased "
+        "knee pain in trials (3 times a week for 6 weeks).",
+    ),
+    "intervals-20": (
+        "20-minute intervals",
+        "Four rounds of 2 minutes forward and 90 seconds backward: six minutes of "
+        "backward walking in a 20-minute walk.",
+    ),
+}
+
+
+def _builtin_plans() -> dict[str, Plan]:
+    """The aliases first (quick starts the phone already knows), then every programme session."""
+    sessions = {s.plan.id: s.plan for s in programme_sessions()}
+    aliases = {
+        alias: Plan(
+            alias,
+            _ALIAS_TEXT[alias][0],
+            sessions[target].segments,
+            _ALIAS_TEXT[alias][1],
+            builtin=True,
+            extra={"alias_of": target},
+        )
+        for alias, target in PLAN_ALIASES.items()
+    }
+    return {**aliases, **sessions}
+
+
+# Every built-in plan by id: the programmes' sessions, plus the foundation's three plan ids
+# kept as aliases of the sessions they always were.
+BUILTIN_PLANS: dict[str, Plan] = _builtin_plans()
 
 
 def session_for_plan(plan_id: str) -> ProgrammeSession | None:

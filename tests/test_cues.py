@@ -14,7 +14,8 @@ from server.cues import (
     needed_phrases,
     segment_starts_ms,
 )
-from server.plans import BUILTIN_PLANS, SEGMENT_KINDS, Segment
+from server.plans import SEGMENT_KINDS, Segment
+from server.programmes import BUILTIN_PLANS
 
 
 def lengths(texts, ms_per_char=60, minimum=300):

@@ -3,13 +3,13 @@
 import pytest
 
 from server.plans import (
-    BUILTIN_PLANS,
     MAX_SEGMENTS,
     Plan,
     PlanInvalid,
     Segment,
     parse_plan,
 )
+from server.programmes import BUILTIN_PLANS
 
 
 def plan_body(*segments, name="Mine"):

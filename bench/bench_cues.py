@@ -15,6 +15,8 @@ from server.plans import SEGMENT_KINDS, Segment  # noqa: E402
 PLANS = 1000
 SEGMENTS = 200
 TARGET_S = 1.0
+# The machine is shared and the collector runs inside the timed part: judge the median of a few runs.
+REPEATS = 5
 # Spoken lengths close to eSpeak's: about 65 ms a character, never under a third of a second.
 MS_PER_CHAR = 65
 
@@ -36,12 +38,17 @@ def main() -> int:
     for plan in plans:
         for text in needed_phrases(plan, options):
             lengths.setdefault(text, max(300, len(text) * MS_PER_CHAR))
-    started = time.perf_counter()
-    cues = sum(len(compile_timeline(plan, options, lengths)) for plan in plans)
-    elapsed = time.perf_counter() - started
+    times = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        cues = sum(len(compile_timeline(plan, options, lengths)) for plan in plans)
+        times.append(time.perf_counter() - started)
+    times.sort()
+    elapsed = times[len(times) // 2]
     verdict = "ok" if elapsed < TARGET_S else "MISSED"
-    print(f"compile: {PLANS} plans x {SEGMENTS} segments -> {cues} cues in {elapsed:.3f} s "
-          f"({elapsed / PLANS * 1000:.2f} ms a plan; target < {TARGET_S:.0f} s: {verdict})")
+    print(f"compile: {PLANS} plans x {SEGMENTS} segments -> {cues} cues in {elapsed:.3f} s median of {REPEATS} "
+          f"(best {times[0]:.3f} s, worst {times[-1]:.3f} s; {elapsed / PLANS * 1000:.2f} ms a plan; "
+          f"target < {TARGET_S:.0f} s: {verdict})")
     return 0 if elapsed < TARGET_S else 1
 
 

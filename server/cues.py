@@ -262,8 +262,3 @@ def _place_movable(timeline, first, segment, index, start, end, next_switch_at, 
             ours.append((at, kind, text))
     ours.sort(key=lambda cue: (cue[0], PRIORITY[cue[1]]))
     timeline[first:] = [Cue(first + n, at, kind, text, index) for n, (at, kind, text) in enumerate(ours)]
-
-
-def shift_after(timeline: Sequence[Cue], offset_ms: int, by_ms: int) -> list[Cue]:
-    """The timeline with every cue at or after `offset_ms` moved `by_ms` later (clock maths for pauses)."""
-    return [c._replace(offset_ms=c.offset_ms + by_ms) if c.offset_ms >= offset_ms else c for c in timeline]

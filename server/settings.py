@@ -1,4 +1,4 @@
-"""Per-device settings: units, body weight, cue options, voice language, time zone, programme.
+"""Per-device settings: units, body weight, cue options, voice language, time zone, programme, audio mode.
 
 Pure: validation and defaults over plain dicts; the API reads and writes the `settings`
 table (one JSON row per device) at the edge.
@@ -24,6 +24,11 @@ MIN_WEIGHT_KG = 25
 MAX_WEIGHT_KG = 300
 # IANA names are short ("America/Argentina/ComodRivadavia" is among the longest).
 MAX_TIMEZONE_LENGTH = 64
+# How the phone makes the sound: "pocket" plays the walk as one track (cues heard with the
+# screen locked; other apps' music pauses), "screen" plays cue clips over the walker's music
+# with the screen kept on and locked against touches.
+AUDIO_MODES = ("pocket", "screen")
+DEFAULT_AUDIO_MODE = "pocket"
 # Stored beside the walker's fields in the same JSON row, but set only by the server.
 PROGRAMME_STARTS_KEY = "programme_starts"
 
@@ -48,6 +53,7 @@ class Settings:
     lang: str = "en"
     timezone: str | None = None
     programme: str | None = None
+    audio_mode: str = DEFAULT_AUDIO_MODE
     # When the walker (re)started each programme, epoch ms; progress counts from there.
     programme_starts: dict[str, int] = field(default_factory=dict, compare=False)
 
@@ -123,6 +129,9 @@ def _check(name: str, value: Any) -> tuple[Any, str | None]:
     elif name == "timezone":
         if value is not None and not valid_timezone(value):
             return None, timezone_problem(value)
+    elif name == "audio_mode":
+        if value not in AUDIO_MODES:
+            return None, f'The audio mode must be one of {", ".join(AUDIO_MODES)} ("pocket" plays one track, "screen" plays clips over your music).'
     elif name == "programme":
         if value is not None and (not isinstance(value, str) or value not in PROGRAMMES):
             return None, f"The programme must be one of {', '.join(PROGRAMMES)}, or null."

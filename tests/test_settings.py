@@ -23,6 +23,7 @@ def test_a_new_device_starts_from_the_defaults():
         "lang": "en",
         "timezone": None,
         "programme": None,
+        "audio_mode": "pocket",
     }
 
 
@@ -64,6 +65,8 @@ def test_cue_options_come_from_the_settings():
         ({"programme": "couch-to-marathon"}, "first-steps"),
         ({"programme": ["first-steps"]}, "first-steps"),
         ({"colour": "blue"}, "Unknown setting(s): colour"),
+        ({"audio_mode": "loud"}, "pocket, screen"),
+        ({"audio_mode": None}, "pocket, screen"),
     ],
 )
 def test_bad_values_are_refused_with_a_sentence(change, message):

@@ -1,4 +1,4 @@
-// The device's settings (units, weight, cue options, voice language, time zone): fetched from
+// The device's settings (units, weight, cue options, voice language, time zone, audio mode): fetched from
 // the server, remembered on the phone for offline use, and the time zone sent once.
 
 import { getSettings, putSettings } from "./api.js";
@@ -7,6 +7,7 @@ import { lastSettings, saveSettingsCopy } from "./store.js";
 /** What a new device starts with (server/settings.py). */
 export const DEFAULT_SETTINGS = Object.freeze({
   units: "mph", weight_kg: null, countdown: 3, halfway: true, time_remaining: true, lang: "en", timezone: null, programme: null,
+  audio_mode: "pocket",
 });
 
 /** The server's rules for settings (server/settings.py, server/cues.py); tests/test_web.py checks they match. */

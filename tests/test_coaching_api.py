@@ -110,7 +110,7 @@ def test_settings_start_from_the_defaults_and_round_trip(device, server):
     url = server.url + "/api/settings"
     assert device.get(url, timeout=TIMEOUT).json() == {
         "units": "mph", "weight_kg": None, "countdown": 3, "halfway": True,
-        "time_remaining": True, "lang": "en", "timezone": None, "programme": None,
+        "time_remaining": True, "lang": "en", "timezone": None, "programme": None, "audio_mode": "pocket",
     }
     saved = device.put(url, json={"units": "kmh", "weight_kg": 72.5, "timezone": "Europe/Madrid", "lang": "es"}, timeout=TIMEOUT)
     assert saved.status_code == 200

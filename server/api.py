@@ -17,6 +17,7 @@ from .cues import COUNTDOWN_CHOICES, CueOptions, CueOptionsInvalid, compile_time
 from .db import get_db
 from .devices import current_device
 from .errors import BadInput, NotFound, error_response
+from .inputs import SQLITE_MAX_INT, query_int, request_json
 from .plans import Plan, PlanInvalid, parse_plan, parse_segments
 from .programmes import BUILTIN_PLANS, PROGRAMMES, CompletedWalk, Programme
 from .programmes import progress as programme_progress
@@ -39,11 +40,8 @@ def now_ms() -> int:
 
 
 def json_body() -> Any:
-    """The request's JSON body, or a 400 that says the body must be JSON."""
-    body = request.get_json(silent=True)
-    if body is None:
-        raise BadInput("invalid_json", "The request body must be JSON (Content-Type: application/json).")
-    return body
+    """The request's JSON body, or a 400 `invalid_json` (one reader for every route: see inputs.py)."""
+    return request_json()
 
 
 def _plan_from_row(row: dict) -> Plan:
@@ -244,13 +242,11 @@ def stats_week():
 @bp.get("/api/stats/weeks")
 def stats_weeks():
     """Chart data: a bar per week for the last `?weeks=` weeks (default 12) and a point per session."""
-    raw = request.args.get("weeks", str(stats.DEFAULT_WEEKS))
-    if not raw.isdigit() or not 1 <= int(raw) <= stats.MAX_WEEKS:
-        raise BadInput("invalid_weeks", f"weeks must be a whole number from 1 to {stats.MAX_WEEKS}.")
+    weeks = query_int("weeks", stats.DEFAULT_WEEKS, 1, stats.MAX_WEEKS, code="invalid_weeks")
     device_id = current_device()
     settings = device_settings(device_id)
     zone = stats_zone(settings)
-    return stats.weeks_summary(device_walks(device_id), zone, now_ms(), int(raw), settings.weight_kg)
+    return stats.weeks_summary(device_walks(device_id), zone, now_ms(), weeks, settings.weight_kg)
 
 
 @bp.get("/api/history.csv")
@@ -402,7 +398,7 @@ def _session_row(session_id: str, device_id: str) -> dict:
 def create_session():
     """A new workout of one of this device's plans, ready to start, with every cue's audio on disk."""
     device_id = current_device()
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict):
         return error_response(400, "invalid_request", 'The body must be a JSON object such as {"plan_id": "..."}.')
     unknown = sorted(set(body) - SESSION_BODY_FIELDS)
@@ -448,12 +444,9 @@ def show_session(session_id: str):
 @bp.get("/api/history")
 def history():
     """This device's sessions, newest first (`?limit=`, `?before=<created_at>` for the next page)."""
-    args = request.args
-    try:
-        limit = min(max(int(args.get("limit", DEFAULT_HISTORY_LIMIT)), 1), MAX_HISTORY_LIMIT)
-        before = int(args["before"]) if "before" in args else None
-    except ValueError:
-        return error_response(400, "invalid_request", "limit and before must be whole numbers.")
+    # limit is clamped to 1..MAX_HISTORY_LIMIT; before is a created_at, so any stored time.
+    limit = min(max(query_int("limit", DEFAULT_HISTORY_LIMIT, 0, SQLITE_MAX_INT), 1), MAX_HISTORY_LIMIT)
+    before = query_int("before", None, 0, SQLITE_MAX_INT)
     where, params = "device_id = ?", [current_device()]
     if before is not None:
         where += " AND created_at < ?"

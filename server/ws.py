@@ -10,7 +10,6 @@ per-socket lock and is written whole (see LockedSocket).
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import socket
 import threading
@@ -23,7 +22,7 @@ from flask import Flask, current_app, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
-from . import live
+from . import inputs, live
 from .db import close_db
 from .devices import current_device
 from .errors import error_response
@@ -59,9 +58,9 @@ def parse_message(data: Any, max_bytes: int) -> dict:
     if len(data) > max_bytes or len(data.encode("utf-8", "surrogatepass")) > max_bytes:
         raise MessageInvalid("too_large", f"Messages may be at most {max_bytes} bytes.")
     try:
-        message = json.loads(data)
-    except ValueError:
-        raise MessageInvalid("bad_json", "The message is not valid JSON.") from None
+        message = inputs.loads(data)
+    except inputs.JsonInvalid as invalid:
+        raise MessageInvalid(invalid.code, str(invalid)) from None
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise MessageInvalid("bad_message", 'A message must be a JSON object with a "type".')
     kind = message["type"]

@@ -86,7 +86,7 @@ def test_bad_session_requests_are_refused_with_the_one_error_shape(server, devic
 
 def test_a_body_that_is_not_json_is_refused(server, device):
     response = device.post(server.url + "/api/sessions", data="plan", headers={"Content-Type": "text/plain"}, timeout=30)
-    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert response.status_code == 400 and response.json()["error"] == "invalid_json"
 
 
 def test_another_devices_plan_and_session_are_not_found(server, device):

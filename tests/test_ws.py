@@ -243,7 +243,8 @@ def test_stop_ends_the_workout_with_a_summary_and_the_socket_stays_open(server, 
 @pytest.mark.parametrize(
     "frame, code",
     [
-        ("this is not json", "bad_json"),
+        ("this is not json", "invalid_json"),
+        ("[" * 1000 + "]" * 1000, "invalid_json"),
         ("[1, 2]", "bad_message"),
         ('{"kind": "start"}', "bad_message"),
         (b"\x00\x01binary", "bad_message"),

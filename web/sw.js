@@ -1,6 +1,9 @@
 // RetroWalk's service worker: the app shell from a versioned precache, cue audio from a
 // cache of its own (cache-first: files are immutable, named by their content's hash), the
-// API network-first with the last answer kept for offline use. Websockets never pass here.
+// tracks of walks played (whole-walk audio) in a bounded cache of their own, the API
+// network-first with the last answer kept for offline use. Websockets never pass here.
+// Range requests for cached audio are answered with 206 from the cache: Safari plays media
+// (offline too) only from a server that honours Range, and a cached 206 cannot exist.
 
 // The server replaces "dev" with a hash of every file below (server/pages.py), so any
 // change to the app ships a new cache without anyone bumping a number.
@@ -9,6 +12,19 @@ const PREFIX = "retrowalk-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 const AUDIO_CACHE = `${PREFIX}audio`;
 const API_CACHE = `${PREFIX}api`;
+/** Whole-walk tracks (server/track.py): big, so kept apart from the cue files and bounded. */
+const TRACK_CACHE = `${PREFIX}tracks`;
+const TRACK_PATH = "/audio/tracks/";
+/** Tracks kept for offline: the most recently played ones, at most this many... */
+const MAX_TRACKS = 8;
+/** ...and at most this many bytes together (a 4-hour walk is about 30 MB at 125 KB a minute). The track played last is always kept. */
+const MAX_TRACK_BYTES = 100 * 1024 * 1024;
+/** When each kept track was last played and how big it is: a JSON entry in the track cache under this key. */
+const TRACK_INDEX_KEY = "/__retrowalk/track-index.json";
+/** A track played from the cache is marked as used again at most this often (the player asks for many ranges). */
+const TRACK_TOUCH_EVERY_MS = 60_000;
+/** A single byte range: `bytes=a-b`, `bytes=a-` or `bytes=-n` (RFC 9110 14.1.2). */
+const SINGLE_RANGE = /^bytes=(\d*)-(\d*)$/;
 // How long a network answer to the API may take before the cached one is used instead.
 const API_TIMEOUT_MS = 4000;
 
@@ -30,6 +46,7 @@ const PRECACHE = [
   "/js/plans.js",
   "/js/settings.js",
   "/js/store.js",
+  "/js/walkclock.js",
   "/js/workout.js",
   "/js/screens/editor.js",
   "/js/screens/history.js",
@@ -71,7 +88,9 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith("/audio/")) {
+  if (url.pathname.startsWith(TRACK_PATH)) {
+    event.respondWith(trackFirst(event, url));
+  } else if (url.pathname.startsWith("/audio/")) {
     event.respondWith(audioFirst(request));
   } else if (url.pathname.startsWith("/api/")) {
     event.respondWith(apiNetworkFirst(request));
@@ -92,12 +111,206 @@ async function shell(request) {
 /** Cue audio: cached forever once fetched (its name is its content's hash). */
 async function audioFirst(request) {
   const cache = await caches.open(AUDIO_CACHE);
-  const cached = await cache.match(request);
-  if (cached) return cached;
+  const cached = await cache.match(request.url, { ignoreVary: true });
+  if (cached) return partial(request, cached);
   const response = await fetch(request);
-  if (response.ok) await cache.put(request, response.clone());
+  // Only a whole file is kept: a 206 (the player asked for a range) cannot be cached.
+  if (response.ok && response.status !== 206) await cache.put(request.url, response.clone());
   return response;
 }
+
+/**
+ * A walk's track: from the cache (a range of it when asked), else from the network while
+ * the whole file is fetched into the cache behind it, so a walk played once plays offline.
+ * @param {FetchEvent} event
+ * @param {URL} url
+ */
+async function trackFirst(event, url) {
+  const request = event.request;
+  const cache = await caches.open(TRACK_CACHE);
+  const cached = await cache.match(url.href, { ignoreVary: true });
+  if (cached) {
+    event.waitUntil(touchTrack(url.pathname).catch(() => {}));
+    return partial(request, cached);
+  }
+  if (request.headers.has("range")) {
+    // The player streams by ranges; the whole file comes in the background (a 206 cannot be cached).
+    event.waitUntil(keepTrack(url).catch(() => {}));
+    return fetch(request);
+  }
+  const response = await fetch(request);
+  if (response.status === 200) event.waitUntil(storeTrack(url, response.clone()).catch(() => {}));
+  return response;
+}
+
+/**
+ * The bytes a Range header asks for, as [start, end) of a file of `size` bytes.
+ * @param {string} header e.g. "bytes=0-1023", "bytes=1024-", "bytes=-500"
+ * @param {number} size
+ * @returns {{start: number, end: number}|"unsatisfiable"|null} null when the header is not a
+ *   single byte range (then the whole file is the answer, as RFC 9110 allows)
+ */
+function byteRange(header, size) {
+  const match = SINGLE_RANGE.exec(header.trim().toLowerCase().replace(/\s+/g, ""));
+  if (!match || (match[1] === "" && match[2] === "")) return null;
+  if (match[1] === "") {
+    // A suffix: the last n bytes (all of them if the file is shorter).
+    const length = Number(match[2]);
+    if (length === 0 || size === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - length), end: size };
+  }
+  const start = Number(match[1]);
+  const last = match[2] === "" ? size - 1 : Number(match[2]);
+  if (last < start) return null;
+  if (start >= size) return "unsatisfiable";
+  return { start, end: Math.min(last, size - 1) + 1 };
+}
+
+/**
+ * The answer to a request from a whole cached file: as it is, or the range asked for (206),
+ * or 416 when the range lies past its end.
+ * @param {Request} request
+ * @param {Response} whole
+ */
+async function partial(request, whole) {
+  const header = request.headers.get("range");
+  if (!header) return whole;
+  const body = await whole.blob();
+  const range = byteRange(header, body.size);
+  if (range === null) return new Response(body, { status: 200, statusText: "OK", headers: whole.headers });
+  if (range === "unsatisfiable") {
+    return new Response(null, { status: 416, statusText: "Range Not Satisfiable", headers: { "Content-Range": `bytes */${body.size}` } });
+  }
+  const headers = new Headers(whole.headers);
+  headers.set("Content-Length", String(range.end - range.start));
+  headers.set("Content-Range", `bytes ${range.start}-${range.end - 1}/${body.size}`);
+  headers.set("Accept-Ranges", "bytes");
+  return new Response(body.slice(range.start, range.end), { status: 206, statusText: "Partial Content", headers });
+}
+
+/** Whole-file downloads of tracks under way, by URL, so two players never fetch one twice. */
+const keeping = new Map();
+
+/**
+ * Make sure a walk's track is in the cache (fetching the whole file, without Range) and marked as just played.
+ * @param {URL} url
+ */
+function keepTrack(url) {
+  if (keeping.has(url.pathname)) return keeping.get(url.pathname);
+  const job = (async () => {
+    const cache = await caches.open(TRACK_CACHE);
+    if (await cache.match(url.href, { ignoreVary: true })) return touchTrack(url.pathname, true);
+    const response = await fetch(url.href, { credentials: "same-origin" });
+    if (response.status !== 200) throw new Error(`track ${url.pathname}: ${response.status}`);
+    return storeTrack(url, response);
+  })().finally(() => keeping.delete(url.pathname));
+  keeping.set(url.pathname, job);
+  return job;
+}
+
+/**
+ * Put a whole track in the cache, note it as just played, and evict the least recently played beyond the bounds.
+ * @param {URL} url
+ * @param {Response} response a 200 with the whole file
+ */
+async function storeTrack(url, response) {
+  const cache = await caches.open(TRACK_CACHE);
+  await cache.put(url.href, response);
+  const stored = await cache.match(url.href, { ignoreVary: true });
+  if (!stored) return;
+  const declared = Number(stored.headers.get("content-length"));
+  const bytes = Number.isFinite(declared) && declared > 0 ? declared : (await stored.blob()).size;
+  await withTrackIndex(async (index) => {
+    index[url.pathname] = { bytes, used_at: Date.now() };
+    await evictTracks(cache, index);
+  });
+}
+
+/**
+ * Note that a kept track was played now (at most once a minute, unless `now` is forced).
+ * @param {string} path
+ * @param {boolean} [force]
+ */
+function touchTrack(path, force = false) {
+  return withTrackIndex(async (index) => {
+    const entry = index[path];
+    if (!entry || (!force && Date.now() - entry.used_at < TRACK_TOUCH_EVERY_MS)) return false;
+    entry.used_at = Date.now();
+    return true;
+  });
+}
+
+/**
+ * The tracks to let go: beyond the most recently played MAX_TRACKS, or past MAX_TRACK_BYTES
+ * together; the most recent one always stays.
+ * @param {Record<string, {bytes: number, used_at: number}>} index
+ * @returns {string[]} their paths
+ */
+function tracksToEvict(index) {
+  const newestFirst = Object.entries(index).sort(([, a], [, b]) => b.used_at - a.used_at);
+  let kept = 0;
+  let bytes = 0;
+  const evict = [];
+  for (const [path, entry] of newestFirst) {
+    if (kept === 0 || (kept < MAX_TRACKS && bytes + entry.bytes <= MAX_TRACK_BYTES)) {
+      kept += 1;
+      bytes += entry.bytes;
+    } else {
+      evict.push(path);
+    }
+  }
+  return evict;
+}
+
+/** Drop the tracks beyond the bounds from the cache and the index. */
+async function evictTracks(cache, index) {
+  for (const path of tracksToEvict(index)) {
+    await cache.delete(new URL(path, self.location.origin).href);
+    delete index[path];
+  }
+}
+
+/** Index updates one at a time: two walks' fetches ending together must not lose an entry. */
+let trackIndexQueue = Promise.resolve();
+
+/**
+ * Read the track index, let `change` edit it, and write it back if it says so (anything but false).
+ * Tracks in the cache the index does not know (an index lost) join it as played long ago.
+ * @param {(index: Record<string, {bytes: number, used_at: number}>) => Promise<any>} change
+ */
+function withTrackIndex(change) {
+  const run = trackIndexQueue.then(async () => {
+    const cache = await caches.open(TRACK_CACHE);
+    const stored = await cache.match(TRACK_INDEX_KEY);
+    const index = stored ? await stored.json().catch(() => ({})) : {};
+    for (const request of await cache.keys()) {
+      const path = new URL(request.url).pathname;
+      if (path.startsWith(TRACK_PATH) && !index[path]) {
+        const response = await cache.match(request);
+        index[path] = { bytes: Number(response?.headers.get("content-length")) || 0, used_at: 0 };
+      }
+    }
+    for (const path of Object.keys(index)) {
+      if (!(await cache.match(new URL(path, self.location.origin).href, { ignoreVary: true }))) delete index[path];
+    }
+    const result = await change(index);
+    if (result !== false) {
+      await cache.put(TRACK_INDEX_KEY, new Response(JSON.stringify(index), { headers: { "Content-Type": "application/json" } }));
+    }
+    return result;
+  });
+  trackIndexQueue = run.catch(() => {});
+  return run;
+}
+
+self.addEventListener("message", (event) => {
+  // The page says a walk with this track is starting: keep it for offline, as played now.
+  const message = event.data;
+  if (message?.type !== "keep-track" || typeof message.url !== "string") return;
+  const url = new URL(message.url, self.location.origin);
+  if (url.origin !== self.location.origin || !url.pathname.startsWith(TRACK_PATH)) return;
+  event.waitUntil(keepTrack(url).catch((error) => console.warn("Could not keep the track for offline:", error.message)));
+});
 
 /** API: the network's answer (kept), or with no network the last answer, marked as such. */
 async function apiNetworkFirst(request) {

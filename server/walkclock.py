@@ -98,6 +98,20 @@ class Walk:
 READY_WALK = Walk()
 
 
+def walk_from_dict(data: Mapping[str, Any]) -> Walk:
+    """A walk from its plain JSON data (Walk.to_dict, or a walk the phone kept)."""
+    return Walk(
+        state=data["state"],
+        started_at=data.get("started_at"),
+        paused_at=data.get("paused_at"),
+        shift_ms=data.get("shift_ms") or 0,
+        skips=tuple(Skip(**{k: s[k] for k in ("segment", "from_ms", "to_ms", "next_ms")}) for s in data.get("skips") or ()),
+        finished_at=data.get("finished_at"),
+        ended_by=data.get("ended_by"),
+        last_at=data.get("last_at"),
+    )
+
+
 def walk_end_ms(starts: Sequence[int], offsets: Sequence[int] = ()) -> int:
     """Where a walk ends on its own: the plan's end, or its last cue if that was pushed later."""
     return max([starts[-1], *offsets])

@@ -92,4 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     live.init_app(app)
     ws.init_app(app)
     app.register_blueprint(pages.bp)
+    from . import openapi
+
+    app.register_blueprint(openapi.bp)
     return app

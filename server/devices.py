@@ -13,7 +13,7 @@ from .db import get_db
 TOKEN_BYTES = 24
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 # Files anyone may fetch: no identity needed, so no database work on the hot path.
-ANONYMOUS_ENDPOINTS = frozenset({"static", "api.audio", "api.healthz"})
+ANONYMOUS_ENDPOINTS = frozenset({"static", "api.audio", "api.healthz", "openapi.openapi_json"})
 
 
 def _known(token: str) -> bool:

@@ -111,9 +111,11 @@ export class LiveConnection {
   /**
    * Send a control (start, pause, resume, skip, stop); kept until the socket is back if it is down.
    * @param {string} type
+   * @param {{at?: number}} [fields] `at`: when it happened, server-clock ms (a pause pressed
+   *   on the lock screen while the page slept is sent when it wakes, with its own time)
    */
-  send(type) {
-    const msg = { type };
+  send(type, fields = {}) {
+    const msg = { type, ...fields };
     if (this.live) this.socket.send(JSON.stringify(msg));
     else this.outbox.push(msg);
   }
@@ -167,6 +169,8 @@ export class LocalSession {
   constructor(saved, handlers) {
     this.plan = saved.plan;
     this.timeline = saved.timeline;
+    this.track = saved.track ?? null;
+    this.trackLeadInMs = saved.track_lead_in_ms ?? LOCAL_LEAD_MS;
     this.handlers = handlers;
     this.clock = new ServerClock();
     // The phone's own clock is the session clock: offset from performance.now() to epoch ms.
@@ -188,6 +192,9 @@ export class LocalSession {
       server_time: this.now(),
       lead_ms: LOCAL_LEAD_MS,
       timeline: this.timeline,
+      // The walk's track, when this phone kept it from playing the plan with the server.
+      track: this.track,
+      track_lead_in_ms: this.trackLeadInMs,
     }));
   }
 
@@ -218,9 +225,10 @@ export class LocalSession {
   /**
    * Apply a control as the server would.
    * @param {string} type start, pause, resume, skip or stop
+   * @param {{at?: number}} [fields] when it happened (never later than now)
    */
-  send(type) {
-    const now = this.now();
+  send(type, fields = {}) {
+    const now = typeof fields.at === "number" ? Math.min(fields.at, this.now()) : this.now();
     const s = this.state;
     if (type === "start" && s.state === "ready") {
       Object.assign(s, { state: "running", started_at: now + LOCAL_LEAD_MS });

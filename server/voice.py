@@ -12,9 +12,11 @@ import array
 import ctypes
 import hashlib
 import json
+import logging
 import os
 import re
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
@@ -54,7 +56,14 @@ LOOKUP_CHUNK = 500
 RENDER_LOCK_STRIPES = 64
 
 OUTCOMES = ("rendered", "reused", "failed")
-_ROW_KEYS = ("text", "lang", "engine", "accent", "file", "bytes", "spoken_ms")
+_ROW_KEYS = ("text", "lang", "engine", "accent", "file", "bytes", "spoken_ms", "sha256")
+# SQLite's primary result codes for a damaged file: the index is then rebuilt, not trusted.
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+_SQLITE_PRIMARY_CODE_MASK = 0xFF
+# The index and the files SQLite keeps beside it in WAL mode.
+_INDEX_SUFFIXES = ("", "-wal", "-shm")
+
+log = logging.getLogger(__name__)
 
 
 class VoiceUnavailable(Exception):
@@ -67,6 +76,23 @@ class RenderFailed(Exception):
 
 class NotMpegAudio(ValueError):
     """The bytes hold no MPEG audio frame."""
+
+
+class _IndexCorrupt(sqlite3.DatabaseError):
+    """The index file failed SQLite's own integrity check."""
+
+
+def _is_corruption(error: BaseException) -> bool:
+    """Whether a SQLite error means the index file is damaged (not merely busy or read-only)."""
+    if isinstance(error, _IndexCorrupt):
+        return True
+    if not isinstance(error, sqlite3.DatabaseError) or isinstance(error, sqlite3.OperationalError):
+        return False
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & _SQLITE_PRIMARY_CODE_MASK in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(error)
+    return "malformed" in text or "not a database" in text
 
 
 # --- MPEG audio frame headers ---------------------------------------------------------
@@ -606,6 +632,11 @@ def _phrases(texts: Iterable[str], lang: str) -> list[str]:
     return phrases
 
 
+def _stripe(text: str, lang: str) -> int:
+    """A phrase's render-lock number: the same phrase is rendered once at a time."""
+    return int.from_bytes(hashlib.blake2b(f"{lang}\0{text}".encode(), digest_size=4).digest())
+
+
 def _now() -> str:
     """The current UTC time as ISO 8601."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -635,31 +666,84 @@ class AudioCache:
         self.engines = list(engines)
         self._index = self.root / INDEX_FILE
         self._render_locks = [threading.Lock() for _ in range(RENDER_LOCK_STRIPES)]
+        self._reset_lock = threading.Lock()
+        # file -> ((size, mtime, inode), sha256) of a file whose bytes were checked: one hash per change.
+        self._checked: dict[str, tuple[tuple[int, int, int], str]] = {}
+        # sha256 of files indexed before hashes were recorded, to write into the index.
+        self._learned: dict[str, str] = {}
+        self._guarded(self._create_index, check=True)
+        self._sweep_stale_temp_files()
+
+    def _create_index(self, check: bool = False) -> None:
+        """Create the index table if missing (and, at boot, let SQLite check the file)."""
         with self._db() as db:
+            if check:
+                verdict = db.execute("PRAGMA quick_check").fetchone()[0]
+                if verdict != "ok":
+                    raise _IndexCorrupt(verdict)
             db.enable_wal()
             db[RENDITIONS_TABLE].create(
                 {
                     "file": str, "text": str, "lang": str, "engine": str, "accent": str,
-                    "bytes": int, "spoken_ms": int, "created_at": str,
+                    "bytes": int, "spoken_ms": int, "sha256": str, "created_at": str,
                 },
                 pk="file",
                 if_not_exists=True,
             )
+            if "sha256" not in db[RENDITIONS_TABLE].columns_dict:
+                db[RENDITIONS_TABLE].add_column("sha256", str)  # an index from before hashes
             db[RENDITIONS_TABLE].create_index(
                 ["engine", "lang", "accent", "text"], unique=True, if_not_exists=True
             )
-        self._sweep_stale_temp_files()
+
+    def _guarded(self, action: Callable, *args, **kwargs):
+        """Run an index action; if the index turns out damaged, start it afresh and run it once more."""
+        try:
+            return action(*args, **kwargs)
+        except sqlite3.DatabaseError as error:
+            if not _is_corruption(error):
+                raise
+            self._reset_index(error)
+            return action(*args, **kwargs)
+
+    def _reset_index(self, error: BaseException) -> None:
+        """Replace a damaged index with an empty one: it is disposable, files are re-indexed as they are rendered."""
+        with self._reset_lock:
+            try:
+                with self._db() as db:
+                    healthy = db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+                    healthy = healthy and db[RENDITIONS_TABLE].exists()
+            except sqlite3.DatabaseError:
+                healthy = False
+            if healthy:
+                return  # another thread already replaced it
+            log.warning("Audio cache index %s is damaged (%s); starting an empty index", self._index, error)
+            for suffix in _INDEX_SUFFIXES:
+                Path(f"{self._index}{suffix}").unlink(missing_ok=True)
+            self._checked.clear()
+            self._create_index()
 
     def ensure(self, texts: Iterable[str], lang: str) -> dict[str, Rendition]:
-        """A rendition of every phrase, rendering only those the cache lacks."""
+        """A rendition of every phrase, whose file is checked, rendering only those the cache lacks or has damaged."""
         phrases = _phrases(texts, lang)
+        return self._guarded(self._ensure, phrases, lang)
+
+    def _ensure(self, phrases: list[str], lang: str) -> dict[str, Rendition]:
+        """ensure() on one index connection."""
         renditions: dict[str, Rendition] = {}
         with self._db() as db:
             found = self._lookup(db, phrases, lang)
             for text in phrases:
                 existing = self._preferred(found.get(text, {}))
                 renditions[text] = existing or self._voice(db, text, lang, upgrade=False)
+            self._record_learned_hashes(db)
         return renditions
+
+    def _record_learned_hashes(self, db) -> None:
+        """Write the hashes of files indexed before hashes were kept, so later checks compare them."""
+        while self._learned:
+            file_name, digest = self._learned.popitem()
+            db.execute(f"update {RENDITIONS_TABLE} set sha256 = ? where file = ? and sha256 is null", [digest, file_name])
 
     def prerender(self, texts: Iterable[str], lang: str) -> PrerenderReport:
         """Render every phrase, upgrading offline renditions to gTTS when it answers."""
@@ -681,11 +765,34 @@ class AudioCache:
         return report
 
     def path_for(self, file_name: str) -> Path | None:
-        """The path of a cache file by its name, or None for anything that is not one."""
+        """The path of a sound cache file by its name (a damaged one rendered again first), or None."""
         if not isinstance(file_name, str) or not CACHE_NAME.fullmatch(file_name):
             return None
+        return self._guarded(self._sound_path, file_name)
+
+    def _sound_path(self, file_name: str) -> Path | None:
+        """path_for() on one index connection: an indexed file is checked against its hash and healed."""
         path = self.root / file_name
-        return path if path.is_file() and not path.is_symlink() else None
+        with self._db() as db:
+            row = db.execute(
+                f"select {', '.join(_ROW_KEYS)} from {RENDITIONS_TABLE} where file = ?", [file_name]
+            ).fetchone()
+            if row is None:
+                # Not indexed (the index was replaced): served only while it is plainly MPEG audio.
+                return path if self._file_ok(file_name, None, None) else None
+            row = dict(zip(_ROW_KEYS, row))
+            if self._current(row) is not None:
+                self._record_learned_hashes(db)
+                return path
+            engine = next((e for e in self.engines if e.name == row["engine"]), None)
+            if engine is None or engine.accent(row["lang"]) != row["accent"]:
+                return None  # a voice no longer configured cannot be rendered again
+            try:
+                with self._render_locks[_stripe(row["text"], row["lang"]) % RENDER_LOCK_STRIPES]:
+                    self._render(db, engine, row["text"], row["lang"])
+            except RenderFailed:
+                return None
+        return path
 
     # Internals.
 
@@ -701,12 +808,42 @@ class AudioCache:
         finally:
             conn.close()
 
+    def _file_ok(self, file_name: str, size: int | None, digest: str | None) -> bool:
+        """Whether a cache file holds what the index says: its size and hash (or, unhashed, MPEG audio)."""
+        path = self.root / file_name
+        try:
+            info = path.lstat()
+        except OSError:
+            return False
+        if not stat.S_ISREG(info.st_mode) or info.st_size == 0 or (size is not None and info.st_size != size):
+            return False
+        key = (info.st_size, info.st_mtime_ns, info.st_ino)
+        checked = self._checked.get(file_name)
+        if checked is not None and checked[0] == key and (digest is None or checked[1] == digest):
+            return True  # these very bytes were checked already
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return False
+        actual = hashlib.sha256(data).hexdigest()
+        if digest is None:
+            try:
+                mp3_duration_ms(data)
+            except NotMpegAudio:
+                return False
+            if size is not None:
+                self._learned[file_name] = actual
+        elif actual != digest:
+            return False
+        self._checked[file_name] = (key, actual)
+        return True
+
     def _current(self, row: dict) -> Rendition | None:
-        """The row as a Rendition if it is from a configured engine's voice and its file exists."""
+        """The row as a Rendition if it is from a configured engine's voice and its file is intact."""
         engine = next((e for e in self.engines if e.name == row["engine"]), None)
         if engine is None or engine.accent(row["lang"]) != row["accent"]:
             return None
-        if not (self.root / row["file"]).is_file():
+        if not self._file_ok(row["file"], row["bytes"], row.get("sha256")):
             return None
         return Rendition(
             row["text"], row["lang"], row["engine"], row["file"], row["bytes"], row["spoken_ms"]
@@ -732,8 +869,7 @@ class AudioCache:
         self, db, text: str, lang: str, upgrade: bool, report: PrerenderReport | None = None
     ) -> Rendition:
         """One phrase's best rendition, rendering where needed (upgrade: try better engines first)."""
-        stripe = int.from_bytes(hashlib.blake2b(f"{lang}\0{text}".encode(), digest_size=4).digest())
-        with self._render_locks[stripe % RENDER_LOCK_STRIPES]:
+        with self._render_locks[_stripe(text, lang) % RENDER_LOCK_STRIPES]:
             # Another thread may have rendered it while we waited for the lock.
             existing = self._lookup(db, [text], lang).get(text, {})
             if existing and not upgrade:
@@ -769,17 +905,19 @@ class AudioCache:
                 size = os.fstat(fp.fileno()).st_size
                 if size == 0:
                     raise RenderFailed("the engine wrote no audio")
+                fp.seek(0)
+                digest = hashlib.sha256(fp.read()).hexdigest()
                 # The index will point at this file: it must be on disk before the rename.
                 os.fsync(fp.fileno())
             os.chmod(temp, CACHE_FILE_MODE)
             accent = engine.accent(lang)
             file_name = content_address(engine.name, lang, accent, text)
             rendition = Rendition(text, lang, engine.name, file_name, size, spoken_ms)
-            return self._store(db, rendition, accent, temp)
+            return self._store(db, rendition, accent, digest, temp)
         finally:
             temp.unlink(missing_ok=True)
 
-    def _store(self, db, rendition: Rendition, accent: str, temp: Path) -> Rendition:
+    def _store(self, db, rendition: Rendition, accent: str, digest: str, temp: Path) -> Rendition:
         """Move a rendered file into place and index it, unless another process got there first."""
         conn = db.conn
         # The write lock makes check, rename and insert one step across processes.
@@ -795,7 +933,7 @@ class AudioCache:
                     conn.execute("COMMIT")
                     return existing  # files are immutable: keep the one already served
             os.replace(temp, self.root / rendition.file)
-            row = {**asdict(rendition), "accent": accent, "created_at": _now()}
+            row = {**asdict(rendition), "accent": accent, "sha256": digest, "created_at": _now()}
             conn.execute(
                 f"insert or replace into {RENDITIONS_TABLE} ({', '.join(row)}) "
                 f"values ({', '.join('?' * len(row))})",

@@ -117,3 +117,105 @@ def test_hostile_socket_frames_get_the_same_error_as_http(frame):
     # A generous size limit, so the JSON reader (not the size check) is what answers.
     reply = socket_layer.answer(IdleHub(), "s", frame, 64 * 1024)
     assert reply["type"] == "error" and reply["error"] == "invalid_json" and reply["message"]
+
+
+# --- The audio cache heals itself (defect 5) --------------------------------------------
+
+from server.voice import INDEX_FILE, AudioCache, mp3_duration_ms  # noqa: E402
+
+SWITCH = "Switch to reverse."
+
+
+def spoil(path, how: str) -> None:
+    """Damage a cached file the way a full disk or a stray write would."""
+    if how == "empty":
+        path.write_bytes(b"")
+    elif how == "junk":
+        path.write_bytes(b"\x00junk" * (path.stat().st_size // 5 + 1))
+    else:  # same size, different bytes: only the hash can tell
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+
+
+def original_of(rendition, cache) -> bytes:
+    """The phrase rendered afresh in another cache: what a healed file should sound like."""
+    fresh = AudioCache(cache.root.parent / "fresh", gtts_enabled=False)
+    return (fresh.root / fresh.ensure([rendition.text], rendition.lang)[rendition.text].file).read_bytes()
+
+
+@pytest.mark.parametrize("how", ["empty", "junk", "one byte flipped"])
+def test_a_spoiled_cue_file_is_rendered_again_before_a_timeline_uses_it(tmp_path, how):
+    cache = AudioCache(tmp_path, gtts_enabled=False)
+    good = cache.ensure([SWITCH], "en")[SWITCH]
+    path = tmp_path / good.file
+    spoil(path, how)
+    spoiled = path.read_bytes()
+
+    again = cache.ensure([SWITCH], "en")[SWITCH]
+    assert again.file == good.file
+    healed = path.read_bytes()
+    assert healed != spoiled and len(healed) == again.bytes
+    assert abs(mp3_duration_ms(healed) - mp3_duration_ms(original_of(good, cache))) < 100
+
+
+@pytest.mark.parametrize("how", ["empty", "junk"])
+def test_a_spoiled_cue_file_is_never_served_for_a_year(app, how):
+    client = app.test_client()
+    cache = app.extensions["audio_cache"]
+    good = cache.ensure([SWITCH], "en")[SWITCH]
+    spoil(cache.root / good.file, how)
+
+    response = client.get(f"/audio/{good.file}")
+    assert response.status_code == 200
+    assert len(response.data) == good.bytes and mp3_duration_ms(response.data) > 0
+
+
+def corrupt_index(root) -> None:
+    """Replace the cache's index with bytes that are not a SQLite database."""
+    for suffix in ("", "-wal", "-shm"):
+        (root / (INDEX_FILE + suffix)).unlink(missing_ok=True)
+    (root / INDEX_FILE).write_bytes(b"this is not a database " * 200)
+
+
+def test_a_corrupt_index_at_boot_is_rebuilt_with_one_log_line(tmp_path, caplog):
+    AudioCache(tmp_path, gtts_enabled=False).ensure([SWITCH], "en")
+    corrupt_index(tmp_path)
+
+    with caplog.at_level("WARNING"):
+        cache = AudioCache(tmp_path, gtts_enabled=False)
+    assert len([r for r in caplog.records if "index" in r.getMessage()]) == 1
+    assert mp3_duration_ms((tmp_path / cache.ensure([SWITCH], "en")[SWITCH].file).read_bytes()) > 0
+
+
+def test_an_index_corrupted_while_running_heals_on_the_next_session(tmp_path):
+    cache = AudioCache(tmp_path, gtts_enabled=False)
+    cache.ensure([SWITCH], "en")
+    corrupt_index(tmp_path)
+
+    assert cache.ensure([SWITCH, "Halfway."], "en").keys() == {SWITCH, "Halfway."}
+
+
+def test_the_app_boots_and_creates_sessions_over_a_corrupt_index(tmp_path):
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    (audio / INDEX_FILE).write_bytes(b"\x00" * 4096)
+    app = create_app({"DATA_DIR": str(tmp_path / "data"), "AUDIO_CACHE": str(audio), "GTTS_ENABLED": False})
+    client = app.test_client()
+    client.get("/")
+    response = client.post("/api/sessions", json={"plan_id": "first-steps"})
+    assert response.status_code == 201, response.json
+
+
+def test_an_index_from_before_hashes_learns_them_and_still_catches_damage(tmp_path):
+    import sqlite3
+
+    good = AudioCache(tmp_path, gtts_enabled=False).ensure([SWITCH], "en")[SWITCH]
+    with sqlite3.connect(tmp_path / INDEX_FILE) as conn:
+        conn.execute("ALTER TABLE renditions DROP COLUMN sha256")
+    cache = AudioCache(tmp_path, gtts_enabled=False)
+    assert cache.ensure([SWITCH], "en")[SWITCH] == good
+    with sqlite3.connect(tmp_path / INDEX_FILE) as conn:
+        assert conn.execute("SELECT sha256 FROM renditions").fetchone()[0]
+    spoil(tmp_path / good.file, "one byte flipped")
+    assert mp3_duration_ms((tmp_path / AudioCache(tmp_path, gtts_enabled=False).ensure([SWITCH], "en")[SWITCH].file).read_bytes()) > 0

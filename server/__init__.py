@@ -81,6 +81,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         gtts_timeout=float(app.config["GTTS_TIMEOUT_S"]),
         gtts_min_interval=float(app.config["GTTS_MIN_INTERVAL_S"]),
     )
+    from .trackstore import TrackStore
+
+    # Each session's whole walk as one MP3 (pocket mode), kept beside the cue files it is made of.
+    app.extensions["tracks"] = TrackStore(app.config["AUDIO_CACHE"], app.extensions["audio_cache"].path_for)
 
     from . import api, devices, errors, pages
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, jsonify, request, send_file
 
 from . import live
-from .cues import COUNTDOWN_CHOICES, CueOptions, CueOptionsInvalid, compile_timeline, needed_phrases
+from .cues import COUNTDOWN_CHOICES, CueOptions, CueOptionsInvalid, compile_timeline, needed_phrases, segment_starts_ms
 from .db import get_db
 from .devices import current_device
 from .errors import BadInput, NotFound, error_response
@@ -26,6 +26,8 @@ from .settings import apply_changes as apply_settings_changes
 from .settings import from_stored as settings_from_stored
 from .settings import start_programme as start_following
 from . import stats
+from .track import track_fields
+from .trackstore import track_response
 from .voice import VoiceUnavailable
 
 bp = Blueprint("api", __name__)
@@ -164,6 +166,12 @@ def audio(name: str):
     response.cache_control.immutable = True
     response.cache_control.public = True
     return response
+
+
+@bp.get("/audio/tracks/<name>")
+def audio_track(name: str):
+    """A session's whole walk as one MP3 (pocket mode): immutable, with byte ranges, rendered as it is asked for."""
+    return track_response(current_app.extensions["tracks"], name, request, current_app.config["AUDIO_MAX_AGE_S"])
 
 
 # --- Coaching: device settings, programmes, weekly stats, history export (issue 5) ---
@@ -412,6 +420,9 @@ def create_session():
         {**cue.to_dict(), "audio": f"/audio/{renditions[cue.text].file}"}
         for cue in compile_timeline(plan.segments, options, spoken_ms)
     ]
+    end_ms = segment_starts_ms(plan.segments)[-1]
+    # The track's manifest is on disk before 201, so its URL answers at once (and after a restart).
+    current_app.extensions["tracks"].register(timeline, end_ms)
     created_at = now_ms()
     session_id = live.insert_session(
         get_db(), device_id=device_id, plan=plan, options=asdict(options), timeline=timeline, now=created_at
@@ -424,6 +435,7 @@ def create_session():
         "plan": plan.to_dict(),
         "options": asdict(options),
         "lead_ms": current_app.extensions["live"].lead_ms,
+        **track_fields(timeline, end_ms),
         "timeline": timeline,
     }
     return body, 201, {"Location": f"/api/sessions/{session_id}"}

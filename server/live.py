@@ -41,6 +41,7 @@ from sqlite_utils import Database
 from .cues import segment_starts_ms
 from .db import BUSY_TIMEOUT_S
 from .plans import Segment, parse_segments
+from .track import track_fields
 
 log = logging.getLogger(__name__)
 
@@ -358,6 +359,7 @@ class LiveSession:
             "finished_at": self.finished_at,
             "ended_by": self.ended_by,
             "summary": self.summary,
+            **track_fields(self.timeline, self.total_ms),
             **self.clock(now),
         }
 
@@ -669,6 +671,7 @@ class LiveHub:
             "state": session.state,
             "server_time": now,
             "lead_ms": self.lead_ms,
+            **track_fields(session.timeline, session.total_ms),
             "timeline": session.timeline,
         }
 

@@ -1,0 +1,314 @@
+"""The edge of the walk's track: decoding cue files, encoding chunks, manifests and files on disk, HTTP.
+
+The layout maths lives in server/track.py. Here a session's track is registered (its manifest
+written to <audio cache>/tracks/<hash>.json when the session is created, so the track can be
+served after a restart), any byte range is rendered on demand from the few chunks it overlaps
+(so the first word plays at once even for a 4-hour walk), and the complete file is written to
+<audio cache>/tracks/<hash>.mp3 in the background and served from disk after that.
+"""
+
+from __future__ import annotations
+
+import array
+import functools
+import json
+import logging
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator, Mapping, Sequence
+
+import lameenc
+import miniaudio
+from flask import Request, Response
+
+from . import track as layout_maths
+from .errors import NotFound, error_response
+from .track import FRAME_BYTES, SAMPLE_RATE, SAMPLES_PER_MS, SILENT_FRAME, Chunk, Layout
+from .voice import mp3_duration_ms
+
+log = logging.getLogger(__name__)
+
+TRACKS_DIR = "tracks"
+MANIFEST_SUFFIX = ".json"
+TEMP_PREFIX = ".render-"
+TEMP_SUFFIX = ".part"
+# Track files are public audio, like the cue files beside them.
+TRACK_FILE_MODE = 0o644
+MONO = 1
+# LAME's recommended high quality; at 16 kbit/s the faster settings save little time (measured).
+LAME_QUALITY = 2
+PCM_SAMPLE_BYTES = 2
+PCM_MAX = 32767
+# Distinct cue files decoded at once in memory (a few seconds of 24 kHz audio each, ~150 KB).
+PCM_CACHE_FILES = 64
+# Encoded chunks kept in memory (2-7 KB each); a walk's repeated phrases at the same
+# sub-frame pad (countdowns every second repeat every 3 s) reuse one encode.
+CHUNK_CACHE = 1024
+LAYOUT_CACHE = 32
+MAIN_DATA_BEGIN_BYTE = 4  # the first byte of Layer III side information
+
+
+class CueAudioMissing(Exception):
+    """A cue file a track needs is not in the audio cache."""
+
+
+def decode_cue(data: bytes) -> array.array:
+    """A cue MP3 as mono signed 16-bit PCM at the track's sample rate (dr_mp3 through miniaudio)."""
+    decoded = miniaudio.decode(data, output_format=miniaudio.SampleFormat.SIGNED16, nchannels=MONO, sample_rate=SAMPLE_RATE)
+    return decoded.samples
+
+
+def encode_pcm(pcm: bytes) -> bytes:
+    """Mono 16-bit PCM at 24 kHz as constant 16 kbit/s MP3 frames, with no tag."""
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(layout_maths.BITRATE_KBPS)
+    encoder.set_in_sample_rate(SAMPLE_RATE)
+    # Without this LAME picks a lower rate for 16 kbit/s and the frame maths no longer holds.
+    encoder.set_out_sample_rate(SAMPLE_RATE)
+    encoder.set_channels(MONO)
+    encoder.set_quality(LAME_QUALITY)
+    return bytes(encoder.encode(pcm) + encoder.flush())
+
+
+def _fit(pcm: array.array, samples: int) -> array.array:
+    """The decoded audio cut or padded with quiet to the length the layout planned."""
+    if len(pcm) >= samples:
+        return pcm[:samples]
+    return pcm + array.array("h", bytes((samples - len(pcm)) * PCM_SAMPLE_BYTES))
+
+
+def mix_parts(parts: Sequence[tuple[array.array, int]], input_samples: int) -> bytes:
+    """Cue audio placed at its input positions; overlaps are summed, then scaled so nothing clips."""
+    out = array.array("h", bytes(input_samples * PCM_SAMPLE_BYTES))
+    sums: dict[int, int] = {}  # only samples where two cues overlap, which is rare
+    written_to = 0
+    for pcm, at in sorted(parts, key=lambda part: part[1]):
+        overlap = max(0, min(written_to, at + len(pcm)) - at)
+        for i in range(overlap):
+            sums[at + i] = sums.get(at + i, out[at + i]) + pcm[i]
+        out[at + overlap : at + len(pcm)] = pcm[overlap:]
+        written_to = max(written_to, at + len(pcm))
+    peak = max((abs(value) for value in sums.values()), default=0)
+    if peak > PCM_MAX:
+        # Turn the whole chunk down rather than clip where two cues meet.
+        gain = PCM_MAX / peak
+        out = array.array("h", (round(sample * gain) for sample in out))
+        for index, value in sums.items():
+            out[index] = round(value * gain)
+    else:
+        for index, value in sums.items():
+            out[index] = value
+    if sys.byteorder != "little":
+        out.byteswap()  # LAME takes little-endian PCM
+    return out.tobytes()
+
+
+def _frames_exact(encoded: bytes, frames: int) -> bytes:
+    """The encode as exactly the planned number of frames (LAME's count is measured; be safe anyway)."""
+    if len(encoded) % FRAME_BYTES or encoded[MAIN_DATA_BEGIN_BYTE] != 0:
+        raise ValueError("LAME wrote frames the track layout cannot place")
+    have = len(encoded) // FRAME_BYTES
+    if have != frames:
+        log.warning("chunk encoded to %d frames, %d planned", have, frames)
+    return (encoded + SILENT_FRAME * max(0, frames - have))[: frames * FRAME_BYTES]
+
+
+class TrackStore:
+    """Sessions' tracks under <audio cache>/tracks: manifests, rendering, files."""
+
+    def __init__(self, audio_root: Path | str, cue_path: Callable[[str], Path | None]):
+        """Keep tracks beside the cue files; `cue_path` finds a cue file by name (None if missing)."""
+        self.root = Path(audio_root) / TRACKS_DIR
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._cue_path = cue_path
+        self._samples: dict[str, int] = {}
+        self._rendering: set[str] = set()
+        self._lock = threading.Lock()
+        self._pcm = functools.lru_cache(maxsize=PCM_CACHE_FILES)(self._decode_file)
+        self._encoded = functools.lru_cache(maxsize=CHUNK_CACHE)(self._encode_chunk)
+        self._layout = functools.lru_cache(maxsize=LAYOUT_CACHE)(self._load_layout)
+
+    # --- registering ---------------------------------------------------------------------
+
+    def register(self, timeline: Sequence[Mapping], end_ms: int) -> str:
+        """Write the manifest of a session's track (once per distinct timeline); return its hash."""
+        key = layout_maths.track_key(timeline, end_ms)
+        digest = layout_maths.track_hash(key)
+        path = self._manifest_path(digest)
+        if not path.is_file():
+            samples = {file: self._samples_of(file) for file, _ in key["cues"]}
+            self._write_atomically(path, json.dumps(layout_maths.manifest(key, samples)).encode("utf-8"))
+        return digest
+
+    def _samples_of(self, file: str) -> int:
+        """How many track samples a cue file decodes to (from its frame headers; files never change)."""
+        if file not in self._samples:
+            path = self._cue_path(file)
+            if path is None:
+                raise CueAudioMissing(file)
+            self._samples[file] = mp3_duration_ms(path.read_bytes()) * SAMPLES_PER_MS
+        return self._samples[file]
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def layout(self, digest: str) -> Layout | None:
+        """The layout of a registered track, or None for a hash never registered."""
+        return self._layout(digest)
+
+    def _load_layout(self, digest: str) -> Layout | None:
+        """Read a manifest from disk (cached by the caller's LRU)."""
+        try:
+            manifest = json.loads(self._manifest_path(digest).read_bytes())
+        except FileNotFoundError:
+            return None
+        return layout_maths.layout_of(manifest)
+
+    def complete_path(self, digest: str) -> Path | None:
+        """The finished track file, if the background render has written it."""
+        path = self.root / (digest + layout_maths.TRACK_SUFFIX)
+        return path if path.is_file() else None
+
+    def pieces(self, digest: str, start: int, stop: int) -> Iterator[bytes]:
+        """Bytes [start, stop) of a track: from its file when written, else rendered from its chunks."""
+        path = self.complete_path(digest)
+        if path is not None:
+            return _file_pieces(path, start, stop)
+        return layout_maths.range_pieces(self._layout(digest), start, stop, self._chunk_or_silence)
+
+    def _chunk_or_silence(self, chunk: Chunk) -> bytes:
+        """A chunk's frames; quiet where a cue file has gone from the cache (never a broken stream)."""
+        try:
+            return self.chunk_bytes(chunk)
+        except CueAudioMissing as missing:
+            log.warning("track cue file missing: %s", missing)
+            return SILENT_FRAME * chunk.frames
+
+    def chunk_bytes(self, chunk: Chunk) -> bytes:
+        """The encoded frames of one chunk (cached by content, wherever in a track it sits)."""
+        encoded = self._encoded(chunk.parts, chunk.input_samples)
+        # Encoding holds the GIL for milliseconds; under gevent let other walkers' cues go out.
+        time.sleep(0)
+        return _frames_exact(encoded, chunk.frames)
+
+    def _encode_chunk(self, parts: tuple[tuple[str, int, int], ...], input_samples: int) -> bytes:
+        """Mix a chunk's cues at their input positions and encode them."""
+        pcm = [(_fit(self._pcm(file), samples), at) for file, at, samples in parts]
+        return encode_pcm(mix_parts(pcm, input_samples))
+
+    def _decode_file(self, file: str) -> array.array:
+        """A cue file's decoded audio (cached by the caller's LRU)."""
+        path = self._cue_path(file)
+        if path is None:
+            raise CueAudioMissing(file)
+        return decode_cue(path.read_bytes())
+
+    # --- the complete file -------------------------------------------------------------------
+
+    def render_in_background(self, digest: str) -> None:
+        """Start writing the complete track file unless it exists or is being written."""
+        with self._lock:
+            if digest in self._rendering or self.complete_path(digest) is not None:
+                return
+            self._rendering.add(digest)
+        # Under gevent this is a greenlet that yields between chunks.
+        threading.Thread(target=self._render_file, args=(digest,), name=f"track-{digest[:8]}", daemon=True).start()
+
+    def render_file(self, digest: str) -> Path:
+        """Write the complete track file now (temporary file, then rename) and return its path."""
+        track = self._layout(digest)
+        if track is None:
+            raise NotFound("There is no such track.")
+        fd, temp_name = tempfile.mkstemp(dir=self.root, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+        temp = Path(temp_name)
+        try:
+            with os.fdopen(fd, "wb") as fp:
+                for piece in layout_maths.range_pieces(track, 0, track.byte_length, self.chunk_bytes):
+                    fp.write(piece)
+            os.chmod(temp, TRACK_FILE_MODE)
+            final = self.root / (digest + layout_maths.TRACK_SUFFIX)
+            os.replace(temp, final)
+            return final
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def _render_file(self, digest: str) -> None:
+        """The background render: never raises (the range path keeps serving meanwhile)."""
+        try:
+            self.render_file(digest)
+        except Exception:  # noqa: BLE001 - a failed background render must not kill the worker
+            log.exception("track %s could not be written", digest)
+        finally:
+            with self._lock:
+                self._rendering.discard(digest)
+
+    # --- files -----------------------------------------------------------------------------
+
+    def _manifest_path(self, digest: str) -> Path:
+        """Where a track's manifest is kept."""
+        return self.root / (digest + MANIFEST_SUFFIX)
+
+    def _write_atomically(self, path: Path, data: bytes) -> None:
+        """Write a file so readers see all of it or none of it."""
+        fd, temp_name = tempfile.mkstemp(dir=self.root, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as fp:
+                fp.write(data)
+            os.chmod(temp_name, TRACK_FILE_MODE)
+            os.replace(temp_name, path)
+        finally:
+            Path(temp_name).unlink(missing_ok=True)
+
+
+def _file_pieces(path: Path, start: int, stop: int) -> Iterator[bytes]:
+    """Bytes [start, stop) of a file, a piece at a time."""
+    with open(path, "rb") as fp:
+        fp.seek(start)
+        remaining = stop - start
+        while remaining > 0:
+            piece = fp.read(min(remaining, layout_maths.PIECE_BYTES))
+            if not piece:
+                return
+            remaining -= len(piece)
+            yield piece
+
+
+# --- HTTP -----------------------------------------------------------------------------------
+
+
+def track_response(store: TrackStore, name: str, request: Request, max_age_s: int) -> Response:
+    """GET/HEAD /audio/tracks/<name>: the track, whole or one byte range, cacheable for a year."""
+    digest = layout_maths.hash_of_name(name)
+    track = store.layout(digest) if digest else None
+    if track is None:
+        raise NotFound("There is no such track.")
+    length = track.byte_length
+    etag = f'"{digest}"'
+    if request.if_none_match.contains_weak(digest):
+        response = Response(status=304)
+    else:
+        header = request.headers.get("Range")
+        if_range = request.headers.get("If-Range")
+        if if_range is not None and if_range.strip() != etag:
+            header = None  # the phone's copy is another representation: send the whole track
+        part = layout_maths.byte_range(header, length)
+        if part.status == 416:
+            response = error_response(416, "range_not_satisfiable", f"The track is {length} bytes long.")
+            response.headers["Content-Range"] = layout_maths.content_range(part, length)
+        else:
+            body = store.pieces(digest, part.start, part.stop) if request.method != "HEAD" else iter(())
+            response = Response(body, status=part.status, mimetype="audio/mpeg", direct_passthrough=True)
+            response.headers["Content-Length"] = str(part.stop - part.start)
+            if part.status == 206:
+                response.headers["Content-Range"] = layout_maths.content_range(part, length)
+            if request.method != "HEAD":
+                store.render_in_background(digest)
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["ETag"] = etag
+    response.cache_control.public = True
+    response.cache_control.max_age = max_age_s
+    response.cache_control.immutable = True
+    return response

@@ -42,6 +42,7 @@ const PRECACHE = [
   "/js/dom.js",
   "/js/live.js",
   "/js/main.js",
+  "/js/offline.js",
   "/js/phone.js",
   "/js/plans.js",
   "/js/settings.js",
@@ -160,10 +161,10 @@ function byteRange(header, size) {
     return { start: Math.max(0, size - length), end: size };
   }
   const start = Number(match[1]);
-  const last = match[2] === "" ? size - 1 : Number(match[2]);
-  if (last < start) return null;
+  if (match[2] !== "" && Number(match[2]) < start) return null;
   if (start >= size) return "unsatisfiable";
-  return { start, end: Math.min(last, size - 1) + 1 };
+  const last = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1);
+  return { start, end: last + 1 };
 }
 
 /**

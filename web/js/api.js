@@ -71,6 +71,15 @@ export const getPlans = () => call("/api/plans");
  */
 export const createSession = (planId) => call("/api/sessions", { json: { plan_id: planId } });
 
+/**
+ * Hand the server a walk played without it (idempotent per walk id: a retry never counts it twice).
+ * @param {string} walkId made on the phone, 8-64 of [A-Za-z0-9_-]
+ * @param {{plan_id: string, plan_name: string, segments: Array<object>, options: object, events: Array<{type: string, at: number}>}} walk
+ * @returns {Promise<object>} the session as stored (201 the first time, 200 on a retry)
+ */
+export const putOfflineWalk = (walkId, walk) =>
+  call(`/api/sessions/offline/${encodeURIComponent(walkId)}`, { method: "PUT", json: walk });
+
 /** @returns {Promise<Array<object>>} this device's past sessions, newest first */
 export const getHistory = () => call("/api/history");
 

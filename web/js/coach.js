@@ -5,6 +5,7 @@ import { CuePlayer } from "./audio.js";
 import { LiveConnection, LocalSession } from "./live.js";
 import { COMPLETE_VIBRATION, SWITCH_VIBRATION, ScreenKeeper, setMediaState, showMediaSession, vibrate } from "./phone.js";
 import { addLocalHistory, saveActive, saveTimeline } from "./store.js";
+import { closeWalkLog, keepTrack, recordWalkEvent, rememberServerClock } from "./offline.js";
 import { kindInfo, position, segmentIndex, segmentStarts, summarize, totals } from "./workout.js";
 import { clockText } from "./dom.js";
 
@@ -104,6 +105,7 @@ export class Coach extends EventTarget {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       saveTimeline(this.plan, this.timeline, this.options);
+      rememberServerClock(this.clock);
     }
     return result;
   }
@@ -205,10 +207,13 @@ export class Coach extends EventTarget {
         if (Array.isArray(msg.timeline) && msg.timeline.length) this.timeline = msg.timeline;
         if (typeof msg.lead_ms === "number") this.leadMs = msg.lead_ms;
         if (msg.session?.options) this.options = msg.session.options;
+        keepTrack(msg.track);
         this.applyState(normalizeState(msg), true);
         this.resolveHello(msg);
         break;
       case "state":
+        // A walk played without the server keeps its event log, uploaded when the server is back.
+        if (this.local) recordWalkEvent(this.source.id, { plan: this.plan, options: this.options, timeline: this.timeline, leadMs: this.leadMs }, msg);
         this.applyState(normalizeState(msg), true);
         break;
       case "cue":
@@ -371,6 +376,7 @@ export class Coach extends EventTarget {
         started_at: this.state.started_at, finished_at: this.clock.serverNow(), ended_by: summary.ended_by,
         planned_seconds: summary.planned_seconds, summary, local: true,
       });
+      closeWalkLog(this.source.id);
     }
     saveActive(null);
     this.keeper.release();

@@ -4,6 +4,7 @@
 
 import { ServerClock } from "./clock.js";
 import { segmentIndex, segmentStarts, summarize } from "./workout.js";
+import { newWalkId } from "./offline.js";
 
 /** Pings sent right after connecting, to get a good clock estimate before Start. */
 const PING_BURST = 6;
@@ -175,7 +176,8 @@ export class LocalSession {
     this.clock = new ServerClock();
     // The phone's own clock is the session clock: offset from performance.now() to epoch ms.
     this.clock.noteServerTime(performance.timeOrigin + performance.now(), performance.now());
-    this.id = `local-${Date.now().toString(36)}`;
+    // Also the walk's id on the server once its log is uploaded (offline.js).
+    this.id = newWalkId();
     this.state = { state: "ready", started_at: null, paused_at: null, shift_ms: 0, skipped_segments: [] };
     this.skips = [];
     this.starts = segmentStarts(this.plan.segments);

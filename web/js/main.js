@@ -14,6 +14,7 @@ import { renderPicker } from "./screens/picker.js";
 import { renderPlayer } from "./screens/player.js";
 import { renderReady, renderSafety } from "./screens/ready.js";
 import { renderSummary } from "./screens/summary.js";
+import { WALKS_UPLOADED, uploadWhenReachable } from "./offline.js";
 import { changeSettings, currentSettings, loadSettings } from "./settings.js";
 import {
   activeWorkout, confirmSafety, lastPlans, localHistory, safetyConfirmed, savePlans, saveActive, savedTimeline, savedTimelines,
@@ -591,6 +592,9 @@ window.addEventListener("hashchange", route);
 window.addEventListener("online", showOnlineStatus);
 window.addEventListener("offline", showOnlineStatus);
 registerServiceWorker();
+// Walks played without the server go to it now, and whenever it is reachable again.
+uploadWhenReachable();
+window.addEventListener(WALKS_UPLOADED, () => { if (location.hash === "#/history") route(); });
 showPhonePanel();
 // Fresh settings (units for the screens) and, once, the phone's time zone for the weekly stats.
 loadSettings();

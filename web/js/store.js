@@ -1,6 +1,6 @@
 // What the phone remembers between visits (localStorage): the safety check, the timelines
-// of workouts played before (for playing them offline), workouts played offline, the
-// workout in progress.
+// of workouts played before (for playing them offline), workouts played offline and their
+// event logs until the server has them, the workout in progress.
 
 const PREFIX = "retrowalk.";
 /** Workouts played offline kept on the phone. */
@@ -70,6 +70,27 @@ export function addLocalHistory(entry) {
 
 /** @returns {Array<object>} workouts played offline on this phone, newest first */
 export const localHistory = () => read("history", []);
+
+/**
+ * Forget a workout of this phone's own history (the server has it now, so it is shown from there).
+ * @param {string} id
+ */
+export const forgetLocalHistory = (id) => write("history", read("history", []).filter((entry) => entry.id !== id));
+
+/** Logs of walks played without the server kept for upload (a walk is a few events; the oldest go first). */
+const MAX_WALK_LOGS = 100;
+
+/** @returns {Array<object>} event logs of walks played without the server, not yet on the server, oldest first */
+export const walkLogs = () => read("walklogs", []);
+
+/** @param {Array<object>} logs */
+export const saveWalkLogs = (logs) => write("walklogs", logs.slice(-MAX_WALK_LOGS));
+
+/** @returns {number|null} how far the server's clock was ahead of this phone's when they last talked (ms) */
+export const serverClockAhead = () => read("clockahead", null);
+
+/** @param {number} ms */
+export const saveServerClockAhead = (ms) => write("clockahead", ms);
 
 /**
  * Remember (or forget, with null) the workout in progress, to rejoin it after a reload.

@@ -179,6 +179,8 @@ SESSION = {
         "started_at": {"type": ["integer", "null"]},
         "finished_at": {"type": ["integer", "null"]},
         "position_ms": {"type": "integer", "minimum": 0},
+        "track": {"type": "string"},
+        "track_lead_in_ms": {"type": "integer"},
         "timeline": {"type": "array", "items": ref("Cue")},
         "summary": {"type": ["object", "null"]},
     },
@@ -195,6 +197,8 @@ NEW_SESSION = {
         "plan": ref("Plan"),
         "options": {"type": "object"},
         "lead_ms": {"type": "integer"},
+        "track": {"type": "string"},
+        "track_lead_in_ms": {"type": "integer"},
         "timeline": {"type": "array", "items": ref("Cue")},
     },
 }
@@ -298,6 +302,16 @@ def _paths() -> dict:
             "A cached cue file (immutable).",
             {"200": ok("MP3 audio.", {"type": "string", "format": "binary"}, "audio/mpeg"), "304": ok("Not modified.")},
             parameters=[path_param("name", "<sha256>.mp3, as a timeline names it.")],
+        )},
+        "/audio/tracks/{name}": {"get": operation(
+            "A session's whole walk as one MP3 (pocket mode, immutable): Range gives 206 with Content-Range, "
+            "an unsatisfiable Range 416; ETag and If-None-Match give 304.",
+            {
+                "200": ok("The whole track.", {"type": "string", "format": "binary"}, "audio/mpeg"),
+                "206": ok("One byte range of it.", {"type": "string", "format": "binary"}, "audio/mpeg"),
+                "304": ok("Not modified."),
+            },
+            parameters=[path_param("name", "<sha256>.mp3, as a session's `track` names it.")],
         )},
         "/api/settings": {
             "get": operation("This device's settings.", {"200": ok("Settings.", ref("Settings"))}),

@@ -214,9 +214,14 @@ export class LocalSession {
     return (s.paused_at !== null ? s.paused_at : at) - s.started_at - s.shift_ms;
   }
 
-  emitState(event) {
+  /**
+   * Tell the coach the state after an event.
+   * @param {string} event
+   * @param {number} [at] when the event happened (its time in the walk's log, offline.js)
+   */
+  emitState(event, at = this.now()) {
     const now = this.now();
-    this.handlers.onMessage({ type: "state", event, server_time: now, ...this.state, position_ms: Math.max(0, this.position(now)) });
+    this.handlers.onMessage({ type: "state", event, at, server_time: now, ...this.state, position_ms: Math.max(0, this.position(now)) });
     clearTimeout(this.endTimer);
     if (this.state.state === "running") {
       const endAt = this.state.started_at + this.totalMs + this.state.shift_ms;
@@ -234,13 +239,13 @@ export class LocalSession {
     const s = this.state;
     if (type === "start" && s.state === "ready") {
       Object.assign(s, { state: "running", started_at: now + LOCAL_LEAD_MS });
-      this.emitState("start");
+      this.emitState("start", now);
     } else if (type === "pause" && s.state === "running") {
       Object.assign(s, { state: "paused", paused_at: now });
-      this.emitState("pause");
+      this.emitState("pause", now);
     } else if (type === "resume" && s.state === "paused") {
       Object.assign(s, { state: "running", shift_ms: s.shift_ms + (now - s.paused_at), paused_at: null });
-      this.emitState("resume");
+      this.emitState("resume", now);
     } else if (type === "skip" && (s.state === "running" || s.state === "paused")) {
       const position = this.position(now);
       const segment = segmentIndex(this.starts, position);
@@ -249,7 +254,7 @@ export class LocalSession {
       s.shift_ms -= toMs - position;
       this.skips.push({ segment, from_ms: position, to_ms: toMs });
       s.skipped_segments = [...new Set([...s.skipped_segments, segment])];
-      this.emitState("skip");
+      this.emitState("skip", now);
     } else if (type === "stop" && s.state !== "finished") {
       this.finish("stopped", now);
     }
@@ -270,7 +275,7 @@ export class LocalSession {
       paused_ms: Math.max(s.shift_ms + skipped, 0),
     });
     Object.assign(s, { state: "finished", ended_by: endedBy });
-    this.handlers.onMessage({ type: "state", event: endedBy, server_time: this.now(), ...s });
+    this.handlers.onMessage({ type: "state", event: endedBy, at, server_time: this.now(), ...s });
     this.handlers.onMessage({ type: "finished", session: this.id, summary: { ...summary, local: true } });
   }
 

@@ -1,17 +1,16 @@
-"""Live workouts: each session's clock and state machine, the one cue scheduler, and their persistence.
+"""Live workouts: each session's walk clock, the one cue scheduler, and their persistence.
 
-Clock maths (all times are epoch ms of the server clock):
+The clock rules (position, dues, what start, pause, resume, skip and stop do, the walk's end)
+live in server/walkclock.py, a pure function of the session's event log; this module
+applies them to live sessions (all times are epoch ms of the server clock):
 
-- A session's *position* is how far into the plan the walker is: ``now - started_at - shift_ms``
-  while running, frozen at ``paused_at - started_at - shift_ms`` while paused.
-- A cue is due at ``started_at + offset_ms + shift_ms``: a pause adds the time paused to
-  ``shift_ms`` (so every later cue moves later by exactly that), a skip takes time off it
-  (so every later cue moves earlier).
-- ``start`` and ``skip`` take effect one cue lead after the walker asks, so the first phrase
-  of the new segment can reach the phone before it is due; ``resume`` is immediate.
+- A cue is due at ``started_at + offset_ms + shift_ms`` (walkclock.due_ms).
 - A cue is *fired* once its due has passed; cues sent but not yet due when the walker pauses
   or skips are withdrawn (the phone drops scheduled cues from ``next_seq`` on every ``state``)
   and sent again with their new due, or not at all if they were skipped.
+- A control may say when it happened (``at``, a pause pressed on a sleeping phone's lock
+  screen): it is applied at that moment if it is not before the session's last event, not
+  in the future (up to MAX_FUTURE_SKEW_MS is taken as now) and not older than MAX_EVENT_AGE_MS.
 
 The session core (``LiveSession``) is plain data and arithmetic; ``SessionStore`` keeps it in
 SQLite; ``LiveHub`` holds the live sessions, the sockets watching them (anything with a
@@ -31,28 +30,22 @@ import secrets
 import sqlite3
 import threading
 import time
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
 from flask import Flask
 from sqlite_utils import Database
 
+from . import walkclock as wc
 from .cues import segment_starts_ms
 from .db import BUSY_TIMEOUT_S
 from .plans import Segment, parse_segments
-from .track import track_fields
+from .walkclock import (  # noqa: F401  (re-exported: the socket and API speak these names)
+    CONTROLS, ENDED_COMPLETE, ENDED_STOPPED, FINISHED, FORWARD_KINDS, LIVE_STATES, PAUSED, READY,
+    REST_KINDS, RUNNING, Skip,
+)
 
 log = logging.getLogger(__name__)
-
-READY, RUNNING, PAUSED, FINISHED = "ready", "running", "paused", "finished"
-LIVE_STATES = (RUNNING, PAUSED)
-CONTROLS = ("start", "pause", "resume", "skip", "stop")
-ENDED_COMPLETE, ENDED_STOPPED = "complete", "stopped"
-
-# Segment kinds counted as walked forward (rest is standing at the rail, reverse is backward).
-FORWARD_KINDS = frozenset({"warmup", "forward", "cooldown"})
-REST_KINDS = frozenset({"rest"})
 
 SESSION_ID_BYTES = 12
 # After a scheduler failure on one session (a locked database, say), look at it again this soon.
@@ -60,6 +53,11 @@ RETRY_MS = 1000
 # The scheduler works at most this long before yielding, so sockets' writers run between slices.
 TICK_SLICE_S = 0.005
 MS_PER_S = 1000
+# A control's `at` a little ahead of the server clock (the phone's estimate of it is off by a
+# few ms, at worst a round trip) is taken as now; further ahead it is refused.
+MAX_FUTURE_SKEW_MS = 2 * MS_PER_S
+# A control's `at` may be this far in the past (a phone asleep in a pocket for a long pause).
+MAX_EVENT_AGE_MS = 6 * 3600 * MS_PER_S
 
 
 def now_ms() -> int:
@@ -77,13 +75,8 @@ def socket_path(session_id: str) -> str:
     return f"/ws/sessions/{session_id}"
 
 
-class ControlRefused(Exception):
-    """A control message that does not apply to the session as it is; `code` names the reason."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+# A control message that does not apply to the session as it is; `code` names the reason.
+ControlRefused = wc.WalkRefused
 
 
 class SessionGone(Exception):
@@ -99,28 +92,14 @@ class Event:
     data: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Skip:
-    """A skip: the walker jumped from `from_ms` to `to_ms` of the plan, leaving `segment` early."""
-
-    segment: int
-    from_ms: int
-    to_ms: int
-    next_ms: int  # the start of the next segment; no cue before it is said any more
-
-    def to_dict(self) -> dict:
-        """As stored in the skip event's data."""
-        return {"segment": self.segment, "from_ms": self.from_ms, "to_ms": self.to_ms, "next_ms": self.next_ms}
-
-
-def _seconds(ms: float) -> float:
-    """Milliseconds as seconds to a tenth, the precision a summary shows."""
-    return round(ms / MS_PER_S, 1)
+def _walk_field(name: str) -> property:
+    """A read-only view of one field of a session's walk."""
+    return property(lambda self: getattr(self.walk, name), doc=f"The walk's {name} (server/walkclock.py).")
 
 
 @dataclass
 class LiveSession:
-    """One workout's clock and state machine: plain data, every method a function of `now`."""
+    """One workout: its plan, timeline, walk clock (server/walkclock.py) and the scheduler's cursor."""
 
     id: str
     device_id: str
@@ -130,13 +109,7 @@ class LiveSession:
     timeline: list[dict]
     options: dict = field(default_factory=dict)
     created_at: int = 0
-    state: str = READY
-    started_at: int | None = None
-    paused_at: int | None = None
-    shift_ms: int = 0
-    skips: list[Skip] = field(default_factory=list)
-    finished_at: int | None = None
-    ended_by: str | None = None
+    walk: wc.Walk = wc.READY_WALK
     summary: dict | None = None
     # Runtime only: the first cue not handed to the sockets yet, and the scheduler's token.
     next_index: int = 0
@@ -146,6 +119,17 @@ class LiveSession:
         """Precompute the segment boundaries and cue offsets the clock maths looks up."""
         self.starts = segment_starts_ms(self.segments)
         self.offsets = [cue["offset_ms"] for cue in self.timeline]
+        self.kinds = [segment.kind for segment in self.segments]
+        self.end_ms = wc.walk_end_ms(self.starts, self.offsets)
+
+    state = _walk_field("state")
+    started_at = _walk_field("started_at")
+    paused_at = _walk_field("paused_at")
+    shift_ms = _walk_field("shift_ms")
+    skips = _walk_field("skips")
+    finished_at = _walk_field("finished_at")
+    ended_by = _walk_field("ended_by")
+    last_at = _walk_field("last_at")
 
     # --- positions and due times -----------------------------------------------------
 
@@ -154,44 +138,26 @@ class LiveSession:
         """The plan's length."""
         return self.starts[-1]
 
-    @property
-    def end_offset_ms(self) -> int:
-        """Where the workout ends: the plan's end, or its last cue if that was pushed later."""
-        return max([self.total_ms] + self.offsets)
-
-    @property
-    def floor_ms(self) -> int:
-        """No cue before this offset is said any more (the start of the segment skipped to)."""
-        return self.skips[-1].next_ms if self.skips else 0
-
     def position_ms(self, now: int) -> int:
         """How far into the plan the walker is (negative during the lead before the start)."""
-        if self.state == READY or self.started_at is None:
-            return 0
-        if self.paused_at is not None:
-            return self.paused_at - self.started_at - self.shift_ms
-        if self.state == FINISHED and self.finished_at is not None:
-            return min(self.finished_at - self.started_at - self.shift_ms, self.end_offset_ms)
-        return now - self.started_at - self.shift_ms
+        position = wc.position_ms(self.walk, now)
+        return min(position, self.end_ms) if self.state == FINISHED else position
 
     def segment_index(self, position: int) -> int:
         """The segment a position falls in (the first before the start, the last at the end)."""
-        index = bisect_right(self.starts, position) - 1
-        return min(max(index, 0), len(self.segments) - 1)
+        return wc.segment_index(self.starts, position)
 
     def due_ms(self, index: int) -> int:
         """The wall-clock time the cue at `index` is due, as the clock stands now."""
-        return self.started_at + self.offsets[index] + self.shift_ms
+        return wc.due_ms(self.walk, self.offsets[index])
 
     def end_at(self) -> int | None:
         """When a running workout ends on its own."""
-        if self.state != RUNNING:
-            return None
-        return self.started_at + self.end_offset_ms + self.shift_ms
+        return wc.end_at(self.walk, self.end_ms)
 
     def pending_from(self, position: int) -> int:
         """The index of the first cue still to be said from `position` on."""
-        return max(bisect_right(self.offsets, position), bisect_left(self.offsets, self.floor_ms))
+        return wc.pending_from(self.walk, self.offsets, position)
 
     def restore(self, now: int) -> None:
         """Point the cursor after a reload: cues whose due has passed are not said late."""
@@ -199,80 +165,47 @@ class LiveSession:
 
     # --- controls ---------------------------------------------------------------------
 
-    def _refuse_if_finished(self) -> None:
-        """Nothing changes a finished workout."""
-        if self.state == FINISHED:
-            raise ControlRefused("finished", "This workout has finished; start a new session.")
+    def _step(self, kind: str, now: int, lead_ms: int = 0, **extra: Any) -> wc.Walk:
+        """The walk after one event at `now` (ControlRefused if it does not apply; nothing changes then)."""
+        return wc.step(self.walk, self.starts, {"type": kind, "at": now, **extra}, lead_ms, self.end_ms)
 
     def start(self, now: int, lead_ms: int) -> Event:
         """Start the clock one lead from now, so the first cue can reach the phone before it is due."""
-        self._refuse_if_finished()
-        if self.state != READY:
-            raise ControlRefused("already_started", "This workout has already started.")
-        self.state, self.started_at, self.next_index = RUNNING, now + lead_ms, 0
+        self.walk, self.next_index = self._step("start", now, lead_ms), 0
         return Event("start", now, {"started_at": self.started_at})
 
     def pause(self, now: int) -> Event:
         """Freeze the clock; cues sent but not yet due are withdrawn and sent again after resume."""
-        self._refuse_if_finished()
-        if self.state != RUNNING:
-            detail = "has not started yet" if self.state == READY else "is already paused"
-            raise ControlRefused("not_running", f"Cannot pause: the workout {detail}.")
-        self.state, self.paused_at = PAUSED, now
+        self.walk = self._step("pause", now)
         self.next_index = self.pending_from(self.position_ms(now))
         return Event("pause", now)
 
     def resume(self, now: int) -> Event:
         """Restart the clock: every cue still to come moves later by exactly the time paused."""
-        self._refuse_if_finished()
-        if self.state != PAUSED:
-            raise ControlRefused("not_paused", "Cannot resume: the workout is not paused.")
-        paused = now - self.paused_at
-        self.shift_ms += paused
-        self.state, self.paused_at = RUNNING, None
-        return Event("resume", now, {"paused_ms": paused, "shift_ms": self.shift_ms})
+        shift_before = self.shift_ms
+        self.walk = self._step("resume", now)
+        return Event("resume", now, {"paused_ms": self.shift_ms - shift_before, "shift_ms": self.shift_ms})
 
     def skip(self, now: int, lead_ms: int) -> Event:
         """Leave the current segment: the next one starts one lead from now, every later cue moves earlier."""
-        self._refuse_if_finished()
-        if self.state not in LIVE_STATES:
-            raise ControlRefused("not_started", "Cannot skip: the workout has not started yet.")
-        position = self.position_ms(now)
-        if position < 0:
-            # Skipped before the clock reached the start: the workout starts now, at the skip.
-            self.started_at -= -position
-            position = 0
-        segment = self.segment_index(position)
-        next_ms = self.starts[segment + 1]
-        to_ms = next_ms - lead_ms
-        if to_ms <= position:
-            raise ControlRefused("segment_ending", "The next segment starts in a moment already.")
-        self.shift_ms -= to_ms - position
-        skip = Skip(segment, position, to_ms, next_ms)
-        self.skips.append(skip)
-        self.next_index = self.pending_from(to_ms)
+        self.walk = self._step("skip", now, lead_ms)
+        skip = self.skips[-1]
+        self.next_index = self.pending_from(skip.to_ms)
         return Event("skip", now, {**skip.to_dict(), "shift_ms": self.shift_ms})
 
     def stop(self, now: int) -> Event:
         """End the workout here, at the walker's request."""
-        self._refuse_if_finished()
-        return self.finish(now, ENDED_STOPPED)
+        return self._finished(self._step("stop", now), now)
 
     def finish(self, now: int, ended_by: str) -> Event:
-        """End the workout and compute its summary (a paused one ends with its pause counted)."""
-        if self.paused_at is not None:
-            self.shift_ms += now - self.paused_at
-            self.paused_at = None
-        if self.started_at is not None and ended_by == ENDED_COMPLETE:
-            final = self.total_ms
-        elif self.started_at is not None:
-            final = min(max(now - self.started_at - self.shift_ms, 0), self.total_ms)
-        else:
-            final = 0
-        self.state, self.finished_at, self.ended_by = FINISHED, now, ended_by
-        self.next_index = len(self.offsets)
-        self.summary = summarize(self, final)
-        return Event("finish", now, {"ended_by": ended_by, "summary": self.summary})
+        """End the workout (the server's own finish: at its end, or after the longest pause)."""
+        return self._finished(self._step("finish", now, ended_by=ended_by), now)
+
+    def _finished(self, walk: wc.Walk, now: int) -> Event:
+        """Take a finished walk and its summary (a paused one ends with its pause counted)."""
+        self.walk, self.next_index = walk, len(self.offsets)
+        self.summary = wc.summarize(walk, self.starts, self.kinds)
+        return Event("finish", now, {"ended_by": walk.ended_by, "summary": self.summary})
 
     def apply(self, kind: str, now: int, lead_ms: int) -> Event:
         """Apply one of CONTROLS."""
@@ -359,47 +292,8 @@ class LiveSession:
             "finished_at": self.finished_at,
             "ended_by": self.ended_by,
             "summary": self.summary,
-            **track_fields(self.timeline, self.total_ms),
             **self.clock(now),
         }
-
-
-def _walked_ms(session: LiveSession, final_ms: int) -> list[int]:
-    """Milliseconds actually spent in each segment: [0, final) less every skipped stretch."""
-    gaps = sorted((max(s.from_ms, 0), max(s.to_ms, 0)) for s in session.skips)
-    walked = []
-    for index in range(len(session.segments)):
-        lo, hi = session.starts[index], min(session.starts[index + 1], final_ms)
-        span = max(hi - lo, 0)
-        for gap_lo, gap_hi in gaps:
-            span -= max(min(hi, gap_hi) - max(lo, gap_lo), 0)
-        walked.append(max(span, 0))
-    return walked
-
-
-def summarize(session: LiveSession, final_ms: int) -> dict[str, Any]:
-    """What the walker did: forward, backward and rest seconds walked, pauses, skips and duration."""
-    walked = _walked_ms(session, final_ms)
-
-    def total(kinds: Iterable[str]) -> int:
-        return sum(ms for ms, seg in zip(walked, session.segments) if seg.kind in kinds)
-
-    # shift_ms is the time paused less the time skipped, so the time paused is recovered from it.
-    paused_ms = max(session.shift_ms + sum(s.to_ms - s.from_ms for s in session.skips), 0)
-    # Time in the workout, walking or paused (the lead before the first cue is not counted).
-    duration = sum(walked) + paused_ms
-    return {
-        "ended_by": session.ended_by,
-        "planned_seconds": _seconds(session.total_ms),
-        "duration_seconds": _seconds(duration),
-        "walked_seconds": _seconds(sum(walked)),
-        "forward_seconds": _seconds(total(FORWARD_KINDS)),
-        "backward_seconds": _seconds(total({"reverse"})),
-        "rest_seconds": _seconds(total(REST_KINDS)),
-        "paused_seconds": _seconds(paused_ms),
-        "skipped_segments": sorted({s.segment for s in session.skips}),
-        "segments_walked": [_seconds(ms) for ms in walked],
-    }
 
 
 # --- persistence ----------------------------------------------------------------------------
@@ -427,11 +321,22 @@ SESSION_COLUMNS = (
 
 
 def session_from_row(row: dict, events: Iterable[dict] = ()) -> LiveSession:
-    """A stored session (and its skip events) as a LiveSession."""
-    skips = [
+    """A stored session (and its events: the skips, and the last event's time) as a LiveSession."""
+    events = list(events)
+    skips = tuple(
         Skip(**{k: data[k] for k in ("segment", "from_ms", "to_ms", "next_ms")})
         for data in (json.loads(e["data"]) for e in events if e["type"] == "skip")
-    ]
+    )
+    walk = wc.Walk(
+        state=row["state"],
+        started_at=row["started_at"],
+        paused_at=row["paused_at"],
+        shift_ms=row["shift_ms"] or 0,
+        skips=skips,
+        finished_at=row["finished_at"],
+        ended_by=row["ended_by"],
+        last_at=max((e["at"] for e in events), default=None),
+    )
     return LiveSession(
         id=row["id"],
         device_id=row["device_id"],
@@ -441,13 +346,7 @@ def session_from_row(row: dict, events: Iterable[dict] = ()) -> LiveSession:
         timeline=json.loads(row["timeline"]),
         options=json.loads(row["options"]),
         created_at=row["created_at"],
-        state=row["state"],
-        started_at=row["started_at"],
-        paused_at=row["paused_at"],
-        shift_ms=row["shift_ms"] or 0,
-        skips=skips,
-        finished_at=row["finished_at"],
-        ended_by=row["ended_by"],
+        walk=walk,
         summary=json.loads(row["summary"]) if row["summary"] else None,
     )
 
@@ -587,10 +486,8 @@ class Metrics:
 
 
 def _checkpoint(session: LiveSession) -> dict:
-    """A copy of a session's fields, to put back if persisting a change fails."""
-    saved = dict(session.__dict__)
-    saved["skips"] = list(session.skips)
-    return saved
+    """A copy of a session's fields (the walk is immutable), to put back if persisting a change fails."""
+    return dict(session.__dict__)
 
 
 class LiveHub:
@@ -671,7 +568,6 @@ class LiveHub:
             "state": session.state,
             "server_time": now,
             "lead_ms": self.lead_ms,
-            **track_fields(session.timeline, session.total_ms),
             "timeline": session.timeline,
         }
 

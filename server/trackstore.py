@@ -127,6 +127,7 @@ class TrackStore:
         self._cue_path = cue_path
         self._samples: dict[str, int] = {}
         self._rendering: set[str] = set()
+        self._renders: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._pcm = functools.lru_cache(maxsize=PCM_CACHE_FILES)(self._decode_file)
         self._encoded = functools.lru_cache(maxsize=CHUNK_CACHE)(self._encode_chunk)
@@ -215,7 +216,17 @@ class TrackStore:
                 return
             self._rendering.add(digest)
         # Under gevent this is a greenlet that yields between chunks.
-        threading.Thread(target=self._render_file, args=(digest,), name=f"track-{digest[:8]}", daemon=True).start()
+        render = threading.Thread(target=self._render_file, args=(digest,), name=f"track-{digest[:8]}", daemon=True)
+        with self._lock:
+            self._renders = [thread for thread in self._renders if thread.is_alive()] + [render]
+        render.start()
+
+    def wait_for_renders(self, timeout_s: float | None = None) -> None:
+        """Wait until the background renders started so far have written their files (tests, benchmarks)."""
+        with self._lock:
+            renders = list(self._renders)
+        for render in renders:
+            render.join(timeout_s)
 
     def render_file(self, digest: str) -> Path:
         """Write the complete track file now (temporary file, then rename) and return its path."""

@@ -70,7 +70,7 @@ export function renderSummary(root, { plan, summary, onDone, onHistory }) {
   const complete = summary.ended_by !== "stopped";
   const seconds = (value) => clockText((value || 0) * 1000);
   const note = summary.local
-    ? "Played without the server: saved in this phone’s history."
+    ? "Played without the server: saved on this phone, and counted in your week once the server is back."
     : summary.unconfirmed
       ? "The server could not be reached at the end; it keeps the workout when it is back."
       : "Saved to your history.";

@@ -127,3 +127,60 @@ test("the track cache keeps the most recently played tracks within its count and
   // The track played last stays even when it alone is over the bound.
   assert.deepEqual(tracksToEvict({ "/audio/tracks/huge.mp3": { bytes: MAX_TRACK_BYTES * 2, used_at: 5 } }), []);
 });
+
+/** Just enough of the Cache API for the worker's track cache, in memory. */
+class MemoryCache {
+  constructor() {
+    this.entries = new Map();
+  }
+
+  key(request) {
+    return new URL(typeof request === "string" ? request : request.url, "http://phone.test").href;
+  }
+
+  async match(request) {
+    return this.entries.get(this.key(request))?.clone();
+  }
+
+  async put(request, response) {
+    const body = await response.arrayBuffer();
+    this.entries.set(this.key(request), new Response(body, { status: response.status, headers: response.headers }));
+  }
+
+  async delete(request) {
+    return this.entries.delete(this.key(request));
+  }
+
+  async keys() {
+    return [...this.entries.keys()].map((url) => new Request(url));
+  }
+}
+
+test("tracks played beyond the bounds push out the least recently played; playing one again keeps it", async () => {
+  const cache = new MemoryCache();
+  const clock = { now: 1_000_000 };
+  const context = vm.createContext({
+    self: { addEventListener() {}, location: { origin: "http://phone.test" } },
+    caches: { open: async () => cache },
+    Response, Headers, Blob, URL, Request, console, AbortSignal,
+  });
+  vm.runInContext(readFileSync(new URL("../../web/sw.js", import.meta.url), "utf8"), context);
+  context.clock = clock;
+  vm.runInContext("Date.now = () => clock.now", context);
+  const sw = vm.runInContext("({ storeTrack, touchTrack, MAX_TRACKS })", context);
+  const url = (i) => new URL(`/audio/tracks/${i}.mp3`, "http://phone.test");
+  const store = async (i) => {
+    clock.now += 120_000;
+    await sw.storeTrack(url(i), new Response(new Uint8Array(100), { headers: { "Content-Length": "100" } }));
+  };
+  for (let i = 0; i < sw.MAX_TRACKS; i += 1) await store(i);
+  clock.now += 120_000;
+  await sw.touchTrack(url(0).pathname);
+  await store("new-1");
+  await store("new-2");
+  const kept = [...cache.entries.keys()].map((key) => new URL(key).pathname).filter((path) => path.startsWith("/audio/tracks/"));
+  assert.equal(kept.length, sw.MAX_TRACKS);
+  assert.ok(kept.includes("/audio/tracks/0.mp3"), "the track played again was evicted");
+  assert.ok(!kept.includes("/audio/tracks/1.mp3") && !kept.includes("/audio/tracks/2.mp3"), "the least recently played stayed");
+  assert.ok(kept.includes("/audio/tracks/new-2.mp3"));
+});

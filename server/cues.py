@@ -1,17 +1,36 @@
 """The cue compiler: a pure function from a plan's segments to the timeline of spoken cues.
 
+What is said: the first cue tells how to start ("Start walking forward at 2.5 miles per
+hour."); every later segment starts with a switch phrase that says what comes and for how
+long ("Switch to reverse, one minute."); a countdown leads to each switch and to the end;
+"halfway" at the walk's midpoint; minutes left in long segments, saying what ends ("One
+minute left in the warm-up.", "Five minutes to the end."); "workout complete" at the end.
+
+Speed hints follow the treadmill safety advice (slow the belt before turning to walk
+backwards, speed it up only after turning forward again; never change it mid-bout):
+
+- A speed that goes DOWN is said in the segment before, about ``SLOW_DOWN_LEAD_MS`` before
+  the switch and ending before that segment's countdown, so the walker presses the buttons
+  while still walking as before, then hears the countdown and turns at the new speed.
+- A speed that goes UP is said right after the switch phrase, once the walker has turned.
+- A speed after segments with none ("set the speed") is said before the switch when the
+  new segment is walked backwards, after it otherwise.
+
 Placement rule (one rule, applied in priority order, so the timeline is the same every
 time for the same plan, options and phrase lengths):
 
 1. Cues are placed by priority: switch phrases and "workout complete" first, then speed
-   hints, then countdown numbers, then "halfway", then time remaining.
+   hints, then countdown numbers, then "halfway", then time remaining; within a priority,
+   by ideal moment, then by the segment the cue is about.
 2. Each cue wants its ideal moment. It is placed there if it does not overlap (with a
    short gap, ``GAP_MS``) any cue already placed.
 3. If it would overlap, a *movable* cue (speed, halfway, time remaining) slides later to
-   the first silence long enough for it inside its own segment; an anchored cue (a
-   countdown number, whose meaning is its moment) is left out.
+   the first silence long enough for it inside the segment it is spoken in; an anchored
+   cue (a countdown number, whose meaning is its moment) is left out.
 4. Switch phrases are never left out: if one would overlap the one before (only possible
    when a phrase is longer than a segment), it starts as soon as that one has ended.
+5. A slow-down that finds no room before its switch (a segment too short for it) is said
+   right after the switch instead, like a speed-up: late is better than never.
 """
 
 from __future__ import annotations
@@ -31,6 +50,11 @@ COUNT_STEP_MS = 1000
 # A segment this long hears "one minute to go"; ten minutes and more also hear every five.
 ONE_MINUTE_MARK_MIN_SECONDS = 120
 FIVE_MINUTE_MARKS_MIN_SECONDS = 600
+
+# A slow-down is said this long before the switch it prepares, so the walker can press the
+# treadmill's buttons and let the belt settle before the countdown (DOMAIN: slow the belt
+# before turning to walk backwards).
+SLOW_DOWN_LEAD_MS = 10_000
 
 PRIORITY = {"switch": 0, "complete": 0, "speed": 1, "countdown": 2, "halfway": 3, "remaining": 4}
 MOVABLE = frozenset({"speed", "halfway", "remaining"})
@@ -91,6 +115,17 @@ class _Wish:
     text: str
     segment: int
     latest_end_ms: int
+    # The segment a speed hint is about (it may be spoken in the one before), for ties.
+    about: int = 0
+    # Set on a slow-down's second chance after its switch: the segment it is about.
+    fallback: bool = False
+
+
+class SpeedHint(NamedTuple):
+    """The speed hint a segment needs: its text and whether it is said before its switch."""
+
+    text: str
+    before: bool
 
 
 def segment_starts_ms(segments: Sequence[Segment]) -> list[int]:
@@ -101,6 +136,50 @@ def segment_starts_ms(segments: Sequence[Segment]) -> list[int]:
         at += segment.seconds * 1000
     starts.append(at)
     return starts
+
+
+def speed_hints(segments: Sequence[Segment], options: CueOptions) -> list[SpeedHint | None]:
+    """For each segment, the speed hint it needs (None: no change, or the first, whose speed the start cue says)."""
+    hints: list[SpeedHint | None] = []
+    belt = None
+    for index, segment in enumerate(segments):
+        speed = segment.speed_mph
+        if index == 0 or speed is None or speed == belt:
+            hints.append(None)
+        elif belt is None:
+            hints.append(SpeedHint(phrases.speed(speed, options.units, options.lang, "set"), segment.backward))
+        elif speed < belt:
+            hints.append(SpeedHint(phrases.speed(speed, options.units, options.lang, "slow"), True))
+        else:
+            hints.append(SpeedHint(phrases.speed(speed, options.units, options.lang, "faster"), False))
+        if speed is not None:
+            belt = speed
+    return hints
+
+
+def opening_text(segments: Sequence[Segment], index: int, options: CueOptions) -> str:
+    """The phrase that opens a segment: how to start (the first), else what comes and for how long."""
+    segment = segments[index]
+    if index == 0:
+        return phrases.start(segment.kind, segment.speed_mph, options.units, options.lang)
+    return phrases.switch(segment.kind, segment.seconds, options.lang)
+
+
+def remaining_text(segments: Sequence[Segment], index: int, minutes: int, lang: str) -> str:
+    """Minutes left, saying what ends: the walk in its last segment, else the segment."""
+    ending = "end" if index == len(segments) - 1 else segments[index].kind
+    return phrases.minutes_left(minutes, ending, lang)
+
+
+def _countdown_numbers(segment: Segment, options: CueOptions) -> int:
+    """How many countdown numbers lead out of a segment (never one at its very start)."""
+    return max(min(options.countdown, segment.seconds - 1), 0)
+
+
+def slow_down_ideal_ms(start: int, end: int, numbers: int, length: int) -> int:
+    """Where a slow-down wants to start in the segment before its switch: about SLOW_DOWN_LEAD_MS
+    before the switch, early enough to end before the countdown, never before the segment."""
+    return max(start, min(end - SLOW_DOWN_LEAD_MS, end - numbers * COUNT_STEP_MS - GAP_MS - length))
 
 
 def _remaining_marks(seconds: int) -> list[int]:
@@ -115,33 +194,40 @@ def _remaining_marks(seconds: int) -> list[int]:
     return sorted(set(marks), reverse=True)
 
 
-def _wishes(segments: Sequence[Segment], options: CueOptions) -> list[_Wish]:
-    """Every cue the plan could have, each at its ideal moment."""
+def _wishes(segments: Sequence[Segment], options: CueOptions, spoken_ms: Mapping[str, int] | None = None) -> list[_Wish]:
+    """Every cue the plan could have, each at its ideal moment (slow-downs need `spoken_ms` for theirs)."""
     lang = options.lang
     starts = segment_starts_ms(segments)
     total_ms = starts[-1]
     wishes: list[_Wish] = []
-    spoken_speed = None
+    hints = speed_hints(segments, options)
     for index, segment in enumerate(segments):
         start, end = starts[index], starts[index + 1]
-        wishes.append(_Wish(start, "switch", phrases.switch(segment.kind, lang), index, end))
-        if segment.speed_mph is not None and segment.speed_mph != spoken_speed:
-            text = phrases.speed(segment.speed_mph, options.units, lang)
-            wishes.append(_Wish(start, "speed", text, index, end))
-            spoken_speed = segment.speed_mph
+        wishes.append(_Wish(start, "switch", opening_text(segments, index, options), index, end, index))
+        hint = hints[index]
+        if hint is not None and hint.before:
+            before_start, before_end = starts[index - 1], start
+            length = spoken_ms[hint.text] if spoken_ms is not None else 0
+            numbers = _countdown_numbers(segments[index - 1], options)
+            ideal = slow_down_ideal_ms(before_start, before_end, numbers, length)
+            wishes.append(_Wish(ideal, "speed", hint.text, index - 1, before_end, index))
+            wishes.append(_Wish(start, "speed", hint.text, index, end, index, fallback=True))
+        elif hint is not None:
+            wishes.append(_Wish(start, "speed", hint.text, index, end, index))
         # Count down to whatever comes next: the next switch, or the end of the workout.
-        for number in range(min(options.countdown, segment.seconds - 1), 0, -1):
+        for number in range(_countdown_numbers(segment, options), 0, -1):
             at = end - number * COUNT_STEP_MS
-            wishes.append(_Wish(at, "countdown", phrases.count(number, lang), index, end))
+            wishes.append(_Wish(at, "countdown", phrases.count(number, lang), index, end, index))
         if options.time_remaining:
             for minutes in _remaining_marks(segment.seconds):
-                text = phrases.minutes_left(minutes, lang)
-                wishes.append(_Wish(end - minutes * 60_000, "remaining", text, index, end))
+                text = remaining_text(segments, index, minutes, lang)
+                wishes.append(_Wish(end - minutes * 60_000, "remaining", text, index, end, index))
     if options.halfway and segments:
         middle = total_ms // 2
         index = next(i for i in range(len(segments)) if starts[i] <= middle < starts[i + 1])
-        wishes.append(_Wish(middle, "halfway", phrases.halfway(lang), index, starts[index + 1]))
-    wishes.append(_Wish(total_ms, "complete", phrases.complete(lang), len(segments) - 1, total_ms))
+        wishes.append(_Wish(middle, "halfway", phrases.halfway(lang), index, starts[index + 1], index))
+    last = len(segments) - 1
+    wishes.append(_Wish(total_ms, "complete", phrases.complete(lang), last, total_ms, last))
     return wishes
 
 
@@ -167,10 +253,13 @@ def place_by_rule(
     segments: Sequence[Segment], options: CueOptions, spoken_ms: Mapping[str, int]
 ) -> list[Cue]:
     """The placement rule of this module's docstring, written the plain way (the reference for tests)."""
-    wishes = sorted(_wishes(segments, options), key=lambda w: (PRIORITY[w.kind], w.ideal_ms))
+    wishes = sorted(_wishes(segments, options, spoken_ms), key=lambda w: (PRIORITY[w.kind], w.ideal_ms, w.about))
     busy: list[tuple[int, int]] = []
     placed: list[tuple[int, _Wish]] = []
+    hinted: set[int] = set()  # segments whose speed hint has been placed
     for wish in wishes:
+        if wish.fallback and wish.about in hinted:
+            continue
         length = spoken_ms[wish.text]
         start = _first_free_start(busy, wish.ideal_ms, length)
         if start != wish.ideal_ms:
@@ -181,6 +270,8 @@ def place_by_rule(
                 continue
         busy.append((start, start + length))
         placed.append((start, wish))
+        if wish.kind == "speed":
+            hinted.add(wish.about)
     placed.sort(key=lambda item: (item[0], PRIORITY[item[1].kind]))
     return [Cue(seq, at, wish.kind, wish.text, wish.segment) for seq, (at, wish) in enumerate(placed)]
 
@@ -192,55 +283,65 @@ def compile_timeline(
 
     `spoken_ms` gives each phrase's spoken length (from its rendered audio); every text of
     `needed_phrases` must be in it. This is the placement rule of the module docstring done
-    in one sweep: a cue can only meet cues of its own segment and the next switch, so each
-    segment is placed on its own (the tests check it against `place_by_rule`).
+    in one sweep: a cue can only meet cues of the segment it is spoken in and the next
+    switch, so each segment is placed on its own (the tests check it against `place_by_rule`).
     """
     lang = options.lang
-    switch_texts = {kind: phrases.switch(kind, lang) for kind in SEGMENT_KINDS}
     counts = [
         (number, number * COUNT_STEP_MS, text, spoken_ms[text])
         for number, text in ((n, phrases.count(n, lang)) for n in range(options.countdown, 0, -1))
     ]
-    speed_texts: dict[float, str] = {}
+    hints = speed_hints(segments, options)
     total_ms = sum(segment.seconds for segment in segments) * 1000
     halfway_at = total_ms // 2 if options.halfway and segments else -1
     # Timelines hold thousands of cues: build the tuples directly, numbered as they go.
     make = tuple.__new__
     timeline: list[Cue] = []
     append = timeline.append
-    spoken_speed = None
     start = switch_at = 0
+    # A slow-down that found no room before its switch is said right after it.
+    late_hint: str | None = None
+    last = len(segments) - 1
     for index, segment in enumerate(segments):
         end = start + segment.seconds * 1000
         first = len(timeline)
-        text = switch_texts[segment.kind]
+        text = opening_text(segments, index, options)
         busy_end = switch_at + spoken_ms[text]
         # The next switch (or "complete") starts on time unless this phrase runs past it.
         next_switch_at = max(end, busy_end + GAP_MS)
         append(make(Cue, (first, switch_at, "switch", text, index)))
-        if segment.speed_mph is not None and segment.speed_mph != spoken_speed:
-            spoken_speed = segment.speed_mph
-            text = speed_texts.get(spoken_speed) or speed_texts.setdefault(
-                spoken_speed, phrases.speed(spoken_speed, options.units, lang)
-            )
+        hint = hints[index]
+        after = late_hint if late_hint is not None else (hint.text if hint is not None and not hint.before else None)
+        late_hint = None
+        if after is not None:
             at = busy_end + GAP_MS
-            length = spoken_ms[text]
+            length = spoken_ms[after]
             if at + length <= end and at + length + GAP_MS <= next_switch_at:
-                append(make(Cue, (len(timeline), at, "speed", text, index)))
+                append(make(Cue, (len(timeline), at, "speed", after, index)))
                 busy_end = at + length
+        coming = hints[index + 1] if index < last else None
+        if coming is not None and coming.before:
+            length = spoken_ms[coming.text]
+            ideal = slow_down_ideal_ms(start, end, _countdown_numbers(segment, options), length)
+            at = max(ideal, busy_end + GAP_MS)
+            if at + length <= end and at + length + GAP_MS <= next_switch_at:
+                append(make(Cue, (len(timeline), at, "speed", coming.text, index)))
+                busy_end = at + length
+            else:
+                late_hint = coming.text
         for number, before_ms, text, length in counts:
             at = end - before_ms
             if number < segment.seconds and at >= busy_end + GAP_MS and at + length + GAP_MS <= next_switch_at:
                 append(make(Cue, (len(timeline), at, "countdown", text, index)))
                 busy_end = at + length
         if start <= halfway_at < end or (options.time_remaining and segment.seconds >= ONE_MINUTE_MARK_MIN_SECONDS):
-            _place_movable(timeline, first, segment, index, start, end, next_switch_at, halfway_at, options, spoken_ms)
+            _place_movable(timeline, first, segments, index, start, end, next_switch_at, halfway_at, options, spoken_ms)
         start, switch_at = end, next_switch_at
-    append(make(Cue, (len(timeline), switch_at, "complete", phrases.complete(lang), len(segments) - 1)))
+    append(make(Cue, (len(timeline), switch_at, "complete", phrases.complete(lang), last)))
     return timeline
 
 
-def _place_movable(timeline, first, segment, index, start, end, next_switch_at, halfway_at, options, spoken_ms):
+def _place_movable(timeline, first, segments, index, start, end, next_switch_at, halfway_at, options, spoken_ms):
     """Fit one segment's halfway and minutes-left cues into its silences, then renumber its cues."""
     lang = options.lang
     wanted = []
@@ -248,8 +349,8 @@ def _place_movable(timeline, first, segment, index, start, end, next_switch_at, 
         wanted.append((halfway_at, "halfway", phrases.halfway(lang)))
     if options.time_remaining:
         wanted += [
-            (end - minutes * 60_000, "remaining", phrases.minutes_left(minutes, lang))
-            for minutes in reversed(_remaining_marks(segment.seconds))
+            (end - minutes * 60_000, "remaining", remaining_text(segments, index, minutes, lang))
+            for minutes in reversed(_remaining_marks(segments[index].seconds))
         ]
     ours = [(c.offset_ms, c.kind, c.text) for c in timeline[first:]]
     busy = [(at, at + spoken_ms[text]) for at, _, text in ours]

@@ -148,7 +148,7 @@ def test_spanish_and_kilometres_chosen_in_settings_are_what_the_coach_says(phone
     page.wait_for_selector("text=Workout complete", timeout=30_000)
 
     texts = [cue["text"] for cue in log.timeline()]
-    assert "Cambia a marcha atrás." in texts
+    assert "Ahora hacia atrás, 5 segundos." in texts
     assert any("kilómetros por hora" in text for text in texts), texts
     assert not any("mph" in text or "miles" in text or "millas" in text for text in texts)
     assert len(played_cues(page)) == len(texts), "not every cue was played"

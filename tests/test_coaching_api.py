@@ -166,7 +166,7 @@ def test_new_sessions_take_their_cue_options_from_the_settings(device, server):
     session = device.post(server.url + "/api/sessions", json={"plan_id": "first-steps"}, timeout=60).json()
     assert (session["options"]["lang"], session["options"]["units"], session["options"]["countdown"]) == ("es", "kmh", 0)
     texts = [cue["text"] for cue in session["timeline"]]
-    assert "Velocidad 2,4 kilómetros por hora." in texts  # 1.5 mph, spoken in Spanish km/h
+    assert "Baja la velocidad a 2,4 kilómetros por hora." in texts  # 1.5 mph, spoken in Spanish km/h
     # A choice in the request still wins over the saved default.
     override = device.post(server.url + "/api/sessions", json={"plan_id": "first-steps", "options": {"lang": "de"}}, timeout=60).json()
     assert (override["options"]["lang"], override["options"]["units"]) == ("de", "kmh")

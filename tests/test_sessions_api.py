@@ -36,7 +36,7 @@ def test_options_choose_what_the_coach_says_and_in_which_language(server, device
     session = device.post(server.url + "/api/sessions", json={"plan_id": plan["id"], "options": options}, timeout=60).json()
     assert session["options"] == options
     assert "countdown" not in {cue["kind"] for cue in session["timeline"]}
-    assert session["timeline"][0]["text"] == "Wechsel auf vorwärts."
+    assert session["timeline"][0]["text"] == "Geh vorwärts los."
     assert any("Kilometer pro Stunde" in cue["text"] for cue in session["timeline"])
 
 

@@ -44,6 +44,7 @@ from .walkclock import (  # noqa: F401  (re-exported: the socket and API speak t
     CONTROLS, ENDED_COMPLETE, ENDED_STOPPED, FINISHED, FORWARD_KINDS, LIVE_STATES, PAUSED, READY,
     REST_KINDS, RUNNING, Skip,
 )
+from .track import track_fields
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,24 @@ def socket_path(session_id: str) -> str:
 
 # A control message that does not apply to the session as it is; `code` names the reason.
 ControlRefused = wc.WalkRefused
+
+
+def event_time(at: int | None, now: int, last_at: int | None) -> int:
+    """When a control happened: its `at` if within bounds (a little ahead is now), else ControlRefused `bad_time`.
+
+    Without `at` it is now, never before the last event (a server clock stepped back by NTP
+    must not refuse a tap).
+    """
+    if at is None:
+        return now if last_at is None else max(now, last_at)
+    if at > now + MAX_FUTURE_SKEW_MS:
+        raise ControlRefused("bad_time", "That control's time is in the future; check the phone's clock.")
+    at = min(at, now)
+    if at < now - MAX_EVENT_AGE_MS:
+        raise ControlRefused("bad_time", f"That control is too old (more than {MAX_EVENT_AGE_MS // 3_600_000} hours ago).")
+    if last_at is not None and at < last_at:
+        raise ControlRefused("bad_time", "That control happened before the session's last change; it no longer applies.")
+    return at
 
 
 class SessionGone(Exception):
@@ -292,6 +311,7 @@ class LiveSession:
             "finished_at": self.finished_at,
             "ended_by": self.ended_by,
             "summary": self.summary,
+            **track_fields(self.timeline, self.total_ms),
             **self.clock(now),
         }
 
@@ -568,6 +588,7 @@ class LiveHub:
             "state": session.state,
             "server_time": now,
             "lead_ms": self.lead_ms,
+            **track_fields(session.timeline, session.total_ms),
             "timeline": session.timeline,
         }
 
@@ -622,16 +643,17 @@ class LiveHub:
 
     # --- controls -------------------------------------------------------------------------
 
-    def control(self, session_id: str, kind: str) -> LiveSession:
-        """Apply a control: persisted first, then broadcast as `state` (and `finished`) to every socket."""
+    def control(self, session_id: str, kind: str, at: int | None = None) -> LiveSession:
+        """Apply a control at `at` (now if not given): persisted first, then broadcast as `state` (and `finished`)."""
         with self.lock:
             session = self._get(session_id)
             now = self.clock()
+            at = event_time(at, now, session.last_at)
             end = session.end_at()
-            if end is not None and end <= now:
+            if end is not None and end <= at:
                 self._finish(session, end, ENDED_COMPLETE)
             before = _checkpoint(session)
-            event = session.apply(kind, now, self.lead_ms)
+            event = session.apply(kind, at, self.lead_ms)
             self._commit(session, before, event)
             if session.state == FINISHED:
                 self._announce_finish(session, event, now)

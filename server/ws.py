@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import socket
 import threading
 import time
@@ -66,6 +67,11 @@ def parse_message(data: Any, max_bytes: int) -> dict:
     kind = message["type"]
     if kind not in live.CONTROLS and kind != "ping":
         raise MessageInvalid("unknown_type", f"Unknown message type {kind[:40]!r}; expected one of {', '.join(live.CONTROLS)} or ping.")
+    if kind in live.CONTROLS and message.get("at") is not None:
+        at = message["at"]
+        if not isinstance(at, (int, float)) or isinstance(at, bool) or not math.isfinite(at):
+            raise MessageInvalid("bad_time", "A control's at must be the server-clock time it happened, in epoch ms.")
+        message["at"] = int(at)
     if kind == "ping":
         t = message.get("t")
         if t is not None and (not isinstance(t, (int, float)) or isinstance(t, bool)):
@@ -82,7 +88,7 @@ def answer(hub: live.LiveHub, session_id: str, data: Any, max_bytes: int) -> dic
     if message["type"] == "ping":
         return {"type": "pong", "t": message.get("t"), "server_time": hub.clock()}
     try:
-        hub.control(session_id, message["type"])
+        hub.control(session_id, message["type"], message.get("at"))
     except live.ControlRefused as refused:
         return error_message(refused.code, refused.message)
     except live.SessionGone:

@@ -6,12 +6,15 @@ import errno
 import os
 import resource
 import socket
+import sqlite3
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
 from . import DEFAULTS
+from .db import DATABASE_FILE
 
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 8000
@@ -19,6 +22,8 @@ DEFAULT_PORT = 8000
 # is a couple of greenlets, so the connection cap is set well above the 5,000-walker goal.
 WORKER_CONNECTIONS = 20_000
 GRACEFUL_TIMEOUT_S = 5
+# What `serve` writes into each folder before starting, to find a full or read-only disk.
+STORAGE_PROBE_BYTES = 64 * 1024
 
 
 def _lan_address() -> str | None:
@@ -48,6 +53,28 @@ def _check_port_free(host: str, port: int) -> None:
             raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}.")
 
 
+def _check_writable(folder: Path, what: str, database: Path | None = None) -> None:
+    """Fail with one sentence naming the folder, before claiming to run, when it cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder) as probe:
+            # A few real blocks, synced: an empty file fits even on a full disk.
+            probe.write(bytes(STORAGE_PROBE_BYTES))
+            probe.flush()
+            os.fsync(probe.fileno())
+        if database is not None:
+            from . import db
+
+            connection = db.connect(database)
+            try:
+                db.migrate(connection)
+            finally:
+                connection.close()
+    except (OSError, sqlite3.Error) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise click.ClickException(f"Cannot write the {what} {folder}: {reason}.") from None
+
+
 def _raise_file_limit() -> None:
     """Let one process hold thousands of sockets (each walker's websocket is a file descriptor)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -74,8 +101,8 @@ def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, of
     if bool(certfile) != bool(keyfile):
         raise click.UsageError("--certfile and --keyfile go together.")
     data_dir, audio_cache = Path(data_dir).resolve(), Path(audio_cache).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    audio_cache.mkdir(parents=True, exist_ok=True)
+    _check_writable(data_dir, "data folder", data_dir / DATABASE_FILE)
+    _check_writable(audio_cache, "audio cache folder")
     _check_port_free(host, port)
     _raise_file_limit()
 

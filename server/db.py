@@ -11,6 +11,8 @@ from sqlite_utils import Database
 
 # Seconds a writer waits for another's lock before giving up (SQLite's busy timeout).
 BUSY_TIMEOUT_S = 10.0
+# The database's name in the data folder (create_app and `retrowalk serve` agree on it).
+DATABASE_FILE = "retrowalk.db"
 
 
 def connect(path: str | Path) -> Database:

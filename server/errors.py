@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+
+# SQLite's primary result codes that mean the storage cannot take a write now (busy, locked,
+# read-only, I/O error, damaged, full, cannot open): the request was fine, the disk is not.
+STORAGE_FAULT_CODES = frozenset({5, 6, 8, 10, 11, 13, 14})
+SQLITE_PRIMARY_CODE_MASK = 0xFF
+# How long a client should wait before trying a write again after a storage fault.
+STORAGE_RETRY_AFTER_S = 30
+STORAGE_UNAVAILABLE = "storage_unavailable"
+STORAGE_MESSAGE = "The server cannot save right now (its storage is unavailable); please try again later."
+
+
+def is_storage_fault(exc: BaseException) -> bool:
+    """Whether an error is the database refusing to store (not a bug in the request or the code)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & SQLITE_PRIMARY_CODE_MASK in STORAGE_FAULT_CODES
 
 
 class NotFound(Exception):
@@ -62,6 +79,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        """A bug: logged in full on the server, a plain sentence for the walker."""
+        """A storage fault: 503 and one log line; anything else is a bug, logged in full, a plain sentence for the walker."""
+        if is_storage_fault(exc):
+            log.warning("Storage unavailable: %s", exc)
+            response = error_response(503, STORAGE_UNAVAILABLE, STORAGE_MESSAGE)
+            response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
+            return response
         log.exception("Unhandled error")
         return error_response(500, "internal", "Something went wrong on the server; please try again.")

@@ -768,7 +768,12 @@ class AudioCache:
         """The path of a sound cache file by its name (a damaged one rendered again first), or None."""
         if not isinstance(file_name, str) or not CACHE_NAME.fullmatch(file_name):
             return None
-        return self._guarded(self._sound_path, file_name)
+        try:
+            return self._guarded(self._sound_path, file_name)
+        except sqlite3.OperationalError as error:
+            # The index cannot be read (a full or read-only disk): the file may still be served if it is plainly audio.
+            log.warning("Audio cache index unavailable (%s); checking %s by its content", error, file_name)
+            return self.root / file_name if self._file_ok(file_name, None, None) else None
 
     def _sound_path(self, file_name: str) -> Path | None:
         """path_for() on one index connection: an indexed file is checked against its hash and healed."""

@@ -104,7 +104,7 @@ class IdleHub:
     def clock(self) -> int:
         return 1
 
-    def control(self, session_id, kind):
+    def control(self, session_id, kind, at=None):
         return None
 
 
@@ -219,3 +219,93 @@ def test_an_index_from_before_hashes_learns_them_and_still_catches_damage(tmp_pa
         assert conn.execute("SELECT sha256 FROM renditions").fetchone()[0]
     spoil(tmp_path / good.file, "one byte flipped")
     assert mp3_duration_ms((tmp_path / AudioCache(tmp_path, gtts_enabled=False).ensure([SWITCH], "en")[SWITCH].file).read_bytes()) > 0
+
+
+# --- Storage faults (defect 6) ----------------------------------------------------------
+
+import sqlite3  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from server import db as storage  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def unwritable_data_folders(tmp_path) -> dict[str, Path]:
+    """Data folders nobody, root included, can write a database into (chmod does not stop root)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    taken = tmp_path / "db-is-a-folder"
+    (taken / "retrowalk.db").mkdir(parents=True)
+    return {"under a file": blocker / "data", "procfs": Path("/proc"), "database is a folder": taken}
+
+
+@pytest.mark.parametrize("case", ["under a file", "procfs", "database is a folder"])
+def test_serve_refuses_an_unwritable_data_folder_in_one_line_before_claiming_to_run(tmp_path, case):
+    folder = unwritable_data_folders(tmp_path)[case]
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", "1",
+         "--data-dir", str(folder), "--audio-cache", str(tmp_path / "cache"), "--offline"],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )
+    assert result.returncode != 0
+    assert "RetroWalk is running" not in result.stdout
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(folder) in lines[0], result.stderr
+
+
+@pytest.fixture
+def read_only_later(app, monkeypatch):
+    """Make every database connection opened from now on refuse writes, as a remounted disk would."""
+
+    def connect(path):
+        database = real_connect(path)
+        database.conn.execute("PRAGMA query_only = ON")
+        return database
+
+    real_connect = storage.connect
+
+    def turn():
+        monkeypatch.setattr(storage, "connect", connect)
+
+    return turn
+
+
+def test_a_database_turned_read_only_answers_503_and_the_app_still_loads(app, client, read_only_later):
+    plan = client.post("/api/plans", json=PLAN).json
+    read_only_later()
+
+    assert client.get("/").status_code == 200
+    assert plan["id"] in [p["id"] for p in client.get("/api/plans").json]
+    assert client.get("/api/settings").status_code == 200
+    assert client.get("/api/history").status_code == 200
+    for response in (
+        client.post("/api/plans", json=PLAN),
+        client.put("/api/settings", json={"weight_kg": 70}),
+        client.delete(f"/api/plans/{plan['id']}"),
+        client.post("/api/programmes/first-steps/start"),
+        app.test_client().get("/api/plans"),  # a new device cannot be registered
+    ):
+        assert response.status_code == 503, response.json
+        assert response.json["error"] == "storage_unavailable" and "save" in response.json["message"]
+        assert response.headers["Retry-After"]
+
+
+class ReadOnlyHub:
+    """A hub whose store refuses writes, as a read-only database does."""
+
+    def clock(self) -> int:
+        return 1
+
+    def control(self, session_id, kind, at=None):
+        conn = sqlite3.connect(":memory:")
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("CREATE TABLE t (x)")  # raises what a read-only disk raises
+
+
+def test_a_control_on_a_read_only_database_says_storage_and_keeps_the_socket():
+    reply = socket_layer.answer(ReadOnlyHub(), "s", '{"type": "pause"}', 4096)
+    assert reply["type"] == "error" and reply["error"] == "storage_unavailable"

@@ -11,6 +11,10 @@ Figures and targets:
   start time mapped through AudioContext.getOutputTimestamp()): target p99 at most 20 ms.
   The naive mapping (currentTime and performance.now() read together, blind to output
   latency) is printed beside it.
+
+The pocket-mode track's own figures (cue placement in the decoded track, bytes per minute,
+POST /api/sessions to the track's first byte for a 30-minute and a 4-hour plan) come from
+bench/bench_track.py, which needs no browser.
 """
 
 from __future__ import annotations

@@ -414,3 +414,58 @@ def test_a_control_the_server_cannot_save_is_answered_and_the_socket_kept():
 
 def test_a_ping_is_answered_with_both_clocks():
     assert socket_layer.answer(BrokenHub(), "s", '{"type": "ping", "t": 7}', 4096) == {"type": "pong", "t": 7, "server_time": 1}
+
+
+# --- controls that say when they happened (`at`) -------------------------------------------
+
+
+def test_a_pause_sent_late_with_its_time_freezes_the_walk_where_it_was_pressed(workout):
+    session, open_socket = workout
+    phone, tablet = open_socket(), open_socket()
+    for listener in (phone, tablet):
+        listener.next(of("hello"))
+    phone.send({"type": "start"})
+    started, _ = phone.next(of("state", event="start"))
+    start = started["started_at"]
+    # Pressed on the lock screen 1 s into the walk; the page woke and sent it at 2.5 s.
+    time.sleep(max(start + 2_500 - now_ms(), 0) / 1000)
+    phone.send({"type": "pause", "at": start + 1_000})
+    for listener in (phone, tablet):
+        paused, _ = listener.next(of("state", event="pause"))
+        assert paused["at"] == start + 1_000 and paused["paused_at"] == start + 1_000
+        assert paused["position_ms"] == 1_000, "the position froze where the walker paused"
+    first_after = next(c for c in session["timeline"] if c["offset_ms"] > 1_000)
+    assert paused["next_seq"] == first_after["seq"], "cues after the pause are withdrawn, even those already sent"
+    phone.send({"type": "resume"})
+    resumed, _ = phone.next(of("state", event="resume"))
+    assert resumed["shift_ms"] == resumed["at"] - (start + 1_000), "the time paused counts from the press"
+    cue, received = phone.next(of("cue", seq=first_after["seq"]))
+    assert cue["due"] == start + first_after["offset_ms"] + resumed["shift_ms"] and received < cue["due"]
+    phone.send({"type": "stop"})
+    finished, _ = phone.next(of("finished"))
+    assert finished["summary"]["paused_seconds"] >= 1.5, "paused from the press, not from when the page woke"
+
+
+def test_a_control_with_an_impossible_time_is_refused_with_bad_time_and_the_socket_kept(workout):
+    _, open_socket = workout
+    phone = open_socket()
+    phone.next(of("hello"))
+    tapped = now_ms()
+    phone.send({"type": "start", "at": tapped})
+    started, _ = phone.next(of("state", event="start"))
+    assert started["at"] == tapped and started["started_at"] == tapped + LEAD_MS
+    for at in (
+        now_ms() + 60_000,  # in the future, beyond clock error
+        tapped - 1,  # before the session's last event
+        now_ms() - 7 * 3600 * 1000,  # older than any pause a pocket could hold
+        "noon",
+        True,
+    ):
+        phone.send({"type": "pause", "at": at})
+        error, _ = phone.next(of("error"))
+        assert error["error"] == "bad_time" and error["message"], at
+    # A little ahead (the phone's estimate of the server clock is off by a few ms) is now.
+    sent = now_ms()
+    phone.send({"type": "pause", "at": sent + 1_000})
+    paused, _ = phone.next(of("state", event="pause"))
+    assert paused["state"] == "paused" and sent <= paused["at"] <= now_ms()

@@ -45,6 +45,7 @@ const PRECACHE = [
   "/js/offline.js",
   "/js/phone.js",
   "/js/plans.js",
+  "/js/pocket.js",
   "/js/settings.js",
   "/js/store.js",
   "/js/walkclock.js",

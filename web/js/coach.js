@@ -1,13 +1,26 @@
-// One workout from "prepare" to "finished": the session clock (server or local), the cue
-// audio, the screen kept on, the lock-screen controls. Screens listen to its events.
+// One workout from "prepare" to "finished": the session clock (server or local), the sound
+// (pocket mode: the walk's track on one media element; screen-on mode: cue clips on the
+// AudioContext), the screen kept on, the lock-screen controls. Screens listen to its events.
 
 import { CuePlayer } from "./audio.js";
 import { LiveConnection, LocalSession } from "./live.js";
-import { COMPLETE_VIBRATION, SWITCH_VIBRATION, ScreenKeeper, setMediaState, showMediaSession, vibrate } from "./phone.js";
+import {
+  COMPLETE_VIBRATION, SWITCH_VIBRATION, ScreenKeeper, setAudioSession, setMediaPosition, setMediaState, showMediaSession, vibrate,
+} from "./phone.js";
+import { STEER_THRESHOLD_MS, TrackPlayer } from "./pocket.js";
 import { addLocalHistory, saveActive, saveTimeline } from "./store.js";
+import { WalkRefused, positionMs as walkPositionMs, step, walkEndMs } from "./walkclock.js";
 import { closeWalkLog, keepTrack, recordWalkEvent, rememberServerClock } from "./offline.js";
 import { kindInfo, position, segmentIndex, segmentStarts, summarize, totals } from "./workout.js";
 import { clockText } from "./dom.js";
+
+/**
+ * How a walk sounds. Pocket: one track on a media element, heard with the screen locked (other
+ * apps' music pauses). Screen: cue clips over the walker's music, the screen kept on and locked.
+ */
+export const AUDIO_MODES = Object.freeze({ POCKET: "pocket", SCREEN: "screen" });
+/** How often the lock screen's progress bar is told where the track is while it plays. */
+const MEDIA_POSITION_EVERY_MS = 5000;
 
 /** Cues due within this window are handed to the audio clock (so a throttled page still speaks). */
 export const HORIZON_MS = 90_000;
@@ -21,7 +34,7 @@ const HELLO_WAIT_MS = 10_000;
 /** After the last cue, the context stays open this long so "workout complete" is heard. */
 const CLOSE_AFTER_MS = 5000;
 /** Error codes of a control the server refused (server/live.py): the phone's guess was wrong. */
-const REFUSED_CONTROLS = new Set(["segment_ending", "not_running", "not_paused", "not_started", "already_started"]);
+const REFUSED_CONTROLS = new Set(["segment_ending", "not_running", "not_paused", "not_started", "already_started", "bad_time"]);
 /** With no word from the server, the phone ends the workout itself this long after its end. */
 const LOCAL_FINISH_GRACE_MS = 3000;
 
@@ -40,29 +53,43 @@ export function normalizeState(msg) {
     shift_ms: clock.shift_ms ?? 0,
     skipped_segments: clock.skipped_segments || [],
     ended_by: clock.ended_by ?? (msg.type === "state" && msg.state === "finished" ? msg.event : undefined),
+    finished_at: clock.finished_at ?? null,
+    last_at: clock.last_at ?? null,
   };
 }
 
 /**
  * A workout being coached. Events: "update" (every tick), "phase" (a new segment),
+ * "event" (detail: {type, at}, a control the walker made on this phone, as sent),
  * "finished" (detail: summary), "needs-tap" (sound must be unlocked again), "error".
  */
 export class Coach extends EventTarget {
   /**
-   * @param {{plan: object, session?: {id: string, ws: string, timeline?: Array<object>}, saved?: {plan: object, timeline: Array<object>}}} options
-   *   a server session, or a remembered timeline to play without the server
+   * @param {{plan: object, session?: {id: string, ws: string, timeline?: Array<object>, track?: string, track_lead_in_ms?: number},
+   *   saved?: {plan: object, timeline: Array<object>, track?: string}, mode?: string}} options
+   *   a server session, or a remembered timeline to play without the server; `mode`: the audio
+   *   mode of a walk being rejoined
    */
-  constructor({ plan, session, saved }) {
+  constructor({ plan, session, saved, mode }) {
     super();
     this.plan = plan;
     this.local = !session;
     this.sessionId = session ? session.id : null;
     this.timeline = session?.timeline || saved?.timeline || [];
     this.totalMs = segmentStarts(plan.segments).at(-1);
-    this.localSkips = [];
-    this.state = { state: "ready", started_at: null, paused_at: null, shift_ms: 0, skipped_segments: [] };
+    /** The skips made on this phone (the walk clock's shape), for a summary made here. */
+    this.skips = [];
+    /** The time of the walk's last event known here: a new event is never earlier. */
+    this.lastAt = null;
+    this.state = { state: "ready", started_at: null, paused_at: null, shift_ms: 0, skipped_segments: [], finished_at: null };
     this.starts = segmentStarts(plan.segments);
     this.leadMs = session?.lead_ms ?? 0;
+    /** The walk as one track (pocket mode) and the quiet before its position 0. */
+    this.track = session?.track ?? saved?.track ?? null;
+    this.trackLeadInMs = session?.track_lead_in_ms ?? saved?.track_lead_in_ms ?? this.leadMs;
+    /** @type {TrackPlayer|null} */
+    this.trackPlayer = null;
+    this.mode = mode === AUDIO_MODES.SCREEN ? AUDIO_MODES.SCREEN : AUDIO_MODES.POCKET;
     /** The cue options the server compiled the voice with (units, language), when known. */
     this.options = session?.options ?? saved?.options ?? null;
     this.status = "connecting";
@@ -86,10 +113,38 @@ export class Coach extends EventTarget {
     return this.source.clock;
   }
 
+  /** The end of the walk on its own: the plan's end, or its last cue if later (the walk clock's rule). */
+  get endMs() {
+    return walkEndMs(this.starts, this.timeline.map((cue) => cue.offset_ms));
+  }
+
+  /** True when the walk plays through its track (pocket mode with a track that loaded). */
+  get pocket() {
+    return this.mode === AUDIO_MODES.POCKET && this.trackPlayer !== null;
+  }
+
+  /** True when the walk's sound can be heard without another tap. */
+  get soundOn() {
+    if (this.pocket) return this.trackPlayer.expect === "playing" || this.trackPlayer.expect === "paused";
+    return this.player.running;
+  }
+
+  /** The walk's track on a media element (made once; null when there is no track). */
+  makeTrackPlayer() {
+    if (this.trackPlayer || !this.track) return this.trackPlayer;
+    this.trackPlayer = new TrackPlayer(this.track, this.trackLeadInMs, {
+      onOutsidePause: (trackMs) => this.pausedOutside(trackMs),
+      onOutsidePlay: (trackMs) => this.playedOutside(trackMs),
+      onEnded: () => this.source.nudge(),
+    });
+    return this.trackPlayer;
+  }
+
   /**
-   * Connect, fetch and decode every cue file, and measure the clock.
+   * Connect, get the walk's track ready and fetch and decode every cue file (screen-on mode,
+   * and the fallback), and measure the clock.
    * @param {(done: number, total: number) => void} onProgress
-   * @returns {Promise<{failed: number}>}
+   * @returns {Promise<{failed: number, track: boolean}>} `track`: pocket mode can play
    */
   async prepare(onProgress) {
     this.source.connect();
@@ -98,7 +153,17 @@ export class Coach extends EventTarget {
       new Promise((resolve) => setTimeout(() => resolve(null), HELLO_WAIT_MS)),
     ]);
     if (!hello && !this.timeline.length) throw new Error("The workout could not be loaded from the server.");
-    const result = await this.player.preload(this.timeline.map((cue) => cue.audio), onProgress);
+    const trackPlayer = this.makeTrackPlayer();
+    const [result, trackReady] = await Promise.all([
+      this.player.preload(this.timeline.map((cue) => cue.audio), onProgress),
+      trackPlayer ? trackPlayer.ready() : Promise.resolve(false),
+    ]);
+    if (trackPlayer && !trackReady) {
+      // No track to play (offline and never played here, or it failed): the clips it is.
+      console.warn("The walk's track could not be loaded; cues play as clips.");
+      trackPlayer.dispose();
+      this.trackPlayer = null;
+    }
     if (!this.local) {
       const deadline = performance.now() + SYNC_WAIT_MS;
       while (this.clock.samples.length < SYNC_SAMPLES && performance.now() < deadline) {
@@ -107,22 +172,37 @@ export class Coach extends EventTarget {
       saveTimeline(this.plan, this.timeline, this.options);
       rememberServerClock(this.clock);
     }
-    return result;
+    return { ...result, track: Boolean(this.trackPlayer) };
   }
 
   /**
-   * Start the workout: call from the Start tap (it unlocks the sound).
+   * Start the workout: call from the Start tap (it unlocks the sound: the track's element
+   * starts playing inside the tap, or the AudioContext is resumed in it).
+   * @param {string} [mode] AUDIO_MODES.POCKET (falls back to clips when there is no track) or SCREEN
    * @returns {Promise<void>}
    */
-  async start() {
-    const unlocked = this.player.unlock();
-    // Shown at once; the server's own start time replaces this guess when its state arrives.
-    this.applyState({ ...this.state, state: "running", started_at: this.clock.serverNow() + this.leadMs }, false);
-    this.source.send("start");
+  async start(mode = AUDIO_MODES.POCKET) {
+    this.mode = mode === AUDIO_MODES.SCREEN ? AUDIO_MODES.SCREEN : AUDIO_MODES.POCKET;
+    const at = this.clock.serverNow();
+    let unlocked;
+    if (this.pocket) {
+      setAudioSession("playback");
+      // Start takes effect one lead after the tap: the element starts that far before position 0.
+      unlocked = this.trackPlayer.play(this.trackMsAt(-this.leadMs));
+    } else {
+      this.trackPlayer?.dispose();
+      this.trackPlayer = null;
+      unlocked = this.player.unlock();
+    }
+    // Shown at once; the server's own clock replaces this guess when its state arrives.
+    const walk = this.control("start", at);
+    if (walk) this.applyState(stateOf(walk), false);
     this.startTicking();
-    this.keeper.keepOn();
-    if (!this.local) saveActive({ session: { id: this.sessionId, ws: this.source.url.pathname }, plan: this.plan });
-    await unlocked;
+    // With the screen off in a pocket there is nothing to keep awake; screen-on mode keeps it on.
+    if (!this.pocket) this.keeper.keepOn();
+    if (!this.local) saveActive({ session: { id: this.sessionId, ws: this.source.url.pathname }, plan: this.plan, mode: this.mode });
+    this.emitMedia();
+    if (!(await unlocked) && this.pocket) this.askForTap();
   }
 
   /**
@@ -133,16 +213,76 @@ export class Coach extends EventTarget {
     this.source.connect();
     await this.greeted;
     this.startTicking();
-    // The files come from the service worker's cache; cues are scheduled as they decode.
-    this.player.preload(this.timeline.map((cue) => cue.audio)).catch(() => {});
-    if (this.state.state === "running" || this.state.state === "paused") this.keeper.keepOn();
+    if (this.mode === AUDIO_MODES.POCKET && this.makeTrackPlayer()) {
+      // The tap that brings the sound back seeks the track to the session's position.
+      this.emitMedia();
+    } else {
+      this.mode = AUDIO_MODES.SCREEN;
+      // The files come from the service worker's cache; cues are scheduled as they decode.
+      this.player.preload(this.timeline.map((cue) => cue.audio)).catch(() => {});
+      if (this.state.state === "running" || this.state.state === "paused") this.keeper.keepOn();
+    }
   }
 
-  /** Turn the sound on again from a tap (after a reload or an interruption). */
+  /** Turn the sound on again from a tap (after a reload or an interruption): the track seeks to the walk's position. */
   async unlockSound() {
+    if (this.pocket) {
+      setAudioSession("playback");
+      if (this.state.state === "running") {
+        this.needsTap = !(await this.trackPlayer.play(this.expectedTrackMs()));
+      } else {
+        this.trackPlayer.pause(this.expectedTrackMs());
+        this.needsTap = false;
+      }
+      this.emitMedia();
+      return;
+    }
     await this.player.unlock();
     this.needsTap = !this.player.running;
     this.reschedule();
+  }
+
+  /** Sound needs a tap again: say so once (the player shows the gate). */
+  askForTap() {
+    if (this.needsTap) return;
+    this.needsTap = true;
+    this.emit("needs-tap");
+  }
+
+  /**
+   * The walk clock as the walk clock module takes it (state from the server or this phone).
+   * @returns {object}
+   */
+  walk() {
+    const s = this.state;
+    return {
+      state: s.state, started_at: s.started_at, paused_at: s.paused_at ?? null, shift_ms: s.shift_ms,
+      skips: this.skips, finished_at: s.finished_at ?? null, ended_by: s.ended_by ?? null, last_at: this.lastAt,
+    };
+  }
+
+  /**
+   * A control made on this phone: stepped through the walk clock's rules (so one refused
+   * there is not sent), told to the server with its time, and reported as an "event".
+   * @param {string} type start, pause, resume, skip or stop
+   * @param {number} [at] server-clock ms it happened; now when not given (never later, never before the last event)
+   * @returns {object|null} the walk after it, or null when it does not apply
+   */
+  control(type, at = this.clock.serverNow()) {
+    const now = this.clock.serverNow();
+    const event = { type, at: Math.round(Math.max(Math.min(at, now), this.lastAt ?? -Infinity)) };
+    let walk;
+    try {
+      walk = step(this.walk(), this.starts, event, this.leadMs, this.endMs);
+    } catch (error) {
+      if (error instanceof WalkRefused) return null;
+      throw error;
+    }
+    this.lastAt = event.at;
+    this.skips = walk.skips;
+    this.source.send(type, { at: event.at });
+    this.emit("event", event);
+    return walk;
   }
 
   startTicking() {
@@ -151,46 +291,57 @@ export class Coach extends EventTarget {
     this.tick();
   }
 
-  /** Pause now: the cues stop at once, the server is told. */
+  /** Pause now: the cues stop at once (pocket: where the track is), the server is told. */
   pause() {
     if (this.state.state !== "running") return;
-    this.player.cancelPending();
-    this.applyState({ ...this.state, state: "paused", paused_at: this.clock.serverNow() }, false);
-    this.source.send("pause");
+    // Pocket mode: the walk pauses where the walker stopped hearing it, the element's position.
+    const walk = this.control("pause", this.pocket ? this.timeAtTrackMs(this.trackPlayer.trackMs) : undefined);
+    if (!walk) return;
+    if (this.pocket) this.trackPlayer.pause();
+    else this.player.cancelPending();
+    this.applyState(stateOf(walk), false);
   }
 
   /** Resume: the remaining cues move later by the time paused. */
   resume() {
     if (this.state.state !== "paused") return;
-    // A tap: also the moment to get sound back if the phone took it away.
-    if (!this.player.running) this.player.unlock();
-    const now = this.clock.serverNow();
-    this.applyState({ ...this.state, state: "running", shift_ms: this.state.shift_ms + (now - this.state.paused_at), paused_at: null }, false);
-    this.source.send("resume");
+    // A tap: also the moment to get sound back if the phone took it away (inside the tap).
+    if (this.pocket) {
+      this.trackPlayer.play(this.expectedTrackMs()).then((ok) => { if (!ok) this.askForTap(); });
+    } else if (!this.player.running) {
+      this.player.unlock();
+    }
+    const walk = this.control("resume");
+    if (walk) this.applyState(stateOf(walk), false);
   }
 
-  /** Skip to the next segment (it starts one lead from now, as the server does it). */
+  /** Skip to the next segment (it starts one lead from now, as the server does it); pocket: a seek. */
   skip() {
     if (this.state.state !== "running" && this.state.state !== "paused") return;
-    const position = this.positionMs();
-    const segment = segmentIndex(this.starts, position);
-    const toMs = this.starts[segment + 1] - this.leadMs;
-    if (toMs <= position) return;
-    this.player.cancelPending();
-    this.localSkips.push({ segment, from_ms: position, to_ms: toMs });
-    this.applyState({
-      ...this.state,
-      shift_ms: this.state.shift_ms - (toMs - position),
-      skipped_segments: [...new Set([...this.state.skipped_segments, segment])],
-    }, false);
-    this.source.send("skip");
+    const walk = this.control("skip");
+    if (!walk) return;
+    if (!this.pocket) this.player.cancelPending();
+    this.applyState(stateOf(walk), false);
+  }
+
+  /**
+   * The lock screen's scrubber (pocket mode): a seek into a later interval skips to the next
+   * one, as the skip button does; the walk's clock cannot go back, so anything else snaps back.
+   * @param {number} trackMs
+   */
+  seekTrack(trackMs) {
+    const position = trackMs - this.trackLeadInMs;
+    const segment = segmentIndex(this.starts, this.positionMs());
+    if (position >= this.starts[segment + 1]) this.skip();
+    else this.followTrack(true);
   }
 
   /** Stop the workout early. */
   stop() {
     if (this.state.state === "finished") return;
+    if (!this.control("stop")) this.source.send("stop", { at: Math.round(Math.max(this.clock.serverNow(), this.lastAt ?? 0)) });
     this.player.cancelPending();
-    this.source.send("stop");
+    this.trackPlayer?.stop();
     if (this.local) return;
     // The server answers with its summary; if it cannot be reached the phone ends it itself.
     setTimeout(() => { if (!this.summary) this.finishLocally("stopped"); }, this.source.live ? 4000 : 0);
@@ -206,6 +357,8 @@ export class Coach extends EventTarget {
       case "hello":
         if (Array.isArray(msg.timeline) && msg.timeline.length) this.timeline = msg.timeline;
         if (typeof msg.lead_ms === "number") this.leadMs = msg.lead_ms;
+        this.track = msg.track ?? msg.session?.track ?? this.track;
+        this.trackLeadInMs = msg.track_lead_in_ms ?? msg.session?.track_lead_in_ms ?? this.trackLeadInMs ?? this.leadMs;
         if (msg.session?.options) this.options = msg.session.options;
         keepTrack(msg.track);
         this.applyState(normalizeState(msg), true);
@@ -217,7 +370,8 @@ export class Coach extends EventTarget {
         this.applyState(normalizeState(msg), true);
         break;
       case "cue":
-        if (typeof msg.due === "number") {
+        // Pocket mode: the track says every cue; the push is for devices that play clips.
+        if (typeof msg.due === "number" && !this.pocket) {
           this.dueOverride.set(msg.seq, msg.due);
           const cue = this.timeline.find((c) => c.seq === msg.seq) || msg;
           if (this.state.state === "running") this.player.schedule(cue, this.clock.toLocal(msg.due));
@@ -245,6 +399,10 @@ export class Coach extends EventTarget {
    */
   applyState(next, fromServer) {
     this.state = next;
+    // A new event is never earlier than one the server has: its time, or what the clock tells of it.
+    const known = [next.last_at, next.paused_at, next.started_at === null ? null : next.started_at - this.leadMs]
+      .filter((value) => typeof value === "number");
+    if (fromServer && known.length) this.lastAt = Math.max(this.lastAt ?? -Infinity, ...known);
     if (fromServer) this.dueOverride.clear();
     // After a skip no cue before the start of the segment skipped to is said (server: floor_ms).
     const lastSkipped = Math.max(-1, ...next.skipped_segments);
@@ -256,6 +414,7 @@ export class Coach extends EventTarget {
       this.player.cancelPending();
       if (next.state === "paused") setMediaState("paused");
     }
+    if (this.pocket) this.followTrack(true);
     if (next.state === "finished" && fromServer && !this.summary) {
       // The summary follows in a `finished` message; until then the screen shows the end.
       this.finishTimer ??= setTimeout(() => { if (!this.summary) this.finishLocally(next.ended_by || "complete"); }, 2000);
@@ -265,10 +424,81 @@ export class Coach extends EventTarget {
 
   /** How far into the plan the walker is (negative during the lead before the start), by the session clock. */
   positionMs(at = this.clock.serverNow()) {
+    return walkPositionMs(this.walk(), at);
+  }
+
+  /** Where the walk's track is at a plan position. */
+  trackMsAt(positionMs) {
+    return positionMs + this.trackLeadInMs;
+  }
+
+  /** Where the walk's track should be now, by the walk's clock. */
+  expectedTrackMs(at = this.clock.serverNow()) {
+    return this.trackMsAt(this.positionMs(at));
+  }
+
+  /**
+   * The server-clock time at which the running walk was at a track position (the element's
+   * position says when it was paused, even if the page slept through it); never later than now.
+   * @param {number} trackMs
+   */
+  timeAtTrackMs(trackMs) {
     const s = this.state;
-    if (!s.started_at) return 0;
-    const until = s.paused_at !== null && s.paused_at !== undefined ? s.paused_at : at;
-    return until - s.started_at - s.shift_ms;
+    if (s.started_at === null) return this.clock.serverNow();
+    return Math.min(s.started_at + s.shift_ms + trackMs - this.trackLeadInMs, this.clock.serverNow());
+  }
+
+  /**
+   * Keep the track on the walk's clock: playing while the walk runs, paused at its position
+   * while it is paused (another device's pause and resume arrive here too), seeked when it
+   * is more than 50 ms off.
+   * @param {boolean} [now] seek at once (a new clock), without waiting for a seek to settle
+   */
+  followTrack(now = false) {
+    const player = this.trackPlayer;
+    if (!player || player.expect === "idle" || player.expect === "blocked") return;
+    const state = this.state.state;
+    const target = this.expectedTrackMs();
+    if (state === "running") {
+      if (player.expect === "paused") {
+        player.play(target).then((ok) => { if (!ok) this.askForTap(); });
+      } else if (now) {
+        if (Math.abs(player.trackMs - Math.max(target, 0)) > STEER_THRESHOLD_MS) player.seekTo(target);
+      } else {
+        player.steer(target);
+      }
+    } else if (state === "paused") {
+      if (player.expect === "playing") player.pause(target);
+      else player.steer(target);
+    } else if (state === "finished") {
+      // The last words ("workout complete") may finish; a stop silences the track at once.
+      player.stop(this.state.ended_by === "complete");
+    }
+  }
+
+  /**
+   * The element paused without the walk asking (lock screen, headset, the phone taking the
+   * sound): the walk pauses where the element stopped, and the server is told that time.
+   * @param {number} trackMs
+   */
+  pausedOutside(trackMs) {
+    if (this.state.state !== "running") return;
+    const walk = this.control("pause", this.timeAtTrackMs(trackMs));
+    this.trackPlayer.expect = "paused";
+    if (walk) this.applyState(stateOf(walk), false);
+  }
+
+  /**
+   * The element started playing without the walk asking (lock screen, headset): the walk
+   * resumed when it started, which is how far the element has played since its pause.
+   * @param {number} trackMs
+   */
+  playedOutside(trackMs) {
+    if (this.state.state !== "paused") return;
+    const playedMs = Math.max(trackMs - this.expectedTrackMs(), 0);
+    this.trackPlayer.expect = "playing";
+    const walk = this.control("resume", this.clock.serverNow() - playedMs);
+    if (walk) this.applyState(stateOf(walk), false);
   }
 
   /** Workout time into the plan, clamped to the plan (what the screen shows). */
@@ -285,9 +515,9 @@ export class Coach extends EventTarget {
     return this.dueOverride.get(cue.seq) ?? this.state.started_at + this.state.shift_ms + cue.offset_ms;
   }
 
-  /** Hand every cue due soon to the audio clock (already scheduled ones move only if off). */
+  /** Hand every cue due soon to the audio clock (already scheduled ones move only if off); pocket mode has none. */
   reschedule() {
-    if (this.state.state !== "running" || !this.state.started_at) return;
+    if (this.pocket || this.state.state !== "running" || !this.state.started_at) return;
     this.player.markStarted();
     const now = this.clock.serverNow();
     for (const cue of this.timeline) {
@@ -303,7 +533,11 @@ export class Coach extends EventTarget {
 
   tick() {
     const running = this.state.state === "running";
-    if (running) {
+    if (this.pocket) {
+      this.followTrack();
+      if (this.trackPlayer.expect === "blocked") this.askForTap();
+      if (running && performance.now() - (this.mediaPositionAt ?? 0) > MEDIA_POSITION_EVERY_MS) this.emitMediaPosition();
+    } else if (running) {
       const ctx = this.player.ctx;
       // A call, Siri or another app took the sound (iOS "interrupted", a suspended or frozen
       // context): try to get it back once; if that needs a tap, the player asks for one.
@@ -312,10 +546,10 @@ export class Coach extends EventTarget {
         this.wake().finally(() => { this.recovering = false; });
       }
       this.reschedule();
-      if (this.elapsedMs() >= this.totalMs && !this.source.live && !this.summary) {
-        this.endedAt ??= performance.now();
-        if (performance.now() - this.endedAt > LOCAL_FINISH_GRACE_MS) this.finishLocally("complete");
-      }
+    }
+    if (running && this.elapsedMs() >= this.totalMs && !this.source.live && !this.summary) {
+      this.endedAt ??= performance.now();
+      if (performance.now() - this.endedAt > LOCAL_FINISH_GRACE_MS) this.finishLocally("complete");
     }
     const pos = position(this.plan.segments, this.elapsedMs());
     if (pos.index !== this.lastIndex && this.state.state !== "ready") {
@@ -328,19 +562,46 @@ export class Coach extends EventTarget {
     this.emit("update");
   }
 
+  /**
+   * The lock screen and headset: the interval and what comes next, the plan, and the controls
+   * (pocket mode adds the scrubber, whose seek into a later interval is a skip).
+   * @param {ReturnType<typeof position>} pos
+   */
   updateMediaSession(pos) {
     if (!pos.segment) return;
     const info = kindInfo(pos.segment.kind);
+    const then = pos.next ? `then ${kindInfo(pos.next.kind).label.toLowerCase()}` : "then finish";
     showMediaSession(
-      { title: `${info.word} · ${clockText(pos.segment.seconds * 1000)}`, plan: this.plan.name },
-      { play: () => this.resume(), pause: () => this.pause(), next: () => this.skip(), stop: () => this.stop() },
+      { title: `${info.label} ${clockText(pos.segment.seconds * 1000)} · ${then}`, plan: this.plan.name },
+      {
+        play: () => this.resume(), pause: () => this.pause(), next: () => this.skip(), stop: () => this.stop(),
+        seekto: this.pocket ? (details) => { if (typeof details?.seekTime === "number") this.seekTrack(details.seekTime * 1000); } : null,
+      },
     );
+    this.emitMediaPosition();
+  }
+
+  /** The lock screen's progress bar: where the track is (pocket mode only; clips have no track). */
+  emitMediaPosition() {
+    if (!this.pocket) return;
+    this.mediaPositionAt = performance.now();
+    setMediaPosition(this.trackPlayer.durationMs, this.trackPlayer.trackMs);
+  }
+
+  /** The lock screen as the walk stands now (after Start, a rejoin or a tap for sound). */
+  emitMedia() {
+    const pos = position(this.plan.segments, this.elapsedMs());
+    if (this.state.state !== "ready") this.updateMediaSession(pos);
   }
 
   /** Back in the foreground: get the sound and the connection back, and catch up. */
   async wake() {
     if (this.state.state === "finished" || this.state.state === "ready") return;
     this.source.nudge();
+    if (this.pocket) {
+      this.followTrack(true);
+      return;
+    }
     if (this.player.ctx && !(await this.player.recover())) {
       this.needsTap = true;
       this.emit("needs-tap");
@@ -353,10 +614,10 @@ export class Coach extends EventTarget {
   finishLocally(endedBy) {
     const now = this.clock.serverNow();
     const final = endedBy === "complete" ? this.totalMs : this.elapsedMs(now);
-    const skipped = this.localSkips.reduce((total, skip) => total + skip.to_ms - skip.from_ms, 0);
+    const skipped = this.skips.reduce((total, skip) => total + skip.to_ms - skip.from_ms, 0);
     const started = this.state.started_at;
     this.finish({
-      ...summarize(this.plan.segments, final, this.localSkips, {
+      ...summarize(this.plan.segments, final, this.skips, {
         ended_by: endedBy,
         duration_ms: started ? Math.max(now - started, 0) : 0,
         paused_ms: Math.max(this.state.shift_ms + skipped, 0),
@@ -380,6 +641,7 @@ export class Coach extends EventTarget {
     }
     saveActive(null);
     this.keeper.release();
+    this.trackPlayer?.stop(summary.ended_by === "complete");
     setMediaState("none");
     clearInterval(this.ticker);
     this.ticker = null;
@@ -394,6 +656,8 @@ export class Coach extends EventTarget {
     this.ticker = null;
     this.source.close();
     this.player.close();
+    this.trackPlayer?.dispose();
+    this.trackPlayer = null;
     this.keeper.release();
     document.removeEventListener("visibilitychange", this.onVisible);
     window.removeEventListener("online", this.onOnline);
@@ -412,4 +676,16 @@ export class Coach extends EventTarget {
   emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+/**
+ * The coach's state (what screens read) from a walk of the walk clock.
+ * @param {object} walk
+ */
+function stateOf(walk) {
+  return {
+    state: walk.state, started_at: walk.started_at, paused_at: walk.paused_at, shift_ms: walk.shift_ms,
+    skipped_segments: [...new Set(walk.skips.map((skip) => skip.segment))].sort((a, b) => a - b),
+    finished_at: walk.finished_at, ended_by: walk.ended_by ?? undefined,
+  };
 }

@@ -17,7 +17,7 @@ import { renderSummary } from "./screens/summary.js";
 import { WALKS_UPLOADED, uploadWhenReachable } from "./offline.js";
 import { changeSettings, currentSettings, loadSettings } from "./settings.js";
 import {
-  activeWorkout, confirmSafety, lastPlans, localHistory, safetyConfirmed, savePlans, saveActive, savedTimeline, savedTimelines,
+  activeWorkout, confirmSafety, lastPlans, localHistory, safetyConfirmed, savePlans, saveActive, saveSettingsCopy, savedTimeline, savedTimelines,
 } from "./store.js";
 
 /** The cache the service worker keeps cue audio in (see sw.js). */
@@ -283,6 +283,11 @@ async function showPlan(id) {
   prepareWorkout(plan);
 }
 
+/** Remember the audio mode chosen (on the server; offline, on this phone until the next change). */
+function rememberAudioMode(mode) {
+  changeSettings({ audio_mode: mode }).catch(() => saveSettingsCopy({ ...currentSettings(), audio_mode: mode }));
+}
+
 /** Create the session (or fall back to this phone), fetch and decode the audio, then offer Start. */
 async function prepareWorkout(plan) {
   window.scrollTo(0, 0);
@@ -291,10 +296,13 @@ async function prepareWorkout(plan) {
   const view = renderReady(main, {
     plan,
     units: currentSettings().units,
+    mode: currentSettings().audio_mode,
+    onMode: rememberAudioMode,
     onEdit: plan.builtin ? null : () => go(`#/edit/${encodeURIComponent(plan.id)}`),
     onCopy: () => go(`#/copy/${encodeURIComponent(plan.id)}`),
-    onStart: async () => {
-      await coach.start();
+    onStart: async (mode) => {
+      // Synchronously inside the tap up to its first await: the sound is unlocked in it.
+      await coach.start(mode);
       go("#/workout");
     },
     onBack: () => go("#/"),
@@ -331,8 +339,8 @@ async function prepareWorkout(plan) {
     go("#/summary");
   });
   try {
-    const { failed } = await coach.prepare(view.progress);
-    if (!cancelled) view.ready({ offline, failed });
+    const { failed, track } = await coach.prepare(view.progress);
+    if (!cancelled) view.ready({ offline, failed, track });
   } catch (error) {
     if (!cancelled) view.fail(error.message);
   }
@@ -539,7 +547,7 @@ async function showSettings() {
 async function rejoin() {
   const active = activeWorkout();
   if (!active?.session || navigator.onLine === false) return;
-  const coach = new Coach({ plan: active.plan, session: active.session });
+  const coach = new Coach({ plan: active.plan, session: active.session, mode: active.mode });
   try {
     await Promise.race([coach.rejoin(), new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), REJOIN_WAIT_MS))]);
   } catch {

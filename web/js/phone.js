@@ -81,22 +81,34 @@ export class ScreenKeeper {
 }
 
 /**
+ * Tell Safari (16.4+) how the walk's sound mixes with the walker's music: "playback" keeps
+ * the walk's track going with the screen locked (other music pauses), "transient" plays
+ * each cue over the music and ducks it. Elsewhere nothing happens.
+ * @param {"playback"|"transient"} type
+ */
+export function setAudioSession(type) {
+  if (!navigator.audioSession) return;
+  try { navigator.audioSession.type = type; } catch { /* not settable here */ }
+}
+
+/**
  * Show the workout on the lock screen and in notifications, and take the headset buttons.
  * @param {{title: string, plan: string}} info
- * @param {{play?: () => void, pause?: () => void, next?: () => void, stop?: () => void}} [actions]
+ * @param {{play?: () => void, pause?: () => void, next?: () => void, stop?: () => void,
+ *   seekto?: ((details: {seekTime?: number}) => void)|null}} [actions]
  */
 export function showMediaSession(info, actions = {}) {
   if (!("mediaSession" in navigator) || typeof window.MediaMetadata !== "function") return;
   navigator.mediaSession.metadata = new MediaMetadata({
     title: info.title,
-    artist: "RetroWalk",
-    album: info.plan,
+    artist: info.plan,
+    album: "RetroWalk",
     artwork: [
       { src: "/icons/icon-192.png", sizes: "192x192", type: "image/png" },
       { src: "/icons/icon-512.png", sizes: "512x512", type: "image/png" },
     ],
   });
-  const handlers = { play: actions.play, pause: actions.pause, nexttrack: actions.next, stop: actions.stop };
+  const handlers = { play: actions.play, pause: actions.pause, nexttrack: actions.next, stop: actions.stop, seekto: actions.seekto };
   for (const [action, handler] of Object.entries(handlers)) {
     try { navigator.mediaSession.setActionHandler(action, handler || null); } catch { /* unsupported action */ }
   }
@@ -108,4 +120,19 @@ export function showMediaSession(info, actions = {}) {
  */
 export function setMediaState(state) {
   if ("mediaSession" in navigator) navigator.mediaSession.playbackState = state;
+}
+
+/**
+ * Where the walk's track is, for the lock screen's progress bar (pocket mode).
+ * @param {number} durationMs the track's length
+ * @param {number} positionMs where it plays now
+ */
+export function setMediaPosition(durationMs, positionMs) {
+  if (!("mediaSession" in navigator) || typeof navigator.mediaSession.setPositionState !== "function") return;
+  if (!Number.isFinite(durationMs) || durationMs <= 0) return;
+  try {
+    navigator.mediaSession.setPositionState({
+      duration: durationMs / 1000, playbackRate: 1, position: Math.min(Math.max(positionMs, 0), durationMs) / 1000,
+    });
+  } catch { /* a position the browser will not take: the bar is left as it was */ }
 }

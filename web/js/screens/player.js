@@ -1,12 +1,86 @@
 // The player: the phase in huge letters on its own colour, the interval's countdown, what
 // comes next, overall progress, and big Pause / Resume / Skip / Stop buttons for one thumb.
+// In screen-on mode a running walk is behind the pocket lock: a black screen that ignores
+// touches until a press and hold.
 
 import { announce, clockText, durationWords, fill, h, svg } from "../dom.js";
-import { isIOS } from "../phone.js";
 import { kindInfo, position, speedText } from "../workout.js";
 
 /** A second tap on Stop within this time really stops (a stray tap while walking does not). */
 const STOP_CONFIRM_MS = 3000;
+/** How long the pocket lock must be held to unlock: longer than any brush of a pocket or armband. */
+export const UNLOCK_HOLD_MS = 1000;
+/** With no touch or key this long after unlocking, a running walk locks again. */
+const RELOCK_AFTER_MS = 15_000;
+/** Keys that press the unlock button from a keyboard (held, like a finger). */
+const HOLD_KEYS = new Set([" ", "Enter"]);
+
+/**
+ * The pocket lock: a black screen over the player that ignores every touch but a press and
+ * hold of its one button (pointer, or Space or Enter held), said in words on it.
+ * @param {{onUnlock: () => void}} props
+ * @returns {{element: HTMLElement, show: () => void, hide: () => void, shown: () => boolean,
+ *   update: (phase: string, clock: string) => void}}
+ */
+function pocketLock({ onUnlock }) {
+  const phase = h("p", { class: "lock-phase", id: "lock-title", text: "" });
+  const clock = h("p", { class: "lock-clock", "aria-hidden": "true", text: "" });
+  const ring = svg({ viewBox: "0 0 100 100", "aria-hidden": "true" }, [["circle", { cx: "50", cy: "50", r: "48", pathLength: "100" }]]);
+  const hold = h("button", {
+    type: "button", class: "lock-hold", id: "unlock",
+    "aria-label": "Unlock: press and hold for one second", "aria-describedby": "lock-note",
+  }, ring, "Hold to unlock");
+  hold.style.setProperty("--hold-ms", `${UNLOCK_HOLD_MS}ms`);
+  const note = h("p", { class: "lock-note", id: "lock-note",
+    text: "Locked against touches while you walk. Press and hold the circle for 1 second to use the buttons (or hold Space or Enter)." });
+  const element = h("div", { class: "pocket-lock", role: "dialog", "aria-modal": "true", "aria-labelledby": "lock-title", hidden: true },
+    phase, clock, hold, note);
+  let timer = null;
+  const release = () => {
+    clearTimeout(timer);
+    timer = null;
+    hold.classList.remove("holding");
+  };
+  const press = () => {
+    if (timer) return;
+    hold.classList.add("holding");
+    timer = setTimeout(() => { release(); onUnlock(); }, UNLOCK_HOLD_MS);
+  };
+  // Every touch on the lock stops here: nothing under it is reached, nothing scrolls or zooms.
+  element.addEventListener("pointerdown", (event) => {
+    event.preventDefault();
+    if (event.target.closest(".lock-hold")) {
+      hold.setPointerCapture?.(event.pointerId);
+      press();
+    }
+  });
+  for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) hold.addEventListener(type, release);
+  element.addEventListener("click", (event) => { event.preventDefault(); event.stopPropagation(); });
+  element.addEventListener("contextmenu", (event) => event.preventDefault());
+  hold.addEventListener("keydown", (event) => {
+    if (!HOLD_KEYS.has(event.key)) return;
+    event.preventDefault();
+    if (!event.repeat) press();
+  });
+  hold.addEventListener("keyup", (event) => { if (HOLD_KEYS.has(event.key)) release(); });
+  hold.addEventListener("blur", release);
+  return {
+    element,
+    show() {
+      element.hidden = false;
+      hold.focus({ preventScroll: true });
+    },
+    hide() {
+      release();
+      element.hidden = true;
+    },
+    shown: () => !element.hidden,
+    update(phaseText, clockValue) {
+      phase.textContent = phaseText;
+      clock.textContent = clockValue;
+    },
+  };
+}
 
 const STATUS_TEXT = {
   connecting: "Connecting…",
@@ -27,6 +101,7 @@ function icon(name) {
     play: "M8 5v14l11-7z",
     skip: "M6 5v14l9-7zM16 5h3v14h-3z",
     stop: "M6 6h12v12H6z",
+    lock: "M7 10V8a5 5 0 0 1 10 0v2h1v10H6V10zm2 0h6V8a3 3 0 0 0-6 0z",
   };
   return svg({ viewBox: "0 0 24 24" }, [["path", { d: paths[name] }]]);
 }
@@ -83,23 +158,57 @@ export function renderPlayer(root, { coach }) {
     stopArmed = setTimeout(() => { stopArmed = null; stopButton.replaceChildren(icon("stop"), "Stop"); }, STOP_CONFIRM_MS);
   } }, icon("stop"), "Stop");
   const skipButton = h("button", { type: "button", class: "btn btn-secondary", onclick: () => coach.skip() }, icon("skip"), "Skip");
-  const controls = h("div", { class: "controls", role: "group", "aria-label": "Workout controls" }, mainButton, skipButton, stopButton);
+  // Screen-on mode: the screen stays on in a pocket, so the walk is behind a lock against touches.
+  const lockable = coach.mode === "screen";
+  const lockButton = lockable
+    ? h("button", { type: "button", class: "btn btn-secondary btn-lock", id: "lock", onclick: () => lockNow() }, icon("lock"), "Lock screen")
+    : null;
+  const controls = h("div", { class: "controls", role: "group", "aria-label": "Workout controls" }, mainButton, skipButton, stopButton, lockButton);
 
   const body = h("div", { class: "player-body" }, next, overall);
-  const iosNote = isIOS()
-    ? h("p", { class: "note ios-note", text: "iPhone: keep the screen on. Locking it stops the voice." })
-    : null;
   const gate = h("div", { class: "sound-gate", hidden: true, role: "dialog", "aria-modal": "true", "aria-labelledby": "gate-title" },
     h("div", {},
       h("h2", { id: "gate-title", text: "Turn the coach’s voice back on" }),
       h("p", { class: "note", text: "Your phone paused the sound. One tap brings it back; the workout clock kept running." }),
       h("button", { type: "button", class: "btn btn-primary btn-huge", onclick: async () => {
         await coach.unlockSound();
-        gate.hidden = !(!coach.player.running && coach.state.state !== "finished");
+        gate.hidden = !(!coach.soundOn && coach.state.state !== "finished");
         if (gate.hidden) mainButton.focus();
       } }, "Tap for sound")));
 
-  fill(root, h("div", { class: "player" }, phase, body, controls, iosNote, gate));
+  const playerView = h("div", { class: "player" }, phase, body, controls, gate);
+  let relockTimer = null;
+  const lock = pocketLock({
+    onUnlock: () => {
+      unlockNow();
+      mainButton.focus();
+      announce("Unlocked. The screen locks again after 15 seconds without a touch.");
+    },
+  });
+  /** Put the walk behind the lock: the player cannot be reached by touch, keyboard or screen reader. */
+  const lockNow = () => {
+    if (!lockable || lock.shown()) return;
+    clearTimeout(relockTimer);
+    playerView.inert = true;
+    lock.show();
+    render();
+  };
+  const unlockNow = () => {
+    lock.hide();
+    playerView.inert = false;
+    armRelock();
+  };
+  /** After unlocking, a running walk locks itself again once the walker stops touching it. */
+  const armRelock = () => {
+    clearTimeout(relockTimer);
+    if (!lockable) return;
+    relockTimer = setTimeout(() => { if (coach.state.state === "running") lockNow(); else armRelock(); }, RELOCK_AFTER_MS);
+  };
+  const onActivity = () => { if (!lock.shown() && relockTimer) armRelock(); };
+  playerView.addEventListener("pointerdown", onActivity);
+  playerView.addEventListener("keydown", onActivity);
+
+  fill(root, playerView, lockable ? lock.element : null);
 
   let shown = { kind: null, main: null, nextKey: null };
   const render = () => {
@@ -137,6 +246,7 @@ export function renderPlayer(root, { coach }) {
       shown.nextKey = nextKey;
     }
     barFill.style.clipPath = `inset(0 ${(100 - pos.fraction * 100).toFixed(2)}% 0 0)`;
+    if (lock.shown()) lock.update(`Locked · ${info.word}${state === "paused" ? " · paused" : ""}`, clock.textContent);
     elapsedLabel.textContent = `${clockText(pos.elapsedMs)} done`;
     remainingLabel.textContent = `${clockText(pos.remainingMs)} to go`;
     if (shown.main !== state) {
@@ -153,14 +263,21 @@ export function renderPlayer(root, { coach }) {
     const info = kindInfo(pos.segment.kind);
     announce(`${info.label}, ${durationWords(pos.segment.seconds * 1000)}${pos.segment.speed_mph ? `, ${speedText(pos.segment.speed_mph, units)}` : ""}.`);
   };
-  const onNeedsTap = () => { gate.hidden = false; gate.querySelector("button").focus(); };
+  const onNeedsTap = () => {
+    // The tap for sound must be reachable: the lock steps aside for it (a stray touch only turns sound on).
+    if (lock.shown()) unlockNow();
+    gate.hidden = false;
+    gate.querySelector("button").focus();
+  };
   coach.addEventListener("update", render);
   coach.addEventListener("phase", onPhase);
   coach.addEventListener("needs-tap", onNeedsTap);
   render();
-  if (!coach.player.running && coach.state.state !== "finished" && coach.state.state !== "ready") onNeedsTap();
+  if (!coach.soundOn && coach.state.state !== "finished" && coach.state.state !== "ready") onNeedsTap();
+  else if (lockable && coach.state.state === "running") lockNow();
   else mainButton.focus();
   return () => {
+    clearTimeout(relockTimer);
     coach.removeEventListener("update", render);
     coach.removeEventListener("phase", onPhase);
     coach.removeEventListener("needs-tap", onNeedsTap);

@@ -1,7 +1,8 @@
-// Before a workout: the one-time safety check, then the plan, the audio being prepared, and Start.
+// Before a workout: the one-time safety check, then the plan, the audio being prepared, how
+// the coach plays (pocket or screen-on), and Start.
 
 import { clockText, fill, h, minutesText } from "../dom.js";
-import { isIOS, isInstalled } from "../phone.js";
+import { isInstalled } from "../phone.js";
 import { kindInfo, speedText, totals } from "../workout.js";
 import { segmentStrip, stripLegend } from "./picker.js";
 
@@ -63,27 +64,63 @@ export function planOverview(plan, units) {
   ];
 }
 
+/** The two ways the coach can play, each in one honest sentence (what it does to the walker's music). */
+export const AUDIO_MODE_CHOICES = [
+  ["pocket", "Pocket", "The screen may lock; your music pauses."],
+  ["screen", "Screen on", "Your music keeps playing; the screen stays on and is locked against touches."],
+];
+
+/**
+ * The choice of audio mode: two big radio cards.
+ * @param {string} mode the one chosen
+ * @param {(mode: string) => void} onPick
+ * @returns {{element: HTMLElement, value: () => string, allowPocket: (ok: boolean) => void}}
+ */
+function modeChoice(mode, onPick) {
+  const inputs = {};
+  const unavailable = h("p", { class: "note", id: "mode-unavailable", hidden: true,
+    text: "Pocket mode needs this walk’s track, which this phone does not have: the coach plays clips with the screen on." });
+  const element = h("fieldset", { class: "modes", "aria-describedby": "mode-unavailable" },
+    h("legend", { text: "How the coach plays" }),
+    AUDIO_MODE_CHOICES.map(([value, title, sentence]) => {
+      const input = h("input", { type: "radio", name: "audio-mode", value, id: `mode-${value}`, checked: value === mode,
+        onchange: () => { if (input.checked) onPick(value); } });
+      inputs[value] = input;
+      return h("label", { class: "mode", for: `mode-${value}` }, input, h("span", {}, h("b", { text: title }), sentence));
+    }),
+    unavailable);
+  return {
+    element,
+    value: () => (inputs.pocket.checked && !inputs.pocket.disabled ? "pocket" : "screen"),
+    allowPocket(ok) {
+      inputs.pocket.disabled = !ok;
+      unavailable.hidden = ok;
+      if (!ok) inputs.screen.checked = true;
+    },
+  };
+}
+
 /**
  * Render the get-ready screen. Returns functions to show preparation progress and readiness.
  * @param {HTMLElement} root
- * @param {{plan: object, units: string, onStart: () => void, onBack: () => void, onEdit?: (() => void)|null, onCopy?: () => void}} props
- *   `units`: the walker's speed units; `onEdit`: change the plan (the walker's own); `onCopy`: make an editable copy
- * @returns {{progress: (done: number, total: number) => void, ready: (info: {offline: boolean, failed: number}) => void,
+ * @param {{plan: object, units: string, mode?: string, onMode?: (mode: string) => void, onStart: (mode: string) => void,
+ *   onBack: () => void, onEdit?: (() => void)|null, onCopy?: () => void}} props
+ *   `units`: the walker's speed units; `mode`: the audio mode last chosen ("pocket" or "screen"), `onMode` remembers
+ *   a new choice; `onStart` gets the mode chosen; `onEdit`: change the plan (the walker's own); `onCopy`: make an editable copy
+ * @returns {{progress: (done: number, total: number) => void, ready: (info: {offline: boolean, failed: number, track?: boolean}) => void,
  *   fail: (message: string) => void}}
  */
-export function renderReady(root, { plan, units, onStart, onBack, onEdit, onCopy }) {
+export function renderReady(root, { plan, units, mode = "pocket", onMode = () => {}, onStart, onBack, onEdit, onCopy }) {
   const bar = h("progress", { max: 1, value: 0, "aria-label": "Preparing the coach’s voice" });
   const label = h("span", { text: "Preparing the coach’s voice…" });
   const count = h("span", { text: "" });
   const message = h("p", { class: "note", role: "status", text: "" });
   const start = h("button", {
     type: "button", class: "btn btn-primary btn-huge btn-block", disabled: true, id: "start",
-    onclick: () => { start.disabled = true; onStart(); },
+    onclick: () => { start.disabled = true; onStart(modes.value()); },
   }, h("span", {}, "Start"));
+  const modes = modeChoice(mode, onMode);
   const notes = [];
-  if (isIOS()) {
-    notes.push(h("p", { class: "note-box", text: "On iPhone, keep the screen on: locking it stops the coach’s voice (web audio). RetroWalk keeps the screen awake while you walk." }));
-  }
   if (!isInstalled()) {
     notes.push(h("p", { class: "note", text: "Tip: add RetroWalk to your home screen to open it like an app, even offline." }));
   }
@@ -97,6 +134,7 @@ export function renderReady(root, { plan, units, onStart, onBack, onEdit, onCopy
           : null),
       ...planOverview(plan, units),
       h("div", { class: "prepare" }, h("div", { class: "prepare-label" }, label, count), bar, message),
+      modes.element,
       notes,
       h("div", { class: "actions" },
         start,
@@ -108,7 +146,8 @@ export function renderReady(root, { plan, units, onStart, onBack, onEdit, onCopy
       bar.value = done;
       count.textContent = all ? `${done} of ${all}` : "";
     },
-    ready({ offline, failed }) {
+    ready({ offline, failed, track = true }) {
+      modes.allowPocket(track);
       bar.value = bar.max;
       label.textContent = "Ready. Tap Start, then put your phone away.";
       count.textContent = "";

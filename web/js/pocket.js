@@ -1,0 +1,188 @@
+// Pocket mode: the whole walk is one audio track (composed on the server, track time = plan
+// position + a quiet lead-in) played by one <audio> element. The element's own clock says
+// every cue, so nothing has to run in JavaScript while the screen is locked. The coach steers
+// the element to the walk's clock; the element tells the coach when something else (the lock
+// screen, a headset, the phone itself) paused or played it.
+
+/** The element is moved only when it is this far from the walk's clock (never re-seeked for less). */
+export const STEER_THRESHOLD_MS = 50;
+/** After a seek, the element is left alone this long so it can settle before it is judged again. */
+const SEEK_SETTLE_MS = 1000;
+/** How much of each seek's measured lateness is learnt for the next one (a moving average). */
+const SEEK_LAG_WEIGHT = 0.5;
+/** A seek is never aimed more than this far ahead to make up for the element's own lateness. */
+const MAX_SEEK_LAG_MS = 250;
+/** How long preparing waits for the track to be playable before falling back to clips. */
+const TRACK_WAIT_MS = 15_000;
+/** readyState from which the element can play (HAVE_FUTURE_DATA). */
+const HAVE_FUTURE_DATA = 3;
+/** readyState from which the element knows its duration (HAVE_METADATA). */
+const HAVE_METADATA = 1;
+
+/**
+ * One walk's track on one <audio> element. `expect` is what the walk wants of it
+ * ("playing", "paused" or "idle"): a pause or play the element reports that the walk did not
+ * ask for came from outside (lock screen, headset, the phone) and is handed to `onOutside`.
+ */
+export class TrackPlayer {
+  /**
+   * @param {string} url the track (`session.track`)
+   * @param {number} leadInMs quiet before plan position 0 (`track_lead_in_ms`)
+   * @param {{onOutsidePause?: (trackMs: number) => void, onOutsidePlay?: (trackMs: number) => void, onEnded?: () => void}} [handlers]
+   */
+  constructor(url, leadInMs, handlers = {}) {
+    this.url = url;
+    this.leadInMs = leadInMs;
+    this.handlers = handlers;
+    this.expect = "idle";
+    this.settleUntil = 0;
+    this.lastSeek = null;
+    this.seekLagMs = 0;
+    this.element = document.createElement("audio");
+    this.element.id = "walk-track";
+    this.element.preload = "auto";
+    // Inline, never fullscreen, no remote playback picker: it is a voice, not a video.
+    this.element.setAttribute("playsinline", "");
+    this.element.disableRemotePlayback = true;
+    this.element.src = url;
+    this.onPause = () => {
+      if (this.expect === "playing" && !this.element.ended) this.handlers.onOutsidePause?.(this.trackMs);
+    };
+    this.onPlay = () => {
+      if (this.expect === "paused") this.handlers.onOutsidePlay?.(this.trackMs);
+    };
+    this.onEnded = () => this.handlers.onEnded?.();
+    this.onSeeked = () => this.learnSeekLag();
+    this.element.addEventListener("pause", this.onPause);
+    this.element.addEventListener("play", this.onPlay);
+    this.element.addEventListener("ended", this.onEnded);
+    this.element.addEventListener("seeked", this.onSeeked);
+    // In the page (not shown: no controls), so it outlives screens and tests can find it.
+    document.body.append(this.element);
+  }
+
+  /** The element's position in ms of track time. */
+  get trackMs() {
+    return this.element.currentTime * 1000;
+  }
+
+  /** The track's length in ms, once the element knows it (NaN before). */
+  get durationMs() {
+    return this.element.readyState >= HAVE_METADATA && Number.isFinite(this.element.duration) ? this.element.duration * 1000 : NaN;
+  }
+
+  /** True while the element makes sound (or is about to, between play() and its first frame). */
+  get playing() {
+    return !this.element.paused && !this.element.ended;
+  }
+
+  /**
+   * Wait until the track can play (its first seconds are buffered; a long track streams on).
+   * @returns {Promise<boolean>} false when it could not be loaded in time
+   */
+  ready() {
+    const element = this.element;
+    if (element.readyState >= HAVE_FUTURE_DATA) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok) => {
+        clearTimeout(timer);
+        element.removeEventListener("canplay", yes);
+        element.removeEventListener("error", no);
+        resolve(ok);
+      };
+      const yes = () => done(true);
+      const no = () => done(false);
+      const timer = setTimeout(no, TRACK_WAIT_MS);
+      element.addEventListener("canplay", yes);
+      element.addEventListener("error", no);
+      if (element.error) no();
+    });
+  }
+
+  /**
+   * Play from a track position. Call inside a tap the first time: that is what lets the
+   * phone play the element later without one (the unlock).
+   * @param {number} trackMs
+   * @returns {Promise<boolean>} true when it plays; false when the phone wants a tap
+   */
+  play(trackMs) {
+    this.expect = "playing";
+    this.seekTo(trackMs);
+    let started;
+    try {
+      started = this.element.play();
+    } catch {
+      return Promise.resolve(false);
+    }
+    return Promise.resolve(started).then(() => true, (error) => {
+      console.info("The walk's track needs a tap to play:", error.message);
+      if (this.expect === "playing") this.expect = "blocked";
+      return false;
+    });
+  }
+
+  /**
+   * Pause at a track position (the walk's), so a resume goes on from there.
+   * @param {number} [trackMs] where the walk paused; the element's own position when omitted
+   */
+  pause(trackMs) {
+    this.expect = "paused";
+    if (!this.element.paused) this.element.pause();
+    if (typeof trackMs === "number") this.steer(trackMs);
+  }
+
+  /** Stop for good (the walk is over); what is being said may finish when `letFinish`. */
+  stop(letFinish = false) {
+    this.expect = "idle";
+    if (!letFinish && !this.element.paused) this.element.pause();
+  }
+
+  /**
+   * Keep the element on the walk's clock: seek when it is more than the threshold off.
+   * @param {number} trackMs where the walk's clock says the track is now
+   * @returns {boolean} true when it had to seek
+   */
+  steer(trackMs) {
+    const element = this.element;
+    if (element.seeking || performance.now() < this.settleUntil) return false;
+    if (this.expect === "playing" && (element.paused || element.readyState < HAVE_FUTURE_DATA)) return false;
+    const offMs = this.trackMs - Math.max(trackMs, 0);
+    if (Math.abs(offMs) <= STEER_THRESHOLD_MS) return false;
+    this.seekTo(trackMs);
+    return true;
+  }
+
+  /** Move the element; while playing, aim as far ahead as seeks have been late before. */
+  seekTo(trackMs) {
+    const lag = this.expect === "playing" ? this.seekLagMs : 0;
+    const target = Math.max(0, trackMs + lag);
+    const limit = this.durationMs;
+    this.element.currentTime = (Number.isFinite(limit) ? Math.min(target, limit) : target) / 1000;
+    this.lastSeek = this.expect === "playing" ? { target, at: performance.now() } : null;
+    this.settleUntil = performance.now() + SEEK_SETTLE_MS;
+  }
+
+  /** After a seek while playing: how late the element came back, learnt for the next seek. */
+  learnSeekLag() {
+    const seek = this.lastSeek;
+    this.lastSeek = null;
+    if (!seek || this.element.paused) return;
+    // Where the element should be now had it jumped at once, against where it is.
+    const lateMs = seek.target + (performance.now() - seek.at) - this.trackMs;
+    const learnt = this.seekLagMs * (1 - SEEK_LAG_WEIGHT) + lateMs * SEEK_LAG_WEIGHT;
+    this.seekLagMs = Math.min(Math.max(learnt, 0), MAX_SEEK_LAG_MS);
+  }
+
+  /** Let go of the element. */
+  dispose() {
+    this.expect = "idle";
+    this.element.pause();
+    this.element.removeEventListener("pause", this.onPause);
+    this.element.removeEventListener("play", this.onPlay);
+    this.element.removeEventListener("ended", this.onEnded);
+    this.element.removeEventListener("seeked", this.onSeeked);
+    this.element.removeAttribute("src");
+    this.element.load();
+    this.element.remove();
+  }
+}

@@ -99,6 +99,27 @@ def open_plan(page, plan_id: str) -> None:
     page.wait_for_selector("#start:not([disabled])", timeout=30_000)
 
 
+# How long the pocket lock is held in tests: its 1 s (UNLOCK_HOLD_MS in player.js) and some slack.
+UNLOCK_HOLD_S = 1.3
+
+
+def choose_audio_mode(page, mode: str) -> None:
+    """On the get-ready screen, choose how the coach plays: "pocket" (the track) or "screen" (clips, locked)."""
+    page.check(f"#mode-{mode}")
+
+
+def hold_to_unlock(page) -> None:
+    """Press and hold the pocket lock's button (screen-on mode), as a walker does, if the lock is shown."""
+    if not page.locator(".pocket-lock:not([hidden])").count():
+        return
+    box = page.locator("#unlock").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    time.sleep(UNLOCK_HOLD_S)
+    page.mouse.up()
+    page.wait_for_selector(".pocket-lock", state="hidden")
+
+
 class SocketLog:
     """Every JSON message the page receives over its session websockets, with arrival times."""
 

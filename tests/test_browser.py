@@ -14,7 +14,7 @@ import time
 import pytest
 
 from browser_support import (
-    CHROMIUM_ARGS, PHONE_VIEWPORT, SocketLog, create_plan, expected_dues, match_plays_to_dues,
+    CHROMIUM_ARGS, PHONE_VIEWPORT, SocketLog, choose_audio_mode, create_plan, expected_dues, hold_to_unlock, match_plays_to_dues,
     heard_until, open_plan, played_cues, require_chromium, wait_until,
 )
 
@@ -51,11 +51,13 @@ def assert_on_time(plays, dues, bound_ms=CUE_BOUND_MS):
 
 
 def start_workout(page, plan) -> SocketLog:
-    """Open the app, tap the plan, wait for the audio, tap Start (a real click unlocks sound)."""
+    """Open the app, tap the plan, wait for the audio, choose screen-on mode (cue clips, timed
+    here), tap Start (a real click unlocks sound)."""
     log = SocketLog(page)
     page.goto("/")
     page.wait_for_selector(f'[data-plan="{plan["id"]}"]')
     open_plan(page, plan["id"])
+    choose_audio_mode(page, "screen")
     page.click("#start")
     page.wait_for_selector(".phase")
     return log
@@ -114,10 +116,12 @@ def test_app_reopens_and_plays_a_cached_workout_with_the_server_gone(phone_page,
     assert page.locator(".note-box", has_text="offline").count() == 1
     open_plan(page, plan["id"])
     assert "plays from this phone" in page.inner_text(".prepare")
+    choose_audio_mode(page, "screen")
     page.click("#start")
     page.wait_for_selector(".phase")
     assert page.inner_text(".phase-top") .strip().endswith("Playing on this phone")
     wait_until(lambda: len(played_cues(page)) >= 3, 15, "the offline workout did not speak")
+    hold_to_unlock(page)
     page.get_by_role("button", name="Stop").click()
     page.get_by_role("button", name="Tap again").click()
     page.wait_for_selector("text=Workout stopped")
@@ -149,6 +153,7 @@ def test_pause_and_resume_move_the_cues_later(phone_page, server):
     plan = create_plan(page, "Pause test", SHORT)
     log = start_workout(page, plan)
     wait_until(lambda: page.inner_text(".phase-name") == "REVERSE", 15, "never reached the reverse segment")
+    hold_to_unlock(page)
     paused_at = time.time() * 1000
     page.get_by_role("button", name="Pause").click()
     page.wait_for_selector(".phase-paused:text('PAUSED')")

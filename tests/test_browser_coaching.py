@@ -142,6 +142,7 @@ def test_spanish_and_kilometres_chosen_in_settings_are_what_the_coach_says(phone
     confirm_safety(page)
     page.wait_for_selector("#start:not([disabled])", timeout=30_000)
     assert "2.4 km/h" in page.inner_text(".segments"), "the get-ready list is not in km/h"
+    page.check("#mode-screen")  # cue clips, each one counted below
     page.click("#start")
     wait_until(lambda: page.locator('.phase[data-kind="reverse"]').count(), 15, "never reached the backward bout")
     assert page.inner_text(".phase-hint") == "at 2.4 km/h"

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, jsonify, request, send_file
 
-from . import live
+from . import live, offline
 from .cues import COUNTDOWN_CHOICES, CueOptions, CueOptionsInvalid, compile_timeline, needed_phrases, segment_starts_ms
 from .db import get_db
 from .devices import current_device
@@ -441,16 +441,72 @@ def create_session():
     return body, 201, {"Location": f"/api/sessions/{session_id}"}
 
 
-@bp.get("/api/sessions/<session_id>")
-def show_session(session_id: str):
-    """One of this device's sessions: its plan snapshot, clock, timeline and (when finished) summary."""
-    row = _session_row(session_id, current_device())
+def _session_view(session_id: str, device_id: str) -> dict:
+    """One of this device's sessions as GET /api/sessions/<id> shows it."""
+    row = _session_row(session_id, device_id)
     session = live.session_from_row(row, get_db().query(
         "SELECT type, at, data FROM session_events WHERE session_id = ? ORDER BY id", [session_id]
     ))
     now = now_ms()
     session.restore(now)
     return {**session.describe(now), "timeline": session.timeline}
+
+
+@bp.get("/api/sessions/<session_id>")
+def show_session(session_id: str):
+    """One of this device's sessions: its plan snapshot, clock, timeline and (when finished) summary."""
+    return _session_view(session_id, current_device())
+
+
+def _offline_session_id(device_id: str, walk_id: str) -> str | None:
+    """The session stored for a walk this device played offline, if it was uploaded before."""
+    row = get_db().execute(
+        "SELECT id FROM sessions WHERE device_id = ? AND client_id = ?", [device_id, walk_id]
+    ).fetchone()
+    return row[0] if row else None
+
+
+@bp.errorhandler(offline.OfflineWalkInvalid)
+def offline_walk_invalid(exc: offline.OfflineWalkInvalid):
+    """An uploaded walk that can never be stored as it is: 400 with the rule broken."""
+    return error_response(400, exc.code, exc.message)
+
+
+@bp.errorhandler(offline.OfflineWalkUnfinished)
+def offline_walk_unfinished(exc: offline.OfflineWalkUnfinished):
+    """An uploaded walk still under way by its clock: 409, to be uploaded again once it has ended."""
+    return error_response(409, "walk_not_finished", str(exc))
+
+
+@bp.put("/api/sessions/offline/<walk_id>")
+def upload_offline_walk(walk_id: str):
+    """A walk played without the server, from its event log: stored once per device (201), a retry gets it again (200)."""
+    device_id = current_device()
+    if not offline.valid_walk_id(walk_id):
+        return error_response(400, "invalid_walk_id", "A walk id is 8 to 64 letters, digits, _ or -.")
+    stored = _offline_session_id(device_id, walk_id)
+    if stored is not None:
+        return _session_view(stored, device_id), 200
+    body = request.get_json(silent=True)
+    now = now_ms()
+    hub: live.LiveHub = current_app.extensions["live"]
+    log = offline.parse_log(body, now, hub.lead_ms)
+    options = resolve_cue_options(body.get("options"), device_id)
+    session = live.LiveSession(
+        live.new_session_id(), device_id, log.plan.id, log.plan.name, log.plan.segments, [],
+        asdict(options), created_at=log.events[0]["at"],
+    )
+    events = offline.play(session, log, now, hub.max_pause_ms)
+    db = get_db()
+    with db.conn:
+        # BEGIN IMMEDIATE: of two uploads of one walk at once, the second finds the first's row.
+        db.conn.execute("BEGIN IMMEDIATE")
+        stored = _offline_session_id(device_id, walk_id)
+        if stored is None:
+            live.insert_played_session(db, session, events, walk_id)
+    if stored is not None:
+        return _session_view(stored, device_id), 200
+    return _session_view(session.id, device_id), 201, {"Location": f"/api/sessions/{session.id}"}
 
 
 @bp.get("/api/history")

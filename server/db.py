@@ -95,11 +95,19 @@ def _m003_settings(db: Database) -> None:
     )
 
 
+def _m004_offline_walks(db: Database) -> None:
+    """Walks played without the server and uploaded later: the phone's own id for each, unique per device."""
+    db.execute("ALTER TABLE sessions ADD COLUMN client_id TEXT")
+    # A retry of the same upload finds the walk already stored instead of counting it twice.
+    db.execute("CREATE UNIQUE INDEX sessions_by_client ON sessions(device_id, client_id) WHERE client_id IS NOT NULL")
+
+
 # Append only: a migration that has shipped is never edited, a new one is added.
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_devices_and_plans,
     _m002_sessions,
     _m003_settings,
+    _m004_offline_walks,
 ]
 
 

@@ -334,6 +334,30 @@ def insert_session(db: Database, *, device_id: str, plan: Any, options: dict, ti
     return session_id
 
 
+def insert_played_session(db: Database, session: LiveSession, events: Iterable[Event], client_id: str) -> None:
+    """Store a walk played elsewhere (a phone offline), finished, with its events, in one transaction.
+
+    The caller holds the transaction (BEGIN IMMEDIATE), so a retry racing this one finds it.
+    """
+    db.execute(
+        """INSERT INTO sessions (id, device_id, plan_id, plan_name, plan, options, timeline, state, created_at,
+               started_at, paused_at, shift_ms, finished_at, ended_by, summary, client_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            session.id, session.device_id, session.plan_id, session.plan_name,
+            json.dumps([s.to_dict() for s in session.segments]), json.dumps(session.options),
+            json.dumps(session.timeline), session.state, session.created_at,
+            session.started_at, session.paused_at, session.shift_ms, session.finished_at, session.ended_by,
+            json.dumps(session.summary), client_id,
+        ],
+    )
+    for event in events:
+        db.execute(
+            "INSERT INTO session_events (session_id, at, type, data) VALUES (?, ?, ?, ?)",
+            [session.id, event.at, event.type, json.dumps(event.data)],
+        )
+
+
 SESSION_COLUMNS = (
     "id", "device_id", "plan_id", "plan_name", "plan", "options", "timeline", "state", "created_at",
     "started_at", "paused_at", "shift_ms", "finished_at", "ended_by", "summary",

@@ -22,8 +22,12 @@ DEFAULTS: dict[str, Any] = {
     "AUDIO_MAX_AGE_S": 365 * 24 * 3600,
     "DEVICE_COOKIE": "rw_device",
     "DEVICE_COOKIE_MAX_AGE_S": 5 * 365 * 24 * 3600,
-    # Behind a reverse proxy, trust this many X-Forwarded-* hops (0: not behind one).
+    # Behind a reverse proxy, trust this many X-Forwarded-* hops (0: not behind one)...
     "PROXY_HOPS": 0,
+    # ...and only when the request comes from one of these addresses or networks (the proxy's).
+    "PROXY_TRUSTED": "127.0.0.1,::1",
+    # Over https, browsers are told to use nothing else for this long (0: no HSTS header).
+    "HSTS_MAX_AGE_S": 365 * 24 * 3600,
     # Live sessions: a cue is sent this long before it is due, so the phone can schedule it exactly.
     "CUE_LEAD_MS": 1500,
     # A cue is sent only while at least this much remains before its due (else it is not sent).
@@ -58,12 +62,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     data_dir.mkdir(parents=True, exist_ok=True)
     app.config.setdefault("DATABASE", str(data_dir / "retrowalk.db"))
 
-    if app.config["PROXY_HOPS"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = int(app.config["PROXY_HOPS"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
-
     from . import db
 
     database = db.connect(app.config["DATABASE"])
@@ -86,9 +84,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Each session's whole walk as one MP3 (pocket mode), kept beside the cue files it is made of.
     app.extensions["tracks"] = TrackStore(app.config["AUDIO_CACHE"], app.extensions["audio_cache"].path_for)
 
-    from . import api, devices, errors, pages
+    from . import api, devices, errors, pages, security
 
     errors.register_error_handlers(app)
+    security.init_app(app)
     devices.init_app(app)
     app.register_blueprint(api.bp)
     from . import live, ws

@@ -15,6 +15,7 @@ import click
 
 from . import DEFAULTS
 from .db import DATABASE_FILE
+from .security import parse_networks
 
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_PORT = 8000
@@ -95,11 +96,16 @@ def cli():
 @click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM) to serve https, which phones need to install the app.")
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM) for --certfile.")
 @click.option("--behind-proxy", type=click.IntRange(0, 5), default=0, show_default=True, help="Number of reverse proxies in front whose X-Forwarded-* headers to trust.")
+@click.option("--proxy-address", default=DEFAULTS["PROXY_TRUSTED"], show_default=True, help="With --behind-proxy: the proxy's addresses or networks (comma-separated); forwarded headers from anyone else are ignored.")
 @click.option("--offline", is_flag=True, help="Never call Google's text-to-speech; speak with eSpeak NG only.")
-def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, offline):
+def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, proxy_address, offline):
     """Run the production server (gunicorn with a gevent worker)."""
     if bool(certfile) != bool(keyfile):
         raise click.UsageError("--certfile and --keyfile go together.")
+    try:
+        proxies = ",".join(str(network) for network in parse_networks(proxy_address))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--proxy-address") from None
     data_dir, audio_cache = Path(data_dir).resolve(), Path(audio_cache).resolve()
     _check_writable(data_dir, "data folder", data_dir / DATABASE_FILE)
     _check_writable(audio_cache, "audio cache folder")
@@ -111,6 +117,7 @@ def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, of
         RETROWALK_DATA_DIR=str(data_dir),
         RETROWALK_AUDIO_CACHE=str(audio_cache),
         RETROWALK_PROXY_HOPS=str(behind_proxy),
+        RETROWALK_PROXY_TRUSTED=proxies,
     )
     if offline:
         env["RETROWALK_GTTS_ENABLED"] = "false"
@@ -135,8 +142,8 @@ def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, of
         "--no-control-socket",
         "--log-level", "warning",
     ]
-    if behind_proxy:
-        argv += ["--forwarded-allow-ips", "*"]
+    # gunicorn itself believes X-Forwarded-Proto (https) only from the proxy; with no proxy, from no one.
+    argv += ["--forwarded-allow-ips", proxies if behind_proxy else ""]
     if certfile:
         argv += ["--certfile", str(Path(certfile).resolve()), "--keyfile", str(Path(keyfile).resolve())]
     argv.append("server.wsgi:app")

@@ -35,6 +35,8 @@ sock = Sock()
 SOCKET_ENDPOINT = "__flask_sock.session_socket"
 SOCKET_KEYS = ("gunicorn.socket", "werkzeug.socket")
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+# The page scheme a request scheme belongs to (a socket's ws:// is an http page's).
+WEB_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
@@ -110,12 +112,15 @@ def _host_port(netloc: str, scheme: str) -> tuple[str, int | None]:
 
 
 def same_origin(origin: str | None, host: str, scheme: str) -> bool:
-    """True when there is no Origin (not a browser) or it names this very host and port."""
+    """True when there is no Origin (not a browser) or it names this very scheme, host and port."""
     if origin is None:
         return True
     parts = urlsplit(origin)
     if not parts.netloc:
         return False  # "null" (sandboxed frames, file://) and anything unparsable
+    # An http page must not drive an https site (nor the reverse): the scheme is part of the origin.
+    if WEB_SCHEMES.get(parts.scheme.lower()) != WEB_SCHEMES.get(scheme.lower()):
+        return False
     return _host_port(parts.netloc, parts.scheme) == _host_port(host, scheme)
 
 

@@ -309,3 +309,111 @@ class ReadOnlyHub:
 def test_a_control_on_a_read_only_database_says_storage_and_keeps_the_socket():
     reply = socket_layer.answer(ReadOnlyHub(), "s", '{"type": "pause"}', 4096)
     assert reply["type"] == "error" and reply["error"] == "storage_unavailable"
+
+
+# --- Browser-facing defaults (defect 7) -------------------------------------------------
+
+EVIL = "http://evil.example"
+
+
+def test_every_page_carries_a_strict_content_security_policy_and_the_other_headers(client):
+    response = client.get("/")
+    csp = dict(part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"].split(";"))
+    assert csp["script-src"] == "'self'" and "unsafe-inline" not in response.headers["Content-Security-Policy"]
+    assert csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'"
+    assert "ws://localhost" in csp["connect-src"] and "blob:" in csp["media-src"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert "camera=()" in response.headers["Permissions-Policy"] and "screen-wake-lock=(self)" in response.headers["Permissions-Policy"]
+    assert "Strict-Transport-Security" not in response.headers  # plain http: HSTS would be ignored
+
+
+def test_https_gets_hsts_and_a_secure_socket_origin(app):
+    response = app.test_client().get("/", base_url="https://gym.example")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert "wss://gym.example" in response.headers["Content-Security-Policy"]
+
+
+def test_a_devices_private_json_is_never_stored_by_a_cache(client):
+    for path in ("/api/settings", "/api/plans", "/api/history", "/api/stats/week", "/api/sessions/nope"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+
+
+def test_the_app_shell_keeps_its_own_caching(client):
+    assert client.get("/").headers["Cache-Control"] == "no-cache"
+
+
+def test_a_cross_site_form_post_cannot_start_a_programme(client):
+    response = client.post("/api/programmes/first-steps/start", data={"x": "1"}, headers={"Origin": EVIL})
+    assert response.status_code == 403 and response.json["error"] == "forbidden_origin"
+    assert client.get("/api/settings").json["programme"] is None
+    for method, path in (("PUT", "/api/settings"), ("POST", "/api/plans"), ("DELETE", "/api/plans/my-x"), ("POST", "/api/sessions")):
+        assert client.open(path, method=method, json={}, headers={"Origin": EVIL}).status_code == 403, path
+    assert client.post("/api/plans", json=PLAN, headers={"Origin": "null"}).status_code == 403
+    assert client.post("/api/plans", json=PLAN, headers={"Origin": "https://localhost"}).status_code == 403
+
+
+def test_a_cross_site_write_makes_no_device(app):
+    response = app.test_client().post("/api/programmes/first-steps/start", headers={"Origin": EVIL})
+    assert response.status_code == 403 and "Set-Cookie" not in response.headers
+
+
+def test_same_site_pages_and_non_browser_clients_still_write(client):
+    same = client.post("/api/programmes/first-steps/start", headers={"Origin": "http://localhost"})
+    assert same.status_code == 200 and same.json["following"]
+    assert client.post("/api/plans", json=PLAN).status_code == 201  # no Origin: curl, scripts, tests
+
+
+@pytest.mark.parametrize(
+    "origin, host, scheme, allowed",
+    [
+        ("https://gym.example:8000", "gym.example:8000", "http", False),
+        ("http://gym.example:8443", "gym.example:8443", "https", False),
+        ("http://gym.example", "gym.example:443", "https", False),
+        ("https://gym.example", "gym.example:443", "https", True),
+        ("HTTPS://gym.example", "gym.example", "wss", True),
+    ],
+)
+def test_the_origin_check_compares_the_scheme_too(origin, host, scheme, allowed):
+    assert socket_layer.same_origin(origin, host, scheme) is allowed
+
+
+def proxied_app(tmp_path, **config):
+    """An app behind one reverse proxy."""
+    return create_app({"DATA_DIR": str(tmp_path / "data"), "AUDIO_CACHE": str(tmp_path / "audio"), "GTTS_ENABLED": False, "PROXY_HOPS": 1, **config})
+
+
+def test_behind_a_proxy_forwarded_headers_count_only_from_the_proxy(tmp_path):
+    app = proxied_app(tmp_path)
+    forged = {"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Proto": "https"}
+    # A client on the internet claiming to be local, over https: neither is believed.
+    stranger = app.test_client().get("/api/live/metrics", headers=forged, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert stranger.status_code == 404 and "Strict-Transport-Security" not in stranger.headers
+    # The proxy (loopback by default) speaking for a remote walker over https: believed.
+    relayed = app.test_client().get(
+        "/", headers={"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+    )
+    assert "Strict-Transport-Security" in relayed.headers
+    metrics = app.test_client().get("/api/live/metrics", headers={"X-Forwarded-For": "203.0.113.9"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert metrics.status_code == 404
+
+
+def test_the_trusted_proxy_address_is_configurable(tmp_path):
+    app = proxied_app(tmp_path, PROXY_TRUSTED="10.0.0.0/8")
+    relayed = app.test_client().get("/", headers={"X-Forwarded-Proto": "https"}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert "Strict-Transport-Security" in relayed.headers
+    local = app.test_client().get("/", headers={"X-Forwarded-Proto": "https"}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert "Strict-Transport-Security" not in local.headers
+
+
+def test_a_real_server_believes_forwarded_headers_only_from_its_proxy(server, fresh_server):
+    import requests
+
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    # No proxy configured: a local client claiming https is not believed (gunicorn trusts loopback by default).
+    assert "Strict-Transport-Security" not in requests.get(server.url + "/", headers=forged, timeout=10).headers
+    # A proxy elsewhere: this loopback client is not it, so its headers change nothing.
+    proxied = fresh_server(extra_args=["--behind-proxy", "1", "--proxy-address", "192.0.2.1"])
+    response = requests.get(proxied.url + "/", headers=forged, timeout=10)
+    assert "Strict-Transport-Security" not in response.headers
+    assert requests.get(proxied.url + "/api/live/metrics", headers=forged, timeout=10).status_code == 200

@@ -26,7 +26,7 @@ from simple_websocket import ConnectionClosed
 from . import inputs, live
 from .db import close_db
 from .devices import current_device
-from .errors import error_response
+from .errors import STORAGE_MESSAGE, STORAGE_UNAVAILABLE, error_response, is_storage_fault
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,10 @@ def answer(hub: live.LiveHub, session_id: str, data: Any, max_bytes: int) -> dic
         return error_message(refused.code, refused.message)
     except live.SessionGone:
         return error_message("not_found", "This session no longer exists.")
-    except Exception:  # the change was not stored (a locked database, say): say so, keep the socket
+    except Exception as exc:  # the change was not stored (a locked database, say): say so, keep the socket
+        if is_storage_fault(exc):
+            log.warning("Control %s of session %s not stored: %s", message["type"], session_id, exc)
+            return error_message(STORAGE_UNAVAILABLE, STORAGE_MESSAGE)
         log.exception("Control %s of session %s failed", message["type"], session_id)
         return error_message("internal", "The server could not save that; please try again.")
     return None

@@ -264,7 +264,22 @@ ERROR = {
 
 OFFLINE_WALK_INPUT = {
     "type": "object",
-    "description": "A walk done with the server out of reach, replayed from the phone's own record.",
+    "description": "A walk done with the server out of reach, replayed from the phone's own record "
+    "with the walk clock (server/walkclock.py).",
+    "required": ["plan_id", "plan_name", "segments", "events"],
+    "properties": {
+        "plan_id": {"type": "string"},
+        "plan_name": {"type": "string"},
+        "segments": {"type": "array", "items": ref("Segment")},
+        "options": {"type": "object"},
+        "events": {"type": "array", "items": {
+            "type": "object",
+            "required": ["type", "at"],
+            "properties": {"type": {"enum": ["start", "pause", "resume", "skip", "stop"]}, "at": {"type": "integer"}},
+        }},
+        "lead_ms": {"type": "integer"},
+        "end_ms": {"type": "integer"},
+    },
 }
 
 
@@ -336,6 +351,12 @@ def _paths() -> dict:
             "A new workout of one of this device's plans.", {"201": ok("The session.", ref("NewSession"))}, body=ref("SessionInput"),
         )},
         "/api/sessions/{session_id}": {"get": operation("One of this device's sessions.", {"200": ok("The session.", ref("Session"))}, parameters=[session_id])},
+        "/api/sessions/offline/{walk_id}": {"put": operation(
+            "Store a walk played without the server, once per device (a retry gets the same session).",
+            {"200": ok("Stored before: the same session.", ref("Session")), "201": ok("Stored: the session.", ref("Session"))},
+            parameters=[path_param("walk_id", "The phone's id of the walk: 8-64 of A-Za-z0-9_-.")],
+            body=ref("OfflineWalkInput"),
+        )},
         "/api/history": {"get": operation("This device's sessions, newest first.", {"200": ok("Sessions.", {"type": "array", "items": ref("HistoryEntry")})}, parameters=[
             query_param("limit", "Page size (1-500).", {"type": "integer"}),
             query_param("before", "created_at of the last entry of the previous page.", {"type": "integer"}),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import array
 import ctypes
 import hashlib
+import io
 import json
 import logging
 import os
@@ -28,10 +29,14 @@ from typing import BinaryIO, Callable, Iterable, Iterator, Protocol
 
 import espeakng_loader
 import lameenc
+import miniaudio
+import numpy as np
 import requests
 import sqlite_utils
 from gtts import gTTS, gTTSError
 from gtts.tokenizer import pre_processors
+
+from . import loudness
 
 LANGUAGES = ("en", "es", "de", "fr")
 # Phrases come from the server's closed set; anything longer is a bug, not a cue.
@@ -354,8 +359,8 @@ class GttsEngine:
         self.breaker = CircuitBreaker(backoff, clock)
 
     def accent(self, lang: str) -> str:
-        """The Google domain whose accent we ask for."""
-        return GTTS_TLDS[lang]
+        """The Google domain whose accent we ask for, and the loudness its audio is brought to."""
+        return f"{GTTS_TLDS[lang]}/{LOUDNESS_TAG}"
 
     def render(self, text: str, lang: str, fp: BinaryIO) -> int:
         """Fetch the phrase's MP3 into fp, unless the service failed within the back-off period."""
@@ -365,17 +370,16 @@ class GttsEngine:
         try:
             speech = gTTS(
                 text,
-                tld=self.accent(lang),
+                tld=GTTS_TLDS[lang],
                 lang=lang,
                 # Our languages are known; checking would be one more request to fail.
                 lang_check=False,
                 pre_processor_funcs=GTTS_PRE_PROCESSORS,
                 timeout=self.timeout,
             )
-            speech.write_to_fp(fp)
-            fp.flush()
-            fp.seek(0)
-            spoken_ms = mp3_duration_ms(fp.read())
+            answer = io.BytesIO()
+            speech.write_to_fp(answer)
+            mp3_duration_ms(answer.getvalue())  # raises NotMpegAudio for an answer without audio
         except (gTTSError, requests.RequestException) as error:
             # gTTS wraps request errors, but one raised while reading the body escapes it.
             reason = f"{_gtts_failure_kind(error)}: {error}"
@@ -391,7 +395,10 @@ class GttsEngine:
             self.breaker.failed(f"{type(error).__name__}: {error}")
             raise
         self.breaker.succeeded()
-        return spoken_ms
+        # Google's phrases differ in loudness like eSpeak's: decode, level and encode again.
+        samples, rate = decode_mp3(answer.getvalue())
+        fp.write(level_and_encode(samples, rate, MP3_BITRATE_KBPS))
+        return len(samples) * _MS_PER_S // rate
 
 
 ESPEAK_VOICES = {"en": "en-us", "es": "es", "de": "de", "fr": "fr"}
@@ -533,6 +540,51 @@ def encode_mp3(speech: Speech, bitrate_kbps: int = MP3_BITRATE_KBPS) -> bytes:
     return bytes(encoder.encode(speech.pcm) + encoder.flush())
 
 
+# --- Loudness: every cue as loud as the others ---------------------------------------------
+
+# Part of every engine's accent, so audio rendered before levelling (or to another target)
+# gets a new address and is never served for a timeline again.
+LOUDNESS_TAG = f"{loudness.TARGET_LUFS:g}LUFS"
+PCM_FULL_SCALE = 32768
+# If the encoded file still peaks over the ceiling, lower it by the excess and this margin.
+PEAK_RETRY_MARGIN_DB = 0.2
+PEAK_RETRIES = 3
+DECODER_MARGIN_DB = 0.3
+
+
+def decode_mp3(data: bytes) -> tuple[np.ndarray, int]:
+    """An MP3 as mono float samples in [-1, 1] and its sample rate (RenderFailed if it does not decode)."""
+    try:
+        decoded = miniaudio.mp3_read_s16(data)
+    except (miniaudio.MiniaudioError, ZeroDivisionError) as error:
+        raise RenderFailed(f"the audio does not decode: {error}") from error
+    samples = np.frombuffer(decoded.samples, dtype=np.int16) / PCM_FULL_SCALE
+    if decoded.nchannels > MONO:
+        samples = samples[: samples.size - samples.size % decoded.nchannels].reshape(-1, decoded.nchannels).mean(axis=1)
+    if samples.size == 0:
+        raise RenderFailed("the audio holds no samples")
+    return samples, decoded.sample_rate
+
+
+def _to_pcm(samples: np.ndarray) -> bytes:
+    """Float samples as signed 16-bit PCM."""
+    return np.clip(np.round(samples * PCM_FULL_SCALE), -PCM_FULL_SCALE, PCM_FULL_SCALE - 1).astype(np.int16).tobytes()
+
+
+def level_and_encode(samples: np.ndarray, rate: int, bitrate_kbps: int = MP3_BITRATE_KBPS) -> bytes:
+    """A phrase brought to the cues' loudness (loudness.normalise) and encoded as MP3, its decoded peaks under the ceiling."""
+    levelled = loudness.normalise(samples, rate)
+    for _ in range(PEAK_RETRIES):
+        mp3 = encode_mp3(Speech(_to_pcm(levelled), rate), bitrate_kbps)
+        decoded, _ = decode_mp3(mp3)
+        # Aim under the ceiling by a margin: another decoder (a phone's, sox) rounds differently.
+        over = loudness.sample_peak_dbfs(decoded) - (loudness.PEAK_CEILING_DBFS - DECODER_MARGIN_DB)
+        if over <= 0:
+            break
+        levelled = levelled * loudness.db_to_gain(-(over + PEAK_RETRY_MARGIN_DB))
+    return mp3
+
+
 class EspeakEngine:
     """eSpeak NG, offline, through ctypes; its PCM is trimmed and compressed to MP3."""
 
@@ -545,7 +597,7 @@ class EspeakEngine:
 
     def accent(self, lang: str) -> str:
         """The voice, with the settings that change its audio (so they change the address)."""
-        return f"{ESPEAK_VOICES[lang]}@{self.rate_wpm}wpm/{self.bitrate_kbps}kbps"
+        return f"{ESPEAK_VOICES[lang]}@{self.rate_wpm}wpm/{self.bitrate_kbps}kbps/{LOUDNESS_TAG}"
 
     def speak(self, text: str, lang: str) -> Speech:
         """The phrase as trimmed PCM."""
@@ -557,7 +609,8 @@ class EspeakEngine:
     def render(self, text: str, lang: str, fp: BinaryIO) -> int:
         """Write the phrase as MP3 into fp and return how long it plays."""
         speech = self.speak(text, lang)
-        fp.write(encode_mp3(speech, self.bitrate_kbps))
+        samples = np.frombuffer(speech.pcm, dtype=np.int16) / PCM_FULL_SCALE
+        fp.write(level_and_encode(samples, speech.sample_rate, self.bitrate_kbps))
         return speech.spoken_ms
 
 

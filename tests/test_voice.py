@@ -16,12 +16,26 @@ import urllib.parse
 from pathlib import Path
 
 import lameenc
+import numpy as np
 import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from requests.structures import CaseInsensitiveDict
 
+from server import phrases as coach_phrases
+from server.cues import CueOptions, needed_phrases
+from server.loudness import (
+    PEAK_CEILING_DBFS,
+    TARGET_LUFS,
+    integrated_loudness,
+    k_weighting,
+    limit,
+    normalise,
+    sample_peak_dbfs,
+    true_peak_dbfs,
+)
+from server.programmes import BUILTIN_PLANS
 from server.voice import (
     LANGUAGES,
     AudioCache,
@@ -31,6 +45,7 @@ from server.voice import (
     NotMpegAudio,
     RenderFailed,
     VoiceUnavailable,
+    decode_mp3,
     mp3_duration_ms,
 )
 
@@ -52,6 +67,10 @@ SINE_SECONDS = 1.5
 MP3_SLACK_MS = 120
 BACKOFF = 60.0
 TIMEOUT = 2.5
+# MP3 at 32 kbit/s takes some treble off, which K-weighting counts: levelled cues land this near.
+LOUDNESS_TOLERANCE_DB = 1.0
+# The issue's bar: every cue of a walk within 3 dB of the others (active-speech level).
+CUE_LEVEL_SPREAD_DB = 3.0
 
 
 # --- Helpers ---------------------------------------------------------------------------
@@ -296,9 +315,14 @@ def test_gtts_answer_becomes_a_playable_cached_mp3(tmp_path, google, clock):
 
     assert rendition.engine == "gtts"
     path = cache.path_for(rendition.file)
-    assert path.read_bytes() == google.mp3
-    assert rendition.bytes == len(google.mp3)
+    # Google's MP3 is levelled like every cue and encoded again, at its own rate and size.
+    data = path.read_bytes()
+    assert looks_like_mp3(data) and rendition.bytes == len(data)
+    assert len(data) <= len(google.mp3) * 1.2
     assert SINE_SECONDS * 1000 <= rendition.spoken_ms <= SINE_SECONDS * 1000 + MP3_SLACK_MS
+    samples, rate = decode_mp3(data)
+    assert abs(integrated_loudness(samples, rate) - TARGET_LUFS) <= LOUDNESS_TOLERANCE_DB
+    assert sample_peak_dbfs(samples) <= PEAK_CEILING_DBFS
     assert google.calls[0]["timeout"] == TIMEOUT
     if SOX:
         pcm, rate = sox_decode(path)
@@ -599,3 +623,72 @@ def test_mp3_duration_never_crashes_on_junk(data):
         assert mp3_duration_ms(data) >= 0
     except NotMpegAudio:
         pass
+
+
+# --- Every cue equally loud ------------------------------------------------------------
+
+
+def active_speech_level_db(samples, rate, frame_s=0.02, floor_db=30.0) -> float:
+    """A plain active-speech level, independent of the code under test: the mean power of the
+    20 ms frames within `floor_db` of the loudest frame (pauses left out), in dBFS."""
+    frame = int(frame_s * rate)
+    count = len(samples) // frame
+    power = (samples[: count * frame].reshape(count, frame) ** 2).mean(axis=1)
+    active = power[power >= power.max() * 10 ** (-floor_db / 10)]
+    return 10 * math.log10(active.mean())
+
+
+def test_k_weighting_is_bs1770s_at_48_khz_and_a_full_scale_tone_reads_minus_3_lufs():
+    (shelf_b, shelf_a), (pass_b, pass_a) = k_weighting(48000)
+    # ITU-R BS.1770-4, Tables 1 and 2.
+    assert shelf_b == pytest.approx([1.53512485958697, -2.69169618940638, 1.19839281085285], abs=1e-9)
+    assert shelf_a == pytest.approx([1.0, -1.69065929318241, 0.73248077421585], abs=1e-9)
+    assert pass_b == pytest.approx([1.0, -2.0, 1.0]) and pass_a == pytest.approx([1.0, -1.99004745483398, 0.99007225036621], abs=1e-9)
+    for rate in (22050, 24000, 48000):
+        tone = np.sin(2 * np.pi * 997 * np.arange(3 * rate) / rate)
+        assert integrated_loudness(tone, rate) == pytest.approx(-3.01, abs=0.05)
+        assert integrated_loudness(tone * 0.1, rate) == pytest.approx(-23.01, abs=0.05)
+
+
+def test_normalising_brings_quiet_and_loud_phrases_to_one_level_without_clipping():
+    rate = 22050
+    speech = EspeakEngine().speak("Switch to reverse, one minute.", "en")
+    samples = np.frombuffer(speech.pcm, dtype=np.int16) / 32768
+    for gain in (0.05, 0.5, 1.0):
+        levelled = normalise(samples * gain, rate)
+        assert integrated_loudness(levelled, rate) == pytest.approx(TARGET_LUFS, abs=0.5)
+        assert true_peak_dbfs(levelled) <= PEAK_CEILING_DBFS
+    burst = np.concatenate([np.zeros(1000), np.ones(50), np.zeros(1000)])
+    assert sample_peak_dbfs(limit(burst, rate)) <= -2.0 + 1e-9
+    assert normalise(np.zeros(2000), rate).max() == 0
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_cue_of_a_walk_is_equally_loud_and_peaks_under_the_ceiling(tmp_path, lang):
+    # A real walk's phrases, short countdown numbers and long sentences alike (offline voice).
+    segments = BUILTIN_PLANS["first-steps-w1s1"].segments
+    texts = needed_phrases(segments, CueOptions(lang=lang, countdown=5, units="kmh" if lang != "en" else "mph"))
+    texts += [coach_phrases.confirmation(control, lang) for control in coach_phrases.CONFIRMATIONS]
+    cache = AudioCache(tmp_path, gtts_enabled=False)
+    levels, peaks = {}, {}
+    for text, rendition in cache.ensure(texts, lang).items():
+        path = cache.path_for(rendition.file)
+        if SOX:
+            pcm, rate = sox_decode(path)
+            samples = np.frombuffer(pcm, dtype=np.int16) / 32768
+        else:
+            samples, rate = decode_mp3(path.read_bytes())
+        levels[text] = active_speech_level_db(samples, rate)
+        peaks[text] = sample_peak_dbfs(samples)
+    assert max(levels.values()) - min(levels.values()) <= CUE_LEVEL_SPREAD_DB, levels
+    assert max(peaks.values()) <= PEAK_CEILING_DBFS, peaks
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_standard_phrase_is_spoken(lang):
+    # Grammar is reviewed by people; here every phrase of the closed set must give speech.
+    engine = EspeakEngine()
+    for text in coach_phrases.standard_phrases(lang):
+        speech = engine.speak(text, lang)
+        # "Un." is the shortest word, about 0.2 s; every phrase must be audible speech.
+        assert speech.spoken_ms >= 150 and rms(speech.pcm) > AUDIBLE_RMS, text

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, jsonify, request, send_file
 
 from . import live, offline
+from . import limits
 from .cues import COUNTDOWN_CHOICES, CueOptions, CueOptionsInvalid, compile_timeline, needed_phrases, segment_starts_ms
 from .db import get_db
 from .devices import current_device
@@ -414,6 +415,10 @@ def create_session():
         return error_response(400, "invalid_request", f"Unknown field(s): {', '.join(unknown)}.")
     plan = get_plan(body.get("plan_id"), device_id)
     options = resolve_cue_options(body.get("options"), device_id)
+    hub = current_app.extensions["live"]
+    refused = limits.session_room_problem(get_db(), device_id, lambda session_id: hub.socket_count(session_id) > 0)
+    if refused is not None:
+        return refused
     renditions = current_app.extensions["audio_cache"].ensure(needed_phrases(plan.segments, options), options.lang)
     spoken_ms = {text: rendition.spoken_ms for text, rendition in renditions.items()}
     timeline = [

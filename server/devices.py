@@ -1,4 +1,10 @@
-"""Device identity: an opaque random token in an HttpOnly cookie, set on the first request."""
+"""Device identity: an opaque random token in an HttpOnly cookie, set when a request first needs one.
+
+A device row is made only by a request that needs one (a write, or opening the app's page so
+the phone has its identity before its first write). A cookieless read (the plan list, stats,
+a 404) is answered as a device with nothing stored, and no row is made for it: a crawler or a
+flood of cookieless requests leaves nothing behind.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,13 @@ TOKEN_BYTES = 24
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 # Files anyone may fetch: no identity needed, so no database work on the hot path.
 ANONYMOUS_ENDPOINTS = frozenset({"static", "api.audio", "api.healthz", "openapi.openapi_json"})
+# Requests that store something for their device, so a new visitor gets a device for them.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The app's page: a phone gets its identity on its first visit (README: "any GET / gives a
+# non-browser client its cookie"), so its later reads and writes are its own from the start.
+ISSUING_ENDPOINTS = frozenset({"pages.index"})
+# The device of a request that has none and needs none: matches no stored row.
+NO_DEVICE = ""
 
 
 def _known(token: str) -> bool:
@@ -30,15 +43,22 @@ def _issue() -> str:
     return token
 
 
+def needs_device() -> bool:
+    """True when this request stores something for its device (or is the app's first page)."""
+    return request.method in WRITE_METHODS or request.endpoint in ISSUING_ENDPOINTS
+
+
 def current_device() -> str:
-    """The device making this request, issuing one on its first visit."""
+    """The device making this request; a new one is issued only when the request needs one (else NO_DEVICE)."""
     if "device_id" not in g:
         token = request.cookies.get(current_app.config["DEVICE_COOKIE"], "")
         if TOKEN_PATTERN.match(token) and _known(token):
             g.device_id = token
-        else:
+        elif request.endpoint is not None and needs_device():
             g.device_id = _issue()
             g.new_device = True
+        else:
+            return NO_DEVICE
     return g.device_id
 
 
@@ -47,7 +67,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def identify():
-        """Every request but a public file's, websocket upgrades included, belongs to a device."""
+        """Every request but a public file's, websocket upgrades included, is its device's (made here only if needed)."""
         if request.endpoint not in ANONYMOUS_ENDPOINTS:
             current_device()
 

@@ -21,8 +21,9 @@ def test_health(server):
     assert requests.get(server.url + "/healthz", timeout=10).json() == {"ok": True}
 
 
-def test_a_device_gets_an_httponly_cookie_on_its_first_request(server):
-    response = requests.get(server.url + "/api/plans", timeout=10)
+def test_a_device_gets_an_httponly_cookie_on_its_first_visit(server):
+    # The app's page (or a first write) makes the device; a cookieless read makes none (test_storage_bounds.py).
+    response = requests.get(server.url + "/", timeout=10)
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("rw_device=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 

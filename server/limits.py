@@ -1,0 +1,62 @@
+"""What one device may store, and how long an abandoned session lasts (issue 9, "bounded disk and memory").
+
+Every bound here is a config setting (RETROWALK_<NAME>) with the default below, and each is
+listed in README "Security". Over a bound, the request is refused with 409 and a sentence
+that says what to do; nothing the walker already has is deleted to make room.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlite_utils import Database
+
+from .errors import error_response
+
+# Sessions ready but never started one device keeps: the phone makes one each time it opens a
+# plan's ready screen, so past this the oldest unwatched ones are forgotten to make room
+# (they hold nothing walked).
+MAX_READY_SESSIONS_PER_DEVICE = 10
+# Workouts running or paused at once on one device: a walker walks one; past this, 409.
+MAX_LIVE_SESSIONS_PER_DEVICE = 5
+# Every session one device keeps, finished ones included: two walks a day for about seven years.
+MAX_SESSIONS_PER_DEVICE = 5000
+# A session created but never started is forgotten (deleted) after this long.
+READY_SESSION_TTL_S = 24 * 3600
+# A session in memory with no socket watching it for this long is unloaded (reloaded on demand).
+IDLE_UNLOAD_S = 120
+# How often the scheduler looks for idle sessions to unload and ready sessions to forget.
+HOUSEKEEPING_EVERY_S = 60
+MS_PER_S = 1000
+
+
+def setting(name: str) -> int:
+    """A bound from the app's config, else its default here."""
+    return int(current_app.config.get(name, globals()[name]))
+
+
+def session_room_problem(db: Database, device_id: str, watched) -> object | None:
+    """None when this device may create another session (old unwatched ready ones forgotten to make room), else a 409."""
+    ready, live, total = db.execute(
+        """SELECT count(*) FILTER (WHERE state = 'ready'), count(*) FILTER (WHERE state IN ('running', 'paused')),
+                  count(*) FROM sessions WHERE device_id = ?""",
+        [device_id],
+    ).fetchone()
+    max_live, max_total = setting("MAX_LIVE_SESSIONS_PER_DEVICE"), setting("MAX_SESSIONS_PER_DEVICE")
+    if live >= max_live:
+        return error_response(
+            409, "too_many_live_sessions",
+            f"This device has {live} workouts running or paused (at most {max_live}); stop one first.",
+        )
+    excess = ready - setting("MAX_READY_SESSIONS_PER_DEVICE") + 1
+    if excess > 0:
+        ready_ids = [row[0] for row in db.execute(
+            "SELECT id FROM sessions WHERE device_id = ? AND state = 'ready' ORDER BY created_at, rowid", [device_id]
+        )]
+        forget = [session_id for session_id in ready_ids if not watched(session_id)][:excess]
+        db.conn.executemany("DELETE FROM sessions WHERE id = ? AND state = 'ready'", [(i,) for i in forget])
+        total -= len(forget)
+    if total >= max_total:
+        return error_response(
+            409, "too_many_sessions", f"This device keeps at most {max_total} sessions; it has reached that limit.",
+        )
+    return None

@@ -12,6 +12,13 @@ Figures and targets:
   The naive mapping (currentTime and performance.now() read together, blind to output
   latency) is printed beside it.
 
+- pocket mode, Start-to-first-word for a 30-minute and a 4-hour plan: from the Start click to
+  the first cue's audio coming out of the walk's <audio> element (its sound, tapped with
+  captureStream() and an AnalyserNode), beside the planned start lead (start takes effect one
+  lead after the tap); target: at most 1 s later than planned. Then, 15 s into the walk, how
+  far the element is from the server's position and how many seeks steering made (a seek
+  only when it is more than 50 ms off).
+
 The pocket-mode track's own figures (cue placement in the decoded track, bytes per minute,
 POST /api/sessions to the track's first byte for a 30-minute and a 4-hour plan) come from
 bench/bench_track.py, which needs no browser.
@@ -33,7 +40,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser_support import (  # noqa: E402
     CHROMIUM_ARGS, CHROMIUM_PATH, INSTRUMENT_JS, PHONE_VIEWPORT, SocketLog, create_plan, expected_dues,
-    match_plays_to_dues, open_plan, played_cues,
+    match_plays_to_dues, open_plan, played_cues, wait_until,
 )
 from conftest import RunningServer  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
@@ -42,6 +49,54 @@ SHELL_TARGET_BYTES = 60 * 1024
 FCP_TARGET_MS = 500
 CUE_P99_TARGET_MS = 20
 FCP_RUNS = 7
+# Pocket mode: the first word may come at most this much later than the plan puts it.
+FIRST_WORD_LATE_TARGET_MS = 1000
+# A peak above this on the element's captured output is sound (the lead-in is digital silence).
+SOUND_PEAK = 0.01
+# How long the pocket walk plays after its first word before the element is compared with the server.
+POCKET_SETTLE_S = 15
+POCKET_AGREE_TARGET_MS = 250
+# Watches the walk's <audio> element: when Start was clicked, when it played, when its output
+# first carried sound (captureStream into an AnalyserNode, polled every few ms), and every seek.
+POCKET_JS = r"""
+(() => {
+  const probe = { click: null, playing: null, sound: null, peak: 0, seeks: [] };
+  window.__pocket = probe;
+  document.addEventListener("click", (event) => {
+    if (event.target.closest && event.target.closest("#start")) probe.click = performance.now();
+  }, true);
+  const time = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, "currentTime");
+  Object.defineProperty(HTMLMediaElement.prototype, "currentTime", {
+    configurable: true,
+    get() { return time.get.call(this); },
+    set(value) { probe.seeks.push({ at: performance.now(), from: time.get.call(this), to: value }); time.set.call(this, value); },
+  });
+  const listen = (element) => {
+    const ctx = new AudioContext();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 256;
+    ctx.createMediaStreamSource(element.captureStream()).connect(analyser);
+    const data = new Float32Array(analyser.fftSize);
+    const poll = () => {
+      analyser.getFloatTimeDomainData(data);
+      let peak = 0;
+      for (const v of data) peak = Math.max(peak, Math.abs(v));
+      if (peak >= %(peak)s) { probe.sound = performance.now(); probe.peak = peak; ctx.close(); return; }
+      setTimeout(poll, 1);
+    };
+    poll();
+  };
+  const play = HTMLMediaElement.prototype.play;
+  HTMLMediaElement.prototype.play = function (...args) {
+    if (!this.__probed) {
+      this.__probed = true;
+      this.addEventListener("playing", () => { probe.playing ??= performance.now(); });
+      listen(this);
+    }
+    return play.apply(this, args);
+  };
+})();
+""" % {"peak": SOUND_PEAK}
 # The workout: alternating 30-second bouts with speed changes and countdowns, many cues a minute.
 BOUT_SECONDS = 30
 
@@ -135,6 +190,7 @@ def measure_cues(browser, url: str, minutes: float) -> dict:
     page.reload()
     page.wait_for_selector(f'[data-plan="{plan["id"]}"]')
     open_plan(page, plan["id"])
+    page.check("#mode-screen")  # the clips are what is timed here
     page.click("#start")
     page.wait_for_selector("text=Workout complete", timeout=int((minutes * 60 + 60) * 1000))
     dues = expected_dues(log)
@@ -143,6 +199,40 @@ def measure_cues(browser, url: str, minutes: float) -> dict:
     naive = [abs(error) for _, _, error in match_plays_to_dues(plays, dues, "naive")]
     context.close()
     return {"cues": len(dues), "heard": heard, "naive": naive}
+
+
+def measure_first_word(browser, url: str, segments: list[dict], name: str) -> dict:
+    """Pocket mode: from the Start click to the first word out of the walk's <audio> element;
+    then, a while into the walk, the element against the server's position and the seeks made."""
+    context = browser.new_context(viewport=PHONE_VIEWPORT, base_url=url, has_touch=True)
+    context.add_init_script(POCKET_JS)
+    page = context.new_page()
+    log = SocketLog(page)
+    page.goto("/")
+    plan = create_plan(page, name, segments)
+    page.reload()
+    page.wait_for_selector(f'[data-plan="{plan["id"]}"]')
+    open_plan(page, plan["id"])
+    page.check("#mode-pocket")
+    page.click("#start")
+    wait_until(lambda: page.evaluate("window.__pocket.sound !== null"), 30, "no sound came out of the walk's track", interval=0.05)
+    probe = page.evaluate("window.__pocket")
+    hello = log.of_type("hello")[0]
+    planned = hello["lead_ms"] + hello["timeline"][0]["offset_ms"]
+    first_word = probe["sound"] - probe["click"]
+    time.sleep(POCKET_SETTLE_S)
+    sample = page.evaluate("""async (id) => {
+      const a = document.querySelector('audio#walk-track');
+      const before = a.currentTime * 1000;
+      const session = await (await fetch('/api/sessions/' + id, {cache: 'no-store'})).json();
+      return {element: (before + a.currentTime * 1000) / 2, position: session.position_ms, seeks: window.__pocket.seeks};
+    }""", hello["session"]["id"])
+    context.close()
+    seeks_after = [seek for seek in sample["seeks"] if seek["at"] > probe["sound"]]
+    return {
+        "first_word": first_word, "planned": planned, "late": first_word - planned, "playing": probe["playing"] - probe["click"],
+        "off": sample["element"] - (sample["position"] + hello["track_lead_in_ms"]), "seeks": len(seeks_after),
+    }
 
 
 def main() -> int:
@@ -161,6 +251,9 @@ def main() -> int:
                 paints = measure_fcp(browser, server.url + "/")
                 started = time.monotonic()
                 cues = measure_cues(browser, server.url, args.minutes)
+                pocket = [(label, measure_first_word(browser, server.url, segments, f"Pocket {label}"))
+                          for label, segments in (("30 min", [{"kind": "reverse" if i % 2 else "forward", "seconds": 300} for i in range(6)]),
+                                                  ("4 h", [{"kind": "reverse" if i % 2 else "forward", "seconds": 3600} for i in range(4)]))]
                 browser.close()
         finally:
             server.stop()
@@ -179,6 +272,15 @@ def main() -> int:
          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms", p99 <= CUE_P99_TARGET_MS, "p99 <= 20 ms"),
         ("cue error, naive currentTime mapping", f"p50 {n50:.1f} ms, p99 {n99:.1f} ms", True, "(for reference)"),
     ]
+    for label, figures in pocket:
+        results += [
+            (f"pocket, Start to first word, {label} plan",
+             f"{figures['first_word']:.0f} ms (planned {figures['planned']:.0f}, {figures['late']:+.0f}; playing after {figures['playing']:.0f})",
+             figures["late"] <= FIRST_WORD_LATE_TARGET_MS, "<= planned + 1 s"),
+            (f"pocket, element vs server after {POCKET_SETTLE_S} s, {label}",
+             f"{figures['off']:+.0f} ms, {figures['seeks']} seek(s) after the first word",
+             abs(figures["off"]) <= POCKET_AGREE_TARGET_MS, "within 250 ms"),
+        ]
     print(f"RetroWalk browser benchmark (Chromium at {CHROMIUM_PATH}, workout took {time.monotonic() - started:.0f} s)")
     for name, value, ok, target in results:
         print(f"  {'ok  ' if ok else 'MISS'} {name:<46} {value:<48} target {target}")

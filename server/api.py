@@ -14,6 +14,7 @@ from flask import Blueprint, current_app, jsonify, request, send_file
 
 from . import live, offline
 from . import limits
+from . import phrases
 from .cues import COUNTDOWN_CHOICES, CueOptions, CueOptionsInvalid, compile_timeline, needed_phrases, segment_starts_ms
 from .db import get_db
 from .devices import current_device
@@ -394,13 +395,30 @@ def voice_unavailable(exc: VoiceUnavailable):
 def _session_row(session_id: str, device_id: str) -> dict:
     """One of this device's sessions as stored, else NotFound (another device's is not found either)."""
     cursor = get_db().execute(
-        f"SELECT {', '.join(live.SESSION_COLUMNS)} FROM sessions WHERE id = ? AND device_id = ?",
+        f"SELECT {live.SESSION_SELECT} FROM sessions WHERE id = ? AND device_id = ?",
         [session_id, device_id],
     )
     row = cursor.fetchone()
     if row is None:
         raise NotFound(f"There is no session {session_id!r}.")
     return dict(zip(live.SESSION_COLUMNS, row))
+
+
+def confirmation_texts(lang: str) -> list[str]:
+    """The phrases that confirm pause, resume and skip aloud, in the walk's language."""
+    return [phrases.confirmation(control, lang) for control in phrases.CONFIRMATIONS]
+
+
+def confirmations(lang: str, renditions: dict | None = None) -> dict[str, dict[str, str]]:
+    """What the phone plays when the walker pauses, resumes or skips: each control's text and audio."""
+    if lang not in phrases.LANGUAGES:
+        lang = "en"
+    if renditions is None:
+        renditions = current_app.extensions["audio_cache"].ensure(confirmation_texts(lang), lang)
+    return {
+        control: {"text": text, "audio": f"/audio/{renditions[text].file}"}
+        for control, text in zip(phrases.CONFIRMATIONS, confirmation_texts(lang))
+    }
 
 
 @bp.post("/api/sessions")
@@ -419,7 +437,8 @@ def create_session():
     refused = limits.session_room_problem(get_db(), device_id, lambda session_id: hub.socket_count(session_id) > 0)
     if refused is not None:
         return refused
-    renditions = current_app.extensions["audio_cache"].ensure(needed_phrases(plan.segments, options), options.lang)
+    texts = needed_phrases(plan.segments, options) + confirmation_texts(options.lang)
+    renditions = current_app.extensions["audio_cache"].ensure(texts, options.lang)
     spoken_ms = {text: rendition.spoken_ms for text, rendition in renditions.items()}
     timeline = [
         {**cue.to_dict(), "audio": f"/audio/{renditions[cue.text].file}"}
@@ -442,6 +461,7 @@ def create_session():
         "lead_ms": current_app.extensions["live"].lead_ms,
         **track_fields(timeline, end_ms),
         "timeline": timeline,
+        "confirmations": confirmations(options.lang, renditions),
     }
     return body, 201, {"Location": f"/api/sessions/{session_id}"}
 
@@ -454,7 +474,8 @@ def _session_view(session_id: str, device_id: str) -> dict:
     ))
     now = now_ms()
     session.restore(now)
-    return {**session.describe(now), "timeline": session.timeline}
+    lang = session.options.get("lang", "en") if isinstance(session.options, dict) else "en"
+    return {**session.describe(now), "timeline": session.timeline, "confirmations": confirmations(lang)}
 
 
 @bp.get("/api/sessions/<session_id>")

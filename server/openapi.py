@@ -183,6 +183,7 @@ SESSION = {
         "track_lead_in_ms": {"type": "integer"},
         "timeline": {"type": "array", "items": ref("Cue")},
         "summary": {"type": ["object", "null"]},
+        "confirmations": ref("Confirmations"),
     },
 }
 
@@ -200,6 +201,17 @@ NEW_SESSION = {
         "track": {"type": "string"},
         "track_lead_in_ms": {"type": "integer"},
         "timeline": {"type": "array", "items": ref("Cue")},
+        "confirmations": ref("Confirmations"),
+    },
+}
+
+# The short phrases the phone plays when the walker pauses, resumes or skips.
+CONFIRMATIONS = {
+    "type": "object",
+    "required": ["pause", "resume", "skip"],
+    "properties": {
+        control: {"type": "object", "required": ["text", "audio"], "properties": {"text": {"type": "string"}, "audio": {"type": "string"}}}
+        for control in ("pause", "resume", "skip")
     },
 }
 
@@ -387,6 +399,7 @@ def build_spec() -> dict:
                 "Cue": CUE,
                 "Session": SESSION,
                 "NewSession": NEW_SESSION,
+                "Confirmations": CONFIRMATIONS,
                 "SessionInput": SESSION_INPUT,
                 "HistoryEntry": HISTORY_ENTRY,
                 "Programme": PROGRAMME,

@@ -172,6 +172,20 @@ def test_new_sessions_take_their_cue_options_from_the_settings(device, server):
     assert (override["options"]["lang"], override["options"]["units"]) == ("de", "kmh")
 
 
+def test_pause_resume_and_skip_have_spoken_confirmations_in_the_walks_language(device, server):
+    session = device.post(server.url + "/api/sessions", json={"plan_id": "first-steps", "options": {"lang": "es"}}, timeout=60).json()
+    spoken = session["confirmations"]
+    assert {control: spoken[control]["text"] for control in ("pause", "resume", "skip")} == {
+        "pause": "En pausa.", "resume": "Seguimos.", "skip": "Pasamos al siguiente tramo.",
+    }
+    for control in spoken.values():
+        audio = device.get(server.url + control["audio"], timeout=TIMEOUT)
+        assert audio.status_code == 200 and audio.headers["Content-Type"] == "audio/mpeg" and audio.content
+    # Reopened later (another tab, a reload), the session still says where they are.
+    again = device.get(server.url + f"/api/sessions/{session['id']}", timeout=TIMEOUT).json()
+    assert again["confirmations"] == spoken
+
+
 # ---- programmes ----------------------------------------------------------------------------
 
 

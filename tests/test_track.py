@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import base64
 import shutil
 import time
 from pathlib import Path
@@ -356,3 +357,36 @@ def test_the_websocket_hello_carries_the_track(server, device):
     assert hello["track"] == session["track"] and hello["track_lead_in_ms"] == 1500
     assert hello["session"]["track"] == session["track"]
     assert device.get(server.url + session["track"], headers={"Range": "bytes=0-47"}, timeout=30).status_code == 206
+
+
+@pytest.mark.browser
+def test_chromium_plays_the_track_with_exact_duration_and_every_cue_in_place(playwright_chromium, server, device):
+    from test_ws import create_session
+
+    session = create_session(device, server.url, segments=VARIED_WALK[:4])
+    mp3 = device.get(server.url + session["track"], timeout=60).content
+    _, browser = playwright_chromium
+    page = browser.new_page()
+    try:
+        page.goto(server.url + "/healthz")
+        # The media element's duration (from size and bitrate: exact at a constant rate), and
+        # the samples Chromium's own MP3 decoder makes of the track (16-bit, base64: compact).
+        found = page.evaluate("""async (url) => {
+            const element = new Audio(url);
+            element.preload = "metadata";
+            await new Promise((ready) => element.addEventListener("loadedmetadata", ready, { once: true }));
+            const decoded = await new OfflineAudioContext(1, 1, 24000).decodeAudioData(await (await fetch(url)).arrayBuffer());
+            const floats = decoded.getChannelData(0);
+            const pcm = new Int16Array(floats.length);
+            for (let i = 0; i < floats.length; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(floats[i] * 32768)));
+            const bytes = new Uint8Array(pcm.buffer);
+            let text = "";
+            for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+            return { duration: element.duration, pcm: btoa(text) };
+        }""", session["track"])
+    finally:
+        page.close()
+    assert found["duration"] == pytest.approx(mp3_duration_ms(mp3) / 1000, abs=0.001)
+    decoded = np.frombuffer(base64.b64decode(found["pcm"]), dtype="<i2").astype(np.float64)
+    cue_audio = lambda name: (server.audio_cache / name).read_bytes()  # noqa: E731
+    assert_placed(placement_errors_ms(decoded, session["timeline"], cue_audio))

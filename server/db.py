@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from pathlib import Path
 from typing import Callable
@@ -102,12 +103,45 @@ def _m004_offline_walks(db: Database) -> None:
     db.execute("CREATE UNIQUE INDEX sessions_by_client ON sessions(device_id, client_id) WHERE client_id IS NOT NULL")
 
 
+def _m005_shared_timelines(db: Database) -> None:
+    """Timelines stored once each, shared by every session compiled from the same plan, options and voice.
+
+    A 200-segment plan's timeline is hundreds of KB; a walker repeats plans, so sessions point to
+    a row of `timelines` by the hash of its text instead of each keeping a copy. The sessions
+    stored so far are moved across (their `timeline` column is left empty).
+    """
+    db.execute(
+        """CREATE TABLE timelines (
+            id TEXT PRIMARY KEY,           -- SHA-256 of the cues' JSON text
+            cues TEXT NOT NULL,            -- JSON cues with their audio URLs
+            created_at INTEGER NOT NULL
+        )"""
+    )
+    db.execute("ALTER TABLE sessions ADD COLUMN timeline_id TEXT REFERENCES timelines(id)")
+    db.execute("CREATE INDEX sessions_by_timeline ON sessions(timeline_id)")
+    # Sessions made but never started are forgotten after a while (server/limits.py): found by this.
+    db.execute("CREATE INDEX sessions_ready ON sessions(created_at) WHERE state = 'ready'")
+    # One session at a time: a large database's timelines need not fit in memory at once.
+    to_move = [row[0] for row in db.conn.execute("SELECT id FROM sessions WHERE timeline != ''")]
+    for session_id in to_move:
+        text, created_at = db.conn.execute("SELECT timeline, created_at FROM sessions WHERE id = ?", [session_id]).fetchone()
+        timeline_id = timeline_hash(text)
+        db.execute("INSERT OR IGNORE INTO timelines (id, cues, created_at) VALUES (?, ?, ?)", [timeline_id, text, created_at])
+        db.execute("UPDATE sessions SET timeline_id = ?, timeline = '' WHERE id = ?", [timeline_id, session_id])
+
+
+def timeline_hash(text: str) -> str:
+    """The id of a timeline: the SHA-256 of its JSON text (equal timelines share one row)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 # Append only: a migration that has shipped is never edited, a new one is added.
 MIGRATIONS: list[Callable[[Database], None]] = [
     _m001_devices_and_plans,
     _m002_sessions,
     _m003_settings,
     _m004_offline_walks,
+    _m005_shared_timelines,
 ]
 
 

@@ -30,6 +30,7 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol
 
@@ -38,7 +39,8 @@ from sqlite_utils import Database
 
 from . import walkclock as wc
 from .cues import segment_starts_ms
-from .db import BUSY_TIMEOUT_S
+from .db import BUSY_TIMEOUT_S, timeline_hash
+from .limits import HOUSEKEEPING_EVERY_S, IDLE_UNLOAD_S, READY_SESSION_TTL_S
 from .plans import Segment, parse_segments
 from .walkclock import (  # noqa: F401  (re-exported: the socket and API speak these names)
     CONTROLS, ENDED_COMPLETE, ENDED_STOPPED, FINISHED, FORWARD_KINDS, LIVE_STATES, PAUSED, READY,
@@ -49,6 +51,10 @@ from .track import track_fields
 log = logging.getLogger(__name__)
 
 SESSION_ID_BYTES = 12
+# Heap entries that are not a session's next wake-up: housekeeping's own (under an id no session
+# has), and an unloaded session's end (a generation no session in memory has).
+HOUSEKEEPING = ""
+UNLOADED = -1
 # After a scheduler failure on one session (a locked database, say), look at it again this soon.
 RETRY_MS = 1000
 # The scheduler works at most this long before yielding, so sockets' writers run between slices.
@@ -319,16 +325,25 @@ class LiveSession:
 # --- persistence ----------------------------------------------------------------------------
 
 
+def store_timeline(db: Database, timeline: list[dict], now: int) -> str:
+    """Keep a timeline once (equal timelines share one row) and return its id."""
+    text = json.dumps(timeline)
+    timeline_id = timeline_hash(text)
+    db.execute("INSERT OR IGNORE INTO timelines (id, cues, created_at) VALUES (?, ?, ?)", [timeline_id, text, now])
+    return timeline_id
+
+
 def insert_session(db: Database, *, device_id: str, plan: Any, options: dict, timeline: list[dict], now: int) -> str:
-    """Store a new session, ready to start, with a snapshot of its plan and timeline; return its id."""
+    """Store a new session, ready to start, with a snapshot of its plan and (shared) timeline; return its id."""
     session_id = new_session_id()
+    timeline_id = store_timeline(db, timeline, now)
     db.execute(
-        """INSERT INTO sessions (id, device_id, plan_id, plan_name, plan, options, timeline, state, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO sessions (id, device_id, plan_id, plan_name, plan, options, timeline, timeline_id, state, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?)""",
         [
             session_id, device_id, plan.id, plan.name,
             json.dumps([s.to_dict() for s in plan.segments]), json.dumps(options),
-            json.dumps(timeline), READY, now,
+            timeline_id, READY, now,
         ],
     )
     return session_id
@@ -340,13 +355,13 @@ def insert_played_session(db: Database, session: LiveSession, events: Iterable[E
     The caller holds the transaction (BEGIN IMMEDIATE), so a retry racing this one finds it.
     """
     db.execute(
-        """INSERT INTO sessions (id, device_id, plan_id, plan_name, plan, options, timeline, state, created_at,
+        """INSERT INTO sessions (id, device_id, plan_id, plan_name, plan, options, timeline, timeline_id, state, created_at,
                started_at, paused_at, shift_ms, finished_at, ended_by, summary, client_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+           VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             session.id, session.device_id, session.plan_id, session.plan_name,
             json.dumps([s.to_dict() for s in session.segments]), json.dumps(session.options),
-            json.dumps(session.timeline), session.state, session.created_at,
+            store_timeline(db, session.timeline, session.created_at), session.state, session.created_at,
             session.started_at, session.paused_at, session.shift_ms, session.finished_at, session.ended_by,
             json.dumps(session.summary), client_id,
         ],
@@ -360,8 +375,33 @@ def insert_played_session(db: Database, session: LiveSession, events: Iterable[E
 
 SESSION_COLUMNS = (
     "id", "device_id", "plan_id", "plan_name", "plan", "options", "timeline", "state", "created_at",
-    "started_at", "paused_at", "shift_ms", "finished_at", "ended_by", "summary",
+    "started_at", "paused_at", "shift_ms", "finished_at", "ended_by", "summary", "timeline_id",
 )
+# SESSION_COLUMNS as a SELECT list that fetches the shared timeline (a row from before
+# migration 5 that still has its own copy is read as it is).
+TIMELINE_COLUMN = "COALESCE((SELECT cues FROM timelines WHERE timelines.id = sessions.timeline_id), sessions.timeline) AS timeline"
+SESSION_SELECT = ", ".join(TIMELINE_COLUMN if name == "timeline" else f"sessions.{name}" for name in SESSION_COLUMNS)
+# Parsed timelines shared by the sessions in memory that use them (they are never changed).
+PARSED_TIMELINES_KEPT = 64
+_parsed_timelines: OrderedDict[str, list[dict]] = OrderedDict()
+_parsed_lock = threading.Lock()
+
+
+def parsed_timeline(timeline_id: str | None, text: str) -> list[dict]:
+    """A stored timeline as cues, parsed once for every session in memory that shares it."""
+    if not timeline_id:
+        return json.loads(text)
+    with _parsed_lock:
+        cues = _parsed_timelines.get(timeline_id)
+        if cues is not None:
+            _parsed_timelines.move_to_end(timeline_id)
+            return cues
+    cues = json.loads(text)
+    with _parsed_lock:
+        _parsed_timelines[timeline_id] = cues
+        while len(_parsed_timelines) > PARSED_TIMELINES_KEPT:
+            _parsed_timelines.popitem(last=False)
+    return cues
 
 
 def session_from_row(row: dict, events: Iterable[dict] = ()) -> LiveSession:
@@ -387,7 +427,7 @@ def session_from_row(row: dict, events: Iterable[dict] = ()) -> LiveSession:
         plan_id=row["plan_id"],
         plan_name=row["plan_name"],
         segments=parse_segments(json.loads(row["plan"])),
-        timeline=json.loads(row["timeline"]),
+        timeline=parsed_timeline(row.get("timeline_id"), row["timeline"]),
         options=json.loads(row["options"]),
         created_at=row["created_at"],
         walk=walk,
@@ -442,7 +482,7 @@ class SessionStore:
         """One session, or None."""
         with self.lock:
             row = self.conn.execute(
-                f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE id = ?", [session_id]
+                f"SELECT {SESSION_SELECT} FROM sessions WHERE id = ?", [session_id]
             ).fetchone()
             return session_from_row(dict(row), self._events(session_id)) if row else None
 
@@ -450,7 +490,7 @@ class SessionStore:
         """Every session that was running or paused when the server last stopped."""
         with self.lock:
             rows = [dict(r) for r in self.conn.execute(
-                f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE state IN ('running', 'paused')"
+                f"SELECT {SESSION_SELECT} FROM sessions WHERE state IN ('running', 'paused')"
             )]
             return [session_from_row(row, self._events(row["id"])) for row in rows]
 
@@ -459,6 +499,24 @@ class SessionStore:
         with self.lock:
             row = self.conn.execute("SELECT device_id FROM sessions WHERE id = ?", [session_id]).fetchone()
             return row[0] if row else None
+
+    def forget_ready(self, created_before: int, keep: Iterable[str] = ()) -> int:
+        """Delete sessions made before `created_before` and never started (but not those in `keep`), then timelines no session uses."""
+        keep = set(keep)
+        with self.lock:
+            conn = self.conn
+            ids = [row[0] for row in conn.execute(
+                "SELECT id FROM sessions WHERE state = 'ready' AND created_at < ?", [created_before]
+            ) if row[0] not in keep]
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("DELETE FROM sessions WHERE id = ? AND state = 'ready'", [(i,) for i in ids])
+                conn.execute("DELETE FROM timelines WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.timeline_id = timelines.id)")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return len(ids)
 
     def record(self, session: LiveSession, event: Event) -> None:
         """Store an event and the session's new state in one transaction (committed on return)."""
@@ -527,6 +585,8 @@ class Metrics:
     scheduler_lag_max_ms: int = 0  # the longest a wake-up waited past its time
     gc_pause_max_ms: float = 0.0  # the longest cyclic garbage collection (it stops every greenlet)
     gc_full_collections: int = 0
+    sessions_unloaded: int = 0  # live sessions nobody watched, dropped from memory (reloaded on demand)
+    ready_sessions_forgotten: int = 0  # sessions made but never started, deleted after READY_SESSION_TTL_S
 
 
 def _checkpoint(session: LiveSession) -> dict:
@@ -544,8 +604,17 @@ class LiveHub:
         margin_ms: int,
         max_pause_ms: int | None = None,
         clock: Callable[[], int] = now_ms,
+        idle_unload_ms: int | None = IDLE_UNLOAD_S * MS_PER_S,
+        ready_ttl_ms: int | None = READY_SESSION_TTL_S * MS_PER_S,
+        housekeeping_ms: int = HOUSEKEEPING_EVERY_S * MS_PER_S,
     ):
         self.store = store
+        self.idle_unload_ms = idle_unload_ms
+        self.ready_ttl_ms = ready_ttl_ms
+        self.housekeeping_ms = housekeeping_ms
+        # When each session in memory was last seen with no socket (housekeeping unloads it after idle_unload_ms).
+        self.unwatched_since: dict[str, int] = {}
+        self._housekeeping_scheduled = False
         self.lead_ms = int(lead_ms)
         self.margin_ms = int(margin_ms)
         self.max_pause_ms = max_pause_ms
@@ -589,6 +658,9 @@ class LiveHub:
                 raise SessionGone(session_id)
             session.restore(self.clock())
             self.sessions[session_id] = session
+            if session.state in LIVE_STATES:
+                # Reloaded after it was unloaded: its cues are due again from now on.
+                self._schedule(session)
         return session
 
     def owner(self, session_id: str) -> str | None:
@@ -751,6 +823,12 @@ class LiveHub:
                 if stop_at is not None and time.monotonic() > stop_at:
                     break
                 at, _, session_id, generation = heapq.heappop(self.heap)
+                if session_id == HOUSEKEEPING:
+                    self.housekeep(now)
+                    continue
+                if generation == UNLOADED:
+                    self._settle_unloaded(session_id, now)
+                    continue
                 session = self.sessions.get(session_id)
                 if session is None or session.generation != generation:
                     continue
@@ -782,9 +860,69 @@ class LiveHub:
             # A change that comes after this is in the heap, which the next tick reads anyway.
             self._wake.clear()
 
+    # --- housekeeping: bounded memory, abandoned sessions ended ---------------------------------
+
+    def housekeep(self, now: int) -> None:
+        """Unload sessions nobody has watched for a while and forget ready ones never started; then come back later."""
+        try:
+            self._unload_idle(now)
+            if self.ready_ttl_ms:
+                self.metrics.ready_sessions_forgotten += self.store.forget_ready(now - self.ready_ttl_ms, keep=set(self.sessions))
+        except Exception:  # a busy database, say: the next round tries again
+            log.exception("Housekeeping failed")
+        finally:
+            heapq.heappush(self.heap, (now + self.housekeeping_ms, next(self._counter), HOUSEKEEPING, 0))
+
+    def _unload_idle(self, now: int) -> None:
+        """Drop from memory the sessions with no socket for idle_unload_ms (their end stays in the heap)."""
+        for session_id in list(self.unwatched_since):
+            if session_id in self.watchers or session_id not in self.sessions:
+                del self.unwatched_since[session_id]
+        if self.idle_unload_ms is None:
+            return
+        for session_id, session in list(self.sessions.items()):
+            if session_id in self.watchers:
+                continue
+            since = self.unwatched_since.setdefault(session_id, now)
+            if now - since >= self.idle_unload_ms:
+                self._unload(session)
+
+    def _unload(self, session: LiveSession) -> None:
+        """Forget a session's in-memory copy; a marker wakes the scheduler at its end to finish it from the store."""
+        del self.sessions[session.id]
+        self.unwatched_since.pop(session.id, None)
+        session.generation += 1  # its wake-ups go stale
+        if session.state == RUNNING:
+            deadline = session.end_at()
+        elif session.state == PAUSED and self.max_pause_ms:
+            deadline = session.paused_at + self.max_pause_ms
+        else:
+            deadline = None
+        if deadline is not None:
+            heapq.heappush(self.heap, (deadline, next(self._counter), session.id, UNLOADED))
+        self.metrics.sessions_unloaded += 1
+
+    def _settle_unloaded(self, session_id: str, now: int) -> None:
+        """An unloaded session's end has come: load it and let it finish (or stop, if paused too long)."""
+        if session_id in self.sessions:
+            return  # reloaded meanwhile: its own wake-ups drive it
+        try:
+            session = self._get(session_id)
+            self._advance(session, now)
+        except SessionGone:
+            return
+        except Exception:
+            self.metrics.scheduler_errors += 1
+            log.exception("Could not settle unloaded session %s", session_id)
+            self.sessions.pop(session_id, None)
+            heapq.heappush(self.heap, (now + RETRY_MS, next(self._counter), session_id, UNLOADED))
+
     def start(self) -> None:
         """Start the scheduler thread (a greenlet under gevent) once."""
         with self.lock:
+            if not self._housekeeping_scheduled:
+                self._housekeeping_scheduled = True
+                heapq.heappush(self.heap, (self.clock() + self.housekeeping_ms, next(self._counter), HOUSEKEEPING, 0))
             if self._thread is None or not self._thread.is_alive():
                 self._stopping = False
                 self._thread = threading.Thread(target=self._run, name="cue-scheduler", daemon=True)
@@ -830,11 +968,16 @@ def init_app(app: Flask) -> LiveHub:
     """Create the app's hub and bring back the sessions that were live when the server stopped."""
     store = SessionStore(app.config["DATABASE"])
     max_pause_s = app.config.get("LIVE_MAX_PAUSE_S")
+    idle_s = app.config.get("IDLE_UNLOAD_S", IDLE_UNLOAD_S)
+    ready_ttl_s = app.config.get("READY_SESSION_TTL_S", READY_SESSION_TTL_S)
     hub = LiveHub(
         store,
         lead_ms=app.config["CUE_LEAD_MS"],
         margin_ms=app.config["CUE_MIN_MARGIN_MS"],
         max_pause_ms=int(max_pause_s * MS_PER_S) if max_pause_s else None,
+        idle_unload_ms=int(idle_s * MS_PER_S) if idle_s else None,
+        ready_ttl_ms=int(ready_ttl_s * MS_PER_S) if ready_ttl_s else None,
+        housekeeping_ms=int(app.config.get("HOUSEKEEPING_EVERY_S", HOUSEKEEPING_EVERY_S) * MS_PER_S),
     )
     app.extensions["live"] = hub
     _watch_gc(hub.metrics)

@@ -287,7 +287,7 @@ def test_a_database_turned_read_only_answers_503_and_the_app_still_loads(app, cl
         client.put("/api/settings", json={"weight_kg": 70}),
         client.delete(f"/api/plans/{plan['id']}"),
         client.post("/api/programmes/first-steps/start"),
-        app.test_client().get("/api/plans"),  # a new device cannot be registered
+        app.test_client().post("/api/plans", json=PLAN),  # a new device cannot be registered (a cookieless read needs none)
     ):
         assert response.status_code == 503, response.json
         assert response.json["error"] == "storage_unavailable" and "save" in response.json["message"]

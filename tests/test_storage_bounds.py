@@ -3,6 +3,7 @@ timelines stored once, idle sessions unloaded and reloaded, abandoned sessions e
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -127,3 +128,141 @@ def test_a_device_keeps_at_most_so_many_sessions(walker):
     other = app.test_client()
     other_plan = other.post("/api/plans", json=PLAN).get_json()["id"]
     assert new_session(other, other_plan).status_code == 201
+
+
+# --- timelines stored once ---------------------------------------------------------------------
+
+
+def test_sessions_of_one_plan_share_one_stored_timeline(walker):
+    app, client, plan_id = walker()
+    first = new_session(client, plan_id).get_json()
+    second = new_session(client, plan_id).get_json()
+    assert rows(app, "SELECT count(*) FROM timelines")[0][0] == 1
+    assert rows(app, "SELECT DISTINCT timeline FROM sessions") == [("",)]
+    for made in (first, second):
+        shown = client.get(f"/api/sessions/{made['id']}").get_json()
+        assert shown["timeline"] == made["timeline"]
+    # Other cue options compile another timeline, stored once too.
+    other = client.post("/api/sessions", json={"plan_id": plan_id, "options": {"countdown": 0}})
+    assert other.status_code == 201
+    assert rows(app, "SELECT count(*) FROM timelines")[0][0] == 2
+
+
+def test_sessions_stored_before_shared_timelines_are_moved_across(tmp_path, shared_audio_cache):
+    from server import db
+
+    data = tmp_path / "old"
+    data.mkdir()
+    old = db.connect(data / "retrowalk.db")
+    old.enable_wal()
+    for number, migration in enumerate(db.MIGRATIONS[:4], start=1):
+        with old.conn:
+            old.conn.execute("BEGIN IMMEDIATE")
+            migration(old)
+            old.conn.execute(f"PRAGMA user_version = {number}")
+    token = "a" * 32
+    timeline = [{"seq": 0, "offset_ms": 0, "kind": "switch", "text": "Walk forward.", "segment": 0, "audio": "/audio/x.mp3"}]
+    old.execute("INSERT INTO devices (id, created_at) VALUES (?, 1)", [token])
+    for session_id in ("old-one", "old-two"):
+        old.execute(
+            """INSERT INTO sessions (id, device_id, plan_id, plan_name, plan, options, timeline, state, created_at)
+               VALUES (?, ?, 'p', 'Old', ?, '{}', ?, 'ready', 1)""",
+            [session_id, token, '[{"kind": "forward", "seconds": 5}]', json.dumps(timeline)],
+        )
+    old.close()
+    app = create_app({"DATA_DIR": str(data), "AUDIO_CACHE": str(shared_audio_cache), "GTTS_ENABLED": False, "READY_SESSION_TTL_S": 0})
+    try:
+        assert rows(app, "SELECT count(*) FROM timelines")[0][0] == 1
+        assert rows(app, "SELECT DISTINCT timeline FROM sessions") == [("",)]
+        client = app.test_client()
+        client.set_cookie("rw_device", token)
+        assert client.get("/api/sessions/old-two").get_json()["timeline"] == timeline
+    finally:
+        app.extensions["live"].stop()
+
+
+# --- memory: idle sessions unloaded, reloaded on demand; abandoned sessions ended ------------------
+
+
+class Phone:
+    """A stand-in socket: collects what the hub delivers."""
+
+    def __init__(self):
+        self.messages: list[dict] = []
+
+    def deliver(self, text: str, not_after: int | None = None) -> bool:
+        """Keep the message."""
+        self.messages.append(json.loads(text))
+        return True
+
+
+def manual_hub(app):
+    """The app's hub with its scheduler thread kept off, so the test drives time by hand."""
+    hub = app.extensions["live"]
+    hub.stop()
+    hub.start = lambda: None
+    return hub
+
+
+def test_a_running_session_nobody_watches_is_unloaded_and_still_finishes_at_its_end(walker):
+    app, client, plan_id = walker(IDLE_UNLOAD_S=60)
+    hub = manual_hub(app)
+    session_id = new_session(client, plan_id).get_json()["id"]
+    session = hub.control(session_id, "start")
+    now, end = hub.clock(), session.end_at()
+    hub.housekeep(now)
+    assert session_id in hub.sessions  # not idle long enough yet
+    hub.housekeep(now + 60_000)
+    assert session_id not in hub.sessions and hub.metrics.sessions_unloaded == 1
+    hub.tick(now=end + 1)
+    assert rows(app, "SELECT state, ended_by FROM sessions WHERE id = ?", session_id) == [("finished", "complete")]
+    assert session_id not in hub.sessions
+    assert client.get(f"/api/sessions/{session_id}").get_json()["state"] == "finished"
+
+
+def test_an_unloaded_session_comes_back_when_a_phone_reconnects_and_its_cues_go_on(walker):
+    app, client, plan_id = walker(IDLE_UNLOAD_S=60)
+    hub = manual_hub(app)
+    session_id = new_session(client, plan_id).get_json()["id"]
+    hub.control(session_id, "start")
+    now = hub.clock()
+    hub.housekeep(now)
+    hub.housekeep(now + 60_000)
+    assert session_id not in hub.sessions
+    phone = Phone()
+    session = hub.attach(session_id, phone)
+    assert phone.messages[0]["type"] == "hello" and phone.messages[0]["state"] == "running"
+    last = len(session.timeline) - 1
+    hub.tick(now=session.due_ms(last) - hub.lead_ms)
+    cues = [m for m in phone.messages if m["type"] == "cue"]
+    assert cues and cues[-1]["seq"] == session.timeline[last]["seq"]
+
+
+def test_an_abandoned_paused_session_is_stopped_after_the_longest_pause_even_unloaded(walker):
+    app, client, plan_id = walker(IDLE_UNLOAD_S=60, LIVE_MAX_PAUSE_S=600)
+    hub = manual_hub(app)
+    session_id = new_session(client, plan_id).get_json()["id"]
+    hub.control(session_id, "start")
+    paused_at = hub.control(session_id, "pause").paused_at
+    hub.housekeep(paused_at)
+    hub.housekeep(paused_at + 60_000)
+    assert session_id not in hub.sessions
+    hub.tick(now=paused_at + 600_000 + 1)
+    assert rows(app, "SELECT state, ended_by FROM sessions WHERE id = ?", session_id) == [("finished", "stopped")]
+
+
+def test_sessions_never_started_are_forgotten_after_a_day_with_their_timelines(walker):
+    app, client, plan_id = walker()
+    hub = manual_hub(app)
+    old, new = (new_session(client, plan_id).get_json()["id"] for _ in range(2))
+    now = hub.clock()
+    day_ms = 24 * 3600 * 1000
+    with sqlite3.connect(app.config["DATABASE"]) as conn:
+        conn.execute("UPDATE sessions SET created_at = ? WHERE id = ?", [now - day_ms - 1, old])
+    hub.housekeep(now)
+    assert client.get(f"/api/sessions/{old}").status_code == 404
+    assert client.get(f"/api/sessions/{new}").status_code == 200
+    assert rows(app, "SELECT count(*) FROM timelines")[0][0] == 1
+    hub.housekeep(now + day_ms + 1)
+    assert client.get(f"/api/sessions/{new}").status_code == 404
+    assert rows(app, "SELECT count(*) FROM timelines")[0][0] == 0

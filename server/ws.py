@@ -127,6 +127,39 @@ def same_origin(origin: str | None, host: str, scheme: str) -> bool:
     return _host_port(parts.netloc, parts.scheme) == _host_port(host, scheme)
 
 
+class SocketSlots:
+    """Sockets per session, counted from the moment an upgrade is allowed until its request ends.
+
+    The check and the count are one step under one lock, so a burst of handshakes for one
+    session cannot all pass the check before any of them is counted.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.taken: dict[str, int] = {}
+
+    def reserve(self, session_id: str, limit: int) -> bool:
+        """Take a slot for a new socket of this session, unless `limit` are taken."""
+        with self.lock:
+            count = self.taken.get(session_id, 0)
+            if count >= limit:
+                return False
+            self.taken[session_id] = count + 1
+            return True
+
+    def release(self, session_id: str) -> None:
+        """Give a slot back (its socket ended, or its handshake never completed)."""
+        with self.lock:
+            count = self.taken.get(session_id, 0) - 1
+            if count > 0:
+                self.taken[session_id] = count
+            else:
+                self.taken.pop(session_id, None)
+
+
+SLOT_KEY = "retrowalk.socket_slot"
+
+
 class LockedSocket:
     """The connection's socket, with every send under one lock and written whole.
 
@@ -273,8 +306,10 @@ def refuse_foreign_upgrade():
     if hub.owner(session_id) != current_device():
         return error_response(404, "not_found", "There is no such session on this device.")
     limit = int(current_app.config["WS_MAX_SOCKETS_PER_SESSION"])
-    if hub.socket_count(session_id) >= limit:
+    if not current_app.extensions["socket_slots"].reserve(session_id, limit):
         return error_response(429, "too_many_sockets", f"At most {limit} devices may watch one session at once.")
+    # Given back when this request ends (teardown), whether the socket ran or the handshake failed.
+    request.environ[SLOT_KEY] = session_id
     if not current_app.config["WS_COMPRESSION"]:
         # simple-websocket accepts permessage-deflate whenever offered, and its zlib state costs
         # about 300 KB a socket; our frames are a few hundred bytes, so the offer is withdrawn.
@@ -287,6 +322,13 @@ def refuse_foreign_upgrade():
             request.environ["retrowalk.socket"] = wrapped
             break
     return None
+
+
+def release_socket_slot(_exc: BaseException | None = None) -> None:
+    """When a socket's request ends, its slot is free for another phone."""
+    session_id = request.environ.pop(SLOT_KEY, None)
+    if session_id is not None:
+        current_app.extensions["socket_slots"].release(session_id)
 
 
 def live_metrics():
@@ -312,6 +354,8 @@ def init_app(app: Flask) -> None:
         "SOCK_SERVER_OPTIONS",
         {"ping_interval": app.config["WS_PING_INTERVAL_S"], "max_message_size": app.config["WS_MAX_FRAME_BYTES"]},
     )
+    app.extensions["socket_slots"] = SocketSlots()
     app.before_request(refuse_foreign_upgrade)
+    app.teardown_request(release_socket_slot)
     sock.init_app(app)
     app.add_url_rule("/api/live/metrics", "live_metrics", live_metrics)

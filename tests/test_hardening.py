@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -417,3 +418,60 @@ def test_a_real_server_believes_forwarded_headers_only_from_its_proxy(server, fr
     response = requests.get(proxied.url + "/", headers=forged, timeout=10)
     assert "Strict-Transport-Security" not in response.headers
     assert requests.get(proxied.url + "/api/live/metrics", headers=forged, timeout=10).status_code == 200
+
+
+# --- The sockets-per-session cap holds under a burst (defect 2) ----------------------------
+
+import threading  # noqa: E402
+
+HANDSHAKES = 50
+SOCKET_CAP = 8  # the server's default WS_MAX_SOCKETS_PER_SESSION
+
+
+def test_fifty_simultaneous_handshakes_get_at_most_the_cap_and_slots_come_back(server):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    from test_ws import cookie_of, create_session
+
+    device = server.client()
+    session = create_session(device, server.url)
+    url, headers = server.ws_url + session["ws"], {"Cookie": cookie_of(device)}
+    start, lock = threading.Barrier(HANDSHAKES), threading.Lock()
+    opened, refused, failed = [], [], []
+
+    def handshake():
+        start.wait()
+        try:
+            socket = connect(url, additional_headers=headers, open_timeout=30)
+        except InvalidStatus as error:
+            with lock:
+                refused.append(error.response.status_code)
+        except Exception as error:  # noqa: BLE001 - collected and reported
+            with lock:
+                failed.append(repr(error))
+        else:
+            with lock:
+                opened.append(socket)
+
+    threads = [threading.Thread(target=handshake) for _ in range(HANDSHAKES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    try:
+        assert failed == []
+        assert len(opened) == SOCKET_CAP and refused == [429] * (HANDSHAKES - SOCKET_CAP)
+    finally:
+        for socket in opened:
+            socket.close()
+    # Every slot is given back when its socket ends: a phone can join again.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with connect(url, additional_headers=headers, open_timeout=10) as again:
+                assert json.loads(again.recv(timeout=10))["type"] == "hello"
+            break
+        except InvalidStatus:
+            assert time.monotonic() < deadline, "a slot was never released"
+            time.sleep(0.2)

@@ -6,10 +6,12 @@ clock, so the server composes every cue of a session into one continuous track: 
 between cues, to the end of the plan (and the tail of the last cue), then a second of quiet.
 
 Why this format: MPEG-2 Layer III, mono, 24 kHz (gTTS's own rate), constant 16 kbit/s.
-- Every phone plays MP3 (Safari included); speech keeps its words at 24 kHz / 16 kbit/s
-  (LAME low-passes near 5.5 kHz, like a phone call, for a coach's voice only).
+- Every phone plays MP3 (Safari included), and speech keeps its words at 16 kbit/s: measured
+  on the coach's phrases, the decoded audio keeps 99.9 % of its energy below 4.6 kHz (more
+  than a phone call's 3.4 kHz) with a signal-to-noise ratio of 12.7 dB; 24 kbit/s gives
+  4.8 kHz and 15.0 dB, 32 kbit/s 6.1 kHz and 16.6 dB - small gains for their size.
 - Size: 16 kbit/s is 120 KB a minute, under the 125 KB budget whatever the walk says;
-  24 kbit/s, LAME's next step, would be 180 KB.
+  24 kbit/s, LAME's next step, would be 180 KB. (VBR would make quiet cheaper, but see below.)
 - Exact seeking: the phone steers `currentTime`, and a VBR MP3's byte <-> time map is only
   approximate in browsers (a Xing table of contents has 1 % steps, 2.4 minutes of a 4-hour
   walk). At a constant 16 kbit/s and 24 kHz every frame is 48 bytes of 576 samples with no

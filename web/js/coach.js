@@ -169,7 +169,7 @@ export class Coach extends EventTarget {
       while (this.clock.samples.length < SYNC_SAMPLES && performance.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      saveTimeline(this.plan, this.timeline, this.options);
+      saveTimeline(this.plan, this.timeline, this.options, this.track);
       rememberServerClock(this.clock);
     }
     return { ...result, track: Boolean(this.trackPlayer) };

@@ -35,10 +35,11 @@ export const confirmSafety = () => write("safety", { at: Date.now() });
  * @param {object} plan the plan as the API gives it
  * @param {Array<object>} timeline cues with offset_ms, kind, text, audio, segment
  * @param {object|null} [options] the cue options it was compiled with (units, language)
+ * @param {string|null} [track] the walk's track (pocket mode plays it offline from the service worker's cache)
  */
-export function saveTimeline(plan, timeline, options = null) {
+export function saveTimeline(plan, timeline, options = null, track = null) {
   const all = read("timelines", {});
-  all[plan.id] = { plan, timeline, options, savedAt: Date.now() };
+  all[plan.id] = { plan, timeline, options, track, savedAt: Date.now() };
   write("timelines", all);
 }
 

@@ -101,11 +101,11 @@ def week(page) -> dict:
     return response.json()
 
 
-def history_of(page, plan_name: str) -> list[dict]:
-    """The server's history entries of one plan, for the page's device."""
+def walked(page, plan_name: str) -> list[dict]:
+    """The server's finished walks of one plan, for the page's device (preparing a walk leaves a session never started)."""
     response = page.request.get("/api/history")
     assert response.ok, response.text()
-    return [entry for entry in response.json() if entry["plan_name"] == plan_name]
+    return [entry for entry in response.json() if entry["plan_name"] == plan_name and entry["state"] == "finished"]
 
 
 def test_a_walk_played_with_the_server_down_counts_once_it_is_back(phone_page, fresh_server):
@@ -114,7 +114,7 @@ def test_a_walk_played_with_the_server_down_counts_once_it_is_back(phone_page, f
     page.goto("/")
     assert controlled(page)
     plan = create_plan(page, "Walk without the server", SHORT)
-    assert week(page)["sessions"] == 0
+    assert week(page)["minutes"] == 0
     page.reload()
     # Prepared once online: its timeline is remembered and its audio is in the cache.
     open_plan(page, plan["id"])
@@ -135,12 +135,16 @@ def test_a_walk_played_with_the_server_down_counts_once_it_is_back(phone_page, f
     # The server is back: the phone hears the network return and uploads the walk.
     running.start()
     page.context.set_offline(False)
-    walks = wait_until(lambda: history_of(page, plan["name"]), UPLOAD_WAIT_S, "the walk never reached the server's history")
+    walks = wait_until(lambda: walked(page, plan["name"]), UPLOAD_WAIT_S, "the walk never reached the server's history")
     assert len(walks) == 1
-    assert walks[0]["ended_by"] == "complete"
+    assert walks[0]["ended_by"] == "complete", walks
+    assert walks[0]["summary"]["walked_seconds"] == 15, walks
+    # The week's minutes: 15 s walked, 5 of them backward (to a tenth of a minute). A walk this
+    # short counts as a completed walk, not a session (stats.MIN_COUNTED_SESSION_S).
     this_week = week(page)
-    assert this_week["sessions"] == 1 and this_week["minutes"] > 0
-    assert this_week["backward_minutes"] > 0, "the reverse segment's minutes are not counted"
+    assert this_week["minutes"] == pytest.approx(15 / 60, abs=0.05), this_week
+    assert this_week["backward_minutes"] == pytest.approx(5 / 60, abs=0.05), this_week
+    assert this_week["completed_sessions"] == 1, this_week
     wait_until(lambda: page.evaluate("localStorage.getItem('retrowalk.walklogs')") == "[]", UPLOAD_WAIT_S,
                "the phone kept the uploaded walk's log")
 
@@ -152,5 +156,5 @@ def test_a_walk_played_with_the_server_down_counts_once_it_is_back(phone_page, f
     # Loading again uploads nothing twice.
     page.reload()
     page.wait_for_selector(".history li")
-    assert len(history_of(page, plan["name"])) == 1
+    assert len(walked(page, plan["name"])) == 1
     assert not page.js_errors

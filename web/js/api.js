@@ -74,7 +74,8 @@ export const createSession = (planId) => call("/api/sessions", { json: { plan_id
 /**
  * Hand the server a walk played without it (idempotent per walk id: a retry never counts it twice).
  * @param {string} walkId made on the phone, 8-64 of [A-Za-z0-9_-]
- * @param {{plan_id: string, plan_name: string, segments: Array<object>, options: object, events: Array<{type: string, at: number}>}} walk
+ * @param {{plan_id: string, plan_name: string, segments: Array<object>, options: object, events: Array<{type: string, at: number}>,
+ *   lead_ms?: number, end_ms?: number}} walk the log; lead_ms and end_ms as it was played (so it ends where the phone's did)
  * @returns {Promise<object>} the session as stored (201 the first time, 200 on a retry)
  */
 export const putOfflineWalk = (walkId, walk) =>

@@ -192,6 +192,12 @@ export function uploadWalks() {
   return uploading;
 }
 
+/** Try the uploads again once a just-ended walk is clearly over on the server's clock. */
+function retrySoon() {
+  clearTimeout(settleTimer);
+  settleTimer = setTimeout(() => uploadWalks(), SETTLE_MARGIN_MS);
+}
+
 async function uploadAll() {
   let uploaded = 0;
   for (const stored of walkLogs()) {
@@ -208,11 +214,15 @@ async function uploadAll() {
     if (!log) continue;
     if (!settledBy(log, serverNow())) {
       // Completed a moment ago: upload once its end is clearly past on the server's clock too.
-      clearTimeout(settleTimer);
-      settleTimer = setTimeout(() => uploadWalks(), SETTLE_MARGIN_MS);
+      retrySoon();
       continue;
     }
-    const body = { plan_id: log.plan_id, plan_name: log.plan_name, segments: log.segments, options: log.options, events: log.events };
+    // The lead it was played with and where it ended on its own (its last cue, if after the
+    // plan's end), so the server's replay ends where the phone's did.
+    const body = {
+      plan_id: log.plan_id, plan_name: log.plan_name, segments: log.segments, options: log.options, events: log.events,
+      lead_ms: log.lead_ms, end_ms: walkOf(log).endMs,
+    };
     try {
       await putOfflineWalk(log.id, body);
     } catch (error) {
@@ -221,6 +231,9 @@ async function uploadAll() {
         // The server will never take this log; it stays in this phone's own history.
         console.warn(`The server refused the walk played offline (${log.plan_name}): ${error.message}`);
         updateLog(log.id, null);
+      } else if (error instanceof ApiError && error.status === 409) {
+        // Still under way by the server's clock (the clocks differ a little): again in a moment.
+        retrySoon();
       }
       // Anything else (a server without this route yet, a server error): kept for the next try.
       continue;

@@ -38,6 +38,11 @@ TEMP_PREFIX = ".render-"
 TEMP_SUFFIX = ".part"
 # Track files are public audio, like the cue files beside them.
 TRACK_FILE_MODE = 0o644
+# A temporary file this old was left by a process that died mid-render.
+STALE_TEMP_SECONDS = 3600
+# Complete track files kept on disk (about 70 four-hour or 580 half-hour walks); past this the
+# least recently served go. Their manifests stay, so an evicted track is still served, rendered.
+TRACK_FILES_MAX_BYTES = 2 * 1024**3
 MONO = 1
 # LAME's recommended high quality; at 16 kbit/s the faster settings save little time (measured).
 LAME_QUALITY = 2
@@ -120,11 +125,14 @@ def _frames_exact(encoded: bytes, frames: int) -> bytes:
 class TrackStore:
     """Sessions' tracks under <audio cache>/tracks: manifests, rendering, files."""
 
-    def __init__(self, audio_root: Path | str, cue_path: Callable[[str], Path | None]):
+    def __init__(
+        self, audio_root: Path | str, cue_path: Callable[[str], Path | None], max_file_bytes: int = TRACK_FILES_MAX_BYTES
+    ):
         """Keep tracks beside the cue files; `cue_path` finds a cue file by name (None if missing)."""
         self.root = Path(audio_root) / TRACKS_DIR
         self.root.mkdir(parents=True, exist_ok=True)
         self._cue_path = cue_path
+        self.max_file_bytes = max_file_bytes
         self._samples: dict[str, int] = {}
         self._rendering: set[str] = set()
         self._renders: list[threading.Thread] = []
@@ -132,6 +140,7 @@ class TrackStore:
         self._pcm = functools.lru_cache(maxsize=PCM_CACHE_FILES)(self._decode_file)
         self._encoded = functools.lru_cache(maxsize=CHUNK_CACHE)(self._encode_chunk)
         self._layout = functools.lru_cache(maxsize=LAYOUT_CACHE)(self._load_layout)
+        self._sweep_stale_temp_files()
 
     # --- registering ---------------------------------------------------------------------
 
@@ -177,6 +186,10 @@ class TrackStore:
         """Bytes [start, stop) of a track: from its file when written, else rendered from its chunks."""
         path = self.complete_path(digest)
         if path is not None:
+            try:
+                os.utime(path)  # recently served: the last to be evicted
+            except OSError:
+                pass
             return _file_pieces(path, start, stop)
         return layout_maths.range_pieces(self._layout(digest), start, stop, self._chunk_or_silence)
 
@@ -239,12 +252,40 @@ class TrackStore:
             with os.fdopen(fd, "wb") as fp:
                 for piece in layout_maths.range_pieces(track, 0, track.byte_length, self.chunk_bytes):
                     fp.write(piece)
+                    time.sleep(0)  # under gevent, let other walkers' cues go out between pieces
             os.chmod(temp, TRACK_FILE_MODE)
             final = self.root / (digest + layout_maths.TRACK_SUFFIX)
             os.replace(temp, final)
-            return final
         finally:
             temp.unlink(missing_ok=True)
+        self._evict(keep=final)
+        return final
+
+    def _evict(self, keep: Path) -> None:
+        """Delete the least recently served complete files while they take more than the bound."""
+        files = []
+        for path in self.root.glob("*" + layout_maths.TRACK_SUFFIX):
+            try:
+                files.append((path.stat().st_mtime, path.stat().st_size, path))
+            except FileNotFoundError:
+                pass  # evicted by another process meanwhile
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= self.max_file_bytes:
+                break
+            if path != keep:
+                path.unlink(missing_ok=True)  # a response reading it keeps its open file
+                total -= size
+
+    def _sweep_stale_temp_files(self) -> None:
+        """Delete temporary files left by a process that died mid-render."""
+        cutoff = time.time() - STALE_TEMP_SECONDS
+        for temp in self.root.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+            try:
+                if temp.stat().st_mtime < cutoff:
+                    temp.unlink()
+            except FileNotFoundError:
+                pass  # another process swept it
 
     def _render_file(self, digest: str) -> None:
         """The background render: never raises (the range path keeps serving meanwhile)."""

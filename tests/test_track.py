@@ -393,3 +393,17 @@ def test_chromium_plays_the_track_with_exact_duration_and_every_cue_in_place(pla
     decoded = np.frombuffer(base64.b64decode(found["pcm"]), dtype="<i2").astype(np.float64)
     cue_audio = lambda name: (server.audio_cache / name).read_bytes()  # noqa: E731
     assert_placed(placement_errors_ms(decoded, session["timeline"], cue_audio))
+
+
+def test_past_the_disk_bound_the_least_recently_served_file_goes_and_its_track_still_plays(app, walk, tmp_path):
+    from server.trackstore import TrackStore
+
+    session, mp3 = walk
+    end_ms = sum(s["seconds"] for s in VARIED_WALK) * 1000
+    store = TrackStore(tmp_path, app.extensions["audio_cache"].path_for, max_file_bytes=len(mp3))
+    first = store.register(session["timeline"], end_ms)
+    second = store.register(session["timeline"][:-1], end_ms)
+    store.render_file(first)
+    store.render_file(second)
+    assert store.complete_path(first) is None and store.complete_path(second) is not None
+    assert b"".join(store.pieces(first, 0, len(mp3))) == mp3

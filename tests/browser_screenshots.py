@@ -2,6 +2,7 @@
 
     python tests/browser_screenshots.py [--out /tmp/shots] [--width 390]
     python tests/browser_screenshots.py --coaching [--out /tmp/shots5]
+    python tests/browser_screenshots.py --pocket [--out /tmp/shots8]
 
 Starts its own server, walks through picker, safety check, get ready, player (mid-workout
 and paused), summary and history, plus the desktop page with its QR code. Takes about
@@ -12,6 +13,10 @@ database, a programme followed and its first session walked (skipping ahead, on 
 with a short cue lead), the summary with calories and the next session, the picker with
 the programme's progress, the plan editor mid-edit with a rule broken, settings, progress
 with both charts, and a plan shared by link. About a minute.
+
+--pocket shows issue 8's screens: the get-ready screen offering the two audio modes, the
+player in pocket mode, the pocket lock of screen-on mode (and the hold under way), and the
+player unlocked with its Lock button. About half a minute.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from browser_support import CHROMIUM_ARGS, CHROMIUM_PATH, confirm_safety, create_plan  # noqa: E402
+from browser_support import CHROMIUM_ARGS, CHROMIUM_PATH, UNLOCK_HOLD_S, confirm_safety, create_plan  # noqa: E402
 from conftest import RunningServer  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from test_coaching_api import seed_finished_session  # noqa: E402
@@ -161,6 +166,60 @@ def coaching_screens(browser, out: Path, width: int) -> None:
             server.stop()
 
 
+def pocket_screens(browser, out: Path, width: int) -> None:
+    """Issue 8's screens: the two audio modes offered, pocket mode playing, and the pocket lock."""
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / "data").mkdir()
+        server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio").start()
+        try:
+            context = browser.new_context(viewport={"width": width, "height": 844}, base_url=server.url, has_touch=True, device_scale_factor=2)
+            page = context.new_page()
+            page.on("pageerror", lambda error: print("page error:", error))
+            shot = lambda name: page.screenshot(path=str(out / f"{name}-{width}.png"))  # noqa: E731
+            page.goto("/")
+            evening = create_plan(page, "Evening intervals", EVENING)
+            page.reload()
+            page.locator(f'[data-plan="{evening["id"]}"]').click()
+            confirm_safety(page)
+            page.wait_for_selector("#start:not([disabled])", timeout=30_000)
+            page.evaluate("document.querySelector('.modes').scrollIntoView({block: 'center'})")
+            time.sleep(0.3)
+            shot("p1-ready-modes")
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            time.sleep(0.3)
+            shot("p1b-ready-start")
+            page.click("#start")
+            page.wait_for_selector(".phase[data-kind=reverse]", timeout=20_000)
+            time.sleep(2.3)
+            shot("p2-player-pocket")
+            page.get_by_role("button", name="Stop").click()
+            page.get_by_role("button", name="Tap again").click()
+            page.wait_for_selector("text=Workout stopped")
+
+            page.goto("/#/")
+            page.locator(f'[data-plan="{evening["id"]}"]').click()
+            page.wait_for_selector("#start:not([disabled])", timeout=30_000)
+            page.check("#mode-screen")
+            page.click("#start")
+            page.wait_for_selector(".pocket-lock:not([hidden])")
+            page.wait_for_selector(".phase[data-kind=reverse]", timeout=20_000)
+            time.sleep(1.3)
+            shot("p3-pocket-lock")
+            box = page.locator("#unlock").bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.down()
+            time.sleep(UNLOCK_HOLD_S / 2)
+            shot("p4-pocket-lock-holding")
+            time.sleep(UNLOCK_HOLD_S)
+            page.mouse.up()
+            page.wait_for_selector(".pocket-lock", state="hidden")
+            time.sleep(0.3)
+            shot("p5-player-screen-on-unlocked")
+            context.close()
+        finally:
+            server.stop()
+
+
 def main() -> None:
     """Take the screenshots into --out."""
     parser = argparse.ArgumentParser()
@@ -168,14 +227,15 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=390)
     parser.add_argument("--skip-summary", action="store_true", help="do not play the 80-second workout")
     parser.add_argument("--coaching", action="store_true", help="issue 5's screens: programmes, editor, settings, progress")
+    parser.add_argument("--pocket", action="store_true", help="issue 8's screens: audio modes, pocket mode, the pocket lock")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     size = {"width": args.width, "height": 844}
-    if args.coaching:
+    if args.coaching or args.pocket:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
-            coaching_screens(browser, out, args.width)
+            (pocket_screens if args.pocket else coaching_screens)(browser, out, args.width)
             browser.close()
         for path in sorted(out.glob("*.png")):
             print(path)

@@ -29,6 +29,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
+from .rounding import round_parts
+
 READY, RUNNING, PAUSED, FINISHED = "ready", "running", "paused", "finished"
 LIVE_STATES = (RUNNING, PAUSED)
 CONTROLS = ("start", "pause", "resume", "skip", "stop")
@@ -349,23 +351,25 @@ def summarize(walk: Walk, starts: Sequence[int], kinds: Sequence[str]) -> dict[s
     """What the walker did in a finished walk: forward, backward and rest seconds, pauses, skips and duration."""
     total_ms = starts[-1]
     walked = walked_ms(walk, starts, final_ms(walk, total_ms))
-
-    def total(of_kinds: frozenset[str]) -> int:
-        return sum(ms for ms, kind in zip(walked, kinds) if kind in of_kinds)
-
     # shift_ms is the time paused less the time skipped, so the time paused is recovered from it.
     paused = max(walk.shift_ms + sum(s.to_ms - s.from_ms for s in walk.skips), 0)
-    # Time in the workout, walking or paused (the lead before the first cue is not counted).
-    duration = sum(walked) + paused
+    # One rounding (server/rounding.py): each segment and the pause to a tenth of a second,
+    # sharing the rounded whole; every other figure is a sum of those, so all of them add up
+    # (duration = walked + paused, walked = forward + backward + rest).
+    *tenths, paused_tenths = round_parts([int(ms) for ms in (*walked, paused)], MS_PER_TENTH)
+
+    def total(of_kinds: frozenset[str]) -> float:
+        return sum(t for t, kind in zip(tenths, kinds) if kind in of_kinds) / TENTHS_PER_S
+
     return {
         "ended_by": walk.ended_by,
         "planned_seconds": seconds(total_ms),
-        "duration_seconds": seconds(duration),
-        "walked_seconds": seconds(sum(walked)),
-        "forward_seconds": seconds(total(FORWARD_KINDS)),
-        "backward_seconds": seconds(total(BACKWARD_KINDS)),
-        "rest_seconds": seconds(total(REST_KINDS)),
-        "paused_seconds": seconds(paused),
+        "duration_seconds": (sum(tenths) + paused_tenths) / TENTHS_PER_S,
+        "walked_seconds": sum(tenths) / TENTHS_PER_S,
+        "forward_seconds": total(FORWARD_KINDS),
+        "backward_seconds": total(BACKWARD_KINDS),
+        "rest_seconds": total(REST_KINDS),
+        "paused_seconds": paused_tenths / TENTHS_PER_S,
         "skipped_segments": sorted({s.segment for s in walk.skips}),
-        "segments_walked": [seconds(ms) for ms in walked],
+        "segments_walked": [t / TENTHS_PER_S for t in tenths],
     }

@@ -346,20 +346,41 @@ export function summarize(walk, starts, kinds) {
     }
     return Math.max(span, 0);
   });
-  const sum = (list) => walked.reduce((total, ms, i) => total + (list.includes(kinds[i]) ? ms : 0), 0);
-  const walkedTotal = walked.reduce((a, b) => a + b, 0);
   // shift_ms is the time paused less the time skipped, so the time paused is recovered from it.
   const paused = Math.max(walk.shift_ms + walk.skips.reduce((total, s) => total + s.to_ms - s.from_ms, 0), 0);
+  // One rounding (roundParts): each segment and the pause to a tenth of a second, sharing the
+  // rounded whole; every other figure is a sum of those, so they all add up.
+  const rounded = roundParts([...walked, paused].map(Math.trunc), MS_PER_TENTH);
+  const pausedTenths = rounded.pop();
+  const sum = (list) => rounded.reduce((total, t, i) => total + (list.includes(kinds[i]) ? t : 0), 0) / TENTHS_PER_S;
+  const walkedTenths = rounded.reduce((a, b) => a + b, 0);
   return {
     ended_by: walk.ended_by,
     planned_seconds: seconds(totalMs),
-    duration_seconds: seconds(walkedTotal + paused),
-    walked_seconds: seconds(walkedTotal),
-    forward_seconds: seconds(sum(FORWARD_KINDS)),
-    backward_seconds: seconds(sum(BACKWARD_KINDS)),
-    rest_seconds: seconds(sum(REST_KINDS)),
-    paused_seconds: seconds(paused),
+    duration_seconds: (walkedTenths + pausedTenths) / TENTHS_PER_S,
+    walked_seconds: walkedTenths / TENTHS_PER_S,
+    forward_seconds: sum(FORWARD_KINDS),
+    backward_seconds: sum(BACKWARD_KINDS),
+    rest_seconds: sum(REST_KINDS),
+    paused_seconds: pausedTenths / TENTHS_PER_S,
     skipped_segments: [...new Set(walk.skips.map((s) => s.segment))].sort((a, b) => a - b),
-    segments_walked: walked.map(seconds),
+    segments_walked: rounded.map((t) => t / TENTHS_PER_S),
   };
+}
+
+/**
+ * Whole `step`s for each non-negative integer value, summing to the total rounded half up:
+ * each part rounded down, then the missing steps to the largest remainders (ties: the larger
+ * value, then the first). The parts always add up to the total (server/rounding.py).
+ * @param {number[]} values
+ * @param {number} step
+ * @returns {number[]}
+ */
+export function roundParts(values, step) {
+  const total = Math.floor((values.reduce((a, b) => a + b, 0) + Math.floor(step / 2)) / step);
+  const floors = values.map((v) => Math.floor(v / step));
+  const missing = total - floors.reduce((a, b) => a + b, 0);
+  const order = values.map((_, i) => i).sort((a, b) => (values[b] % step) - (values[a] % step) || values[b] - values[a] || a - b);
+  for (const index of order.slice(0, missing)) floors[index] += 1;
+  return floors;
 }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from browser_support import create_plan, wait_until
+from browser_support import UNLOCK_HOLD_S, confirm_safety, create_plan, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -122,4 +124,33 @@ def test_a_workout_by_keyboard_alone_at_320_px_readable_and_announced(phone_page
     page.click("text=See history")
     page.wait_for_selector(".history li")
     check_screen(page, "history")
+    assert not page.js_errors
+
+
+def test_the_pocket_lock_at_320_px_is_readable_named_and_opens_from_the_keyboard_alone(phone_page, server):
+    page = phone_page(server.url)
+    page.set_viewport_size(NARROW)
+    page.goto("/")
+    plan = create_plan(page, "Locked walk", SHORT)
+    page.reload()
+    page.locator(f'[data-plan="{plan["id"]}"]').click()
+    confirm_safety(page)
+    page.wait_for_selector("#start:not([disabled])", timeout=30_000)
+    check_screen(page, "get ready with the audio modes")
+    page.check("#mode-screen")
+    page.click("#start")
+    page.wait_for_selector(".pocket-lock:not([hidden])")
+    check_screen(page, "pocket lock")
+    assert page.evaluate("document.activeElement.id") == "unlock", "the unlock button does not have the focus"
+    # Nothing under the lock can be reached from the keyboard either.
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        assert not page.evaluate("Boolean(document.activeElement.closest('.player'))"), "Tab reached a control under the lock"
+    tab_to(page, "#unlock")
+    page.keyboard.down("Enter")
+    time.sleep(UNLOCK_HOLD_S)
+    page.keyboard.up("Enter")
+    page.wait_for_selector(".pocket-lock", state="hidden")
+    assert page.evaluate("document.activeElement.textContent").strip() == "Pause"
+    check_screen(page, "player, screen-on mode")
     assert not page.js_errors

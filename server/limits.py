@@ -55,6 +55,17 @@ def session_room_problem(db: Database, device_id: str, watched) -> object | None
         forget = [session_id for session_id in ready_ids if not watched(session_id)][:excess]
         db.conn.executemany("DELETE FROM sessions WHERE id = ? AND state = 'ready'", [(i,) for i in forget])
         total -= len(forget)
+    return _full(total, max_total)
+
+
+def history_room_problem(db: Database, device_id: str):
+    """None when this device may store another (finished) session, such as a walk played offline, else a 409."""
+    total = db.execute("SELECT count(*) FROM sessions WHERE device_id = ?", [device_id]).fetchone()[0]
+    return _full(total, setting("MAX_SESSIONS_PER_DEVICE"))
+
+
+def _full(total: int, max_total: int):
+    """The 409 for a device whose sessions have reached the bound, else None."""
     if total >= max_total:
         return error_response(
             409, "too_many_sessions", f"This device keeps at most {max_total} sessions; it has reached that limit.",

@@ -266,3 +266,13 @@ def test_sessions_never_started_are_forgotten_after_a_day_with_their_timelines(w
     hub.housekeep(now + day_ms + 1)
     assert client.get(f"/api/sessions/{new}").status_code == 404
     assert rows(app, "SELECT count(*) FROM timelines")[0][0] == 0
+
+
+def test_a_walk_played_offline_counts_against_the_same_bound(walker):
+    app, client, plan_id = walker(MAX_SESSIONS_PER_DEVICE=1)
+    assert new_session(client, plan_id).status_code == 201
+    t0 = app.extensions["live"].clock() - 60_000
+    walk = {"plan_id": plan_id, "plan_name": "Short", "segments": PLAN["segments"], "options": {},
+            "events": [{"type": "start", "at": t0}, {"type": "stop", "at": t0 + 5_000}]}
+    refused = client.put("/api/sessions/offline/walk-0001", json=walk)
+    assert refused.status_code == 409 and refused.get_json()["error"] == "too_many_sessions"

@@ -3,7 +3,8 @@
 // messages, so the coach does not care which one it has.
 
 import { ServerClock } from "./clock.js";
-import { segmentIndex, segmentStarts, summarize } from "./workout.js";
+import { segmentStarts } from "./workout.js";
+import { FINISHED, READY_WALK, WalkRefused, endAt, finish as finishWalk, positionMs, step, summarize, walkEndMs } from "./walkclock.js";
 import { newWalkId } from "./offline.js";
 
 /** Pings sent right after connecting, to get a good clock estimate before Start. */
@@ -157,10 +158,10 @@ export class LiveConnection {
 export const LOCAL_LEAD_MS = 1500;
 
 /**
- * A workout played with no server: the server's clock rules (server/live.py) on the phone's
- * own clock, from a timeline the phone remembered the last time it played this plan with
- * the server. due = started_at + offset_ms + shift_ms; start and skip take effect one lead
- * later; a skip says no cue before the next segment's start.
+ * A workout played with no server: the walk clock (walkclock.js, the same rules as the
+ * server's server/walkclock.py) on the phone's own clock, from a timeline the phone
+ * remembered the last time it played this plan with the server. A control the clock
+ * refuses changes nothing and is not logged (offline.js replays the log the same way).
  */
 export class LocalSession {
   /**
@@ -178,10 +179,19 @@ export class LocalSession {
     this.clock.noteServerTime(performance.timeOrigin + performance.now(), performance.now());
     // Also the walk's id on the server once its log is uploaded (offline.js).
     this.id = newWalkId();
-    this.state = { state: "ready", started_at: null, paused_at: null, shift_ms: 0, skipped_segments: [] };
-    this.skips = [];
+    this.walk = READY_WALK;
     this.starts = segmentStarts(this.plan.segments);
+    // Where the walk ends on its own: the plan's end, or its last cue if that was pushed later.
+    this.endMs = walkEndMs(this.starts, this.timeline.map((cue) => cue.offset_ms));
     this.endTimer = null;
+  }
+
+  /** The walk's clock as the server's hello and state messages carry it. */
+  get state() {
+    const w = this.walk;
+    const skipped = [...new Set(w.skips.map((skip) => skip.segment))].sort((a, b) => a - b);
+    const clock = { state: w.state, started_at: w.started_at, paused_at: w.paused_at, shift_ms: w.shift_ms, skipped_segments: skipped };
+    return w.state === FINISHED ? { ...clock, ended_by: w.ended_by } : clock;
   }
 
   /** Greet like the server does, asynchronously. */
@@ -190,7 +200,7 @@ export class LocalSession {
     queueMicrotask(() => this.handlers.onMessage({
       type: "hello",
       session: { id: this.id, plan_name: this.plan.name, segments: this.plan.segments, local: true, ...this.state },
-      state: this.state.state,
+      state: this.walk.state,
       server_time: this.now(),
       lead_ms: LOCAL_LEAD_MS,
       timeline: this.timeline,
@@ -209,9 +219,7 @@ export class LocalSession {
   }
 
   position(at = this.now()) {
-    const s = this.state;
-    if (!s.started_at) return 0;
-    return (s.paused_at !== null ? s.paused_at : at) - s.started_at - s.shift_ms;
+    return positionMs(this.walk, at);
   }
 
   /**
@@ -223,59 +231,52 @@ export class LocalSession {
     const now = this.now();
     this.handlers.onMessage({ type: "state", event, at, server_time: now, ...this.state, position_ms: Math.max(0, this.position(now)) });
     clearTimeout(this.endTimer);
-    if (this.state.state === "running") {
-      const endAt = this.state.started_at + this.totalMs + this.state.shift_ms;
-      this.endTimer = setTimeout(() => this.finish("complete", endAt), Math.max(0, endAt - now));
-    }
+    const end = endAt(this.walk, this.endMs);
+    if (end !== null) this.endTimer = setTimeout(() => this.finish("complete", end), Math.max(0, end - now));
   }
 
   /**
-   * Apply a control as the server would.
+   * Apply a control as the server would (walkclock.step); one the clock refuses changes nothing.
    * @param {string} type start, pause, resume, skip or stop
    * @param {{at?: number}} [fields] when it happened (never later than now)
    */
   send(type, fields = {}) {
-    const now = typeof fields.at === "number" ? Math.min(fields.at, this.now()) : this.now();
-    const s = this.state;
-    if (type === "start" && s.state === "ready") {
-      Object.assign(s, { state: "running", started_at: now + LOCAL_LEAD_MS });
-      this.emitState("start", now);
-    } else if (type === "pause" && s.state === "running") {
-      Object.assign(s, { state: "paused", paused_at: now });
-      this.emitState("pause", now);
-    } else if (type === "resume" && s.state === "paused") {
-      Object.assign(s, { state: "running", shift_ms: s.shift_ms + (now - s.paused_at), paused_at: null });
-      this.emitState("resume", now);
-    } else if (type === "skip" && (s.state === "running" || s.state === "paused")) {
-      const position = this.position(now);
-      const segment = segmentIndex(this.starts, position);
-      const toMs = this.starts[segment + 1] - LOCAL_LEAD_MS;
-      if (toMs <= position) return;
-      s.shift_ms -= toMs - position;
-      this.skips.push({ segment, from_ms: position, to_ms: toMs });
-      s.skipped_segments = [...new Set([...s.skipped_segments, segment])];
-      this.emitState("skip", now);
-    } else if (type === "stop" && s.state !== "finished") {
-      this.finish("stopped", now);
+    // Whole ms, as the clock model takes them (performance.now() has fractions).
+    const at = Math.round(typeof fields.at === "number" ? Math.min(fields.at, this.now()) : this.now());
+    // A walk whose end passed while the page slept (its timer late) completed at its end.
+    const end = endAt(this.walk, this.endMs);
+    if (end !== null && end <= at) {
+      this.finish("complete", end);
+      return;
     }
+    try {
+      this.walk = step(this.walk, this.starts, { type, at: Math.max(at, this.walk.last_at ?? at) }, LOCAL_LEAD_MS, this.endMs);
+    } catch (error) {
+      if (error instanceof WalkRefused) return;
+      throw error;
+    }
+    if (this.walk.state === FINISHED) this.announceFinish();
+    else this.emitState(type, this.walk.last_at);
   }
 
+  /**
+   * End the walk at `at` (its end reached, or stopped), unless it has ended already.
+   * @param {string} endedBy "complete" or "stopped"
+   * @param {number} at
+   */
   finish(endedBy, at) {
     clearTimeout(this.endTimer);
-    const s = this.state;
-    if (s.paused_at !== null) {
-      s.shift_ms += at - s.paused_at;
-      s.paused_at = null;
-    }
-    const final = !s.started_at ? 0 : endedBy === "complete" ? this.totalMs : Math.min(Math.max(at - s.started_at - s.shift_ms, 0), this.totalMs);
-    const skipped = this.skips.reduce((total, skip) => total + skip.to_ms - skip.from_ms, 0);
-    const summary = summarize(this.plan.segments, final, this.skips, {
-      ended_by: endedBy,
-      duration_ms: s.started_at ? Math.max(at - s.started_at, 0) : 0,
-      paused_ms: Math.max(s.shift_ms + skipped, 0),
-    });
-    Object.assign(s, { state: "finished", ended_by: endedBy });
-    this.handlers.onMessage({ type: "state", event: endedBy, at, server_time: this.now(), ...s });
+    if (this.walk.state === FINISHED) return;
+    this.walk = { ...finishWalk(this.walk, at, endedBy), last_at: at };
+    this.announceFinish();
+  }
+
+  /** Tell the coach the walk has finished, with its summary (the server's rules, walkclock.summarize). */
+  announceFinish() {
+    clearTimeout(this.endTimer);
+    const w = this.walk;
+    const summary = summarize(w, this.starts, this.plan.segments.map((segment) => segment.kind));
+    this.handlers.onMessage({ type: "state", event: w.ended_by, at: w.finished_at, server_time: this.now(), ...this.state });
     this.handlers.onMessage({ type: "finished", session: this.id, summary: { ...summary, local: true } });
   }
 

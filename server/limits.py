@@ -22,6 +22,9 @@ MAX_LIVE_SESSIONS_PER_DEVICE = 5
 MAX_SESSIONS_PER_DEVICE = 5000
 # A session created but never started is forgotten (deleted) after this long.
 READY_SESSION_TTL_S = 24 * 3600
+# A device that never stored anything (it only opened the app) is forgotten after this long;
+# its phone simply gets a new, equally empty one on its next write.
+EMPTY_DEVICE_TTL_S = 30 * 24 * 3600
 # A session in memory with no socket watching it for this long is unloaded (reloaded on demand).
 IDLE_UNLOAD_S = 120
 # How often the scheduler looks for idle sessions to unload and ready sessions to forget.

@@ -40,7 +40,7 @@ from sqlite_utils import Database
 from . import walkclock as wc
 from .cues import segment_starts_ms
 from .db import BUSY_TIMEOUT_S, timeline_hash
-from .limits import HOUSEKEEPING_EVERY_S, IDLE_UNLOAD_S, READY_SESSION_TTL_S
+from .limits import EMPTY_DEVICE_TTL_S, HOUSEKEEPING_EVERY_S, IDLE_UNLOAD_S, READY_SESSION_TTL_S
 from .plans import Segment, parse_segments
 from .walkclock import (  # noqa: F401  (re-exported: the socket and API speak these names)
     CONTROLS, ENDED_COMPLETE, ENDED_STOPPED, FINISHED, FORWARD_KINDS, LIVE_STATES, PAUSED, READY,
@@ -518,6 +518,17 @@ class SessionStore:
             conn.execute("COMMIT")
             return len(ids)
 
+    def forget_empty_devices(self, created_before: int) -> int:
+        """Delete devices made before `created_before` that never stored a plan, a session or a setting."""
+        with self.lock:
+            return self.conn.execute(
+                """DELETE FROM devices WHERE created_at < ?
+                   AND NOT EXISTS (SELECT 1 FROM plans WHERE plans.device_id = devices.id)
+                   AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.device_id = devices.id)
+                   AND NOT EXISTS (SELECT 1 FROM settings WHERE settings.device_id = devices.id)""",
+                [created_before],
+            ).rowcount
+
     def record(self, session: LiveSession, event: Event) -> None:
         """Store an event and the session's new state in one transaction (committed on return)."""
         with self.lock:
@@ -587,6 +598,7 @@ class Metrics:
     gc_full_collections: int = 0
     sessions_unloaded: int = 0  # live sessions nobody watched, dropped from memory (reloaded on demand)
     ready_sessions_forgotten: int = 0  # sessions made but never started, deleted after READY_SESSION_TTL_S
+    empty_devices_forgotten: int = 0  # devices that never stored anything, deleted after EMPTY_DEVICE_TTL_S
 
 
 def _checkpoint(session: LiveSession) -> dict:
@@ -607,8 +619,10 @@ class LiveHub:
         idle_unload_ms: int | None = IDLE_UNLOAD_S * MS_PER_S,
         ready_ttl_ms: int | None = READY_SESSION_TTL_S * MS_PER_S,
         housekeeping_ms: int = HOUSEKEEPING_EVERY_S * MS_PER_S,
+        empty_device_ttl_ms: int | None = EMPTY_DEVICE_TTL_S * MS_PER_S,
     ):
         self.store = store
+        self.empty_device_ttl_ms = empty_device_ttl_ms
         self.idle_unload_ms = idle_unload_ms
         self.ready_ttl_ms = ready_ttl_ms
         self.housekeeping_ms = housekeeping_ms
@@ -868,6 +882,8 @@ class LiveHub:
             self._unload_idle(now)
             if self.ready_ttl_ms:
                 self.metrics.ready_sessions_forgotten += self.store.forget_ready(now - self.ready_ttl_ms, keep=set(self.sessions))
+            if self.empty_device_ttl_ms:
+                self.metrics.empty_devices_forgotten += self.store.forget_empty_devices(now - self.empty_device_ttl_ms)
         except Exception:  # a busy database, say: the next round tries again
             log.exception("Housekeeping failed")
         finally:
@@ -970,6 +986,7 @@ def init_app(app: Flask) -> LiveHub:
     max_pause_s = app.config.get("LIVE_MAX_PAUSE_S")
     idle_s = app.config.get("IDLE_UNLOAD_S", IDLE_UNLOAD_S)
     ready_ttl_s = app.config.get("READY_SESSION_TTL_S", READY_SESSION_TTL_S)
+    empty_s = app.config.get("EMPTY_DEVICE_TTL_S", EMPTY_DEVICE_TTL_S)
     hub = LiveHub(
         store,
         lead_ms=app.config["CUE_LEAD_MS"],
@@ -978,6 +995,7 @@ def init_app(app: Flask) -> LiveHub:
         idle_unload_ms=int(idle_s * MS_PER_S) if idle_s else None,
         ready_ttl_ms=int(ready_ttl_s * MS_PER_S) if ready_ttl_s else None,
         housekeeping_ms=int(app.config.get("HOUSEKEEPING_EVERY_S", HOUSEKEEPING_EVERY_S) * MS_PER_S),
+        empty_device_ttl_ms=int(empty_s * MS_PER_S) if empty_s else None,
     )
     app.extensions["live"] = hub
     _watch_gc(hub.metrics)

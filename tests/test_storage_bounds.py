@@ -276,3 +276,20 @@ def test_a_walk_played_offline_counts_against_the_same_bound(walker):
             "events": [{"type": "start", "at": t0}, {"type": "stop", "at": t0 + 5_000}]}
     refused = client.put("/api/sessions/offline/walk-0001", json=walk)
     assert refused.status_code == 409 and refused.get_json()["error"] == "too_many_sessions"
+
+
+def test_a_device_that_never_stored_anything_is_forgotten_after_a_month(make_app):
+    app = make_app()
+    hub = manual_hub(app)
+    visitor, walker_ = app.test_client(), app.test_client()
+    visitor.get("/")
+    walker_.post("/api/plans", json=PLAN)
+    month_ms = 30 * 24 * 3600 * 1000
+    hub.housekeep(hub.clock())
+    assert device_count(app) == 2
+    hub.housekeep(hub.clock() + month_ms + 1)
+    assert device_count(app) == 1
+    assert len([p for p in walker_.get("/api/plans").get_json() if not p["builtin"]]) == 1
+    # The forgotten visitor's next write simply makes a new device.
+    assert visitor.post("/api/plans", json=PLAN).status_code == 201
+    assert device_count(app) == 2

@@ -9,9 +9,9 @@ import {
 } from "./phone.js";
 import { STEER_THRESHOLD_MS, TrackPlayer } from "./pocket.js";
 import { addLocalHistory, saveActive, saveTimeline } from "./store.js";
-import { WalkRefused, positionMs as walkPositionMs, step, walkEndMs } from "./walkclock.js";
+import { WalkRefused, finish as finishWalk, positionMs as walkPositionMs, step, summarize, walkEndMs } from "./walkclock.js";
 import { closeWalkLog, keepTrack, recordWalkEvent, rememberServerClock } from "./offline.js";
-import { kindInfo, position, segmentIndex, segmentStarts, summarize, totals } from "./workout.js";
+import { kindInfo, position, segmentIndex, segmentStarts, totals } from "./workout.js";
 import { clockText } from "./dom.js";
 
 /**
@@ -612,18 +612,13 @@ export class Coach extends EventTarget {
 
   /** The server never answered: end here with what the phone knows. */
   finishLocally(endedBy) {
-    const now = this.clock.serverNow();
-    const final = endedBy === "complete" ? this.totalMs : this.elapsedMs(now);
-    const skipped = this.skips.reduce((total, skip) => total + skip.to_ms - skip.from_ms, 0);
-    const started = this.state.started_at;
-    this.finish({
-      ...summarize(this.plan.segments, final, this.skips, {
-        ended_by: endedBy,
-        duration_ms: started ? Math.max(now - started, 0) : 0,
-        paused_ms: Math.max(this.state.shift_ms + skipped, 0),
-      }),
-      unconfirmed: !this.local,
-    });
+    // The walk clock's summary, as the server would have made it (walkclock.summarize).
+    const walk = this.walk();
+    const ended = walk.state === "finished" && walk.finished_at !== null
+      ? walk
+      : finishWalk(walk, Math.round(Math.max(this.clock.serverNow(), walk.last_at ?? 0)), endedBy);
+    const kinds = this.plan.segments.map((segment) => segment.kind);
+    this.finish({ ...summarize({ ...ended, ended_by: endedBy }, this.starts, kinds), unconfirmed: !this.local });
   }
 
   finish(summary) {

@@ -112,47 +112,6 @@ export function speedText(mph, units = "mph") {
   return `${speedIn(mph, units).toFixed(1).replace(/\.0$/, "")} ${SPEED_UNITS[units] || SPEED_UNITS.mph}`;
 }
 
-/**
- * The summary of a workout walked to `finalMs` (the server's `summarize`, for workouts
- * played without it): seconds walked forward, backward and resting, less skipped stretches.
- * @param {Array<{kind: string, seconds: number}>} segments
- * @param {number} finalMs how far into the plan the walker got
- * @param {Array<{from_ms: number, to_ms: number, segment: number}>} skips
- * @param {{ended_by: string, duration_ms: number, paused_ms: number}} facts
- * @returns {object}
- */
-export function summarize(segments, finalMs, skips, facts) {
-  const starts = segmentStarts(segments);
-  const seconds = (ms) => Math.round(ms / 100) / 10;
-  const walked = segments.map((_, index) => {
-    const lo = starts[index];
-    const hi = Math.min(starts[index + 1], finalMs);
-    let span = Math.max(hi - lo, 0);
-    for (const skip of skips) span -= Math.max(Math.min(hi, skip.to_ms) - Math.max(lo, Math.max(skip.from_ms, 0)), 0);
-    return Math.max(span, 0);
-  });
-  const sum = (kinds) => walked.reduce((total, ms, i) => total + (kinds.includes(segments[i].kind) ? ms : 0), 0);
-  return {
-    ended_by: facts.ended_by,
-    planned_seconds: seconds(starts[starts.length - 1]),
-    duration_seconds: seconds(facts.duration_ms),
-    walked_seconds: seconds(walked.reduce((a, b) => a + b, 0)),
-    forward_seconds: seconds(sum(["warmup", "forward", "cooldown"])),
-    backward_seconds: seconds(sum(["reverse"])),
-    rest_seconds: seconds(sum(["rest"])),
-    paused_seconds: seconds(facts.paused_ms),
-    skipped_segments: [...new Set(skips.map((s) => s.segment))].sort((a, b) => a - b),
-  };
-}
-
-/**
- * The segment a position falls in (the first before the start, the last at the end).
- * @param {number[]} starts from segmentStarts
- * @param {number} positionMs
- * @returns {number}
- */
-export function segmentIndex(starts, positionMs) {
-  let index = 0;
-  while (index < starts.length - 2 && starts[index + 1] <= positionMs) index += 1;
-  return index;
-}
+// Where a position falls among the segments is the walk clock's rule (walkclock.js), kept
+// there once; screens import it from here with the rest of the workout maths.
+export { segmentIndex } from "./walkclock.js";

@@ -54,7 +54,8 @@ export function normalizeState(msg) {
     skipped_segments: clock.skipped_segments || [],
     ended_by: clock.ended_by ?? (msg.type === "state" && msg.state === "finished" ? msg.event : undefined),
     finished_at: clock.finished_at ?? null,
-    last_at: clock.last_at ?? null,
+    // The time of the walk's last event: a state message says it (`at`), hello's clock may.
+    last_at: clock.last_at ?? (msg.type === "state" && typeof msg.at === "number" ? msg.at : null),
   };
 }
 
@@ -280,6 +281,7 @@ export class Coach extends EventTarget {
     }
     this.lastAt = event.at;
     this.skips = walk.skips;
+    this.lastControl = event;
     this.source.send(type, { at: event.at });
     this.emit("event", event);
     return walk;
@@ -382,9 +384,17 @@ export class Coach extends EventTarget {
         break;
       case "error":
         console.warn("Server says:", msg.message);
-        // A control the server refused (the phone guessed its effect already): take the
-        // server's clock again by reconnecting, whose hello carries it.
-        if (REFUSED_CONTROLS.has(msg.error)) this.source.resync?.();
+        if (msg.error === "bad_time" && this.lastControl?.at !== undefined) {
+          // Its time did not fit the server's clock (this phone's estimate of it was off):
+          // the walker still meant it, so it is sent again to count from now.
+          const { type } = this.lastControl;
+          this.lastControl = { type };
+          this.source.send(type);
+        } else if (REFUSED_CONTROLS.has(msg.error)) {
+          // A control the server refused (the phone guessed its effect already): take the
+          // server's clock again by reconnecting, whose hello carries it.
+          this.source.resync?.();
+        }
         this.emit("error", msg);
         break;
       default:

@@ -29,8 +29,9 @@ export class TrackPlayer {
    * @param {string} url the track (`session.track`)
    * @param {number} leadInMs quiet before plan position 0 (`track_lead_in_ms`)
    * @param {{onOutsidePause?: (trackMs: number) => void, onOutsidePlay?: (trackMs: number) => void, onEnded?: () => void}} [handlers]
+   * @param {HTMLMediaElement|null} [element] the element to play on (a test's stand-in); a new <audio> in the page when not given
    */
-  constructor(url, leadInMs, handlers = {}) {
+  constructor(url, leadInMs, handlers = {}, element = null) {
     this.url = url;
     this.leadInMs = leadInMs;
     this.handlers = handlers;
@@ -38,7 +39,7 @@ export class TrackPlayer {
     this.settleUntil = 0;
     this.lastSeek = null;
     this.seekLagMs = 0;
-    this.element = document.createElement("audio");
+    this.element = element || document.createElement("audio");
     this.element.id = "walk-track";
     this.element.preload = "auto";
     // Inline, never fullscreen, no remote playback picker: it is a voice, not a video.
@@ -58,7 +59,7 @@ export class TrackPlayer {
     this.element.addEventListener("ended", this.onEnded);
     this.element.addEventListener("seeked", this.onSeeked);
     // In the page (not shown: no controls), so it outlives screens and tests can find it.
-    document.body.append(this.element);
+    if (!element) document.body.append(this.element);
   }
 
   /** The element's position in ms of track time. */

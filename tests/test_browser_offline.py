@@ -42,6 +42,12 @@ TRACK_DURATION_JS = """(url) => new Promise((resolve) => {
   audio.src = url;
 })"""
 
+# Seconds the walk's track element (pocket.js) has played, 0 when there is none or it is paused.
+TRACK_PLAYING_JS = """(() => {
+  const track = document.getElementById("walk-track");
+  return track && !track.paused ? track.currentTime : 0;
+})()"""
+
 
 def controlled(page) -> bool:
     """True once the service worker controls the page (a reload may be needed the first time)."""
@@ -126,6 +132,8 @@ def test_a_walk_played_with_the_server_down_counts_once_it_is_back(phone_page, f
     page.reload()
     open_plan(page, plan["id"])
     page.click("#start")
+    # Pocket mode (the default): the walk's track plays from the service worker's cache.
+    wait_until(lambda: page.evaluate(TRACK_PLAYING_JS) > 2, WALK_WAIT_S, "the walk's track did not play offline")
     page.wait_for_selector("text=Workout complete", timeout=WALK_WAIT_S * 1000)
     logs = page.evaluate("JSON.parse(localStorage.getItem('retrowalk.walklogs') || '[]')")
     assert len(logs) == 1 and logs[0]["events"][0]["type"] == "start" and logs[0]["ended"]

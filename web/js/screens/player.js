@@ -173,7 +173,11 @@ export function renderPlayer(root, { coach }) {
       h("button", { type: "button", class: "btn btn-primary btn-huge", onclick: async () => {
         await coach.unlockSound();
         gate.hidden = !(!coach.soundOn && coach.state.state !== "finished");
-        if (gate.hidden) mainButton.focus();
+        if (gate.hidden) {
+          mainButton.focus();
+          // Screen-on mode: the lock comes back once the walker leaves the screen alone.
+          armRelock();
+        }
       } }, "Tap for sound")));
 
   const playerView = h("div", { class: "player" }, phase, body, controls, gate);

@@ -338,7 +338,8 @@ async def malformed(host, port, address, deadline, tally: Tally) -> None:
             try:
                 reader, writer = await open_from(host, port, address)
                 writer.write(raw)
-                writer.write_eof() if raw.endswith(b"{") else None
+                if raw.endswith(b"{"):
+                    writer.write_eof()  # the body it promised never comes
                 data = await asyncio.wait_for(reader.read(65536), 5)
                 for code in STATUS_LINE.findall(data):
                     tally.status(int(code))

@@ -35,13 +35,21 @@
  * only those accepted: the server replays the log with these rules (PUT /api/sessions/offline).
  */
 
+/** A walk nobody has started yet. */
 export const READY = "ready";
+/** A walk whose clock runs (also during the start lead). */
 export const RUNNING = "running";
+/** A walk whose position is frozen. */
 export const PAUSED = "paused";
+/** A walk that has ended: stopped, or complete at its end. */
 export const FINISHED = "finished";
+/** The events a walker makes. */
 export const CONTROLS = Object.freeze(["start", "pause", "resume", "skip", "stop"]);
+/** Every event a log may hold: the walker's, and the server's own finish. */
 export const EVENT_TYPES = Object.freeze([...CONTROLS, "finish"]);
+/** How a walk that reached its end ended. */
 export const ENDED_COMPLETE = "complete";
+/** How a walk that was stopped (or paused too long) ended. */
 export const ENDED_STOPPED = "stopped";
 const ENDINGS = [ENDED_COMPLETE, ENDED_STOPPED];
 

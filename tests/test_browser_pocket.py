@@ -263,4 +263,10 @@ def test_screen_on_mode_locks_the_walk_against_taps_until_a_press_and_hold(phone
     time.sleep(1.3)
     page.keyboard.up(" ")
     lock.wait_for(state="hidden")
+
+    # The choice is remembered for this device, and the settings screen shows it.
+    assert page.request.get("/api/settings").json()["audio_mode"] == "screen"
+    page.goto("/#/settings")
+    page.wait_for_selector('[data-setting="audio_mode"] input[value="screen"]:checked')
+    assert "locked against touches" in page.inner_text("#audio-mode-note")
     assert not page.js_errors

@@ -1,5 +1,6 @@
 // Settings for this device: units, body weight, the coach's voice (language, countdown,
-// halfway, time remaining), the programme followed, and the time zone weeks are counted in.
+// halfway, time remaining), how it plays (pocket or screen-on), the programme followed, and
+// the time zone weeks are counted in.
 // Each change is saved at once and applies from the next workout.
 
 import { fill, h } from "../dom.js";
@@ -126,6 +127,21 @@ export function renderSettings(root, { settings, programmeName, offline, onChang
       change({ countdown: n }, n ? `a ${n}-second countdown` : "no countdown", () => { countdown.querySelector(`input[value="${before}"]`).checked = true; });
     });
 
+  const MODE_SENTENCES = {
+    pocket: "Pocket: the screen may lock; your music pauses.",
+    screen: "Screen on: your music keeps playing; the screen stays on and is locked against touches.",
+  };
+  const modeNote = h("p", { class: "note", id: "audio-mode-note", text: MODE_SENTENCES[current.audio_mode] || MODE_SENTENCES.pocket });
+  const audioMode = choices("audio_mode", "How the coach plays",
+    [["pocket", "Pocket"], ["screen", "Screen on"]], current.audio_mode, (mode) => {
+      const before = current.audio_mode;
+      modeNote.textContent = MODE_SENTENCES[mode];
+      change({ audio_mode: mode }, mode === "pocket" ? "pocket mode" : "screen-on mode", () => {
+        audioMode.querySelector(`input[value="${before}"]`).checked = true;
+        modeNote.textContent = MODE_SENTENCES[before];
+      });
+    });
+
   const programmeBlock = h("div", { class: "setting-card" });
   const showProgramme = () => {
     if (current.programme && programmeName) {
@@ -163,6 +179,9 @@ export function renderSettings(root, { settings, programmeName, offline, onChang
           (on, input) => change({ halfway: on }, on ? "halfway said" : "halfway not said", () => { input.checked = !on; })),
         toggle("time-remaining", "Time remaining", "Say how many minutes are left in long intervals.", current.time_remaining,
           (on, input) => change({ time_remaining: on }, on ? "time remaining said" : "time remaining not said", () => { input.checked = !on; }))),
+      h("h2", { class: "section-title", text: "With the screen off" }),
+      audioMode,
+      modeNote,
       h("h2", { class: "section-title", text: "Programme" }),
       programmeBlock,
       h("h2", { class: "section-title", text: "Weeks" }),

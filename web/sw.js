@@ -136,9 +136,11 @@ async function trackFirst(event, url) {
     return partial(request, cached);
   }
   if (request.headers.has("range")) {
-    // The player streams by ranges; the whole file comes in the background (a 206 cannot be cached).
+    // The player streams by ranges; the whole file comes in the background (a 206 cannot be
+    // cached), started once the range asked for has its answer so the first word never waits for it.
+    const response = await fetch(request);
     event.waitUntil(keepTrack(url).catch(() => {}));
-    return fetch(request);
+    return response;
   }
   const response = await fetch(request);
   if (response.status === 200) event.waitUntil(storeTrack(url, response.clone()).catch(() => {}));

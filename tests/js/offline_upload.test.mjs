@@ -101,3 +101,29 @@ test("with the server unreachable every log is kept, and the next try uploads it
   assert.deepEqual(stored("walklogs"), []);
   assert.deepEqual(stored("history"), []);
 });
+
+test("a walk still under way by the server's clock is tried again shortly; a device at its session bound waits for the next load", async () => {
+  const [early, full] = ["early-001", "full-0001"].map(walk);
+  keep(early, full);
+  const conflict = (code) => async (url, init) => {
+    requests.push({ url: String(url), method: init.method });
+    return new Response(JSON.stringify({ error: code, message: "Not now." }), { status: 409, headers: { "Content-Type": "application/json" } });
+  };
+  const timers = [];
+  const realSetTimeout = globalThis.setTimeout;
+  const realClearTimeout = globalThis.clearTimeout;
+  globalThis.setTimeout = (fn, ms) => { timers.push(ms); return 0; };
+  globalThis.clearTimeout = () => {};
+  try {
+    globalThis.fetch = conflict("too_many_sessions");
+    await uploadWalks();
+    assert.equal(timers.length, 0, "a device at its bound is retried in a loop");
+    globalThis.fetch = conflict("walk_not_finished");
+    await uploadWalks();
+    assert.ok(timers.length >= 1 && timers.every((ms) => ms > 0 && ms <= 10_000), `retries: ${timers}`);
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+    globalThis.clearTimeout = realClearTimeout;
+  }
+  assert.equal(stored("walklogs").length, 2, "a walk the server did not take yet was dropped");
+});

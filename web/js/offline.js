@@ -21,6 +21,8 @@ const TRACK_CACHE = "retrowalk-tracks";
  * phone's estimate of the server clock, so a small clock error cannot make it look unfinished.
  */
 const SETTLE_MARGIN_MS = 5000;
+/** The most events the server takes in one walk's log (server/offline.py MAX_EVENTS); the last place is kept for the stop. */
+const MAX_LOG_EVENTS = 1000;
 /** Sent on window when walks reached the server (detail: {count}), so a screen showing history can refresh. */
 export const WALKS_UPLOADED = "retrowalk:walks-uploaded";
 
@@ -150,7 +152,7 @@ export function recordWalkEvent(walkId, walk, msg) {
     };
     logs.push(log);
   }
-  if (log.ended) return;
+  if (log.ended || (log.events.length >= MAX_LOG_EVENTS - 1 && type !== "stop")) return;
   const event = { type, at: Math.round(stamp + (serverClockAhead() ?? 0)) };
   if (!addEvent(log, event)) {
     console.info(`Not logged (the clock model refuses it): ${type}`);
@@ -231,7 +233,7 @@ async function uploadAll() {
         // The server will never take this log; it stays in this phone's own history.
         console.warn(`The server refused the walk played offline (${log.plan_name}): ${error.message}`);
         updateLog(log.id, null);
-      } else if (error instanceof ApiError && error.status === 409) {
+      } else if (error instanceof ApiError && error.error === "walk_not_finished") {
         // Still under way by the server's clock (the clocks differ a little): again in a moment.
         retrySoon();
       }

@@ -23,6 +23,7 @@ from .inputs import SQLITE_MAX_INT, query_int, request_json
 from .plans import Plan, PlanInvalid, parse_plan, parse_segments
 from .programmes import BUILTIN_PLANS, PROGRAMMES, CompletedWalk, Programme
 from .programmes import progress as programme_progress
+from .programmes import week_backward_minutes
 from .settings import Settings, SettingsInvalid, timezone_problem, valid_timezone
 from .settings import apply_changes as apply_settings_changes
 from .settings import from_stored as settings_from_stored
@@ -246,7 +247,7 @@ def stats_week():
     device_id = current_device()
     settings = device_settings(device_id)
     zone = stats_zone(settings)
-    return stats.week_summary(device_walks(device_id), zone, now_ms(), settings.weight_kg)
+    return stats.week_summary(device_walks(device_id), zone, now_ms(), settings.weight_kg, progress_targets(device_id, settings))
 
 
 @bp.get("/api/stats/weeks")
@@ -256,7 +257,9 @@ def stats_weeks():
     device_id = current_device()
     settings = device_settings(device_id)
     zone = stats_zone(settings)
-    return stats.weeks_summary(device_walks(device_id), zone, now_ms(), weeks, settings.weight_kg)
+    return stats.weeks_summary(
+        device_walks(device_id), zone, now_ms(), weeks, settings.weight_kg, progress_targets(device_id, settings)
+    )
 
 
 @bp.get("/api/history.csv")
@@ -298,6 +301,16 @@ def _completed_walks(device_id: str) -> list[CompletedWalk]:
         [device_id],
     ).fetchall()
     return [CompletedWalk(plan_id, at, ended_by == "complete") for plan_id, at, ended_by in rows]
+
+
+def progress_targets(device_id: str, settings: Settings) -> stats.Targets:
+    """What this device's weeks are measured against: the followed programme's current week, else the guideline."""
+    programme = PROGRAMMES.get(settings.programme) if settings.programme else None
+    if programme is None:
+        return stats.GENERAL_TARGETS
+    state = programme_progress(programme, _completed_walks(device_id), settings.programme_starts.get(programme.id))
+    week = state.next_session.week if state.next_session is not None else programme.weeks
+    return stats.Targets(programme.sessions_per_week, week_backward_minutes(programme, week), programme.name)
 
 
 def _programme_view(programme: Programme, settings: Settings, walks: list[CompletedWalk]) -> dict:

@@ -467,6 +467,14 @@ def _builtin_plans() -> dict[str, Plan]:
 BUILTIN_PLANS: dict[str, Plan] = _builtin_plans()
 
 
+def week_backward_minutes(programme: Programme, week: int) -> tuple[float, float]:
+    """The backward minutes of one week's sessions of a programme, (fewest, most): its own targets."""
+    minutes = [s.plan.reverse_seconds / 60 for s in programme.sessions if s.week == week]
+    if not minutes:
+        minutes = [s.plan.reverse_seconds / 60 for s in programme.sessions]
+    return min(minutes), max(minutes)
+
+
 def session_for_plan(plan_id: str) -> ProgrammeSession | None:
     """The programme session a plan id (or alias) names, if it names one."""
     plan_id = PLAN_ALIASES.get(plan_id, plan_id)

@@ -4,7 +4,21 @@ Pure: plain functions over `WalkRecord`s (what a finished session actually walke
 reads the sessions table and turns rows into records at the edge (`record_from_session`).
 
 Walked time is what the summaries say was walked (a skipped or stopped segment counts only
-the seconds walked), never the plan's totals.
+the seconds walked), never the plan's totals. Minutes are shown to a tenth by the one
+rounding rule (server/rounding.py): the total is rounded once and forward + backward add up
+to it, in the API, the charts and the CSV alike.
+
+Sessions that count and weeks on plan (one definition each, from the programme's targets;
+`Targets`, and the sentences of `definitions` that the API shows):
+
+- A walk is a *session that counts* when it walked backwards at least the backward minutes
+  its own plan sets (10 are always enough, a longer plan stopped after 10 still counts), and
+  never less than 2 minutes (the smallest backward dose of any programme session: Steady
+  balance's first week, 4 bouts of 30 s). So a programme session walked as set counts, and
+  a 15-second test walk does not.
+- A week is *on plan* when it has as many sessions that count as the programme followed
+  asks for a week (3, or 2 for Steady balance); without a programme, 3 ("10-15 minutes, a
+  few times a week"). The streak is the number of weeks on plan in a row.
 
 Weeks start on Monday in the walker's own time zone (an IANA name from the phone, through
 zoneinfo), so a walk at 23:30 on a Sunday in New York belongs to that Sunday's week even
@@ -54,6 +68,7 @@ from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from .plans import BACKWARD_KINDS
+from .rounding import round_parts
 
 # ---- calories ----------------------------------------------------------------------------
 
@@ -90,14 +105,18 @@ WEEKLY_TARGET_MINUTES = 150
 # "a few" as three.
 BACKWARD_SESSION_MINUTES = (10, 15)
 BACKWARD_SESSIONS_A_WEEK = 3
-# A walk shorter than this (a false start, stopped at once) is not counted as a session;
-# its seconds still count towards the minutes.
+# A walk shorter than this (a false start, stopped at once) is not listed among the week's
+# walks; its seconds still count towards the minutes.
 MIN_COUNTED_SESSION_S = 60
-# A week is "on plan" with at least this many completed sessions, or this many backward
-# minutes (10 minutes x 3). Two sessions, not three, so the twice-a-week Steady balance
-# programme keeps a streak too.
-ON_PLAN_MIN_COMPLETED = 2
+# A session that counts: at least its plan's backward minutes, capped at the guideline's 10
+# (more is not needed to count), and never under the smallest dose of any programme session
+# (Steady balance, week 1: 4 bouts of 30 s backward).
+COUNTED_BACKWARD_CAP_S = BACKWARD_SESSION_MINUTES[0] * 60
+MIN_COUNTED_BACKWARD_S = 2 * 60
 ON_PLAN_MIN_BACKWARD_MINUTES = BACKWARD_SESSION_MINUTES[0] * BACKWARD_SESSIONS_A_WEEK
+# Minutes are shown to a tenth; summaries give seconds to a tenth: 60 of those a tenth of a minute.
+TENTHS_OF_SECOND_PER_TENTH_OF_MINUTE = 60
+TENTHS_PER_UNIT = 10
 MAX_WEEKS = 52
 DEFAULT_WEEKS = 12
 # The longest streak looked for: ten years of weeks is plenty, and bounds the loop.
@@ -134,6 +153,8 @@ class WalkRecord:
     completed: bool
     parts: tuple[WalkedPart, ...]
     started_at_ms: int | None = None
+    # The backward seconds the walk's plan set (its own target), when the plan is known.
+    planned_backward_s: float | None = None
 
     @property
     def at_ms(self) -> int:
@@ -156,9 +177,52 @@ class WalkRecord:
         return self.forward_s + self.backward_s
 
     @property
-    def counted(self) -> bool:
-        """True when the walk was long enough to count as a session."""
+    def listed(self) -> bool:
+        """True when the walk lasted long enough to be one of the week's walks (not a false start)."""
         return self.active_s >= MIN_COUNTED_SESSION_S
+
+    @property
+    def counted(self) -> bool:
+        """True when the walk is a session that counts (see the module docstring)."""
+        return counts_as_session(self.backward_s, self.planned_backward_s)
+
+
+def counts_as_session(backward_s: float, planned_backward_s: float | None) -> bool:
+    """The one definition of a session that counts: its plan's backward minutes (10 are enough), at least 2."""
+    wanted = COUNTED_BACKWARD_CAP_S if planned_backward_s is None else min(planned_backward_s, COUNTED_BACKWARD_CAP_S)
+    # Summaries give tenths of a second: compare in tenths, so "walked as set" is exactly equal.
+    walked = round(backward_s * TENTHS_PER_UNIT)
+    return walked >= round(max(wanted, MIN_COUNTED_BACKWARD_S) * TENTHS_PER_UNIT)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a week asks for: from the programme followed (its week), else the general guideline."""
+
+    sessions_per_week: int = BACKWARD_SESSIONS_A_WEEK
+    # A session's backward minutes, (low, high): the programme week's sessions, or 10-15.
+    backward_minutes: tuple[float, float] = (float(BACKWARD_SESSION_MINUTES[0]), float(BACKWARD_SESSION_MINUTES[1]))
+    programme: str | None = None
+
+    @property
+    def weekly_backward_minutes(self) -> float:
+        """Backward minutes a week on plan adds up to, at the low end."""
+        return round(self.backward_minutes[0] * self.sessions_per_week, 1)
+
+    def definitions(self) -> dict[str, str]:
+        """The two rules in words, as the progress screen shows them."""
+        sessions = f"{self.sessions_per_week} session{'s' if self.sessions_per_week != 1 else ''}"
+        asks = f"{self.programme} asks for" if self.programme else "the guideline of a few times a week asks for"
+        return {
+            "counted_session": (
+                "A walk counts as a session when you walk backwards at least the minutes its plan sets "
+                f"(10 are always enough), and at least {MIN_COUNTED_BACKWARD_S // 60}."
+            ),
+            "on_plan_week": f"A week is on plan with {sessions} that count: what {asks} a week.",
+        }
+
+
+GENERAL_TARGETS = Targets()
 
 
 @dataclass(frozen=True)
@@ -261,43 +325,47 @@ class WeekTotals:
     start: date
     forward_s: float
     backward_s: float
+    walks: int
     sessions: int
     completed_sessions: int
-    backward_goal_sessions: int
     parts: tuple[WalkedPart, ...]
+    targets: Targets = GENERAL_TARGETS
 
     @property
     def minutes(self) -> float:
-        """Minutes walked, either way, towards the 150."""
-        return (self.forward_s + self.backward_s) / 60
+        """Minutes walked, either way, towards the 150 (as shown: to a tenth)."""
+        return minutes_shown(self.forward_s, self.backward_s)["minutes"]
 
     @property
     def on_plan(self) -> bool:
-        """True when the week counts towards the streak (see ON_PLAN_* above)."""
-        return (
-            self.completed_sessions >= ON_PLAN_MIN_COMPLETED
-            or self.backward_s >= ON_PLAN_MIN_BACKWARD_MINUTES * 60
-        )
+        """True when the week counts towards the streak: enough sessions that count (see Targets)."""
+        return self.sessions >= self.targets.sessions_per_week
 
     def to_dict(self, weight_kg: float | None) -> dict[str, Any]:
         """One bar of the weekly chart, and the figures of the week."""
         return {
             "week_start": self.start.isoformat(),
             "week_end": (self.start + timedelta(days=6)).isoformat(),
-            "minutes": _minutes(self.forward_s + self.backward_s),
-            "forward_minutes": _minutes(self.forward_s),
-            "backward_minutes": _minutes(self.backward_s),
+            **minutes_shown(self.forward_s, self.backward_s),
+            "walks": self.walks,
             "sessions": self.sessions,
             "completed_sessions": self.completed_sessions,
-            "backward_goal_sessions": self.backward_goal_sessions,
+            # The phone's backward card reads this name: the sessions that count.
+            "backward_goal_sessions": self.sessions,
             "on_plan": self.on_plan,
             "calories": calories_dict(self.parts, weight_kg),
         }
 
 
-def _minutes(seconds: float) -> float:
-    """Seconds as minutes to a tenth, the precision the phone shows."""
-    return round(seconds / 60, 1)
+def minutes_shown(forward_s: float, backward_s: float) -> dict[str, float]:
+    """Minutes walked, forward and backward, to a tenth by the one rounding rule: the parts add up to the total."""
+    tenths = [round(forward_s * TENTHS_PER_UNIT), round(backward_s * TENTHS_PER_UNIT)]
+    forward, backward = round_parts(tenths, TENTHS_OF_SECOND_PER_TENTH_OF_MINUTE)
+    return {
+        "minutes": (forward + backward) / TENTHS_PER_UNIT,
+        "forward_minutes": forward / TENTHS_PER_UNIT,
+        "backward_minutes": backward / TENTHS_PER_UNIT,
+    }
 
 
 def _by_week(records: Iterable[WalkRecord], tz: ZoneInfo) -> dict[date, list[WalkRecord]]:
@@ -308,29 +376,31 @@ def _by_week(records: Iterable[WalkRecord], tz: ZoneInfo) -> dict[date, list[Wal
     return weeks
 
 
-def totals(start: date, records: Sequence[WalkRecord]) -> WeekTotals:
+def totals(start: date, records: Sequence[WalkRecord], targets: Targets = GENERAL_TARGETS) -> WeekTotals:
     """Add up one week's walks."""
-    goal_s = BACKWARD_SESSION_MINUTES[0] * 60
     return WeekTotals(
         start,
         sum(r.forward_s for r in records),
         sum(r.backward_s for r in records),
+        sum(1 for r in records if r.listed),
         sum(1 for r in records if r.counted),
         sum(1 for r in records if r.completed),
-        sum(1 for r in records if r.backward_s >= goal_s),
         tuple(p for r in records for p in r.parts),
+        targets,
     )
 
 
-def weekly_series(records: Iterable[WalkRecord], tz: ZoneInfo, now_ms: int, weeks: int = DEFAULT_WEEKS) -> list[WeekTotals]:
+def weekly_series(
+    records: Iterable[WalkRecord], tz: ZoneInfo, now_ms: int, weeks: int = DEFAULT_WEEKS, targets: Targets = GENERAL_TARGETS
+) -> list[WeekTotals]:
     """The last `weeks` weeks, oldest first and ending with this one; empty weeks included."""
     grouped = _by_week(records, tz)
     this_week = week_start(local_date(now_ms, tz))
     starts = [this_week - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
-    return [totals(start, grouped.get(start, [])) for start in starts]
+    return [totals(start, grouped.get(start, []), targets) for start in starts]
 
 
-def streak(records: Iterable[WalkRecord], tz: ZoneInfo, now_ms: int) -> int:
+def streak(records: Iterable[WalkRecord], tz: ZoneInfo, now_ms: int, targets: Targets = GENERAL_TARGETS) -> int:
     """Consecutive weeks on plan, up to this one.
 
     This week counts once it is on plan; until then it does not break the streak (the week
@@ -338,34 +408,44 @@ def streak(records: Iterable[WalkRecord], tz: ZoneInfo, now_ms: int) -> int:
     """
     grouped = _by_week(records, tz)
     week = week_start(local_date(now_ms, tz))
-    if not totals(week, grouped.get(week, [])).on_plan:
+    if not totals(week, grouped.get(week, []), targets).on_plan:
         week -= timedelta(weeks=1)
     count = 0
-    while count < MAX_STREAK_WEEKS and totals(week, grouped.get(week, [])).on_plan:
+    while count < MAX_STREAK_WEEKS and totals(week, grouped.get(week, []), targets).on_plan:
         count += 1
         week -= timedelta(weeks=1)
     return count
 
 
-def week_summary(records: Sequence[WalkRecord], tz: ZoneInfo, now_ms: int, weight_kg: float | None) -> dict[str, Any]:
-    """This week's figures for GET /api/stats/week."""
-    this = weekly_series(records, tz, now_ms, 1)[0]
+def week_summary(
+    records: Sequence[WalkRecord], tz: ZoneInfo, now_ms: int, weight_kg: float | None, targets: Targets = GENERAL_TARGETS
+) -> dict[str, Any]:
+    """This week's figures for GET /api/stats/week, against the programme's targets."""
+    this = weekly_series(records, tz, now_ms, 1, targets)[0]
     out = this.to_dict(weight_kg)
+    low, high = targets.backward_minutes
     out.update(
         {
             "timezone": tz.key,
             "target_minutes": WEEKLY_TARGET_MINUTES,
             "target_met": this.minutes >= WEEKLY_TARGET_MINUTES,
             "backward_suggestion": {
-                "minutes_per_session": list(BACKWARD_SESSION_MINUTES),
-                "sessions": BACKWARD_SESSIONS_A_WEEK,
-                "weekly_minutes": ON_PLAN_MIN_BACKWARD_MINUTES,
+                "minutes_per_session": [_whole_if_whole(low), _whole_if_whole(high)],
+                "sessions": targets.sessions_per_week,
+                "weekly_minutes": _whole_if_whole(targets.weekly_backward_minutes),
+                "programme": targets.programme,
             },
-            "streak_weeks": streak(records, tz, now_ms),
+            "definitions": targets.definitions(),
+            "streak_weeks": streak(records, tz, now_ms, targets),
             "calories_note": CALORIES_NOTE if weight_kg is not None else CALORIES_NEED_WEIGHT,
         }
     )
     return out
+
+
+def _whole_if_whole(minutes: float) -> float | int:
+    """10.0 as 10, 2.5 as 2.5: the JSON the phone prints."""
+    return int(minutes) if minutes == int(minutes) else minutes
 
 
 def walk_stats(record: WalkRecord, tz: ZoneInfo, weight_kg: float | None) -> dict[str, Any]:
@@ -376,9 +456,8 @@ def walk_stats(record: WalkRecord, tz: ZoneInfo, weight_kg: float | None) -> dic
         "at": record.at_ms,
         "plan_id": record.plan_id,
         "plan_name": record.plan_name,
-        "minutes": _minutes(record.active_s),
-        "forward_minutes": _minutes(record.forward_s),
-        "backward_minutes": _minutes(record.backward_s),
+        **minutes_shown(record.forward_s, record.backward_s),
+        "counts": record.counted,
         "completed": record.completed,
         "calories": calories_dict(record.parts, weight_kg),
     }
@@ -390,9 +469,11 @@ def session_points(records: Iterable[WalkRecord], tz: ZoneInfo, since: date, wei
     return [walk_stats(r, tz, weight_kg) for r in ordered if local_date(r.at_ms, tz) >= since]
 
 
-def weeks_summary(records: Sequence[WalkRecord], tz: ZoneInfo, now_ms: int, weeks: int, weight_kg: float | None) -> dict[str, Any]:
+def weeks_summary(
+    records: Sequence[WalkRecord], tz: ZoneInfo, now_ms: int, weeks: int, weight_kg: float | None, targets: Targets = GENERAL_TARGETS
+) -> dict[str, Any]:
     """The chart data for GET /api/stats/weeks: a bar per week and a point per session."""
-    series = weekly_series(records, tz, now_ms, weeks)
+    series = weekly_series(records, tz, now_ms, weeks, targets)
     return {
         "timezone": tz.key,
         "target_minutes": WEEKLY_TARGET_MINUTES,
@@ -432,6 +513,7 @@ def history_csv(records: Iterable[WalkRecord], tz: ZoneInfo, weight_kg: float | 
     writer.writerow(CSV_COLUMNS)
     for record in sorted(records, key=lambda r: r.at_ms):
         energy = calories(record.parts, weight_kg).to_dict() if weight_kg is not None else None
+        shown = minutes_shown(record.forward_s, record.backward_s)
         writer.writerow(
             [
                 record.session_id,
@@ -440,9 +522,9 @@ def history_csv(records: Iterable[WalkRecord], tz: ZoneInfo, weight_kg: float | 
                 _local_iso(record.started_at_ms, tz),
                 _local_iso(record.finished_at_ms, tz),
                 "complete" if record.completed else "stopped",
-                _minutes(record.active_s),
-                _minutes(record.forward_s),
-                _minutes(record.backward_s),
+                shown["minutes"],
+                shown["forward_minutes"],
+                shown["backward_minutes"],
                 *((energy["low"], energy["estimate"], energy["high"]) if energy else ("", "", "")),
             ]
         )
@@ -466,6 +548,9 @@ def record_from_session(row: dict[str, Any]) -> WalkRecord | None:
         segments = json.loads(row["plan"])
     except (TypeError, ValueError):
         return None
+    planned_backward = sum(
+        float(seg.get("seconds", 0)) for seg in segments if isinstance(seg, dict) and seg.get("kind") in BACKWARD_KINDS
+    ) if isinstance(segments, list) else None
     walked = summary.get("segments_walked")
     if isinstance(walked, list) and len(walked) == len(segments):
         parts = tuple(
@@ -488,4 +573,5 @@ def record_from_session(row: dict[str, Any]) -> WalkRecord | None:
         completed=row.get("ended_by") == "complete",
         parts=parts,
         started_at_ms=row.get("started_at"),
+        planned_backward_s=planned_backward,
     )

@@ -262,6 +262,21 @@ def test_week_stats_shape_and_calories_as_a_range_once_a_weight_is_set(device, s
     assert calories["high"] == 140 and calories["low"] < calories["estimate"] < 140
 
 
+def test_week_1_session_1_walked_as_set_counts_against_the_programmes_own_targets(device, server):
+    device.post(server.url + "/api/programmes/first-steps/start", timeout=TIMEOUT)
+    plan = device.get(server.url + "/api/plans/first-steps-w1s1", timeout=TIMEOUT).json()
+    seed_finished_session(server, device, started_at=now_ms() - 30 * 60_000, segments=plan["segments"],
+                          walked=[s["seconds"] for s in plan["segments"]], plan_id=plan["id"], plan_name=plan["name"])
+    # A zone whose week began hours ago, so the walk of half an hour ago is this week's.
+    zone = next(name for name in ("UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago")
+                if datetime.now(ZoneInfo(name)).weekday() != 0 or datetime.now(ZoneInfo(name)).hour >= 2)
+    week = device.get(server.url + f"/api/stats/week?tz={zone}", timeout=TIMEOUT).json()
+    # The backward card: 1 of the programme's 3 sessions this week, at its 5 backward minutes.
+    assert (week["sessions"], week["backward_goal_sessions"]) == (1, 1)
+    assert week["backward_suggestion"] == {"minutes_per_session": [5, 5], "sessions": 3, "weekly_minutes": 15, "programme": "First steps backward"}
+    assert "First steps backward" in week["definitions"]["on_plan_week"] and week["streak_weeks"] == 0
+
+
 def test_weeks_follow_the_walkers_time_zone(device, server):
     # A walk at 23:30 on a Sunday in New York, at least a week ago: Monday 04:30 in UTC.
     today = datetime.now(NEW_YORK).date()
@@ -286,15 +301,18 @@ def test_twelve_weeks_of_bars_a_point_per_session_and_the_streak(device, server)
     this_monday = datetime.now(timezone.utc).date() - timedelta(days=datetime.now(timezone.utc).weekday())
     for weeks_ago in (1, 2):
         monday = this_monday - timedelta(weeks=weeks_ago)
-        for day in (0, 2):
+        # Three sessions that count a week: on plan without a programme ("a few times a week").
+        for day in (0, 2, 4):
             at = datetime(monday.year, monday.month, monday.day, 12, tzinfo=timezone.utc) + timedelta(days=day)
             reverse_walk(server, device, int(at.timestamp() * 1000), minutes=10 + weeks_ago)
     body = device.get(server.url + "/api/stats/weeks?tz=UTC", timeout=TIMEOUT).json()
     assert len(body["weeks"]) == 12 and body["target_minutes"] == 150
     assert body["weeks"][-1]["week_start"] == this_monday.isoformat()
-    assert [w["backward_minutes"] for w in body["weeks"][-3:]] == [24.0, 22.0, 0.0]
-    assert [p["backward_minutes"] for p in body["sessions"]] == [12.0, 12.0, 11.0, 11.0]
-    assert device.get(server.url + "/api/stats/week?tz=UTC", timeout=TIMEOUT).json()["streak_weeks"] == 2
+    assert [w["backward_minutes"] for w in body["weeks"][-3:]] == [36.0, 33.0, 0.0]
+    assert [w["on_plan"] for w in body["weeks"][-3:]] == [True, True, False]
+    assert [p["backward_minutes"] for p in body["sessions"]] == [12.0] * 3 + [11.0] * 3
+    week = device.get(server.url + "/api/stats/week?tz=UTC", timeout=TIMEOUT).json()
+    assert week["streak_weeks"] == 2 and "3 sessions that count" in week["definitions"]["on_plan_week"]
 
 
 @pytest.mark.parametrize("query", ["weeks=0", "weeks=53", "weeks=-1", "weeks=abc", "weeks=1.5", "weeks=", "tz=Mars/Base", "tz=", "tz=../../etc/passwd"])

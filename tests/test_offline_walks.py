@@ -63,7 +63,7 @@ def paused_and_skipped_walk(t0: int) -> list[dict]:
     ]
 
 
-# Three minutes: long enough to count as a session in the week's figures (stats.MIN_COUNTED_SESSION_S).
+# Three minutes: long enough to be one of the week's walks (stats.MIN_COUNTED_SESSION_S).
 THREE_MINUTES = [{"kind": "forward", "seconds": 60}, {"kind": "reverse", "seconds": 60}, {"kind": "forward", "seconds": 60}]
 
 
@@ -97,7 +97,7 @@ def test_a_walk_played_offline_counts_in_history_stats_and_csv_like_a_server_wal
     entry = next(e for e in device.get(server.url + "/api/history", timeout=TIMEOUT).json() if e["id"] == session["id"])
     assert entry["state"] == "finished" and entry["summary"] == expected and entry["plan_name"] == "Three fives"
     after = device.get(f"{server.url}/api/stats/week?tz={zone_far_from_a_week_start()}", timeout=TIMEOUT).json()
-    assert after["sessions"] == before["sessions"] + 1
+    assert after["walks"] == before["walks"] + 1  # a walk of the week (50 s backward: not a session that counts)
     assert after["backward_minutes"] == pytest.approx(before["backward_minutes"] + 50 / 60, abs=0.05)
     assert after["minutes"] == pytest.approx(before["minutes"] + 71.5 / 60, abs=0.05)
     assert "Three fives" in device.get(server.url + "/api/history.csv", timeout=TIMEOUT).text
@@ -115,7 +115,7 @@ def test_a_retry_gets_the_same_session_and_never_counts_the_walk_twice(server):
     assert again.json() == first.json()
     history = device.get(server.url + "/api/history", timeout=TIMEOUT).json()
     assert [e["id"] for e in history].count(first.json()["id"]) == 1 and len(history) == 1
-    assert device.get(f"{server.url}/api/stats/week?tz={zone_far_from_a_week_start()}", timeout=TIMEOUT).json()["sessions"] == 1
+    assert device.get(f"{server.url}/api/stats/week?tz={zone_far_from_a_week_start()}", timeout=TIMEOUT).json()["walks"] == 1
     # Another phone's walk of the same id is its own walk.
     theirs = upload(server, other, walk, body)
     assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
@@ -137,14 +137,14 @@ def test_a_log_without_a_stop_completes_at_its_end_and_moves_the_programme_on(se
     assert session["ended_by"] == "complete" and session["finished_at"] == t0 + LEAD_MS + total_ms
     assert session["summary"]["walked_seconds"] == total_ms / 1000
     assert device.get(programme, timeout=TIMEOUT).json()["progress"]["label"] == "Week 1, session 2"
-    # A second completed walk this week puts the week on plan: the streak counts offline walks too.
+    # A second completed walk this week: both count as sessions, offline walks too.
     second = device.get(server.url + "/api/plans/first-steps-w1s2", timeout=TIMEOUT).json()
     t1 = now_ms() - sum(s["seconds"] for s in second["segments"]) * 1000 - 30_000
     body = body_of([{"type": "start", "at": t1}], segments=second["segments"], plan_id=second["id"], name=second["name"])
     assert upload(server, device, walk_id(), body).status_code == 201
     assert device.get(programme, timeout=TIMEOUT).json()["progress"]["label"] == "Week 1, session 3"
     week = device.get(f"{server.url}/api/stats/week?tz={zone_far_from_a_week_start()}", timeout=TIMEOUT).json()
-    assert week["completed_sessions"] == 2 and week["streak_weeks"] >= 1
+    assert week["completed_sessions"] == 2 and week["sessions"] == 2
 
 
 def test_a_tap_on_stop_just_after_the_walk_completed_changes_nothing(server):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server import stats
+from server.programmes import BUILTIN_PLANS
 from server.stats import WalkedPart, WalkRecord
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -22,15 +23,21 @@ def ms(year, month, day, hour=12, minute=0, tz=UTC) -> int:
     return int(datetime(year, month, day, hour, minute, tzinfo=tz).timestamp() * 1000)
 
 
-def walk(at_ms, forward_min=10, backward_min=5, completed=True, speed=2.0, name="First steps", plan_id="p", sid=None):
-    """A finished walk that started at `at_ms`."""
+def walk(at_ms, forward_min=10, backward_min=5, completed=True, speed=2.0, name="First steps", plan_id="p", sid=None,
+         planned_backward_min=None):
+    """A finished walk that started at `at_ms`; its plan set `planned_backward_min` backward (as walked, if not given)."""
     parts = []
     if forward_min:
         parts.append(WalkedPart("forward", forward_min * MINUTE, 2.5))
     if backward_min:
         parts.append(WalkedPart("reverse", backward_min * MINUTE, speed))
     duration = (forward_min + backward_min) * MINUTE * 1000
-    return WalkRecord(sid or f"s{at_ms}", plan_id, name, at_ms + duration, completed, tuple(parts), at_ms)
+    planned = (backward_min if planned_backward_min is None else planned_backward_min) * MINUTE
+    return WalkRecord(sid or f"s{at_ms}", plan_id, name, at_ms + duration, completed, tuple(parts), at_ms, planned)
+
+
+# Steady balance asks for two sessions a week.
+TWICE_A_WEEK = stats.Targets(sessions_per_week=2, backward_minutes=(2.0, 2.0), programme="Steady balance")
 
 
 # ---- calories ------------------------------------------------------------------------------
@@ -120,14 +127,16 @@ def test_weeks_start_on_monday_at_local_midnight():
 def test_this_weeks_minutes_come_from_what_was_walked_not_the_plan():
     records = [
         walk(ms(2025, 1, 6, 9), forward_min=20, backward_min=10),
-        walk(ms(2025, 1, 8, 9), forward_min=4, backward_min=1.5, completed=False),  # stopped early
+        walk(ms(2025, 1, 8, 9), forward_min=4, backward_min=1.5, completed=False, planned_backward_min=5),  # stopped early
         walk(ms(2025, 1, 9, 9), forward_min=0.5, backward_min=0, completed=False),  # a false start
     ]
     week = stats.week_summary(records, UTC, ms(2025, 1, 10), 70)
     assert week["minutes"] == 36.0 and week["forward_minutes"] == 24.5 and week["backward_minutes"] == 11.5
-    assert (week["sessions"], week["completed_sessions"], week["backward_goal_sessions"]) == (2, 1, 1)
+    # Two walks of a minute or more; one session that counts (the stopped one walked 1.5 of its 5 backward minutes).
+    assert (week["walks"], week["sessions"], week["completed_sessions"], week["backward_goal_sessions"]) == (2, 1, 1, 1)
     assert week["target_minutes"] == 150 and week["target_met"] is False
-    assert week["backward_suggestion"] == {"minutes_per_session": [10, 15], "sessions": 3, "weekly_minutes": 30}
+    assert week["backward_suggestion"] == {"minutes_per_session": [10, 15], "sessions": 3, "weekly_minutes": 30, "programme": None}
+    assert "at least 2" in week["definitions"]["counted_session"] and "3 sessions" in week["definitions"]["on_plan_week"]
     assert 0 < week["calories"]["low"] < week["calories"]["estimate"] < week["calories"]["high"]
 
 
@@ -149,13 +158,45 @@ def test_twelve_weeks_of_bars_oldest_first_with_empty_weeks_and_session_points()
     assert chart["sessions"][0]["date"] == "2025-03-10"
 
 
-def test_a_week_on_plan_needs_two_completed_sessions_or_thirty_backward_minutes():
-    def on_plan(records):
-        return stats.totals(stats.week_start(datetime(2025, 1, 6).date()), records).on_plan
+def test_a_session_counts_when_it_walks_its_plans_backward_minutes_and_at_least_two():
+    assert walk(ms(2025, 1, 6), backward_min=5).counted  # a programme session walked as set
+    assert not walk(ms(2025, 1, 6), backward_min=4.5, planned_backward_min=5).counted  # stopped short
+    assert walk(ms(2025, 1, 6), backward_min=10, planned_backward_min=30).counted  # 10 are always enough
+    assert not walk(ms(2025, 1, 6), forward_min=0.15, backward_min=0.1).counted  # a 15-second test walk
+    assert not walk(ms(2025, 1, 6), backward_min=1.5).counted  # less than 2 minutes backward
 
-    assert on_plan([walk(ms(2025, 1, 6)), walk(ms(2025, 1, 8))])
-    assert not on_plan([walk(ms(2025, 1, 6)), walk(ms(2025, 1, 8), completed=False)])
-    assert on_plan([walk(ms(2025, 1, 6), backward_min=15, completed=False), walk(ms(2025, 1, 8), backward_min=15, completed=False)])
+
+def test_week_1_session_1_walked_as_set_counts_towards_the_backward_card():
+    plan = BUILTIN_PLANS["first-steps-w1s1"]
+    row = {
+        "id": "w1s1", "plan_id": plan.id, "plan_name": plan.name, "started_at": ms(2025, 1, 6), "ended_by": "complete",
+        "finished_at": ms(2025, 1, 6) + plan.total_seconds * 1000,
+        "plan": json.dumps([s.to_dict() for s in plan.segments]),
+        "summary": json.dumps({"segments_walked": [float(s.seconds) for s in plan.segments]}),
+    }
+    record = stats.record_from_session(row)
+    assert record.counted and stats.walk_stats(record, UTC, None)["counts"] is True
+    targets = stats.Targets(3, (5.0, 5.0), "First steps backward")
+    week = stats.week_summary([record], UTC, ms(2025, 1, 7), None, targets)
+    assert (week["sessions"], week["backward_goal_sessions"], week["backward_suggestion"]["sessions"]) == (1, 1, 3)
+    assert week["backward_suggestion"]["minutes_per_session"] == [5, 5] and week["backward_suggestion"]["weekly_minutes"] == 15
+    assert "First steps backward" in week["definitions"]["on_plan_week"]
+
+
+def test_a_week_on_plan_has_the_programmes_sessions_that_count():
+    monday = ms(2025, 1, 6)
+
+    def on_plan(records, targets=stats.GENERAL_TARGETS):
+        return stats.totals(stats.week_start(datetime(2025, 1, 6).date()), records, targets).on_plan
+
+    # The issue: two 15-second walks made "1 week in a row on plan".
+    tiny = [walk(monday + n * 3_600_000, forward_min=10 / 60, backward_min=5 / 60) for n in range(2)]
+    assert not on_plan(tiny) and not on_plan(tiny, TWICE_A_WEEK)
+    assert stats.streak(tiny, UTC, monday + 86_400_000) == 0
+    three = [walk(monday + n * 86_400_000) for n in range(3)]
+    assert not on_plan(three[:2]) and on_plan(three)
+    # A twice-a-week programme is on plan with two.
+    assert on_plan(three[:2], TWICE_A_WEEK)
 
 
 def test_the_streak_counts_weeks_on_plan_up_to_this_one():
@@ -165,19 +206,21 @@ def test_the_streak_counts_weeks_on_plan_up_to_this_one():
     mondays = [ms(2025, 1, 6) + n * 7 * 86_400_000 for n in range(5)]  # 6 Jan .. 3 Feb
     records = two_in_week(mondays[0]) + two_in_week(mondays[2]) + two_in_week(mondays[3])
     # Mid-week in the week of 3 Feb with nothing yet: the streak runs from last week and is 2.
-    assert stats.streak(records, UTC, mondays[4] + 86_400_000) == 2
+    assert stats.streak(records, UTC, mondays[4] + 86_400_000, TWICE_A_WEEK) == 2
     # One session this week does not count yet; the second does.
-    assert stats.streak(records + [walk(mondays[4])], UTC, mondays[4] + 86_400_000) == 2
-    assert stats.streak(records + two_in_week(mondays[4]), UTC, mondays[4] + 3 * 86_400_000) == 3
+    assert stats.streak(records + [walk(mondays[4])], UTC, mondays[4] + 86_400_000, TWICE_A_WEEK) == 2
+    assert stats.streak(records + two_in_week(mondays[4]), UTC, mondays[4] + 3 * 86_400_000, TWICE_A_WEEK) == 3
     # A whole week missed ends it.
-    assert stats.streak(records, UTC, mondays[4] + 8 * 86_400_000) == 0
-    assert stats.streak([], UTC, mondays[0]) == 0
+    assert stats.streak(records, UTC, mondays[4] + 8 * 86_400_000, TWICE_A_WEEK) == 0
+    assert stats.streak([], UTC, mondays[0], TWICE_A_WEEK) == 0
+    # Three a week without a programme: two are not enough.
+    assert stats.streak(records, UTC, mondays[4] + 86_400_000) == 0
 
 
 def test_the_streak_crosses_a_daylight_saving_change():
     # Europe/Berlin moves its clocks on Sunday 30 March 2025.
     records = [walk(ms(2025, 3, day, 8, tz=BERLIN)) for day in (24, 26, 31)] + [walk(ms(2025, 4, 2, 8, tz=BERLIN))]
-    assert stats.streak(records, BERLIN, ms(2025, 4, 3, tz=BERLIN)) == 2
+    assert stats.streak(records, BERLIN, ms(2025, 4, 3, tz=BERLIN), TWICE_A_WEEK) == 2
 
 
 # ---- CSV -----------------------------------------------------------------------------------
@@ -199,6 +242,10 @@ def test_history_csv_quotes_names_and_keeps_formulas_as_text():
     assert (rows[0]["minutes"], rows[0]["backward_minutes"]) == ("15.0", "5.0")
     assert int(rows[0]["kcal_low"]) < int(rows[0]["kcal_high"])
     without_weight = list(csv.DictReader(io.StringIO(stats.history_csv(records, UTC, None), newline="")))
+    # The issue's row: 9 s forward and 3 s backward printed 0.2 = 0.2 + 0.1. Parts add up to the total.
+    short = walk(ms(2025, 1, 9, 18), forward_min=9 / 60, backward_min=3 / 60, sid="c")
+    row = list(csv.DictReader(io.StringIO(stats.history_csv([short], UTC, None), newline="")))[0]
+    assert (row["minutes"], row["forward_minutes"], row["backward_minutes"]) == ("0.2", "0.2", "0.0")
     assert [without_weight[0][k] for k in ("kcal_low", "kcal_estimate", "kcal_high")] == ["", "", ""]
 
 
@@ -226,3 +273,10 @@ def test_a_summary_without_per_segment_seconds_falls_back_to_its_totals():
     }
     record = stats.record_from_session(row)
     assert (record.forward_s, record.backward_s, record.active_s, record.at_ms) == (120, 60, 180, 5)
+
+
+@pytest.mark.parametrize("forward_s, backward_s", [(9, 3), (10, 5), (20.2, 5.1), (87.4, 33.3), (0, 0.1), (599.9, 0.05)])
+def test_minutes_shown_add_up_to_their_total(forward_s, backward_s):
+    shown = stats.minutes_shown(forward_s, backward_s)
+    assert round((shown["forward_minutes"] + shown["backward_minutes"]) * 10) == round(shown["minutes"] * 10)
+    assert abs(shown["minutes"] - (forward_s + backward_s) / 60) <= 0.05 + 1e-9

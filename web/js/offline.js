@@ -14,8 +14,6 @@ import { segmentStarts } from "./workout.js";
 const WALK_ID_BYTES = 16;
 /** The controls a walk log keeps, by the `event` of the local session's state messages ("stopped" is a stop). */
 const LOG_EVENT = Object.freeze({ start: "start", pause: "pause", resume: "resume", skip: "skip", stop: "stop", stopped: "stop" });
-/** The cache the service worker keeps tracks in (sw.js TRACK_CACHE). */
-const TRACK_CACHE = "retrowalk-tracks";
 /**
  * A walk that completed by itself is uploaded once its end is this far in the past on the
  * phone's estimate of the server clock, so a small clock error cannot make it look unfinished.
@@ -48,16 +46,6 @@ export function keepTrack(url) {
   if (typeof url !== "string" || !("serviceWorker" in navigator)) return;
   // `ready` never settles on plain http (no worker): then there is nothing to keep it in anyway.
   navigator.serviceWorker.ready.then((registration) => registration.active?.postMessage({ type: "keep-track", url }), () => {});
-}
-
-/**
- * True when this phone has a walk's whole track in its cache (it plays offline).
- * @param {string} url
- * @returns {Promise<boolean>}
- */
-export async function trackKept(url) {
-  if (typeof url !== "string" || !("caches" in window)) return false;
-  return Boolean(await (await caches.open(TRACK_CACHE)).match(url));
 }
 
 /**

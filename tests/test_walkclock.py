@@ -7,6 +7,9 @@ server agree on every case here.
 from __future__ import annotations
 
 import json
+import random
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -133,3 +136,47 @@ def test_a_finished_walk_sums_up_and_never_walks_more_than_the_plan(steps):
     parts = summary["forward_seconds"] + summary["backward_seconds"] + summary["rest_seconds"]
     assert abs(summary["walked_seconds"] - parts) < 0.25
     assert abs(summary["duration_seconds"] - summary["walked_seconds"] - summary["paused_seconds"]) < 0.25
+
+
+# --- both languages on random walks ----------------------------------------------------------
+
+NODE = shutil.which("node")
+CLI = Path(__file__).parent / "js" / "walkclock_cli.mjs"
+RANDOM_WALKS = 300
+
+
+def random_log(rng: random.Random, end: int) -> list[dict]:
+    """A walker pressing anything at any time; most refused presses left out, some kept (both must refuse them alike)."""
+    now, events = T0, [{"type": "start", "at": T0}]
+    walk = wc.replay(STARTS, events, LEAD, end)
+    for _ in range(rng.randint(0, 12)):
+        now += rng.choice([0, 1, 250, 999, 1_500, 2_000, 3_499, 3_500, 3_501, 7_000])
+        event = {"type": rng.choice(["pause", "resume", "skip", "skip", "stop"] + ["finish"] * (rng.random() < 0.05)), "at": now}
+        try:
+            walk = wc.step(walk, STARTS, event, LEAD, end)
+        except wc.WalkRefused:
+            if rng.random() < 0.9:
+                continue
+        events.append(event)
+    if rng.random() < 0.05:
+        events.insert(rng.randrange(1, len(events) + 1), {"type": "pause", "at": T0 - 1})  # out of order
+    return events
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed (./tests/run installs it)")
+def test_python_and_javascript_agree_on_hundreds_of_random_walks():
+    rng = random.Random(8)  # fixed: the same walks every run
+    plan = FIXTURES["plans"]["late_complete"]
+    end = wc.walk_end_ms(plan["starts"], plan["offsets"])
+    cases = [{"events": random_log(rng, end), "now": T0 + rng.randint(0, 40_000)} for _ in range(RANDOM_WALKS)]
+    payload = {**plan, "lead_ms": LEAD, "end_ms": end, "cases": cases}
+    done = subprocess.run([NODE, str(CLI)], input=json.dumps(payload), capture_output=True, text=True, timeout=60, check=True)
+    for case, js in zip(cases, json.loads(done.stdout), strict=True):
+        try:
+            walk = wc.replay(plan["starts"], case["events"], LEAD, end)
+        except wc.WalkRefused as refused:
+            assert js == {"refused": {"index": refused.index, "code": refused.code}}, case
+            continue
+        settled = wc.settle(walk, end, case["now"])
+        summary = wc.summarize(settled, plan["starts"], plan["kinds"]) if settled.state == wc.FINISHED else None
+        assert js == {"walk": walk.to_dict(), "view": wc.view(walk, plan["starts"], plan["offsets"], case["now"]), "summary": summary}, case

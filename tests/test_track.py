@@ -6,7 +6,6 @@ import array
 import base64
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest

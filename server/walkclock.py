@@ -359,6 +359,7 @@ def summarize(walk: Walk, starts: Sequence[int], kinds: Sequence[str]) -> dict[s
     *tenths, paused_tenths = round_parts([int(ms) for ms in (*walked, paused)], MS_PER_TENTH)
 
     def total(of_kinds: frozenset[str]) -> float:
+        """Seconds walked in segments of these kinds, from the rounded tenths."""
         return sum(t for t, kind in zip(tenths, kinds) if kind in of_kinds) / TENTHS_PER_S
 
     return {

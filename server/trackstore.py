@@ -28,7 +28,7 @@ from flask import Request, Response
 from . import track as layout_maths
 from .errors import NotFound, error_response
 from .track import FRAME_BYTES, SAMPLE_RATE, SAMPLES_PER_MS, SILENT_FRAME, Chunk, Layout
-from .voice import mp3_duration_ms
+from .voice import VoiceUnavailable, mp3_duration_ms
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ LAYOUT_CACHE = 32
 MAIN_DATA_BEGIN_BYTE = 4  # the first byte of Layer III side information
 
 
-class CueAudioMissing(Exception):
-    """A cue file a track needs is not in the audio cache."""
+class CueAudioMissing(VoiceUnavailable):
+    """A cue file a track needs is not in the audio cache (a session cannot promise its cues: 503)."""
 
 
 def decode_cue(data: bytes) -> array.array:

@@ -172,10 +172,13 @@ class TrackStore:
     def _load_layout(self, digest: str) -> Layout | None:
         """Read a manifest from disk (cached by the caller's LRU)."""
         try:
-            manifest = json.loads(self._manifest_path(digest).read_bytes())
+            return layout_maths.layout_of(json.loads(self._manifest_path(digest).read_bytes()))
         except FileNotFoundError:
             return None
-        return layout_maths.layout_of(manifest)
+        except (ValueError, KeyError, TypeError) as damaged:
+            # A damaged manifest (a full disk, a hand edit): not served, never a 500.
+            log.warning("track manifest %s unreadable: %s", digest, damaged)
+            return None
 
     def complete_path(self, digest: str) -> Path | None:
         """The finished track file, if the background render has written it."""

@@ -406,3 +406,15 @@ def test_past_the_disk_bound_the_least_recently_served_file_goes_and_its_track_s
     store.render_file(second)
     assert store.complete_path(first) is None and store.complete_path(second) is not None
     assert b"".join(store.pieces(first, 0, len(mp3))) == mp3
+
+
+def test_a_damaged_manifest_is_404_not_a_failure(app, phone):
+    session = new_session(phone, VARIED_WALK[:2], name="Damaged")
+    digest = session["track"].rsplit("/", 1)[1][:-4]
+    (app.extensions["tracks"].root / f"{digest}.json").write_text('{"cues": [')
+    restarted = create_app({**{k: app.config[k] for k in ("DATA_DIR", "AUDIO_CACHE")}, "GTTS_ENABLED": False, "TESTING": True})
+    try:
+        response = restarted.test_client().get(session["track"])
+        assert response.status_code == 404 and response.get_json()["error"]
+    finally:
+        restarted.extensions["live"].stop()

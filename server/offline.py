@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import walkclock as wc
-from .live import MAX_FUTURE_SKEW_MS, Event, LiveSession
+from .live import Event, LiveSession
 from .plans import Plan, PlanInvalid, parse_plan
 
 WALK_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -32,6 +32,10 @@ EVENT_FIELDS = frozenset({"type", "at"})
 # the request size limit (MAX_CONTENT_LENGTH) with the plan beside it.
 MAX_EVENTS = 1000
 MAX_PLAN_ID_LENGTH = 100
+# A logged time may be this far ahead of the server clock: a phone offline for a while reads
+# the server's time from its own clock and an offset measured before, and its clock may have
+# been set since. A refused log is lost for good, so this is looser than a live control's 2 s.
+MAX_LOG_FUTURE_SKEW_MS = 60_000
 # Walks older than this are not taken: a phone that kept one longer has lost track of it.
 MAX_WALK_AGE_MS = 30 * 24 * 3600 * 1000
 # The start lead a phone may have played with (the server's CUE_LEAD_MS is the default).
@@ -94,7 +98,7 @@ def _events(raw: Any, now: int) -> tuple[dict, ...]:
             raise OfflineWalkInvalid("invalid_events", "The first event must be the start.")
         if last is not None and at < last:
             raise OfflineWalkInvalid("invalid_events", f"{where} is earlier than the one before it: events must be in time order.")
-        if at > now + MAX_FUTURE_SKEW_MS:
+        if at > now + MAX_LOG_FUTURE_SKEW_MS:
             raise OfflineWalkInvalid("invalid_events", f"{where} is in the future; check the phone's clock.")
         if at < now - MAX_WALK_AGE_MS:
             raise OfflineWalkInvalid("invalid_events", f"{where} is more than {MAX_WALK_AGE_MS // 86_400_000} days old.")

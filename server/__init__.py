@@ -28,6 +28,11 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_TRUSTED": "127.0.0.1,::1",
     # Over https, browsers are told to use nothing else for this long (0: no HSTS header).
     "HSTS_MAX_AGE_S": 365 * 24 * 3600,
+    # Rate limits (server/ratelimit.py): {rule: {"device"|"address": [per minute, burst]}} over its defaults.
+    "RATE_LIMITS_ENABLED": True,
+    "RATE_LIMITS": {},
+    # Addresses that skip the per-address limits (a local proxy without --behind-proxy, the benchmarks).
+    "RATE_LIMIT_EXEMPT": "127.0.0.1,::1",
     # Live sessions: a cue is sent this long before it is due, so the phone can schedule it exactly.
     "CUE_LEAD_MS": 1500,
     # A cue is sent only while at least this much remains before its due (else it is not sent).
@@ -84,11 +89,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Each session's whole walk as one MP3 (pocket mode), kept beside the cue files it is made of.
     app.extensions["tracks"] = TrackStore(app.config["AUDIO_CACHE"], app.extensions["audio_cache"].path_for)
 
-    from . import api, devices, errors, pages, security
+    from . import api, devices, errors, pages, ratelimit, security
 
     errors.register_error_handlers(app)
     security.init_app(app)
     devices.init_app(app)
+    ratelimit.init_app(app)
     app.register_blueprint(api.bp)
     from . import live, ws
 

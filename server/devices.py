@@ -35,7 +35,10 @@ def _known(token: str) -> bool:
 
 
 def _issue() -> str:
-    """Create a new device and return its token."""
+    """Create a new device and return its token (counted against its address's limit of new devices)."""
+    from .ratelimit import count_new_device  # here: ratelimit imports this module's neighbours
+
+    count_new_device()
     token = secrets.token_urlsafe(TOKEN_BYTES)
     get_db().execute(
         "INSERT INTO devices (id, created_at) VALUES (?, ?)", [token, int(time.time() * 1000)]

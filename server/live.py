@@ -57,6 +57,8 @@ HOUSEKEEPING = ""
 UNLOADED = -1
 # After a scheduler failure on one session (a locked database, say), look at it again this soon.
 RETRY_MS = 1000
+# Stale wake-ups (a session rescheduled, by a pause or a skip) tolerated beyond twice the live ones.
+HEAP_SLACK = 64
 # The scheduler works at most this long before yielding, so sockets' writers run between slices.
 TICK_SLICE_S = 0.005
 MS_PER_S = 1000
@@ -637,6 +639,7 @@ class LiveHub:
         self.sessions: dict[str, LiveSession] = {}
         self.watchers: dict[str, set[Watcher]] = {}
         self.heap: list[tuple[int, int, str, int]] = []
+        self._heap_floor = 0  # entries left by the last compaction: all current then
         self.metrics = Metrics()
         self._counter = itertools.count()
         self._wake = threading.Event()
@@ -804,10 +807,27 @@ class LiveHub:
         wake = session.next_wake_ms(self.lead_ms, self.max_pause_ms)
         if wake is not None:
             heapq.heappush(self.heap, (wake, next(self._counter), session.id, session.generation))
+            self._compact_if_stale()
             # Only a change from outside wakes the scheduler: inside a tick it would make the
             # scheduler's wait return at once, and a scheduler that never waits starves the writers.
             if wake_scheduler:
                 self._wake.set()
+
+    def _is_current(self, entry: tuple[int, int, str, int]) -> bool:
+        """Whether a heap entry still matters: housekeeping, an unloaded session's end, or a session's latest wake-up."""
+        _, _, session_id, generation = entry
+        if session_id == HOUSEKEEPING or generation == UNLOADED:
+            return True
+        session = self.sessions.get(session_id)
+        return session is not None and session.generation == generation
+
+    def _compact_if_stale(self) -> None:
+        """Drop stale wake-ups once the heap has doubled since the last compaction (so each costs as many pushes as it keeps)."""
+        if len(self.heap) <= 2 * self._heap_floor + HEAP_SLACK:
+            return
+        self.heap = [entry for entry in self.heap if self._is_current(entry)]
+        heapq.heapify(self.heap)
+        self._heap_floor = len(self.heap)
 
     def _advance(self, session: LiveSession, now: int) -> None:
         """Send a session's cues whose time has come, and finish it at its end."""

@@ -16,10 +16,10 @@ import socket
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
@@ -81,14 +81,22 @@ def parse_message(data: Any, max_bytes: int) -> dict:
     return message
 
 
-def answer(hub: live.LiveHub, session_id: str, data: Any, max_bytes: int) -> dict | None:
-    """Act on one message from the phone; return the reply for this socket alone (None: the broadcast says it)."""
+def answer(hub: live.LiveHub, session_id: str, data: Any, max_bytes: int, throttle: Callable[[], dict | None] | None = None) -> dict | None:
+    """Act on one message from the phone; return the reply for this socket alone (None: the broadcast says it).
+
+    `throttle` counts a control against the device's and address's rate limits and returns
+    the `rate_limited` error when over them (the control is then not applied).
+    """
     try:
         message = parse_message(data, max_bytes)
     except MessageInvalid as invalid:
         return error_message(invalid.code, invalid.message)
     if message["type"] == "ping":
         return {"type": "pong", "t": message.get("t"), "server_time": hub.clock()}
+    if throttle is not None:
+        limited = throttle()
+        if limited is not None:
+            return limited
     try:
         hub.control(session_id, message["type"], message.get("at"))
     except live.ControlRefused as refused:
@@ -269,6 +277,9 @@ def session_socket(ws, session_id: str):
     writer.start()
     poll_s, send_timeout_s = float(config["WS_RECEIVE_POLL_S"]), float(config["WS_SEND_TIMEOUT_S"])
     max_bytes = int(config["WS_MAX_MESSAGE_BYTES"])
+    from .ratelimit import control_throttle  # here: ratelimit imports this module through security
+
+    throttle = control_throttle(g.get("device_id"), request.remote_addr)  # the device the upgrade check found
     try:
         hub.attach(session_id, outbox)
         # receive() with a timeout: simple-websocket can wake a waiting receive before it marks
@@ -276,7 +287,7 @@ def session_socket(ws, session_id: str):
         while ws.connected and not outbox.closed:
             data = ws.receive(timeout=poll_s)
             if data is not None:
-                reply = answer(hub, session_id, data, max_bytes)
+                reply = answer(hub, session_id, data, max_bytes, throttle)
                 if reply is not None:
                     outbox.deliver(live.encode(reply))
             if outbox.stuck_for() > send_timeout_s:

@@ -475,3 +475,140 @@ def test_fifty_simultaneous_handshakes_get_at_most_the_cap_and_slots_come_back(s
         except InvalidStatus:
             assert time.monotonic() < deadline, "a slot was never released"
             time.sleep(0.2)
+
+
+# --- One client cannot starve the others (defect 3) ---------------------------------------
+
+from server.ratelimit import Limiter, RateLimited  # noqa: E402
+
+STRANGER = "198.51.100.7"
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_token_bucket_allows_its_burst_then_refills_at_its_rate():
+    clock = FakeClock()
+    limits = Limiter({"write": {"device": [60, 3]}}, clock=clock)
+    for _ in range(3):
+        limits.hit("write", device="d1")
+    with pytest.raises(RateLimited) as refused:
+        limits.hit("write", device="d1")
+    assert refused.value.retry_after_s == 1
+    limits.hit("write", device="d2")  # another device has its own bucket
+    clock.now += 1
+    limits.hit("write", device="d1")
+
+
+def test_a_refused_hit_takes_nothing_from_the_other_bucket():
+    clock = FakeClock()
+    limits = Limiter({"write": {"device": [60, 1], "address": [60, 2]}}, clock=clock)
+    limits.hit("write", device="d1", address=STRANGER)
+    with pytest.raises(RateLimited):
+        limits.hit("write", device="d1", address=STRANGER)
+    limits.hit("write", device="d2", address=STRANGER)  # the address still had its second token
+
+
+def test_buckets_stay_bounded_under_many_keys():
+    clock = FakeClock()
+    limits = Limiter({"new_device": {"address": [60, 5]}}, clock=clock, max_buckets=100)
+    for n in range(1000):
+        limits.hit("new_device", address=f"10.0.{n // 256}.{n % 256}")
+    assert len(limits.buckets) <= 100
+
+
+def limited_app(tmp_path, **limits):
+    """An app with tight limits for the rules given."""
+    return create_app({"DATA_DIR": str(tmp_path / "data"), "AUDIO_CACHE": str(tmp_path / "audio"), "GTTS_ENABLED": False,
+                       "RATE_LIMITS": limits})
+
+
+def assert_rate_limited(response) -> None:
+    """429 in the one error shape, with Retry-After in the header and the body."""
+    assert response.status_code == 429, response.json
+    assert response.json["error"] == "rate_limited" and response.json["message"]
+    assert int(response.headers["Retry-After"]) >= 1 and response.json["retry_after"] >= 1
+
+
+def test_plan_and_settings_writes_are_limited_per_device(tmp_path):
+    app = limited_app(tmp_path, write={"device": [6, 3], "address": [600, 600]})
+    walker, other = app.test_client(), app.test_client()
+    assert walker.post("/api/plans", json=PLAN).status_code == 201
+    assert walker.put("/api/settings", json={"weight_kg": 70}).status_code == 200
+    assert walker.post("/api/programmes/first-steps/start").status_code == 200
+    assert_rate_limited(walker.post("/api/plans", json=PLAN))
+    assert_rate_limited(walker.put("/api/settings", json={"weight_kg": 71}))
+    assert walker.get("/api/plans").status_code == 200  # reading is never limited
+    assert other.post("/api/plans", json=PLAN).status_code == 201
+
+
+def test_session_creation_is_limited_per_device(tmp_path):
+    app = limited_app(tmp_path, session={"device": [1, 1], "address": [600, 600]})
+    walker = app.test_client()
+    assert walker.post("/api/sessions", json={"plan_id": "first-steps"}).status_code == 201
+    assert_rate_limited(walker.post("/api/sessions", json={"plan_id": "first-steps"}))
+
+
+def test_writes_from_one_address_are_limited_across_its_devices_and_loopback_is_exempt(tmp_path):
+    app = limited_app(tmp_path, write={"device": [600, 600], "address": [6, 3]})
+    stranger = {"REMOTE_ADDR": STRANGER}
+    answers = [app.test_client().post("/api/plans", json=PLAN, environ_base=stranger) for _ in range(4)]
+    assert [a.status_code for a in answers[:3]] == [201, 201, 201]
+    assert_rate_limited(answers[3])
+    assert all(app.test_client().post("/api/plans", json=PLAN).status_code == 201 for _ in range(5))
+
+
+def test_new_devices_are_limited_per_address(tmp_path):
+    app = limited_app(tmp_path, new_device={"address": [2, 2]})
+    stranger = {"REMOTE_ADDR": STRANGER}
+    answers = [app.test_client().post("/api/plans", json=PLAN, environ_base=stranger) for _ in range(3)]
+    assert [a.status_code for a in answers[:2]] == [201, 201]
+    assert_rate_limited(answers[2])
+    assert "Set-Cookie" not in answers[2].headers
+    with sqlite3.connect(app.config["DATABASE"]) as conn:
+        assert conn.execute("SELECT count(*) FROM devices").fetchone()[0] == 2
+
+
+def test_a_throttled_socket_control_is_answered_and_not_applied():
+    applied = []
+
+    class CountingHub(IdleHub):
+        def control(self, session_id, kind, at=None):
+            applied.append(kind)
+
+    limited = {"type": "error", "error": "rate_limited", "message": "Too many requests; please try again in 1 s.", "retry_after": 1}
+    assert socket_layer.answer(CountingHub(), "s", '{"type": "pause"}', 4096, throttle=lambda: limited) == limited
+    assert socket_layer.answer(CountingHub(), "s", '{"type": "ping", "t": 1}', 4096, throttle=lambda: limited)["type"] == "pong"
+    assert applied == []
+
+
+def test_socket_controls_over_the_limit_get_an_error_and_the_socket_stays(fresh_server):
+    from test_ws import Listener, cookie_of, create_session, of
+
+    running = fresh_server(env={"RETROWALK_RATE_LIMITS": json.dumps({"control": {"device": [6, 3]}})})
+    device = running.client()
+    session = create_session(device, running.url)
+    phone = Listener(running.ws_url + session["ws"], cookie_of(device))
+    phone.next(of("hello"))
+    for control in ("start", "pause", "resume", "pause"):
+        phone.send({"type": control})
+    assert phone.next(of("error"))[0]["error"] == "rate_limited"
+    phone.send({"type": "ping", "t": 3})
+    assert phone.next(of("pong"))[0]["t"] == 3
+
+
+def test_pause_and_resume_thousands_of_times_leaves_no_pile_of_stale_wakeups(app, client):
+    hub = app.extensions["live"]
+    session = client.post("/api/sessions", json={"plan_id": "first-steps"}).json
+    hub.control(session["id"], "start")
+    for _ in range(3000):
+        hub.control(session["id"], "pause")
+        hub.control(session["id"], "resume")
+    assert len(hub.heap) < 100

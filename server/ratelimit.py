@@ -1,0 +1,204 @@
+"""Fair shares: no client may starve the cue scheduler or flood the server with writes.
+
+Two defences. `YieldingApp` hands the gevent hub a turn before every request, so one
+connection's pipelined burst (thousands of requests already in its buffer, which gunicorn
+would otherwise answer back to back without ever waiting on the socket) cannot hold up the
+cue scheduler for more than one request at a time. `Limiter` is a set of token buckets, per
+device and per client address, for what costs the server a write: new devices, session
+creation, plan and settings writes, and socket controls; over a limit the answer is 429 with
+`Retry-After` (or a `rate_limited` error on the socket).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from flask import Flask, current_app, g, request
+
+from .errors import error_response
+from .security import parse_networks
+
+SECONDS_PER_MINUTE = 60.0
+# Buckets kept in memory at most; past it, full (idle) buckets are dropped, then the oldest.
+MAX_BUCKETS = 100_000
+RATE_LIMITED = "rate_limited"
+# Which limit each endpoint counts against.
+ENDPOINT_RULES = {
+    "api.create_session": "session",
+    "api.upload_offline_walk": "session",
+    "api.create_plan": "write",
+    "api.update_plan": "write",
+    "api.delete_plan": "write",
+    "api.change_settings": "write",
+    "api.start_programme": "write",
+}
+# Rule -> scope -> [events a minute, burst]. Generous for a walker (and the test suite and
+# benchmarks), tight for a script: a walker makes a session or two an hour.
+DEFAULT_RATE_LIMITS: dict[str, dict[str, list[float]]] = {
+    "new_device": {"address": [60, 60]},
+    "session": {"device": [30, 30], "address": [300, 100]},
+    "write": {"device": [120, 60], "address": [600, 200]},
+    "control": {"device": [240, 120], "address": [1200, 300]},
+}
+
+
+class RateLimited(Exception):
+    """A client over one of its limits; `retry_after` is the seconds until it may try again."""
+
+    def __init__(self, rule: str, scope: str, retry_after: float):
+        super().__init__(f"{rule} limit per {scope}")
+        self.rule, self.scope, self.retry_after = rule, scope, retry_after
+
+    @property
+    def retry_after_s(self) -> int:
+        """Whole seconds to wait (at least one), as Retry-After wants them."""
+        return max(1, math.ceil(self.retry_after))
+
+    def message(self) -> str:
+        """A sentence for the walker."""
+        return f"Too many requests; please try again in {self.retry_after_s} s."
+
+
+@dataclass
+class Bucket:
+    """Tokens left and when they were counted."""
+
+    tokens: float
+    at: float
+
+
+class Limiter:
+    """Token buckets by (rule, scope, key), in memory and bounded, safe across threads and greenlets."""
+
+    def __init__(self, limits: dict[str, dict[str, list[float]]], exempt: str = "", enabled: bool = True,
+                 clock: Callable[[], float] = time.monotonic, max_buckets: int = MAX_BUCKETS):
+        self.limits = limits
+        self.exempt = parse_networks(exempt)
+        self.enabled = enabled
+        self.clock = clock
+        self.max_buckets = max_buckets
+        self.lock = threading.Lock()
+        self.buckets: dict[tuple[str, str, str], Bucket] = {}
+
+    def exempt_address(self, address: str | None) -> bool:
+        """Whether per-address limits skip this address (by default loopback: a local proxy, the benchmarks)."""
+        import ipaddress
+
+        try:
+            peer = ipaddress.ip_address((address or "").split("%")[0])
+        except ValueError:
+            return False
+        return any(peer in network for network in self.exempt)
+
+    def hit(self, rule: str, device: str | None = None, address: str | None = None) -> None:
+        """Count one event against the rule's device and address buckets, or raise RateLimited (nothing is taken then)."""
+        if not self.enabled or rule not in self.limits:
+            return
+        keys = []
+        scopes = self.limits[rule]
+        if device is not None and "device" in scopes:
+            keys.append(("device", device))
+        if address is not None and "address" in scopes and not self.exempt_address(address):
+            keys.append(("address", address))
+        with self.lock:
+            now = self.clock()
+            buckets = [(scope, self._refilled(rule, scope, key, now)) for scope, key in keys]
+            for scope, bucket in buckets:
+                if bucket.tokens < 1:
+                    per_minute = scopes[scope][0]
+                    raise RateLimited(rule, scope, (1 - bucket.tokens) * SECONDS_PER_MINUTE / per_minute)
+            for _, bucket in buckets:
+                bucket.tokens -= 1
+
+    def _refilled(self, rule: str, scope: str, key: str, now: float) -> Bucket:
+        """The bucket of one key with the tokens earned since it was last counted."""
+        per_minute, burst = self.limits[rule][scope]
+        bucket = self.buckets.get((rule, scope, key))
+        if bucket is None:
+            if len(self.buckets) >= self.max_buckets:
+                self._prune(now)
+            bucket = self.buckets[(rule, scope, key)] = Bucket(float(burst), now)
+        else:
+            bucket.tokens = min(float(burst), bucket.tokens + (now - bucket.at) * per_minute / SECONDS_PER_MINUTE)
+            bucket.at = now
+        return bucket
+
+    def _prune(self, now: float) -> None:
+        """Forget buckets that have refilled (as good as new); if that is not enough, the oldest half."""
+        for bucket_key, bucket in list(self.buckets.items()):
+            rule, scope, _ = bucket_key
+            per_minute, burst = self.limits[rule][scope]
+            if bucket.tokens + (now - bucket.at) * per_minute / SECONDS_PER_MINUTE >= burst:
+                del self.buckets[bucket_key]
+        if len(self.buckets) >= self.max_buckets:
+            for bucket_key in list(self.buckets)[: len(self.buckets) // 2]:
+                del self.buckets[bucket_key]
+
+
+class YieldingApp:
+    """WSGI middleware: give every other greenlet (the cue scheduler first) a turn before each request."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        """Yield (gevent patches time.sleep: sleep(0) is a turn of the hub), then serve."""
+        time.sleep(0)
+        return self.wsgi_app(environ, start_response)
+
+
+def limiter() -> Limiter:
+    """This app's limiter."""
+    return current_app.extensions["limiter"]
+
+
+def count_new_device() -> None:
+    """Count a new device against its address (called where a device is issued)."""
+    limiter().hit("new_device", address=request.remote_addr)
+
+
+def limit_request():
+    """Before a write that costs the server (its endpoint is in ENDPOINT_RULES): count it, or 429."""
+    rule = ENDPOINT_RULES.get(request.endpoint or "")
+    if rule is None or request.method == "GET":
+        return None
+    from .devices import current_device
+
+    limiter().hit(rule, device=current_device(), address=request.remote_addr)
+    return None
+
+
+def control_throttle(device: str | None, address: str | None) -> Callable[[], dict | None]:
+    """For a socket: a function that counts one control and returns the socket's `rate_limited` error when over."""
+    limits = limiter()
+
+    def throttle() -> dict | None:
+        try:
+            limits.hit("control", device=device, address=address)
+        except RateLimited as limited:
+            return {"type": "error", "error": RATE_LIMITED, "message": limited.message(), "retry_after": limited.retry_after_s}
+        return None
+
+    return throttle
+
+
+def rate_limited(exc: RateLimited):
+    """429 in the one error shape, with Retry-After."""
+    response = error_response(429, RATE_LIMITED, exc.message(), retry_after=exc.retry_after_s)
+    response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install the yielding middleware, the limiter (from config) and its request hook and error handler."""
+    limits: dict[str, Any] = {**DEFAULT_RATE_LIMITS, **(app.config.get("RATE_LIMITS") or {})}
+    app.extensions["limiter"] = Limiter(
+        limits, exempt=app.config["RATE_LIMIT_EXEMPT"], enabled=bool(app.config["RATE_LIMITS_ENABLED"])
+    )
+    app.wsgi_app = YieldingApp(app.wsgi_app)
+    app.before_request(limit_request)
+    app.register_error_handler(RateLimited, rate_limited)

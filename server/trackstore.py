@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
@@ -139,7 +140,7 @@ class TrackStore:
         self._lock = threading.Lock()
         self._pcm = functools.lru_cache(maxsize=PCM_CACHE_FILES)(self._decode_file)
         self._encoded = functools.lru_cache(maxsize=CHUNK_CACHE)(self._encode_chunk)
-        self._layout = functools.lru_cache(maxsize=LAYOUT_CACHE)(self._load_layout)
+        self._layouts: OrderedDict[str, Layout] = OrderedDict()  # least recently used first
         self._sweep_stale_temp_files()
 
     # --- registering ---------------------------------------------------------------------
@@ -149,7 +150,7 @@ class TrackStore:
         key = layout_maths.track_key(timeline, end_ms)
         digest = layout_maths.track_hash(key)
         path = self._manifest_path(digest)
-        if not path.is_file():
+        if self.layout(digest) is None:
             samples = {file: self._samples_of(file) for file, _ in key["cues"]}
             self._write_atomically(path, json.dumps(layout_maths.manifest(key, samples)).encode("utf-8"))
         return digest
@@ -167,16 +168,27 @@ class TrackStore:
 
     def layout(self, digest: str) -> Layout | None:
         """The layout of a registered track, or None for a hash never registered."""
-        return self._layout(digest)
+        with self._lock:
+            if digest in self._layouts:
+                self._layouts.move_to_end(digest)
+                return self._layouts[digest]
+        track = self._load_layout(digest)
+        if track is not None:  # an unknown track is not remembered: it may be registered next
+            with self._lock:
+                self._layouts[digest] = track
+                while len(self._layouts) > LAYOUT_CACHE:
+                    self._layouts.popitem(last=False)
+        return track
 
     def _load_layout(self, digest: str) -> Layout | None:
-        """Read a manifest from disk (cached by the caller's LRU)."""
+        """Read a manifest from disk, or None when there is none (or it is damaged)."""
         try:
             return layout_maths.layout_of(json.loads(self._manifest_path(digest).read_bytes()))
         except FileNotFoundError:
             return None
         except (ValueError, KeyError, TypeError) as damaged:
-            # A damaged manifest (a full disk, a hand edit): not served, never a 500.
+            # A damaged manifest (a full disk, a hand edit): not served, never a 500; the next
+            # session of the same timeline writes it again.
             log.warning("track manifest %s unreadable: %s", digest, damaged)
             return None
 
@@ -194,7 +206,7 @@ class TrackStore:
             except OSError:
                 pass
             return _file_pieces(path, start, stop)
-        return layout_maths.range_pieces(self._layout(digest), start, stop, self._chunk_or_silence)
+        return layout_maths.range_pieces(self.layout(digest), start, stop, self._chunk_or_silence)
 
     def _chunk_or_silence(self, chunk: Chunk) -> bytes:
         """A chunk's frames; quiet where a cue file has gone from the cache (never a broken stream)."""
@@ -246,7 +258,7 @@ class TrackStore:
 
     def render_file(self, digest: str) -> Path:
         """Write the complete track file now (temporary file, then rename) and return its path."""
-        track = self._layout(digest)
+        track = self.layout(digest)
         if track is None:
             raise NotFound("There is no such track.")
         fd, temp_name = tempfile.mkstemp(dir=self.root, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)

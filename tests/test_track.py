@@ -416,5 +416,10 @@ def test_a_damaged_manifest_is_404_not_a_failure(app, phone):
     try:
         response = restarted.test_client().get(session["track"])
         assert response.status_code == 404 and response.get_json()["error"]
+        # The next session of the same walk writes it again.
+        again = restarted.test_client()
+        again.get("/")
+        assert new_session(again, VARIED_WALK[:2], name="Damaged again")["track"] == session["track"]
+        assert again.get(session["track"], headers={"Range": "bytes=0-47"}).status_code == 206
     finally:
         restarted.extensions["live"].stop()

@@ -23,7 +23,7 @@ from .inputs import SQLITE_MAX_INT, query_int, request_json
 from .plans import Plan, PlanInvalid, parse_plan, parse_segments
 from .programmes import BUILTIN_PLANS, PROGRAMMES, CompletedWalk, Programme
 from .programmes import progress as programme_progress
-from .programmes import week_backward_minutes
+from .programmes import in_units, week_backward_minutes
 from .settings import Settings, SettingsInvalid, timezone_problem, valid_timezone
 from .settings import apply_changes as apply_settings_changes
 from .settings import from_stored as settings_from_stored
@@ -93,14 +93,35 @@ def healthz():
 @bp.get("/api/plans")
 def list_plans():
     """Built-in plans, then this device's own, each with its totals."""
-    plans = list(BUILTIN_PLANS.values()) + device_plans(current_device())
-    return jsonify([plan.to_dict() for plan in plans])
+    device_id = current_device()
+    plans = list(BUILTIN_PLANS.values()) + device_plans(device_id)
+    units = display_units(device_settings(device_id))
+    return jsonify([plan_view(plan, units) for plan in plans])
 
 
 @bp.get("/api/plans/<plan_id>")
 def show_plan(plan_id: str):
     """One plan this device may see."""
-    return get_plan(plan_id, current_device()).to_dict()
+    device_id = current_device()
+    return plan_view(get_plan(plan_id, device_id), display_units(device_settings(device_id)))
+
+
+def display_units(settings: Settings) -> str:
+    """The units the server's texts speak of speeds in: `?units=` if given, else the device's setting."""
+    units = request.args.get("units")
+    if units is None:
+        return settings.units
+    if units not in phrases.UNITS:
+        raise BadInput("invalid_units", 'units must be "mph" or "kmh".')
+    return units
+
+
+def plan_view(plan: Plan, units: str) -> dict:
+    """A plan as the API shows it; a built-in plan's description speaks of speeds in the walker's units."""
+    shown = plan.to_dict()
+    if plan.builtin:
+        shown["description"] = in_units(shown["description"], units)
+    return shown
 
 
 def _store_plan(plan: Plan, device_id: str, created_at: int) -> None:
@@ -317,7 +338,7 @@ def _programme_view(programme: Programme, settings: Settings, walks: list[Comple
     """A programme with its sessions and this device's progress in it."""
     started = settings.programme_starts.get(programme.id)
     return {
-        **programme.to_dict(),
+        **programme.to_dict(display_units(settings)),
         "following": settings.programme == programme.id,
         "started_at": started,
         "progress": programme_progress(programme, walks, started).to_dict(),
@@ -469,7 +490,7 @@ def create_session():
         "ws": live.socket_path(session_id),
         "state": live.READY,
         "created_at": created_at,
-        "plan": plan.to_dict(),
+        "plan": plan_view(plan, options.units),
         "options": asdict(options),
         "lead_ms": current_app.extensions["live"].lead_ms,
         **track_fields(timeline, end_ms),

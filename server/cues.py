@@ -52,8 +52,8 @@ ONE_MINUTE_MARK_MIN_SECONDS = 120
 FIVE_MINUTE_MARKS_MIN_SECONDS = 600
 
 # A slow-down is said this long before the switch it prepares, so the walker can press the
-# treadmill's buttons and let the belt settle before the countdown (DOMAIN: slow the belt
-# before turning to walk backwards).
+# treadmill's buttons and let the belt settle before the countdown (trainers' advice: slow
+# the belt before turning to walk backwards; docs/sources.md).
 SLOW_DOWN_LEAD_MS = 10_000
 
 PRIORITY = {"switch": 0, "complete": 0, "speed": 1, "countdown": 2, "halfway": 3, "remaining": 4}

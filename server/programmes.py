@@ -1,17 +1,23 @@
 """Programmes: built-in series of sessions (each one a Plan) and the walker's place in them.
 
-Every number here comes from /work/shared/DOMAIN.md:
+Every number here comes from a source listed in docs/sources.md (cited below by author and year):
 
-- "First steps backward" follows the beginner advice of the product brief and the treadmill
-  trainers: begin with about 5 minutes of backward walking in 1-minute bouts between forward
-  walking, under 2 mph, and build slowly to 10-15 minutes backward in longer bouts, three
-  sessions a week over about six weeks, towards 2-3 mph.
-- "Knee-friendly" is the dose of Alghadir et al. (BMC Musculoskeletal Disorders 2019):
+- "First steps backward" follows trainers' treadmill advice for beginners (a practice, not a
+  trial): begin with about 5 minutes of backward walking in 1-minute bouts between forward
+  walking, under 2 mph, and build slowly (about +0.5 mph a week at most) towards 10-15
+  minutes backward in longer bouts, three sessions a week over about six weeks, towards
+  2-3 mph; 10 minutes is the dose of Alghadir et al. 2019.
+- "Knee-friendly" is the dose of Alghadir et al. (BMC Musculoskeletal Disorders 2019;20:159):
   10 minutes of retro walking, 3 days a week, for 6 weeks, at a comfortable speed.
-- "Steady balance" is for older walkers: a 10-session backward-walking programme improved
-  dynamic gait, Timed Up and Go and heel-rise endurance; older people shorten their stride
-  far more walking backwards, so bouts are short and slow, with a rest at the rail after each.
+- "Steady balance" is for older walkers: ten backward-walking sessions improved dynamic
+  gait, Timed Up and Go and heel-rise endurance (Activities, Adaptation & Aging 2021;45:202);
+  older people shorten their stride far more walking backwards (Laufer, J Gerontol A 2005),
+  so bouts are short and slow, with a rest at the rail after each.
 - "Quick mix" is variety: 10, 20 and 30-minute sessions that alternate forward and backward.
+- No backward speed hint reaches the walk-to-run transition of backward locomotion, about
+  1.63 m/s or 3.6 mph (Hreljac et al., J Sports Sci Med 2005;4:446).
+
+Texts with speeds are written in mph and shown in the walker's units (`in_units`).
 
 Progress is derived, never stored: it is read from the sessions the device finished with
 `ended_by == "complete"` (a session stopped early does not count). See `progress`.
@@ -19,17 +25,42 @@ Progress is derived, never stored: it is read from the sessions the device finis
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from .plans import Plan, Segment, walk
 
 # A session's backward minutes may grow by at most this much over the session before it:
-# "keep it short, begin with 5 minutes backward and add slowly" (DOMAIN.md).
+# "keep it short, begin with 5 minutes backward and add slowly" (trainers' advice).
 MAX_BACKWARD_STEP_SECONDS = 2 * 60
-# Treadmill hints: under 2 mph at first, towards 2-3 mph later (DOMAIN.md).
+# Treadmill hints: under 2 mph at first, towards 2-3 mph later (trainers' advice).
 BEGINNER_MAX_REVERSE_MPH = 2.0
 MAX_REVERSE_MPH = 3.0
+# Backward walking turns into running at 1.63 m/s (Hreljac et al. 2005): no backward hint
+# of a programme may reach it.
+WALK_RUN_TRANSITION_MPH = 3.6
+KM_PER_MILE = 1.609344
+UNITS = ("mph", "kmh")
+# "2 mph", "2.5 mph" or a range "2-3 mph" in a programme's text (written in mph).
+_MPH_TEXT = re.compile(r"(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))? mph")
+
+
+def _kmh(mph_text: str) -> str:
+    """A speed written in mph as km/h to a tenth, without a trailing ".0"."""
+    return f"{float(mph_text) * KM_PER_MILE:.1f}".removesuffix(".0")
+
+
+def in_units(text: str, units: str) -> str:
+    """A programme's text with its speeds in the walker's units ("under 2 mph" -> "under 3.2 km/h")."""
+    if units != "kmh":
+        return text
+
+    def convert(match: re.Match) -> str:
+        low, high = match.group(1), match.group(2)
+        return f"{_kmh(low)}-{_kmh(high)} km/h" if high else f"{_kmh(low)} km/h"
+
+    return _MPH_TEXT.sub(convert, text)
 
 
 @dataclass(frozen=True)
@@ -51,15 +82,17 @@ class ProgrammeSession:
             return f"Week {self.week}, session {self.number}"
         return f"Session {self.number} of {self.count}"
 
-    def to_dict(self) -> dict:
-        """The session as GET /api/programmes lists it: its place, its why, and the whole plan."""
+    def to_dict(self, units: str = "mph") -> dict:
+        """The session as GET /api/programmes lists it: its place, its why, and the whole plan (speeds in `units`)."""
+        plan = self.plan.to_dict()
+        plan["description"] = in_units(plan["description"], units)
         return {
             "plan_id": self.plan.id,
             "week": self.week,
             "session": self.number,
             "label": self.label,
-            "why": self.why,
-            "plan": self.plan.to_dict(),
+            "why": in_units(self.why, units),
+            "plan": plan,
         }
 
 
@@ -85,18 +118,18 @@ class Programme:
                 return index
         return None
 
-    def to_dict(self) -> dict:
-        """The programme as GET /api/programmes lists it (progress is added by the caller)."""
+    def to_dict(self, units: str = "mph") -> dict:
+        """The programme as GET /api/programmes lists it, speeds in `units` (progress is added by the caller)."""
         return {
             "id": self.id,
             "name": self.name,
-            "description": self.description,
+            "description": in_units(self.description, units),
             "audience": self.audience,
             "source": self.source,
             "weeks": self.weeks,
             "sessions_per_week": self.sessions_per_week,
             "repeats": self.repeats,
-            "sessions": [s.to_dict() for s in self.sessions],
+            "sessions": [s.to_dict(units) for s in self.sessions],
         }
 
 
@@ -238,7 +271,7 @@ def _weekly_programme(
 
 
 FIRST_STEPS_WEEKS = (
-    # Week 1 is the beginner's 5 minutes in 1-minute bouts, under 2 mph (DOMAIN.md).
+    # Week 1 is the beginner's 5 minutes in 1-minute bouts, under 2 mph (trainers' advice).
     _Bouts(5, 1, 1.5, 2, 2.5, "Five 1-minute bouts under 2 mph: short enough to keep your form while "
            "your balance learns the new direction. Hold the rail."),
     _Bouts(6, 1, 1.6, 2, 2.5, "One more 1-minute bout, a touch faster: six minutes backward. Add slowly."),
@@ -267,7 +300,10 @@ def _first_steps() -> Programme:
         "and build to 14 minutes in longer bouts over six weeks, from under 2 mph towards "
         "2-3 mph. Start indoors or on a treadmill, clip the safety key and hold the rail.",
         "Anyone new to backward walking",
-        "Product brief and trainers' treadmill advice (DOMAIN.md)",
+        "Trainers' treadmill advice for beginners (1-2 mph holding the rails, 30-60 s bouts, about "
+        "+0.5 mph a week); the 10-minute dose of Alghadir et al., BMC Musculoskeletal Disorders "
+        "2019;20:159; backward speeds kept under the walk-to-run transition of 3.6 mph "
+        "(Hreljac et al., Journal of Sports Science and Medicine 2005;4:446).",
         len(weeks),
         3,
         _weekly_programme("first-steps", "First steps backward", weeks, 3),
@@ -306,7 +342,9 @@ def _knee_friendly() -> Programme:
         "weeks: the dose that reduced knee pain and disability in trials. Ask a physical "
         "therapist if you are unsure.",
         "People with sore knees or knee osteoarthritis",
-        "Alghadir et al., BMC Musculoskeletal Disorders 2019; reviews of retro walking for knee OA",
+        "Alghadir AH, Anwer S, Sarkar B, Gabr SA, Al-Eisa ES. Effect of 6-week retro or forward "
+        "walking program on pain, functional disability, quadriceps muscle strength, and performance "
+        "in individuals with knee osteoarthritis. BMC Musculoskeletal Disorders 2019;20:159.",
         KNEE_WEEKS,
         3,
         _weekly_programme("knee-friendly", "Knee-friendly", weeks, 3),
@@ -346,7 +384,9 @@ def _steady_balance() -> Programme:
         "rail after each, growing from 2 to 6 minutes backward. Backward walking trains "
         "balance and body control; progress gently.",
         "Older walkers",
-        "A 10-session backward-walking programme for older adults (DOMAIN.md)",
+        "Effects of Backward Walking Training on Balance, Mobility, and Gait in Community-Dwelling "
+        "Older Adults. Activities, Adaptation & Aging 2021;45(3):202-216 (ten sessions); Laufer Y. "
+        "Journals of Gerontology A 2005;60(5):627-632 (older walkers shorten their stride backwards).",
         len(weeks),
         STEADY_SESSIONS_PER_WEEK,
         _weekly_programme("steady-balance", "Steady balance", weeks, STEADY_SESSIONS_PER_WEEK),
@@ -401,7 +441,9 @@ def _quick_mix() -> Programme:
         "Ten, twenty and thirty-minute sessions that alternate forward and backward walking, "
         "for variety. Offered in turn, round and round.",
         "Walkers who want variety",
-        "Alternate forward and backward intervals (DOMAIN.md)",
+        "Trainers' advice to alternate forward and backward intervals; energy from the Compendium of "
+        "Physical Activities (Ainsworth et al., Medicine & Science in Sports & Exercise 2011;43:1575), "
+        "code 17320, walking backwards at 3.5 mph, 6.0 METs.",
         1,
         len(sessions),
         sessions,

@@ -31,7 +31,7 @@ Worked example: 70 kg walking backwards 20 minutes at 6.0 METs = 6.0 x 70 x 1/3 
 
 - Forward walking (warm-up, forward, cool-down), by treadmill speed, from the Compendium of
   Physical Activities (Ainsworth et al. 2011): 2.0 mph 2.8 METs, 2.5 mph 3.0, 3.0 mph 3.5,
-  3.5 mph 4.3 (DOMAIN.md), and its "4.0 mph, very brisk" entry, 5.0, linearly
+  3.5 mph 4.3, and its "4.0 mph, very brisk" entry, 5.0, linearly
   interpolated. Below 2.0 mph the Compendium has one entry, "walking, less than 2.0 mph,
   strolling, very slow" = 2.0 METs: the curve falls linearly from 2.8 METs at
   2.0 mph to 2.0 METs at 1.0 mph and stays there (never lower), instead of jumping at 2 mph.
@@ -85,7 +85,8 @@ FORWARD_METS: tuple[tuple[float, float], ...] = (
 # Compendium 2011 code 17320: walking, backwards, 3.5 mph, level.
 BACKWARD_REFERENCE_MPH = 3.5
 BACKWARD_REFERENCE_METS = 6.0
-# "Roughly 10-20% more than forward walking at the same pace" (product brief, DOMAIN.md).
+# "Roughly 10-20% more than forward walking at the same pace" (the product brief's article;
+# docs/sources.md).
 BACKWARD_RULE_LOW = 1.10
 BACKWARD_RULE_HIGH = 1.20
 # Compendium 2011, "standing quietly": a rest at the rail.
@@ -99,9 +100,9 @@ REST_KINDS = frozenset({"rest"})
 
 # ---- weekly targets ----------------------------------------------------------------------
 
-# American Heart Association: 150 minutes of moderate exercise a week (DOMAIN.md).
+# American Heart Association (2018): 150 minutes of moderate exercise a week.
 WEEKLY_TARGET_MINUTES = 150
-# "10-15 minutes, a few times a week, is enough to feel benefits" (DOMAIN.md): we read
+# "10-15 minutes, a few times a week, is enough to feel benefits" (the product brief): we read
 # "a few" as three.
 BACKWARD_SESSION_MINUTES = (10, 15)
 BACKWARD_SESSIONS_A_WEEK = 3
@@ -301,8 +302,10 @@ def calories_dict(parts: Iterable[WalkedPart], weight_kg: float | None) -> dict[
 
 CALORIES_NEED_WEIGHT = "Set your weight in settings to see calories."
 CALORIES_NOTE = (
-    "An estimate from METs (Compendium of Physical Activities 2011), shown as a range: "
-    "sources differ on the extra cost of walking backwards, and the MET convention runs high."
+    "An estimate from METs, shown as a range: walking backwards at 3.5 mph is 6.0 METs (Compendium "
+    "of Physical Activities, code 17320; Ainsworth et al., Medicine & Science in Sports & Exercise "
+    "2011), scaled to your speed; sources differ on the extra cost of walking backwards, and the "
+    "1-MET convention runs about 20% high (Byrne et al., Journal of Applied Physiology 2005)."
 )
 
 # ---- weeks -------------------------------------------------------------------------------

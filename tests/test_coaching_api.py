@@ -277,6 +277,21 @@ def test_week_1_session_1_walked_as_set_counts_against_the_programmes_own_target
     assert "First steps backward" in week["definitions"]["on_plan_week"] and week["streak_weeks"] == 0
 
 
+def test_programme_texts_speak_the_walkers_units_and_cite_their_sources(device, server):
+    imperial = device.get(server.url + "/api/programmes/first-steps", timeout=TIMEOUT).json()
+    assert "under 2 mph" in imperial["description"] and "Hreljac" in imperial["source"]
+    device.put(server.url + "/api/settings", json={"units": "kmh"}, timeout=TIMEOUT)
+    metric = device.get(server.url + "/api/programmes", timeout=TIMEOUT).json()["programmes"]
+    texts = [p["description"] for p in metric] + [s["why"] for p in metric for s in p["sessions"]]
+    assert "under 3.2 km/h" in metric[0]["description"] and not any("mph" in text for text in texts)
+    plans = device.get(server.url + "/api/plans", timeout=TIMEOUT).json()
+    assert not any("mph" in plan["description"] for plan in plans)
+    # ?units= overrides the setting; anything else is refused.
+    assert "under 2 mph" in device.get(server.url + "/api/plans/first-steps?units=mph", timeout=TIMEOUT).json()["description"]
+    refused = device.get(server.url + "/api/programmes?units=knots", timeout=TIMEOUT)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_units"
+
+
 def test_weeks_follow_the_walkers_time_zone(device, server):
     # A walk at 23:30 on a Sunday in New York, at least a week ago: Monday 04:30 in UTC.
     today = datetime.now(NEW_YORK).date()

@@ -20,7 +20,9 @@ from server.programmes import (
     MAX_REVERSE_MPH,
     PLAN_ALIASES,
     PROGRAMMES,
+    WALK_RUN_TRANSITION_MPH,
     CompletedWalk,
+    in_units,
     progress,
     session_for_plan,
 )
@@ -197,3 +199,29 @@ def test_any_module_can_be_imported_first(first):
     # A fresh interpreter proves the import order does not matter.
     code = f"import {first}; from server.programmes import BUILTIN_PLANS; assert 'first-steps-w1s1' in BUILTIN_PLANS"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=Path(__file__).resolve().parent.parent)
+
+
+def test_no_backward_speed_hint_reaches_the_walk_to_run_transition():
+    # Hreljac et al. 2005: walking backwards turns into running at about 1.63 m/s (3.6 mph).
+    assert WALK_RUN_TRANSITION_MPH == pytest.approx(1.63 * 3600 / 1609.344, abs=0.05)
+    for plan in BUILTIN_PLANS.values():
+        assert all(speed < WALK_RUN_TRANSITION_MPH for speed in reverse_speeds(plan)), plan.id
+
+
+@pytest.mark.parametrize("programme", PROGRAMMES.values(), ids=list(PROGRAMMES))
+def test_sources_cite_studies_and_guidelines_not_notes(programme):
+    assert "DOMAIN" not in programme.source and "/work" not in programme.source and ".md" not in programme.source
+    # A year of publication in every citation.
+    assert any(str(year) in programme.source for year in range(1990, 2030)), programme.source
+
+
+def test_texts_speak_of_speeds_in_the_walkers_units():
+    programme = PROGRAMMES["first-steps"]
+    assert "under 2 mph" in programme.description
+    metric = programme.to_dict("kmh")
+    assert "under 3.2 km/h" in metric["description"] and "3.2-4.8 km/h" in metric["description"]
+    texts = [metric["description"]] + [s["why"] for s in metric["sessions"]] + [s["plan"]["description"] for s in metric["sessions"]]
+    assert not any("mph" in text for text in texts)
+    assert metric["sessions"][12]["why"].startswith("Three-minute bouts at 3.5 km/h")
+    assert in_units("Hold the rail at 1 mph.", "kmh") == "Hold the rail at 1.6 km/h."
+    assert in_units("under 2 mph", "mph") == "under 2 mph"

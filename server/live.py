@@ -66,7 +66,8 @@ MS_PER_S = 1000
 # few ms, at worst a round trip) is taken as now; further ahead it is refused.
 MAX_FUTURE_SKEW_MS = 2 * MS_PER_S
 # A control's `at` may be this far in the past (a phone asleep in a pocket for a long pause).
-MAX_EVENT_AGE_MS = 6 * 3600 * MS_PER_S
+MS_PER_HOUR = 3600 * MS_PER_S
+MAX_EVENT_AGE_MS = 6 * MS_PER_HOUR
 
 
 def now_ms() -> int:
@@ -100,7 +101,7 @@ def event_time(at: int | None, now: int, last_at: int | None) -> int:
         raise ControlRefused("bad_time", "That control's time is in the future; check the phone's clock.")
     at = min(at, now)
     if at < now - MAX_EVENT_AGE_MS:
-        raise ControlRefused("bad_time", f"That control is too old (more than {MAX_EVENT_AGE_MS // 3_600_000} hours ago).")
+        raise ControlRefused("bad_time", f"That control is too old (more than {MAX_EVENT_AGE_MS // MS_PER_HOUR} hours ago).")
     if last_at is not None and at < last_at:
         raise ControlRefused("bad_time", "That control happened before the session's last change; it no longer applies.")
     return at

@@ -37,7 +37,8 @@ MAX_PLAN_ID_LENGTH = 100
 # been set since. A refused log is lost for good, so this is looser than a live control's 2 s.
 MAX_LOG_FUTURE_SKEW_MS = 60_000
 # Walks older than this are not taken: a phone that kept one longer has lost track of it.
-MAX_WALK_AGE_MS = 30 * 24 * 3600 * 1000
+MS_PER_DAY = 24 * 3600 * 1000
+MAX_WALK_AGE_MS = 30 * MS_PER_DAY
 # The start lead a phone may have played with (the server's CUE_LEAD_MS is the default).
 MAX_LEAD_MS = 10_000
 # Where the phone's walk ended on its own (its last cue, when pushed past the plan's end; see
@@ -101,14 +102,14 @@ def _events(raw: Any, now: int) -> tuple[dict, ...]:
         if at > now + MAX_LOG_FUTURE_SKEW_MS:
             raise OfflineWalkInvalid("invalid_events", f"{where} is in the future; check the phone's clock.")
         if at < now - MAX_WALK_AGE_MS:
-            raise OfflineWalkInvalid("invalid_events", f"{where} is more than {MAX_WALK_AGE_MS // 86_400_000} days old.")
+            raise OfflineWalkInvalid("invalid_events", f"{where} is more than {MAX_WALK_AGE_MS // MS_PER_DAY} days old.")
         events.append({"type": event["type"], "at": at})
         last = at
     return tuple(events)
 
 
 def parse_log(body: Any, now: int, default_lead_ms: int) -> OfflineLog:
-    """An upload's plan, events, lead and end after the shape checks (the clock's own checks come in play)."""
+    """An upload's plan, events, lead and end after the shape checks (the clock's own checks are play's)."""
     if not isinstance(body, dict):
         raise OfflineWalkInvalid("invalid_request", "The body must be a JSON object with plan_id, plan_name, segments, options and events.")
     unknown = sorted(set(body) - BODY_FIELDS)

@@ -602,7 +602,8 @@ window.addEventListener("offline", showOnlineStatus);
 registerServiceWorker();
 // Walks played without the server go to it now, and whenever it is reachable again.
 uploadWhenReachable();
-window.addEventListener(WALKS_UPLOADED, () => { if (location.hash === "#/history") route(); });
+// Screens that show them are drawn again with the walks just counted.
+window.addEventListener(WALKS_UPLOADED, () => { if (["#/history", "#/progress"].includes(location.hash)) route(); });
 showPhonePanel();
 // Fresh settings (units for the screens) and, once, the phone's time zone for the weekly stats.
 loadSettings();

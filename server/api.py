@@ -268,7 +268,9 @@ def stats_week():
     device_id = current_device()
     settings = device_settings(device_id)
     zone = stats_zone(settings)
-    return stats.week_summary(device_walks(device_id), zone, now_ms(), settings.weight_kg, progress_targets(device_id, settings))
+    week = stats.week_summary(device_walks(device_id), zone, now_ms(), settings.weight_kg, progress_targets(device_id, settings))
+    # The calorie note quotes the Compendium's speed: in the walker's units too.
+    return {**week, "calories_note": in_units(week["calories_note"], settings.units)}
 
 
 @bp.get("/api/stats/weeks")
@@ -311,7 +313,7 @@ def stats_session(session_id: str):
     if record is None:
         raise NotFound(f"There is no finished session {session_id!r} on this device.")
     settings = device_settings(device_id)
-    note = stats.CALORIES_NOTE if settings.weight_kg is not None else stats.CALORIES_NEED_WEIGHT
+    note = in_units(stats.CALORIES_NOTE, settings.units) if settings.weight_kg is not None else stats.CALORIES_NEED_WEIGHT
     return {**stats.walk_stats(record, stats_zone(settings), settings.weight_kg), "calories_note": note}
 
 

@@ -19,9 +19,11 @@ Figures and targets:
   far the element is from the server's position and how many seeks steering made (a seek
   only when it is more than 50 ms off).
 
-The pocket-mode track's own figures (cue placement in the decoded track, bytes per minute,
-POST /api/sessions to the track's first byte for a 30-minute and a 4-hour plan) come from
-bench/bench_track.py, which needs no browser.
+- pocket mode's track (a 30-minute walk): every cue found in the decoded track by
+  cross-correlation, p50/p95/p99/max error against its offset (target p95 <= 20 ms, max <= 50 ms),
+  and bytes per minute (target <= 125 KB), measured by bench/bench_track.py's code, which
+  also times POST /api/sessions to the track's first byte for a 30-minute and a 4-hour plan
+  and needs no browser.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from browser_support import (  # noqa: E402
     CHROMIUM_ARGS, CHROMIUM_PATH, INSTRUMENT_JS, PHONE_VIEWPORT, SocketLog, create_plan, expected_dues,
     match_plays_to_dues, open_plan, played_cues, wait_until,
 )
+from bench_track import half_hour_track_rows  # noqa: E402
 from conftest import RunningServer  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
@@ -255,6 +258,8 @@ def main() -> int:
                           for label, segments in (("30 min", [{"kind": "reverse" if i % 2 else "forward", "seconds": 300} for i in range(6)]),
                                                   ("4 h", [{"kind": "reverse" if i % 2 else "forward", "seconds": 3600} for i in range(4)]))]
                 browser.close()
+            # The track itself, decoded (bench/bench_track.py has the server-side timings too).
+            track_rows = half_hour_track_rows(server.url, folder / "audio", folder)
         finally:
             server.stop()
     fcp = statistics.median(paints)
@@ -281,6 +286,7 @@ def main() -> int:
              f"{figures['off']:+.0f} ms, {figures['seeks']} seek(s) after the first word",
              abs(figures["off"]) <= POCKET_AGREE_TARGET_MS, "within 250 ms"),
         ]
+    results += track_rows
     print(f"RetroWalk browser benchmark (Chromium at {CHROMIUM_PATH}, workout took {time.monotonic() - started:.0f} s)")
     for name, value, ok, target in results:
         print(f"  {'ok  ' if ok else 'MISS'} {name:<46} {value:<48} target {target}")

@@ -107,6 +107,39 @@ def wait_for_file(audio: Path, session: dict) -> float:
     return time.perf_counter()
 
 
+def placement_and_size(device: requests.Session, url: str, session: dict, audio: Path, scratch: Path) -> list[tuple]:
+    """Result rows for a session's track: cue placement by decoder, and bytes per minute of walk."""
+    mp3 = whole_track(device, url, session)
+    cue_audio = lambda name: (audio / name).read_bytes()  # noqa: E731
+    errors = {"dr_mp3": placement_errors_ms(decode_miniaudio(mp3), session["timeline"], cue_audio)}
+    try:
+        track_file = scratch / "walk.mp3"
+        track_file.write_bytes(mp3)
+        errors["libmad (sox)"] = placement_errors_ms(decode_sox(track_file), session["timeline"], cue_audio)
+    except (OSError, subprocess.CalledProcessError):
+        pass  # sox or its MP3 format missing: dr_mp3 alone
+    rows = []
+    for decoder, found in errors.items():
+        magnitudes = [abs(e) for e in found]
+        p50, p95, p99, worst = (percentile(magnitudes, s) for s in (0.5, 0.95, 0.99, 1.0))
+        rows.append((f"track cue placement, {len(found)} cues, {decoder}",
+                     f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms",
+                     p95 <= P95_TARGET_MS and worst <= MAX_TARGET_MS, "p95 <= 20 ms, max <= 50 ms"))
+    minutes = sum(s["seconds"] for s in session["plan"]["segments"]) / 60
+    per_minute = len(mp3) / minutes
+    rows.append(("track bytes per minute of walk", f"{per_minute / 1024:.1f} KB ({len(mp3) / 1024:.0f} KB for {minutes:.0f} min)",
+                 per_minute <= BYTES_PER_MINUTE_TARGET, "<= 125 KB"))
+    return rows
+
+
+def half_hour_track_rows(url: str, audio: Path, scratch: Path) -> list[tuple]:
+    """Placement and size rows for a new 30-minute walk's track on a running server (bench_browser uses this)."""
+    device = requests.Session()
+    device.get(url + "/", timeout=HTTP_TIMEOUT_S)
+    session, *_ = first_byte(device, url, thirty_minutes(), "Track figures")
+    return placement_and_size(device, url, session, audio, scratch)
+
+
 def main() -> int:
     """Run the measurements against a real server and print the figures."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -121,32 +154,12 @@ def main() -> int:
                 cold_session, cold_created, cold_first, cold_at = first_byte(device, server.url, plan(), f"{label} walk")
                 warm_session, warm_created, warm_first, warm_at = first_byte(device, server.url, plan(1), f"{label} walk, again")
                 timings[label] = (cold_created, cold_first, warm_created, warm_first, cold_session, warm_session, cold_at)
-            half_hour = timings["30-minute"][4]
-            mp3 = whole_track(device, server.url, half_hour)
             # The first 4-hour session's file: its chunks encoded from scratch (the second reuses many).
             render_s = wait_for_file(audio, timings["4-hour"][4]) - timings["4-hour"][6]
             four_hour_cues = len(timings["4-hour"][4]["timeline"])
-            cue_audio = lambda name: (audio / name).read_bytes()  # noqa: E731
-            errors = {"dr_mp3": placement_errors_ms(decode_miniaudio(mp3), half_hour["timeline"], cue_audio)}
-            try:
-                track_file = folder / "walk.mp3"
-                track_file.write_bytes(mp3)
-                errors["libmad (sox)"] = placement_errors_ms(decode_sox(track_file), half_hour["timeline"], cue_audio)
-            except (OSError, subprocess.CalledProcessError):
-                pass  # sox or its MP3 format missing: dr_mp3 alone
+            results = placement_and_size(device, server.url, timings["30-minute"][4], audio, folder)
         finally:
             server.stop()
-    minutes = sum(s["seconds"] for s in half_hour["plan"]["segments"]) / 60
-    per_minute = len(mp3) / minutes
-    results = []
-    for decoder, found in errors.items():
-        magnitudes = [abs(e) for e in found]
-        p50, p95, p99, worst = (percentile(magnitudes, s) for s in (0.5, 0.95, 0.99, 1.0))
-        results.append((f"cue placement, {len(found)} cues, {decoder}",
-                        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms",
-                        p95 <= P95_TARGET_MS and worst <= MAX_TARGET_MS, "p95 <= 20 ms, max <= 50 ms"))
-    results.append(("bytes per minute of walk", f"{per_minute / 1024:.1f} KB ({len(mp3) / 1024:.0f} KB for {minutes:.0f} min)",
-                    per_minute <= BYTES_PER_MINUTE_TARGET, "<= 125 KB"))
     for label, (cold_created, cold_first, warm_created, warm_first, *_) in timings.items():
         results.append((f"{label} plan: POST to first track byte, cached", f"{warm_first * 1000:.0f} ms (201 after {warm_created * 1000:.0f} ms)",
                         warm_first <= FIRST_BYTE_TARGET_S, "<= 1 s"))

@@ -552,7 +552,7 @@ def upload_offline_walk(walk_id: str):
     refused = limits.history_room_problem(get_db(), device_id)
     if refused is not None:
         return refused
-    body = request.get_json(silent=True)
+    body = json_body()
     now = now_ms()
     hub: live.LiveHub = current_app.extensions["live"]
     log = offline.parse_log(body, now, hub.lead_ms)

@@ -51,7 +51,8 @@ def hostile_bodies() -> list[tuple[str, str]]:
 def json_routes(client) -> list[tuple[str, str]]:
     """Every route that reads a JSON body, as (method, path)."""
     own = client.post("/api/plans", json=PLAN).json["id"]
-    return [("POST", "/api/plans"), ("PUT", f"/api/plans/{own}"), ("PUT", "/api/settings"), ("POST", "/api/sessions")]
+    return [("POST", "/api/plans"), ("PUT", f"/api/plans/{own}"), ("PUT", "/api/settings"), ("POST", "/api/sessions"),
+            ("PUT", "/api/sessions/offline/walk-12345678")]
 
 
 @pytest.mark.parametrize("name, body", hostile_bodies(), ids=[name for name, _ in hostile_bodies()])

@@ -18,7 +18,8 @@ Why this format: MPEG-2 Layer III, mono, 24 kHz (gTTS's own rate), constant 16 k
   padding slot, so byte = 48 * (samples // 576) in every decoder, and the length is known
   before a byte is encoded.
 - No Xing/LAME tag: a decoder that honours its gapless fields would start 1,105 samples
-  earlier than one that does not; without it every decoder plays the same samples.
+  earlier than one that does not; without it the decoders play the same samples (dr_mp3,
+  libmad and Chromium's FFmpeg agree to the sample: tests/test_track.py).
 
 How it is built: the track is a virtual file of 48-byte frame slots. A slot holds either a
 silent frame (self-contained: main_data_begin = 0) or one frame of a *chunk*: an independent
@@ -53,7 +54,7 @@ _MS_PER_S = 1000
 SAMPLES_PER_MS = SAMPLE_RATE // _MS_PER_S
 
 # LAME's encoder delay (576) plus the MP3 decoder's synthesis delay (529): a sample fed to
-# LAME at input index i plays at output index i + 1105 (measured with dr_mp3 and libmad).
+# LAME at input index i plays at output index i + 1105 (measured with dr_mp3, libmad and Chromium).
 CODEC_DELAY_SAMPLES = 1105
 # LAME writes ceil((n + 1152) / 576) frames for n input samples (measured for n = 1..23,000).
 ENCODER_FLUSH_SAMPLES = 1152

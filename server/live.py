@@ -302,6 +302,8 @@ class LiveSession:
             "next_seq": self.timeline[self.next_index]["seq"] if self.next_index < len(self.timeline) else None,
             "end_at": self.end_at(),
             "skipped_segments": sorted({s.segment for s in self.skips}),
+            # The time of the last event: a control sent with `at` must not be earlier.
+            "last_at": self.last_at,
         }
 
     def describe(self, now: int) -> dict[str, Any]:

@@ -454,6 +454,7 @@ def test_a_control_with_an_impossible_time_is_refused_with_bad_time_and_the_sock
     phone.send({"type": "start", "at": tapped})
     started, _ = phone.next(of("state", event="start"))
     assert started["at"] == tapped and started["started_at"] == tapped + LEAD_MS
+    assert started["last_at"] == tapped, "the phone is told the time no control may come before"
     for at in (
         now_ms() + 60_000,  # in the future, beyond clock error
         tapped - 1,  # before the session's last event

@@ -947,6 +947,10 @@ class LiveHub:
             return  # reloaded meanwhile: its own wake-ups drive it
         try:
             session = self._get(session_id)
+            if session.state not in LIVE_STATES:
+                # Settled already (by an earlier marker of the same session): nothing to keep in memory.
+                self.sessions.pop(session_id, None)
+                return
             self._advance(session, now)
         except SessionGone:
             return

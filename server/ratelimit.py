@@ -20,7 +20,7 @@ from typing import Any, Callable
 from flask import Flask, current_app, g, request
 
 from .errors import error_response
-from .security import parse_networks
+from .security import address_in, parse_networks
 
 SECONDS_PER_MINUTE = 60.0
 # Buckets kept in memory at most; past it, full (idle) buckets are dropped, then the oldest.
@@ -86,13 +86,7 @@ class Limiter:
 
     def exempt_address(self, address: str | None) -> bool:
         """Whether per-address limits skip this address (by default loopback: a local proxy, the benchmarks)."""
-        import ipaddress
-
-        try:
-            peer = ipaddress.ip_address((address or "").split("%")[0])
-        except ValueError:
-            return False
-        return any(peer in network for network in self.exempt)
+        return address_in(address, self.exempt)
 
     def hit(self, rule: str, device: str | None = None, address: str | None = None) -> None:
         """Count one event against the rule's device and address buckets, or raise RateLimited (nothing is taken then)."""

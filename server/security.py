@@ -73,6 +73,15 @@ def parse_networks(addresses: str | Iterable[str]) -> list[ipaddress.IPv4Network
     return [ipaddress.ip_network(item.strip(), strict=False) for item in addresses if item.strip()]
 
 
+def address_in(address: str | None, networks: list) -> bool:
+    """Whether a peer address (IPv4 or IPv6, a zone suffix ignored) is in one of the networks."""
+    try:
+        peer = ipaddress.ip_address((address or "").split("%")[0])
+    except ValueError:
+        return False
+    return any(peer in network for network in networks)
+
+
 class TrustedProxyFix:
     """ProxyFix for requests from the proxy's own address only: any other client's X-Forwarded-* headers are ignored."""
 
@@ -85,11 +94,7 @@ class TrustedProxyFix:
 
     def trusts(self, address: str | None) -> bool:
         """Whether a peer address is one of the configured proxies."""
-        try:
-            peer = ipaddress.ip_address((address or "").split("%")[0])
-        except ValueError:
-            return False
-        return any(peer in network for network in self.networks)
+        return address_in(address, self.networks)
 
     def __call__(self, environ, start_response):
         """Apply the forwarded headers when the proxy sent the request, else serve it as it came."""

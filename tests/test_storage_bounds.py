@@ -293,3 +293,23 @@ def test_a_device_that_never_stored_anything_is_forgotten_after_a_month(make_app
     # The forgotten visitor's next write simply makes a new device.
     assert visitor.post("/api/plans", json=PLAN).status_code == 201
     assert device_count(app) == 2
+
+
+def test_a_session_unloaded_twice_is_finished_once_and_not_kept_in_memory(walker):
+    app, client, plan_id = walker(IDLE_UNLOAD_S=60)
+    hub = manual_hub(app)
+    session_id = new_session(client, plan_id).get_json()["id"]
+    session = hub.control(session_id, "start")
+    now, end = hub.clock(), session.end_at()
+    for _ in range(2):  # unloaded, reloaded by a phone that left again, unloaded again
+        hub.housekeep(now)
+        hub.housekeep(now + 60_000)
+        assert session_id not in hub.sessions
+        phone = Phone()
+        hub.attach(session_id, phone)
+        hub.detach(session_id, phone)
+    hub.housekeep(now)
+    hub.housekeep(now + 60_000)
+    hub.tick(now=end + 1)
+    assert session_id not in hub.sessions
+    assert rows(app, "SELECT count(*) FROM session_events WHERE session_id = ? AND type = 'finish'", session_id) == [(1,)]

@@ -40,6 +40,7 @@ from sqlite_utils import Database
 from . import walkclock as wc
 from .cues import segment_starts_ms
 from .db import BUSY_TIMEOUT_S, timeline_hash
+from .errors import is_storage_fault
 from .limits import EMPTY_DEVICE_TTL_S, HOUSEKEEPING_EVERY_S, IDLE_UNLOAD_S, READY_SESSION_TTL_S
 from .plans import Segment, parse_segments
 from .walkclock import (  # noqa: F401  (re-exported: the socket and API speak these names)
@@ -873,10 +874,13 @@ class LiveHub:
                     self.metrics.scheduler_lag_max_ms = now - at
                 try:
                     self._advance(session, now)
-                except Exception:
+                except Exception as exc:
                     # Try again shortly (a busy database, say) rather than forget the session.
                     self.metrics.scheduler_errors += 1
-                    log.exception("Scheduler failed on session %s", session_id)
+                    if is_storage_fault(exc):  # a full or read-only disk: one line, not a traceback a second
+                        log.warning("Session %s not stored (%s); trying again in %d ms", session_id, exc, RETRY_MS)
+                    else:
+                        log.exception("Scheduler failed on session %s", session_id)
                     heapq.heappush(self.heap, (now + RETRY_MS, next(self._counter), session_id, session.generation))
             return self.heap[0][0] if self.heap else None
 

@@ -647,3 +647,31 @@ def test_a_pipelined_burst_on_one_connection_does_not_hold_up_the_cue_scheduler(
     lag_ms = requests.get(running.url + "/api/live/metrics", timeout=10).json()["scheduler_lag_max_ms"]
     # Unfixed, the scheduler waited out the whole burst (lag close to its length); a generous bound.
     assert lag_ms < burst_ms / 2, f"scheduler lag {lag_ms} ms during a {burst_ms:.0f} ms burst"
+
+
+def read_only_error() -> sqlite3.OperationalError:
+    """The very error SQLite raises for a write to a read-only database."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("PRAGMA query_only = ON")
+    try:
+        conn.execute("CREATE TABLE t (x)")
+    except sqlite3.OperationalError as error:
+        return error
+    raise AssertionError("query_only did not refuse a write")
+
+
+def test_a_scheduler_that_cannot_store_a_finish_logs_one_line_and_tries_again(app, client, caplog, monkeypatch):
+    hub = app.extensions["live"]
+    hub.stop()  # the test drives the scheduler by hand
+    session = client.post("/api/sessions", json={"plan_id": "first-steps"}).json
+    hub.control(session["id"], "start")
+
+    def refuse(*args, **kwargs):
+        raise read_only_error()
+
+    monkeypatch.setattr(hub.store, "record", refuse)
+    with caplog.at_level("WARNING"):
+        hub.tick(now=hub.clock() + 24 * 3600 * 1000)  # long past its end: time to finish it
+    lines = [r for r in caplog.records if session["id"] in r.getMessage() and not r.getMessage().startswith("Cue")]
+    assert len(lines) == 1 and lines[0].exc_info is None and "readonly" in lines[0].getMessage()
+    assert any(entry[2] == session["id"] for entry in hub.heap)  # it will be tried again

@@ -18,7 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from server.phrases import standard_phrases  # noqa: E402
 from server.voice import AUDIO_SUFFIX, LANGUAGES, AudioCache  # noqa: E402
 
-TARGET_SECONDS = 5.0
+# Each phrase is synthesised, levelled (BS.1770 loudness, limiter), encoded and checked once
+# decoded; the standard set is some 860 phrases a language, so the target is per phrase.
+TARGET_MS_PER_PHRASE = 60.0
 BYTES_PER_KB = 1000
 MS_PER_S = 1000
 # A proxy nobody listens on: gTTS fails at once, as on a machine with no internet.
@@ -64,9 +66,9 @@ def main(
             f"({cold * MS_PER_S / len(phrases):.1f} ms a phrase), {total_bytes / BYTES_PER_KB:.0f} KB; "
             f"again, all reused: {warm:.2f} s"
         )
-        over |= cold > TARGET_SECONDS
+        over |= cold * MS_PER_S / len(phrases) > TARGET_MS_PER_PHRASE
     if over:
-        print(f"over the {TARGET_SECONDS:.0f} s target")
+        print(f"over the {TARGET_MS_PER_PHRASE:.0f} ms a phrase target")
     return 1 if over else 0
 
 

@@ -19,6 +19,7 @@ Pure functions over mono float samples in [-1, 1] (numpy arrays) and their sampl
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -88,17 +89,22 @@ def k_weighting(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return [_high_shelf(rate), _high_pass(rate)]
 
 
+@lru_cache(maxsize=16)
+def _k_response(rate: int, size: int) -> np.ndarray:
+    """The K-weighting's frequency response at the bins of a real FFT of `size` (sizes are powers of two: few)."""
+    z_inverse = np.exp(-1j * np.linspace(0, math.pi, size // 2 + 1))
+    response = np.ones_like(z_inverse)
+    for b, a in k_weighting(rate):
+        response *= (b[0] + b[1] * z_inverse + b[2] * z_inverse**2) / (a[0] + a[1] * z_inverse + a[2] * z_inverse**2)
+    return response
+
+
 def k_weighted(samples: np.ndarray, rate: int) -> np.ndarray:
     """The samples through the K-weighting filters (in the frequency domain, tail padded)."""
+    length = len(samples) + int(FILTER_TAIL_S * rate)
     # A power of two: the FFT of any other length can be many times slower.
-    size = 1 << (len(samples) + int(FILTER_TAIL_S * rate) - 1).bit_length()
-    spectrum = np.fft.rfft(samples, size)
-    z_inverse = np.exp(-1j * np.linspace(0, math.pi, len(spectrum)))
-    for b, a in k_weighting(rate):
-        numerator = b[0] + b[1] * z_inverse + b[2] * z_inverse**2
-        denominator = a[0] + a[1] * z_inverse + a[2] * z_inverse**2
-        spectrum = spectrum * numerator / denominator
-    return np.fft.irfft(spectrum, size)[: len(samples) + int(FILTER_TAIL_S * rate)]
+    size = 1 << (length - 1).bit_length()
+    return np.fft.irfft(np.fft.rfft(samples, size) * _k_response(rate, size), size)[:length]
 
 
 def integrated_loudness(samples: np.ndarray, rate: int) -> float:
@@ -178,5 +184,8 @@ def normalise(samples: np.ndarray, rate: int) -> np.ndarray:
         loudness = integrated_loudness(out, rate)
         if loudness == SILENT:
             return out
-        out = limit(out * db_to_gain(TARGET_LUFS - loudness), rate)
+        gained = out * db_to_gain(TARGET_LUFS - loudness)
+        out = limit(gained, rate)
+        if out is gained:
+            break  # nothing limited: the loudness is the target already
     return out

@@ -101,8 +101,8 @@ _TABLES: dict[str, dict] = {
         "halfway": "Vas por la mitad.",
         "left": {
             "warmup": ("Queda un minuto de calentamiento.", "Quedan {n} minutos de calentamiento."),
-            "forward": ("Queda un minuto hacia delante.", "Quedan {n} minutos hacia delante."),
-            "reverse": ("Queda un minuto hacia atrás.", "Quedan {n} minutos hacia atrás."),
+            "forward": ("Queda un minuto caminando hacia delante.", "Quedan {n} minutos caminando hacia delante."),
+            "reverse": ("Queda un minuto caminando hacia atrás.", "Quedan {n} minutos caminando hacia atrás."),
             "rest": ("Queda un minuto de descanso.", "Quedan {n} minutos de descanso."),
             "cooldown": ("Queda un minuto de vuelta a la calma.", "Quedan {n} minutos de vuelta a la calma."),
             "end": ("Queda un minuto para terminar.", "Quedan {n} minutos para terminar."),

@@ -102,3 +102,16 @@ test("the walk's own pause, play and stop, and the track's end, are not reported
   player.stop();
   assert.deepEqual(told, []);
 });
+
+test("a seek that landed late is learnt: the next one aims that much ahead and lands on the clock", async () => {
+  const { media, player } = await playing(5000);
+  player.steer(5200); // 200 ms behind: seek to 5.2 s
+  media.time = 5.92; // a second later the element plays 80 ms behind the clock (6000)
+  player.settleUntil = 0;
+  assert.equal(player.steer(6000), true);
+  assert.equal(media.seeks.at(-1), 6.08, "the second seek does not aim 80 ms ahead");
+  media.time = 7.0; // landed on the clock
+  player.settleUntil = 0;
+  assert.equal(player.steer(7000), false);
+  assert.equal(player.seekLagMs, 80);
+});

@@ -184,12 +184,17 @@ export class Coach extends EventTarget {
    */
   async start(mode = AUDIO_MODES.POCKET) {
     this.mode = mode === AUDIO_MODES.SCREEN ? AUDIO_MODES.SCREEN : AUDIO_MODES.POCKET;
-    const at = this.clock.serverNow();
+    let at = this.clock.serverNow();
     let unlocked;
     if (this.pocket) {
       setAudioSession("playback");
       // Start takes effect one lead after the tap: the element starts that far before position 0.
-      unlocked = this.trackPlayer.play(this.trackMsAt(-this.leadMs));
+      const fromMs = this.trackMsAt(-this.leadMs);
+      unlocked = this.trackPlayer.play(fromMs);
+      // The walk starts when the track does (a few tens of ms after the tap), so the element
+      // is on the walk's clock from its first frame and no seek follows.
+      const began = await this.trackPlayer.startedAt(fromMs);
+      if (began !== null) at = this.clock.serverNow(began);
     } else {
       this.trackPlayer?.dispose();
       this.trackPlayer = null;

@@ -8,12 +8,16 @@
 export const STEER_THRESHOLD_MS = 50;
 /** After a seek, the element is left alone this long so it can settle before it is judged again. */
 const SEEK_SETTLE_MS = 1000;
-/** How much of each seek's measured lateness is learnt for the next one (a moving average). */
-const SEEK_LAG_WEIGHT = 0.5;
 /** A seek is never aimed more than this far ahead to make up for the element's own lateness. */
 const MAX_SEEK_LAG_MS = 250;
 /** How long preparing waits for the track to be playable before falling back to clips. */
 const TRACK_WAIT_MS = 15_000;
+/** How long Start waits for the element's first frames before the walk starts from the tap instead. */
+const START_WAIT_MS = 1000;
+/** The element has surely started once its position has moved this far (its first reading may lag). */
+const START_MOVED_MS = 20;
+/** How often Start looks at the element while it waits. */
+const START_POLL_MS = 10;
 /** readyState from which the element can play (HAVE_FUTURE_DATA). */
 const HAVE_FUTURE_DATA = 3;
 /** readyState from which the element knows its duration (HAVE_METADATA). */
@@ -53,11 +57,9 @@ export class TrackPlayer {
       if (this.expect === "paused") this.handlers.onOutsidePlay?.(this.trackMs);
     };
     this.onEnded = () => this.handlers.onEnded?.();
-    this.onSeeked = () => this.learnSeekLag();
     this.element.addEventListener("pause", this.onPause);
     this.element.addEventListener("play", this.onPlay);
     this.element.addEventListener("ended", this.onEnded);
-    this.element.addEventListener("seeked", this.onSeeked);
     // In the page (not shown: no controls), so it outlives screens and tests can find it.
     if (!element) document.body.append(this.element);
   }
@@ -109,6 +111,8 @@ export class TrackPlayer {
   play(trackMs) {
     this.expect = "playing";
     this.seekTo(trackMs);
+    // Starting takes longer than a seek while playing: its lateness is not a seek's to learn.
+    this.lastSeek = null;
     let started;
     try {
       started = this.element.play();
@@ -120,6 +124,23 @@ export class TrackPlayer {
       if (this.expect === "playing") this.expect = "blocked";
       return false;
     });
+  }
+
+  /**
+   * When the element really started playing from `fromMs` (its first frames come a few tens
+   * of ms after play()), as the performance.now() time it played `fromMs`: a walk started at
+   * that moment needs no seek to be on its clock. Null when it has not started in time.
+   * @param {number} fromMs the track position play() was given
+   * @returns {Promise<number|null>}
+   */
+  async startedAt(fromMs) {
+    const deadline = performance.now() + START_WAIT_MS;
+    while (performance.now() < deadline && this.expect === "playing") {
+      const moved = this.trackMs - fromMs;
+      if (!this.element.paused && moved >= START_MOVED_MS) return performance.now() - moved;
+      await new Promise((resolve) => setTimeout(resolve, START_POLL_MS));
+    }
+    return null;
   }
 
   /**
@@ -148,30 +169,26 @@ export class TrackPlayer {
     if (element.seeking || performance.now() < this.settleUntil) return false;
     if (this.expect === "playing" && (element.paused || element.readyState < HAVE_FUTURE_DATA)) return false;
     const offMs = this.trackMs - Math.max(trackMs, 0);
+    if (this.lastSeek && this.expect === "playing") {
+      // A seek made while playing lands late by the time the element takes to play again:
+      // what is left of it now is learnt, so the next seek aims that much further ahead.
+      this.seekLagMs = Math.min(Math.max(this.lastSeek.lagMs - offMs, 0), MAX_SEEK_LAG_MS);
+    }
+    this.lastSeek = null;
     if (Math.abs(offMs) <= STEER_THRESHOLD_MS) return false;
     this.seekTo(trackMs);
     return true;
   }
 
-  /** Move the element; while playing, aim as far ahead as seeks have been late before. */
+  /** Move the element; while playing, aim as far ahead as seeks have landed late before. */
   seekTo(trackMs) {
-    const lag = this.expect === "playing" ? this.seekLagMs : 0;
-    const target = Math.max(0, trackMs + lag);
+    const playing = this.expect === "playing";
+    const lagMs = playing ? this.seekLagMs : 0;
+    const target = Math.max(0, trackMs + lagMs);
     const limit = this.durationMs;
     this.element.currentTime = (Number.isFinite(limit) ? Math.min(target, limit) : target) / 1000;
-    this.lastSeek = this.expect === "playing" ? { target, at: performance.now() } : null;
+    this.lastSeek = playing ? { lagMs } : null;
     this.settleUntil = performance.now() + SEEK_SETTLE_MS;
-  }
-
-  /** After a seek while playing: how late the element came back, learnt for the next seek. */
-  learnSeekLag() {
-    const seek = this.lastSeek;
-    this.lastSeek = null;
-    if (!seek || this.element.paused) return;
-    // Where the element should be now had it jumped at once, against where it is.
-    const lateMs = seek.target + (performance.now() - seek.at) - this.trackMs;
-    const learnt = this.seekLagMs * (1 - SEEK_LAG_WEIGHT) + lateMs * SEEK_LAG_WEIGHT;
-    this.seekLagMs = Math.min(Math.max(learnt, 0), MAX_SEEK_LAG_MS);
   }
 
   /** Let go of the element. */
@@ -181,7 +198,6 @@ export class TrackPlayer {
     this.element.removeEventListener("pause", this.onPause);
     this.element.removeEventListener("play", this.onPlay);
     this.element.removeEventListener("ended", this.onEnded);
-    this.element.removeEventListener("seeked", this.onSeeked);
     this.element.removeAttribute("src");
     this.element.load();
     this.element.remove();

@@ -57,6 +57,7 @@ def in_units(text: str, units: str) -> str:
         return text
 
     def convert(match: re.Match) -> str:
+        """One speed or range of speeds, in km/h."""
         low, high = match.group(1), match.group(2)
         return f"{_kmh(low)}-{_kmh(high)} km/h" if high else f"{_kmh(low)} km/h"
 

@@ -187,9 +187,24 @@ def rate_limited(exc: RateLimited):
     return response
 
 
+def merged_limits(overrides: dict[str, Any] | None) -> dict[str, dict[str, list[float]]]:
+    """The default limits with the configured ones over them, scope by scope (null removes a scope); checked."""
+    limits = {rule: dict(scopes) for rule, scopes in DEFAULT_RATE_LIMITS.items()}
+    for rule, scopes in (overrides or {}).items():
+        for scope, value in scopes.items():
+            if value is None:
+                limits.setdefault(rule, {}).pop(scope, None)
+                continue
+            per_minute, burst = value
+            if scope not in ("device", "address") or not per_minute > 0 or not burst >= 1:
+                raise ValueError(f"Rate limit {rule}.{scope} must be [per minute > 0, burst >= 1] for device or address.")
+            limits.setdefault(rule, {})[scope] = [float(per_minute), float(burst)]
+    return limits
+
+
 def init_app(app: Flask) -> None:
     """Install the yielding middleware, the limiter (from config) and its request hook and error handler."""
-    limits: dict[str, Any] = {**DEFAULT_RATE_LIMITS, **(app.config.get("RATE_LIMITS") or {})}
+    limits = merged_limits(app.config.get("RATE_LIMITS"))
     app.extensions["limiter"] = Limiter(
         limits, exempt=app.config["RATE_LIMIT_EXEMPT"], enabled=bool(app.config["RATE_LIMITS_ENABLED"])
     )

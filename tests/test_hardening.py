@@ -675,3 +675,13 @@ def test_a_scheduler_that_cannot_store_a_finish_logs_one_line_and_tries_again(ap
     lines = [r for r in caplog.records if session["id"] in r.getMessage() and not r.getMessage().startswith("Cue")]
     assert len(lines) == 1 and lines[0].exc_info is None and "readonly" in lines[0].getMessage()
     assert any(entry[2] == session["id"] for entry in hub.heap)  # it will be tried again
+
+
+def test_configured_limits_go_over_the_defaults_scope_by_scope():
+    from server.ratelimit import DEFAULT_RATE_LIMITS, merged_limits
+
+    limits = merged_limits({"control": {"device": [6, 3]}, "session": {"address": None}})
+    assert limits["control"] == {"device": [6, 3], "address": DEFAULT_RATE_LIMITS["control"]["address"]}
+    assert "address" not in limits["session"] and limits["write"] == DEFAULT_RATE_LIMITS["write"]
+    with pytest.raises(ValueError):
+        merged_limits({"write": {"device": [0, 5]}})

@@ -685,3 +685,24 @@ def test_configured_limits_go_over_the_defaults_scope_by_scope():
     assert "address" not in limits["session"] and limits["write"] == DEFAULT_RATE_LIMITS["write"]
     with pytest.raises(ValueError):
         merged_limits({"write": {"device": [0, 5]}})
+
+
+def test_serve_refuses_a_read_only_mounted_data_folder(tmp_path):
+    """A read-only bind mount stops root too (skipped where this machine may not mount)."""
+    folder = tmp_path / "ro-data"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode == 0
+    if not mounted:
+        pytest.skip("cannot bind-mount here (needs root with CAP_SYS_ADMIN)")
+    try:
+        if subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True).returncode != 0:
+            pytest.skip("cannot remount read-only here")
+        result = subprocess.run(
+            [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", "1",
+             "--data-dir", str(folder), "--audio-cache", str(tmp_path / "cache"), "--offline"],
+            capture_output=True, text=True, timeout=60, cwd=REPO,
+        )
+    finally:
+        subprocess.run(["umount", str(folder)], capture_output=True)
+    assert result.returncode != 0 and "RetroWalk is running" not in result.stdout
+    assert result.stderr.strip() == f"Error: Cannot write the data folder {folder}: Read-only file system."

@@ -415,7 +415,11 @@ def hostile_device(base_url: str, address: str, segments: list[dict], sessions: 
     return cookie_of(device), paths
 
 
-def run_hostile(base_url: str, ws_base: str, segments: list[dict], ready, go, start_value, duration_s: float, results) -> None:
+ATTACKS = ("flood", "pipeline", "malformed", "junk", "controls", "churn")
+
+
+def run_hostile(base_url: str, ws_base: str, segments: list[dict], ready, go, start_value, duration_s: float, results,
+                attacks: tuple[str, ...] = ATTACKS) -> None:
     """The attacker's process: set up, then attack on the signal until the deadline; report the tally."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -431,12 +435,20 @@ def run_hostile(base_url: str, ws_base: str, segments: list[dict], ready, go, st
 
     async def main() -> None:
         pick = iter(paths)
-        tasks = [flood(host, port, addresses[i % len(addresses)], cookie, deadline, tally) for i in range(FLOODERS)]
-        tasks += [pipeline(host, port, addresses[i % len(addresses)], cookie, deadline, tally) for i in range(PIPELINERS)]
-        tasks += [malformed(host, port, addresses[i % len(addresses)], deadline, tally) for i in range(MALFORMED_HTTP)]
-        tasks += [junk_socket(ws_base + next(pick), addresses[i % len(addresses)], cookie, deadline, tally) for i in range(JUNK_SOCKETS)]
-        tasks += [control_flood(ws_base + next(pick), addresses[i % len(addresses)], cookie, deadline, tally) for i in range(CONTROL_FLOODERS)]
-        tasks += [churn(ws_base + next(pick), addresses[i % len(addresses)], cookie, deadline, tally) for i in range(CHURNERS)]
+        at = [addresses[i % len(addresses)] for i in range(max(FLOODERS, PIPELINERS, JUNK_SOCKETS, CONTROL_FLOODERS, CHURNERS))]
+        chosen = {
+            "flood": [flood(host, port, at[i], cookie, deadline, tally) for i in range(FLOODERS)],
+            "pipeline": [pipeline(host, port, at[i], cookie, deadline, tally) for i in range(PIPELINERS)],
+            "malformed": [malformed(host, port, at[i], deadline, tally) for i in range(MALFORMED_HTTP)],
+            "junk": [junk_socket(ws_base + next(pick), at[i], cookie, deadline, tally) for i in range(JUNK_SOCKETS)],
+            "controls": [control_flood(ws_base + next(pick), at[i], cookie, deadline, tally) for i in range(CONTROL_FLOODERS)],
+            "churn": [churn(ws_base + next(pick), at[i], cookie, deadline, tally) for i in range(CHURNERS)],
+        }
+        tasks = [task for kind, kinds_tasks in chosen.items() for task in kinds_tasks if kind in attacks]
+        for kind, kinds_tasks in chosen.items():
+            if kind not in attacks:
+                for task in kinds_tasks:
+                    task.close()  # never awaited: close the coroutine quietly
         await asyncio.gather(*tasks)
 
     asyncio.run(main())
@@ -446,7 +458,7 @@ def run_hostile(base_url: str, ws_base: str, segments: list[dict], ready, go, st
 # --- the run ----------------------------------------------------------------------------------
 
 
-def soak(walkers: int, minutes: float, workdir: Path, hostile: bool) -> dict:
+def soak(walkers: int, minutes: float, workdir: Path, attacks: tuple[str, ...]) -> dict:
     """One soak run; returns its figures."""
     duration_s = minutes * 60
     server = Server(workdir, workdir / "audio_cache").start()
@@ -463,8 +475,9 @@ def soak(walkers: int, minutes: float, workdir: Path, hostile: bool) -> dict:
             ctx.Process(target=run_walkers, args=(i, share, server.url, server.ws_url, segments, ready, go, start_value, duration_s, results), daemon=True)
             for i, share in enumerate(shares)
         ]
+        hostile = bool(attacks)
         if hostile:
-            processes.append(ctx.Process(target=run_hostile, args=(server.url, server.ws_url, segments, ready, go, start_value, duration_s, results), daemon=True))
+            processes.append(ctx.Process(target=run_hostile, args=(server.url, server.ws_url, segments, ready, go, start_value, duration_s, results, attacks), daemon=True))
         setup_started = time.monotonic()
         for process in processes:
             process.start()
@@ -489,12 +502,19 @@ def soak(walkers: int, minutes: float, workdir: Path, hostile: bool) -> dict:
         after_warmup = [s for s in samples if s[0] >= min(WARMUP_S, duration_s / 2)] or samples
         rss_start, rss_end = after_warmup[0][1]["rss_mb"], samples[-1][1]["rss_mb"]
         last_metrics = samples[-1][2] if samples else {}
+        # When the scheduler's worst lag grew, and to what: a lag at the start differs from one under a flood.
+        lag_steps, worst = [], 0
+        for at, _, metrics in samples:
+            if metrics.get("scheduler_lag_max_ms", 0) > worst:
+                worst = metrics["scheduler_lag_max_ms"]
+                lag_steps.append(f"{worst} ms by {at:.0f} s")
         log_text = server.log_path.read_text(errors="replace")
         return {
             "walkers": walkers, "made": made, "minutes": minutes, "setup_s": setup_s, "honest": honest, "attack": attack,
             "rss_start": rss_start, "rss_end": rss_end, "rss_peak": max(s[1]["rss_mb"] for s in samples),
             "cpu_s": samples[-1][1]["cpu_s"] if samples else 0.0,
             "lag_max_ms": last_metrics.get("scheduler_lag_max_ms"), "server_missed": last_metrics.get("cues_missed"),
+            "lag_steps": lag_steps, "gc_pause_max_ms": last_metrics.get("gc_pause_max_ms"), "load": os.getloadavg()[0],
             "server_dropped": last_metrics.get("cues_dropped_late"), "unhandled_in_log": log_text.count("Unhandled error"),
         }
     finally:
@@ -519,8 +539,9 @@ def report(f: dict) -> bool:
         print(f"| {name} | {value} | {target} | {'yes' if met else 'NO'} |")
     print(f"\nHonest: {honest.workouts:,} workouts ({honest.workouts_finished:,} finished), {honest.cues:,} cues; "
           f"sockets dropped by the server: {honest.socket_drops}; HTTP: {dict(honest.http_statuses)}")
-    print(f"Server: longest scheduler lag {f['lag_max_ms']} ms; cues it missed {f['server_missed']}, dropped late {f['server_dropped']}; "
-          f"'Unhandled error' in its log: {f['unhandled_in_log']}; worker CPU {f['cpu_s']:.0f} s")
+    print(f"Server: longest scheduler lag {f['lag_max_ms']} ms ({', '.join(f['lag_steps']) or 'none'}); longest GC pause "
+          f"{f['gc_pause_max_ms']} ms; cues it missed {f['server_missed']}, dropped late {f['server_dropped']}; "
+          f"'Unhandled error' in its log: {f['unhandled_in_log']}; worker CPU {f['cpu_s']:.0f} s; machine load {f['load']:.1f} at the end")
     print(f"Attack: HTTP {dict(attack.http_statuses)}; " + "; ".join(f"{k}: {v:,}" for k, v in sorted(attack.hostile.items())))
     if honest.errors:
         kinds = Counter(e.split(":")[0] for e in honest.errors)
@@ -535,6 +556,7 @@ def main() -> int:
     parser.add_argument("--walkers", type=int, default=DEFAULT_WALKERS, help="honest walkers")
     parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="how long the soak lasts")
     parser.add_argument("--no-attack", action="store_true", help="honest walkers only (a baseline)")
+    parser.add_argument("--attacks", default=",".join(ATTACKS), help=f"which hostile clients run (comma-separated, of {', '.join(ATTACKS)})")
     parser.add_argument("--workdir", type=Path, help="keep the server's data and log here (default: a temporary folder)")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -542,8 +564,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="retrowalk-soak-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        print(f"Soak: {args.walkers} walkers, {args.minutes:g} min, attack {'off' if args.no_attack else 'on'}; {os.cpu_count()} CPUs.", flush=True)
-        figures = soak(args.walkers, args.minutes, workdir, hostile=not args.no_attack)
+        attacks = () if args.no_attack else tuple(a for a in args.attacks.split(",") if a)
+        unknown = set(attacks) - set(ATTACKS)
+        if unknown:
+            parser.error(f"unknown attack(s): {', '.join(sorted(unknown))}")
+        print(f"Soak: {args.walkers} walkers, {args.minutes:g} min, attacks: {', '.join(attacks) or 'none'}; {os.cpu_count()} CPUs.", flush=True)
+        figures = soak(args.walkers, args.minutes, workdir, attacks)
         return 0 if report(figures) else 1
 
 

@@ -7,7 +7,6 @@ import {
   Unreachable, createPlan, createSession, deletePlan, getHistory, getPhoneAddress, getPlans, getProgrammes, getSessionStats,
   getWeek, getWeeks, startProgramme, updatePlan,
 } from "./api.js";
-import { Coach } from "./coach.js";
 import { announce, h } from "./dom.js";
 import { renderHistory } from "./screens/history.js";
 import { renderPicker } from "./screens/picker.js";
@@ -52,7 +51,7 @@ const toastBox = /** @type {HTMLElement} */ (document.getElementById("toast"));
 const app = {
   /** @type {Array<object>|null} */
   plans: null,
-  /** @type {Coach|null} the workout being prepared or walked */
+  /** @type {import("./coach.js").Coach|null} the workout being prepared or walked */
   coach: null,
   /** @type {{plan: object, summary: object, sessionId: string|null}|null} */
   finished: null,
@@ -283,6 +282,13 @@ async function showPlan(id) {
   prepareWorkout(plan);
 }
 
+/**
+ * The workout machinery (the clock, the sound, the track): loaded with the first workout, not
+ * with the page, so the picker comes up sooner (it is precached all the same).
+ * @returns {Promise<typeof import("./coach.js").Coach>}
+ */
+const loadCoach = () => import("./coach.js").then((module) => module.Coach);
+
 /** Remember the audio mode chosen (on the server; offline, on this phone until the next change). */
 function rememberAudioMode(mode) {
   changeSettings({ audio_mode: mode }).catch(() => saveSettingsCopy({ ...currentSettings(), audio_mode: mode }));
@@ -316,12 +322,18 @@ async function prepareWorkout(plan) {
   };
   app.coach?.state.state === "finished" && app.coach.dispose();
   let offline = false;
+  const coachLoaded = loadCoach();
   try {
-    const session = await createSession(plan.id);
+    const [session, Coach] = await Promise.all([createSession(plan.id), coachLoaded]);
     coach = new Coach({ plan: session.plan || plan, session });
   } catch (error) {
     const saved = savedTimeline(plan.id);
     if (error instanceof Unreachable && saved) {
+      const Coach = await coachLoaded.catch(() => null);
+      if (!Coach) {
+        view.fail("This workout could not be loaded on this phone. Try again when you are connected.");
+        return;
+      }
       coach = new Coach({ plan: saved.plan, saved });
       offline = true;
     } else {
@@ -547,6 +559,12 @@ async function showSettings() {
 async function rejoin() {
   const active = activeWorkout();
   if (!active?.session || navigator.onLine === false) return;
+  let Coach;
+  try {
+    Coach = await loadCoach();
+  } catch {
+    return;
+  }
   const coach = new Coach({ plan: active.plan, session: active.session, mode: active.mode });
   try {
     await Promise.race([coach.rejoin(), new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), REJOIN_WAIT_MS))]);

@@ -602,6 +602,9 @@ class Metrics:
     scheduler_lag_max_ms: int = 0  # the longest a wake-up waited past its time
     gc_pause_max_ms: float = 0.0  # the longest cyclic garbage collection (it stops every greenlet)
     gc_full_collections: int = 0
+    gc_pause_total_ms: float = 0.0
+    # The latest long pauses as [epoch ms, pause ms, generation], so a benchmark can tell which fell mid-walk.
+    gc_long_pauses: list = field(default_factory=list)
     sessions_unloaded: int = 0  # live sessions nobody watched, dropped from memory (reloaded on demand)
     ready_sessions_forgotten: int = 0  # sessions made but never started, deleted after READY_SESSION_TTL_S
     empty_devices_forgotten: int = 0  # devices that never stored anything, deleted after EMPTY_DEVICE_TTL_S
@@ -982,6 +985,11 @@ class LiveHub:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def overdue(self) -> bool:
+        """Whether a wake-up's time has come and the scheduler has not taken it yet (read without the lock: a hint)."""
+        heap = self.heap
+        return bool(heap) and heap[0][0] <= self.clock()
+
     def snapshot(self) -> dict[str, Any]:
         """Counters and sizes for the capacity benchmark and an operator."""
         with self.lock:
@@ -995,6 +1003,11 @@ class LiveHub:
             }
 
 
+# GC pauses at least this long (ms) are logged with their time, the latest GC_LONG_PAUSES_KEPT of them.
+GC_LONG_PAUSE_MS = 50
+GC_LONG_PAUSES_KEPT = 100
+
+
 def _watch_gc(metrics: Metrics) -> None:
     """Time the garbage collector's pauses: a long one holds up every cue of every walker."""
     started: list[float] = []
@@ -1005,6 +1018,9 @@ def _watch_gc(metrics: Metrics) -> None:
         elif started:
             pause = (time.perf_counter() - started[0]) * MS_PER_S
             metrics.gc_pause_max_ms = max(metrics.gc_pause_max_ms, round(pause, 1))
+            metrics.gc_pause_total_ms += pause
+            if pause >= GC_LONG_PAUSE_MS:
+                metrics.gc_long_pauses = [*metrics.gc_long_pauses[-GC_LONG_PAUSES_KEPT + 1:], [now_ms(), round(pause, 1), info.get("generation")]]
             if info.get("generation") == 2:
                 metrics.gc_full_collections += 1
 

@@ -68,9 +68,8 @@ def cookie_of(device: requests.Session) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in device.cookies)
 
 
-@pytest.fixture(scope="module")
-def walker(server):
-    """A device with a short plan of its own (its phrases rendered once, by the first session)."""
+def new_walker(server) -> tuple[requests.Session, str]:
+    """A new device with a short plan of its own: each example its own, so no per-device bound or rate limit is shared."""
     device = server.client()
     plan = device.post(server.url + "/api/plans", json={"name": "Fuzz", "segments": SEGMENTS}, timeout=30)
     assert plan.status_code == 201, plan.text
@@ -125,8 +124,8 @@ def round_trip(ws, marker: int, invariants: Invariants) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(sequence=messages)
-def test_random_messages_never_kill_the_socket_or_break_the_session(server, walker, sequence):
-    device, plan_id = walker
+def test_random_messages_never_kill_the_socket_or_break_the_session(server, sequence):
+    device, plan_id = new_walker(server)
     created = device.post(server.url + "/api/sessions", json={"plan_id": plan_id}, timeout=60)
     assert created.status_code == 201, created.text
     session = created.json()
@@ -138,6 +137,10 @@ def test_random_messages_never_kill_the_socket_or_break_the_session(server, walk
                 round_trip(ws, step, invariants)
             except ConnectionClosed as closed:
                 pytest.fail(f"the server closed the socket after {message!r:.80}: {closed}")
+        if invariants.state != "finished":
+            # Leave nothing running: a stop is always legal before the end, and the socket still answers after it.
+            ws.send('{"type": "stop"}')
+            round_trip(ws, len(sequence), invariants)
     shown = device.get(server.url + f"/api/sessions/{session['id']}", timeout=WAIT_S)
     assert shown.status_code == 200, shown.text
     # A running workout may have ended on its own since the last frame; nothing else changes it.

@@ -35,6 +35,9 @@ OPENAPI_VERSION = "3.1.0"
 UNDESCRIBED_RULES = frozenset({"/<path:filename>", "/ws/sessions/<session_id>"})
 
 JSON = "application/json"
+# Ids that exist in every install (a built-in plan and programme), as examples.
+EXAMPLE_PLAN = "first-steps"
+EXAMPLE_PROGRAMME = "first-steps"
 
 
 def ref(name: str) -> dict:
@@ -63,19 +66,25 @@ ERRORS = {
 }
 
 
-def operation(summary: str, responses: dict, *, parameters: list | None = None, body: dict | None = None) -> dict:
-    """One operation with the shared error responses added."""
+def operation(summary: str, responses: dict, *, parameters: list | None = None, body: dict | None = None,
+              body_example: dict | None = None) -> dict:
+    """One operation with the shared error responses added (a body example is also where a fuzzer starts)."""
     op: dict[str, Any] = {"summary": summary, "responses": {**responses, **ERRORS}}
     if parameters:
         op["parameters"] = parameters
     if body is not None:
         op["requestBody"] = {"required": True, "content": json_content(body)}
+        if body_example is not None:
+            op["requestBody"]["content"][JSON]["example"] = body_example
     return op
 
 
-def path_param(name: str, description: str) -> dict:
-    """A string path parameter."""
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
+def path_param(name: str, description: str, example: str | None = None) -> dict:
+    """A string path parameter (with an example that exists, so a fuzzer reaches the success path too)."""
+    param = {"name": name, "in": "path", "required": True, "description": description, "schema": {"type": "string"}}
+    if example is not None:
+        param["example"] = example
+    return param
 
 
 def query_param(name: str, description: str, schema: dict) -> dict:
@@ -297,9 +306,9 @@ OFFLINE_WALK_INPUT = {
 
 def _paths() -> dict:
     """Every described route and its operations."""
-    plan_id = path_param("plan_id", "A built-in plan's id or one of this device's own.")
+    plan_id = path_param("plan_id", "A built-in plan's id or one of this device's own.", EXAMPLE_PLAN)
     session_id = path_param("session_id", "One of this device's sessions.")
-    programme_id = path_param("programme_id", "A built-in programme's id.")
+    programme_id = path_param("programme_id", "A built-in programme's id.", EXAMPLE_PROGRAMME)
     return {
         "/": {"get": operation("The phone app (HTML).", {"200": ok("The page.", {"type": "string"}, "text/html")})},
         "/manifest.webmanifest": {"get": operation("The web app manifest.", {"200": ok("The manifest.", {"type": "object"}, "application/manifest+json")})},
@@ -361,6 +370,7 @@ def _paths() -> dict:
         "/api/history.csv": {"get": operation("Every finished walk as CSV.", {"200": ok("CSV.", {"type": "string"}, "text/csv")}, parameters=[TZ_PARAM])},
         "/api/sessions": {"post": operation(
             "A new workout of one of this device's plans.", {"201": ok("The session.", ref("NewSession"))}, body=ref("SessionInput"),
+            body_example={"plan_id": EXAMPLE_PLAN},
         )},
         "/api/sessions/{session_id}": {"get": operation("One of this device's sessions.", {"200": ok("The session.", ref("Session"))}, parameters=[session_id])},
         "/api/sessions/offline/{walk_id}": {"put": operation(

@@ -15,7 +15,15 @@ from flask import Blueprint, current_app, jsonify, request, send_file
 from . import live, offline
 from . import limits
 from . import phrases
-from .cues import COUNTDOWN_CHOICES, CueOptions, CueOptionsInvalid, compile_timeline, needed_phrases, segment_starts_ms
+from .cues import (
+    COUNTDOWN_CHOICES,
+    CueOptions,
+    CueOptionsInvalid,
+    compile_timeline,
+    needed_phrases,
+    segment_starts_ms,
+    speed_hints,
+)
 from .db import get_db
 from .devices import current_device
 from .errors import BadInput, NotFound, error_response
@@ -445,16 +453,36 @@ def confirmation_texts(lang: str) -> list[str]:
     return [phrases.confirmation(control, lang) for control in phrases.CONFIRMATIONS]
 
 
-def confirmations(lang: str, renditions: dict | None = None) -> dict[str, dict[str, str]]:
-    """What the phone plays when the walker pauses, resumes or skips: each control's text and audio."""
-    if lang not in phrases.LANGUAGES:
-        lang = "en"
-    if renditions is None:
-        renditions = current_app.extensions["audio_cache"].ensure(confirmation_texts(lang), lang)
-    return {
-        control: {"text": text, "audio": f"/audio/{renditions[text].file}"}
-        for control, text in zip(phrases.CONFIRMATIONS, confirmation_texts(lang))
+def confirmations(options: dict, segments, renditions: dict | None = None) -> dict[str, Any]:
+    """What the phone plays when the walker pauses, resumes or skips: each control's text and audio.
+
+    `skip_to` maps each segment (by index, as text) whose slow-down is said before its switch
+    to that phrase: a skip into that segment jumps over the slow-down, so the phone says it
+    instead of the plain skip confirmation.
+    """
+    try:
+        cue_options = CueOptions(**options)
+    except (TypeError, CueOptionsInvalid):
+        cue_options = CueOptions()
+    lang = cue_options.lang
+    before = {
+        index: hint.text
+        for index, hint in enumerate(speed_hints(segments, cue_options))
+        if hint is not None and hint.before
     }
+    texts = confirmation_texts(lang) + list(before.values())
+    if renditions is None or any(text not in renditions for text in texts):
+        renditions = current_app.extensions["audio_cache"].ensure(texts, lang)
+
+    def spoken(text: str) -> dict[str, str]:
+        """A phrase and its audio."""
+        return {"text": text, "audio": f"/audio/{renditions[text].file}"}
+
+    out: dict[str, Any] = {
+        control: spoken(text) for control, text in zip(phrases.CONFIRMATIONS, confirmation_texts(lang))
+    }
+    out["skip_to"] = {str(index): spoken(text) for index, text in before.items()}
+    return out
 
 
 @bp.post("/api/sessions")
@@ -497,7 +525,7 @@ def create_session():
         "lead_ms": current_app.extensions["live"].lead_ms,
         **track_fields(timeline, end_ms),
         "timeline": timeline,
-        "confirmations": confirmations(options.lang, renditions),
+        "confirmations": confirmations(asdict(options), plan.segments, renditions),
     }
     return body, 201, {"Location": f"/api/sessions/{session_id}"}
 
@@ -510,8 +538,8 @@ def _session_view(session_id: str, device_id: str) -> dict:
     ))
     now = now_ms()
     session.restore(now)
-    lang = session.options.get("lang", "en") if isinstance(session.options, dict) else "en"
-    return {**session.describe(now), "timeline": session.timeline, "confirmations": confirmations(lang)}
+    options = session.options if isinstance(session.options, dict) else {}
+    return {**session.describe(now), "timeline": session.timeline, "confirmations": confirmations(options, session.segments)}
 
 
 @bp.get("/api/sessions/<session_id>")

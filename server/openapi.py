@@ -219,8 +219,12 @@ CONFIRMATIONS = {
     "type": "object",
     "required": ["pause", "resume", "skip"],
     "properties": {
-        control: {"type": "object", "required": ["text", "audio"], "properties": {"text": {"type": "string"}, "audio": {"type": "string"}}}
-        for control in ("pause", "resume", "skip")
+        **{
+            control: {"type": "object", "required": ["text", "audio"], "properties": {"text": {"type": "string"}, "audio": {"type": "string"}}}
+            for control in ("pause", "resume", "skip")
+        },
+        # By segment index: the slow-down a skip into that segment jumps over, said instead.
+        "skip_to": {"type": "object", "additionalProperties": {"type": "object", "required": ["text", "audio"]}},
     },
 }
 

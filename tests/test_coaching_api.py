@@ -178,9 +178,12 @@ def test_pause_resume_and_skip_have_spoken_confirmations_in_the_walks_language(d
     assert {control: spoken[control]["text"] for control in ("pause", "resume", "skip")} == {
         "pause": "En pausa.", "resume": "Seguimos.", "skip": "Pasamos al siguiente tramo.",
     }
-    for control in spoken.values():
+    for control in [spoken[name] for name in ("pause", "resume", "skip")] + list(spoken["skip_to"].values()):
         audio = device.get(server.url + control["audio"], timeout=TIMEOUT)
         assert audio.status_code == 200 and audio.headers["Content-Type"] == "audio/mpeg" and audio.content
+    # A skip into a backward bout jumps over its slow-down: the phone says that instead.
+    assert spoken["skip_to"]["1"]["text"] == "Baja la velocidad a 1,5 millas por hora."
+    assert set(spoken["skip_to"]) == {"1", "3", "5", "7", "9", "11"}  # every bout, and the cool-down
     # Reopened later (another tab, a reload), the session still says where they are.
     again = device.get(server.url + f"/api/sessions/{session['id']}", timeout=TIMEOUT).json()
     assert again["confirmations"] == spoken

@@ -1,4 +1,4 @@
-"""Plans: validation says every problem once, clearly; built-in plans follow DOMAIN.md."""
+"""Plans: validation says every problem once, clearly; built-in plans follow docs/sources.md."""
 
 import pytest
 

@@ -692,3 +692,28 @@ def test_every_standard_phrase_is_spoken(lang):
         speech = engine.speak(text, lang)
         # "Un." is the shortest word, about 0.2 s; every phrase must be audible speech.
         assert speech.spoken_ms >= 150 and rms(speech.pcm) > AUDIBLE_RMS, text
+
+
+class UnlevelledEspeak(EspeakEngine):
+    """eSpeak as the cache rendered it before levelling: raw MP3, an address without the loudness."""
+
+    def accent(self, lang):
+        """The accent string of before."""
+        return super().accent(lang).rsplit("/", 1)[0]
+
+    def render(self, text, lang, fp):
+        """Encode eSpeak's PCM as it comes, at its own level."""
+        from server.voice import encode_mp3
+
+        speech = self.speak(text, lang)
+        fp.write(encode_mp3(speech))
+        return speech.spoken_ms
+
+
+def test_phrases_cached_before_levelling_are_rendered_again_not_reused(tmp_path):
+    old = AudioCache(tmp_path, engines=[UnlevelledEspeak()]).ensure(["Two."], "en")["Two."]
+    new = AudioCache(tmp_path, gtts_enabled=False).ensure(["Two."], "en")["Two."]
+    assert new.file != old.file
+    samples, rate = decode_mp3((tmp_path / new.file).read_bytes())
+    before, _ = decode_mp3((tmp_path / old.file).read_bytes())
+    assert sample_peak_dbfs(before) < -6 < sample_peak_dbfs(samples) <= PEAK_CEILING_DBFS

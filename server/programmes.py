@@ -126,7 +126,7 @@ class Programme:
             "name": self.name,
             "description": in_units(self.description, units),
             "audience": self.audience,
-            "source": self.source,
+            "source": in_units(self.source, units),
             "weeks": self.weeks,
             "sessions_per_week": self.sessions_per_week,
             "repeats": self.repeats,

@@ -220,7 +220,8 @@ def test_texts_speak_of_speeds_in_the_walkers_units():
     assert "under 2 mph" in programme.description
     metric = programme.to_dict("kmh")
     assert "under 3.2 km/h" in metric["description"] and "3.2-4.8 km/h" in metric["description"]
-    texts = [metric["description"]] + [s["why"] for s in metric["sessions"]] + [s["plan"]["description"] for s in metric["sessions"]]
+    texts = [metric["description"], metric["source"]] + [s["why"] for s in metric["sessions"]] + [s["plan"]["description"] for s in metric["sessions"]]
+    assert "walk-to-run transition of 5.8 km/h" in metric["source"]
     assert not any("mph" in text for text in texts)
     assert metric["sessions"][12]["why"].startswith("Three-minute bouts at 3.5 km/h")
     assert in_units("Hold the rail at 1 mph.", "kmh") == "Hold the rail at 1.6 km/h."

@@ -4,7 +4,9 @@ websocket per walker (asyncio), starts them on a signal and records how early ev
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
+import os
 import random
 import resource
 import time
@@ -21,6 +23,13 @@ CONNECTS_IN_FLIGHT = 32
 OPEN_TIMEOUT_S = 120
 # How long after its planned end a walker waits for `finished` before it counts as not held.
 FINISH_GRACE_S = 30
+# The walker process's own event-loop lag is sampled this often: a cue read late because this
+# process was busy is the client's delay, not the server's.
+LAG_TICK_S = 0.02
+# Lags shorter than this are not kept (the loop's ordinary jitter); ms.
+LAG_KEEP_MS = 5
+# A cue with less lead than this (ms) is looked at closely: was this process behind when it read it?
+SHORT_LEAD_MS = 250
 
 
 @dataclass
@@ -37,6 +46,37 @@ class WalkerResult:
     leads_ms: list[int] = field(default_factory=list)
     missing_by_seq: dict[int, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # The process's event loop: each stretch it was blocked, as (woke at epoch s, blocked ms).
+    loop_lags: list[tuple[float, float]] = field(default_factory=list)
+    loop_lag_max_ms: float = 0.0
+    # Cues read with less than SHORT_LEAD_MS of lead, as (read at epoch s, lead ms).
+    short_cues: list[tuple[float, int]] = field(default_factory=list)
+
+    def client_delay_ms(self, read_at: float) -> float:
+        """How long a message read at `read_at` may have waited on this process's busy loop (0 if it was not busy)."""
+        # Stretches are kept in order and never overlap: the first to end after the read is the one.
+        index = bisect.bisect_left(self.loop_lags, (read_at, 0.0))
+        if index == len(self.loop_lags):
+            return 0.0
+        woke, lag_ms = self.loop_lags[index]
+        began = woke - lag_ms / 1000
+        return (read_at - began) * 1000 if began <= read_at else 0.0
+
+    def short_explained(self) -> int:
+        """Short-lead cues that would have had SHORT_LEAD_MS without this process's own delay."""
+        return sum(1 for read_at, lead in self.short_cues if lead + self.client_delay_ms(read_at) >= SHORT_LEAD_MS)
+
+
+async def watch_loop_lag(result: WalkerResult, stop: asyncio.Event) -> None:
+    """Sample how late this process's event loop wakes up (its own CPU load shows here first)."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        expected = loop.time() + LAG_TICK_S
+        await asyncio.sleep(LAG_TICK_S)
+        lag_ms = (loop.time() - expected) * 1000
+        if lag_ms >= LAG_KEEP_MS:
+            result.loop_lags.append((time.time(), lag_ms))
+            result.loop_lag_max_ms = max(result.loop_lag_max_ms, lag_ms)
 
 
 def _raise_file_limit() -> None:
@@ -89,6 +129,8 @@ async def _walk(ws_base: str, walker: tuple[str, str, list[int]], go: asyncio.Ev
                     lead = message["due"] - received
                     result.cues += 1
                     result.leads_ms.append(int(lead))
+                    if lead < SHORT_LEAD_MS:
+                        result.short_cues.append((received / 1000, int(lead)))
                     if lead < 0:
                         result.late += 1
                     seen.add(message["seq"])
@@ -112,9 +154,11 @@ async def _walk(ws_base: str, walker: tuple[str, str, list[int]], go: asyncio.Ev
                 connected.set()
 
 
-def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: list[dict], ready_queue, go_event, start_value, spread_s: float, result_queue) -> None:
-    """A walker process: create `count` walkers, report ready, start on the signal, report results."""
+def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: list[dict], ready_queue, go_event, start_value, spread_s: float, result_queue, nice: int = 0) -> None:
+    """A walker process: create `count` walkers, report ready, start on the signal, report results (at `nice`, if given)."""
     _raise_file_limit()
+    if nice:
+        os.nice(nice)
     random.seed(index)
     result = WalkerResult()
     with ThreadPoolExecutor(SETUP_THREADS) as pool:
@@ -143,7 +187,11 @@ def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: l
             await asyncio.sleep(0.05)
         start_at["t"] = start_value.value
         go.set()
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(watch_loop_lag(result, stop))
         await asyncio.gather(*tasks)
+        stop.set()
+        await watcher
 
     asyncio.run(main())
     result_queue.put((index, result))

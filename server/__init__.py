@@ -44,8 +44,9 @@ DEFAULTS: dict[str, Any] = {
     # Our own message limit, answered with an error; simple-websocket closes (1009) above the frame limit.
     "WS_MAX_MESSAGE_BYTES": 4096,
     "WS_MAX_FRAME_BYTES": 64 * 1024,
-    # How often a socket's handler wakes to check its writer even when the phone is silent.
-    "WS_RECEIVE_POLL_S": 5,
+    # How often a socket's handler wakes when the phone is silent, to check for a send stuck on a
+    # phone that stopped reading (each new frame checks too); with 10,000 sockets every wake-up counts.
+    "WS_RECEIVE_POLL_S": 30,
     # A send blocked this long (a phone that stopped reading) closes the socket.
     "WS_SEND_TIMEOUT_S": 30,
     # Frames queued for one socket beyond this close it: the phone has stopped reading.

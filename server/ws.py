@@ -1,10 +1,12 @@
 """The session websocket (flask-sock): refuse foreign upgrades, read control messages, write through one outbox.
 
-Every socket has three greenlets (threads outside gevent): flask-sock's handler, which reads
-and answers messages; simple-websocket's reader; and an outbox writer that sends what the
-scheduler and the handler queue, so a slow phone never holds up the scheduler. Every byte
-written to the socket, simple-websocket's own pings and pongs included, goes through one
-per-socket lock and is written whole (see LockedSocket).
+Every socket has two greenlets (threads outside gevent): flask-sock's handler, which reads
+and answers messages, and simple-websocket's reader. A frame for the phone is written at once
+when the socket can take it whole without waiting (nearly always: a cue is a few hundred bytes);
+otherwise it is queued and a writer greenlet, started for the occasion, sends it, so a slow
+phone never holds up the scheduler. Every byte written to the socket, simple-websocket's own
+pings and pongs included, goes through one per-socket lock and is written whole (see
+LockedSocket).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import gc
 import logging
 import math
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -38,6 +41,23 @@ DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 # The page scheme a request scheme belongs to (a socket's ws:// is an http page's).
 WEB_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
+# RFC 6455 5.2: FIN + text opcode, and the payload lengths that need the 16- and 64-bit forms.
+TEXT_FRAME_START = 0x81
+LENGTH_16_BITS, LENGTH_64_BITS = 126, 127
+MAX_16_BIT_LENGTH = 0xFFFF
+
+
+def text_frame(text: str) -> bytes:
+    """One whole, unmasked websocket text frame, as a server sends it (what wsproto writes, without its objects)."""
+    payload = text.encode("utf-8")
+    size = len(payload)
+    if size < LENGTH_16_BITS:
+        header = bytes((TEXT_FRAME_START, size))
+    elif size <= MAX_16_BIT_LENGTH:
+        header = struct.pack("!BBH", TEXT_FRAME_START, LENGTH_16_BITS, size)
+    else:
+        header = struct.pack("!BBQ", TEXT_FRAME_START, LENGTH_64_BITS, size)
+    return header + payload
 
 
 class MessageInvalid(Exception):
@@ -178,6 +198,10 @@ class LockedSocket:
     def __init__(self, raw: socket.socket):
         self._raw = raw
         self.lock = threading.Lock()
+        # Bytes can be written straight to the OS socket only when no TLS layer sits between.
+        self.plain = not hasattr(raw, "cipher")
+        # gevent's socket wraps the OS socket (`_sock`); a plain socket is its own.
+        self._os_socket = getattr(raw, "_sock", raw)
         try:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except (OSError, AttributeError):
@@ -190,6 +214,32 @@ class LockedSocket:
         return len(data)
 
     sendall = send
+
+    def try_send(self, data: bytes) -> int:
+        """Write what the OS takes now without waiting; returns how much (0 if the lock or the buffer is busy).
+
+        A partial write keeps the lock held, so no other frame can come between: the caller
+        must hand the rest to finish(), from any thread.
+        """
+        if not self.plain or not self.lock.acquire(blocking=False):
+            return 0
+        try:
+            written = self._os_socket.send(data, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            written = 0
+        except BaseException:
+            self.lock.release()
+            raise
+        if written == 0 or written == len(data):
+            self.lock.release()
+        return written
+
+    def finish(self, rest: bytes) -> None:
+        """Write the rest of a frame try_send began, then free the lock it kept."""
+        try:
+            self._raw.sendall(rest)
+        finally:
+            self.lock.release()
 
     def abort(self) -> None:
         """Cut the connection now, waking any reader or writer blocked on it."""
@@ -204,47 +254,98 @@ class LockedSocket:
 
 
 class Outbox:
-    """A socket's queue of outgoing text frames and the writer that drains it."""
+    """A socket's outgoing text frames: written at once when the socket takes them whole, else queued for a writer.
 
-    def __init__(self, ws, raw: LockedSocket | None, hub: live.LiveHub, limit: int):
+    Writing at once spares a greenlet wake-up and two switches per cue, which is most of a
+    cue's cost with thousands of walkers; the writer exists only while something is queued.
+    """
+
+    def __init__(self, ws, raw: LockedSocket | None, hub: live.LiveHub, limit: int, send_timeout_s: float | None = None, direct: bool = True):
         self.ws, self.raw, self.hub, self.limit = ws, raw, hub, limit
+        self.send_timeout_s = send_timeout_s
+        # Frames are written straight to the socket unless they must go through wsproto (deflate).
+        self.direct = direct and raw is not None
         self.queue: deque[tuple[str, int | None]] = deque()
-        self.ready = threading.Event()
+        # Guards the queue and the writer's coming and going (real threads under Werkzeug).
+        self.mutex = threading.Lock()
+        self.writer: threading.Thread | None = None
+        self.rest: bytes | None = None  # a frame's tail after a partial write; the writer sends it first
         self.closed = False
         self.sending_since: float | None = None
         self.sent = 0
 
     def deliver(self, text: str, not_after: int | None = None) -> bool:
-        """Queue a frame (never blocks); a phone that falls this far behind is cut off."""
+        """Send or queue a frame (never blocks); a phone that falls this far behind is cut off."""
         if self.closed:
             return False
-        if len(self.queue) >= self.limit:
-            log.warning("Socket outbox full (%d frames): closing a socket that does not read", self.limit)
-            self.abort()
+        with self.mutex:
+            if self.writer is None and self.direct and self.ws.connected and self._send_now(text):
+                return True
+            if len(self.queue) >= self.limit:
+                reason = f"outbox full ({self.limit} frames)"
+            elif self.send_timeout_s is not None and self.stuck_for() > self.send_timeout_s:
+                reason = f"a send blocked over {self.send_timeout_s:.0f} s"
+            else:
+                self.queue.append((text, not_after))
+                if self.writer is None:
+                    self._start_writer()
+                return True
+        log.warning("Socket %s: closing a socket that does not read", reason)
+        self.abort()
+        return False
+
+    def _send_now(self, text: str) -> bool:
+        """Write a frame straight to the socket if it takes some of it now (the rest goes to a writer); False if none."""
+        frame = text_frame(text)
+        try:
+            written = self.raw.try_send(frame)
+        except OSError:
+            self.closed = True
+            return True  # the socket is gone: nothing to queue
+        if written == 0:
             return False
-        self.queue.append((text, not_after))
-        self.ready.set()
+        if written < len(frame):
+            self.rest = frame[written:]
+            self.sending_since = time.monotonic()
+            self._start_writer()
+        self.sent += 1
         return True
 
+    def _start_writer(self) -> None:
+        """Start a writer for what is queued (called with the mutex held)."""
+        self.writer = threading.Thread(target=self.run, name="ws-writer", daemon=True)
+        self.writer.start()
+
     def run(self) -> None:
-        """The writer: send queued frames in order; a cue whose time has passed is dropped, never sent late."""
+        """The writer: finish a frame begun, send queued frames in order (a cue whose time has passed is dropped), then end."""
         try:
-            while not self.closed:
-                self.ready.wait()
-                self.ready.clear()
-                while self.queue and not self.closed:
+            rest, self.rest = self.rest, None
+            if rest is not None:
+                self.raw.finish(rest)
+                self.sending_since = None
+            while True:
+                with self.mutex:
+                    if self.closed or not self.queue:
+                        self.writer = None
+                        return
                     text, not_after = self.queue.popleft()
-                    if not_after is not None and live.now_ms() > not_after:
-                        self.hub.metrics.cues_dropped_late += 1
-                        continue
-                    self.sending_since = time.monotonic()
-                    self.ws.send(text)
-                    self.sending_since = None
-                    self.sent += 1
+                if not_after is not None and live.now_ms() > not_after:
+                    self.hub.metrics.cues_dropped_late += 1
+                    continue
+                self.sending_since = time.monotonic()
+                self.ws.send(text)
+                self.sending_since = None
+                self.sent += 1
         except (ConnectionClosed, OSError):
-            pass
-        finally:
-            self.closed = True
+            with self.mutex:
+                self.closed = True
+                self.writer = None
+
+    def join(self, timeout: float) -> None:
+        """Wait for the writer, if one is running, to end."""
+        writer = self.writer
+        if writer is not None:
+            writer.join(timeout=timeout)
 
     def stuck_for(self) -> float:
         """Seconds the current send has been blocked (0 when not sending)."""
@@ -254,7 +355,6 @@ class Outbox:
     def close(self) -> None:
         """Stop the writer; frames still queued are not sent."""
         self.closed = True
-        self.ready.set()
 
     def abort(self) -> None:
         """Close and cut the connection, so the handler and reader end too."""
@@ -272,10 +372,11 @@ def session_socket(ws, session_id: str):
     app = current_app
     hub: live.LiveHub = app.extensions["live"]
     config = app.config
-    outbox = Outbox(ws, request.environ.get("retrowalk.socket"), hub, int(config["WS_OUTBOX_LIMIT"]))
-    writer = threading.Thread(target=outbox.run, name="ws-writer", daemon=True)
-    writer.start()
     poll_s, send_timeout_s = float(config["WS_RECEIVE_POLL_S"]), float(config["WS_SEND_TIMEOUT_S"])
+    outbox = Outbox(
+        ws, request.environ.get("retrowalk.socket"), hub, int(config["WS_OUTBOX_LIMIT"]), send_timeout_s,
+        direct=not config["WS_COMPRESSION"],  # deflated frames must go through wsproto's compressor
+    )
     max_bytes = int(config["WS_MAX_MESSAGE_BYTES"])
     from .ratelimit import control_throttle  # here: ratelimit imports this module through security
 
@@ -303,7 +404,7 @@ def session_socket(ws, session_id: str):
             while outbox.queue and not outbox.closed and time.monotonic() < deadline:
                 time.sleep(0.01)
         outbox.close()
-        writer.join(timeout=1)
+        outbox.join(timeout=1)
 
 
 def refuse_foreign_upgrade():

@@ -39,6 +39,7 @@ class JsonInvalid(BadInput):
     """A body or message that is not JSON this server accepts (always the code `invalid_json`)."""
 
     def __init__(self, message: str):
+        """An invalid_json error with this sentence."""
         super().__init__(INVALID_JSON, message)
 
 

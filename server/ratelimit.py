@@ -54,6 +54,7 @@ class RateLimited(Exception):
     """A client over one of its limits; `retry_after` is the seconds until it may try again."""
 
     def __init__(self, rule: str, scope: str, retry_after: float):
+        """Remember which limit was hit and how long to wait."""
         super().__init__(f"{rule} limit per {scope}")
         self.rule, self.scope, self.retry_after = rule, scope, retry_after
 
@@ -80,6 +81,7 @@ class Limiter:
 
     def __init__(self, limits: dict[str, dict[str, list[float]]], exempt: str = "", enabled: bool = True,
                  clock: Callable[[], float] = time.monotonic, max_buckets: int = MAX_BUCKETS):
+        """Buckets for `limits`; `exempt` addresses skip per-address limits; `enabled` off lets everything through."""
         self.limits = limits
         self.exempt = parse_networks(exempt)
         self.enabled = enabled
@@ -148,6 +150,7 @@ class YieldingApp:
     """
 
     def __init__(self, wsgi_app, scheduler_overdue: Callable[[], bool]):
+        """Wrap the app; `scheduler_overdue` says whether the cue scheduler is waiting for a turn."""
         self.wsgi_app = wsgi_app
         self.scheduler_overdue = scheduler_overdue
 
@@ -187,6 +190,7 @@ def control_throttle(device: str | None, address: str | None) -> Callable[[], di
     limits = limiter()
 
     def throttle() -> dict | None:
+        """Count one control; the socket's error when over a limit."""
         try:
             limits.hit("control", device=device, address=address)
         except RateLimited as limited:

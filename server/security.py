@@ -86,6 +86,7 @@ class TrustedProxyFix:
     """ProxyFix for requests from the proxy's own address only: any other client's X-Forwarded-* headers are ignored."""
 
     def __init__(self, wsgi_app, hops: int, trusted: str | Iterable[str]):
+        """Wrap the app: ProxyFix for `hops` proxies, applied only to requests from `trusted`."""
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         self.direct = wsgi_app

@@ -105,9 +105,11 @@ class IdleHub:
     """A hub that answers pings and would accept any control."""
 
     def clock(self) -> int:
+        """The server clock: a fixed instant."""
         return 1
 
     def control(self, session_id, kind, at=None):
+        """Apply a control (or fail as the hub's story says)."""
         return None
 
 
@@ -265,6 +267,7 @@ def read_only_later(app, monkeypatch):
     """Make every database connection opened from now on refuse writes, as a remounted disk would."""
 
     def connect(path):
+        """A real connection that refuses every write."""
         database = real_connect(path)
         database.conn.execute("PRAGMA query_only = ON")
         return database
@@ -272,6 +275,7 @@ def read_only_later(app, monkeypatch):
     real_connect = storage.connect
 
     def turn():
+        """From now on, every new connection is read-only."""
         monkeypatch.setattr(storage, "connect", connect)
 
     return turn
@@ -301,9 +305,11 @@ class ReadOnlyHub:
     """A hub whose store refuses writes, as a read-only database does."""
 
     def clock(self) -> int:
+        """The server clock: a fixed instant."""
         return 1
 
     def control(self, session_id, kind, at=None):
+        """Apply a control (or fail as the hub's story says)."""
         conn = sqlite3.connect(":memory:")
         conn.execute("PRAGMA query_only = ON")
         conn.execute("CREATE TABLE t (x)")  # raises what a read-only disk raises
@@ -443,6 +449,7 @@ def test_fifty_simultaneous_handshakes_get_at_most_the_cap_and_slots_come_back(s
     opened, refused, failed = [], [], []
 
     def handshake():
+        """One phone's upgrade, at the same moment as the others."""
         start.wait()
         try:
             socket = connect(url, additional_headers=headers, open_timeout=30)
@@ -490,9 +497,11 @@ class FakeClock:
     """A monotonic clock the test moves by hand."""
 
     def __init__(self):
+        """Start at an arbitrary instant."""
         self.now = 1000.0
 
     def __call__(self) -> float:
+        """The current instant."""
         return self.now
 
 
@@ -582,7 +591,9 @@ def test_a_throttled_socket_control_is_answered_and_not_applied():
     applied = []
 
     class CountingHub(IdleHub):
+        """A hub that records the controls it applied."""
         def control(self, session_id, kind, at=None):
+            """Apply a control (or fail as the hub's story says)."""
             applied.append(kind)
 
     limited = {"type": "error", "error": "rate_limited", "message": "Too many requests; please try again in 1 s.", "retry_after": 1}
@@ -667,6 +678,7 @@ def test_a_scheduler_that_cannot_store_a_finish_logs_one_line_and_tries_again(ap
     hub.control(session["id"], "start")
 
     def refuse(*args, **kwargs):
+        """Fail as a read-only disk does."""
         raise read_only_error()
 
     monkeypatch.setattr(hub.store, "record", refuse)

@@ -9,6 +9,8 @@ The tables address the walker informally (tú, du, tu), as a coach at the treadm
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .plans import MAX_SEGMENT_SECONDS, MAX_SPEED_MPH, MIN_SEGMENT_SECONDS, MIN_SPEED_MPH, SEGMENT_KINDS
 
 LANGUAGES = ("en", "es", "de", "fr")
@@ -18,6 +20,10 @@ KM_PER_MILE = 1.609344
 MAX_COUNTDOWN = 10
 # Long segments hear how long is left at these whole minutes (see cues._remaining_marks).
 REMAINING_STEP_MINUTES = 5
+
+# The phrase functions are pure over a closed set: cache them, since the compiler asks for the
+# same few phrases thousands of times (bench/bench_cues.py).
+PHRASE_CACHE_SIZE = 16_384
 
 # How a segment's length is said when it starts: to 5 seconds under a minute, to the half
 # minute under ten minutes, to the minute under twenty, then to 5 minutes (the countdown and
@@ -234,12 +240,14 @@ def length_words(seconds: int, lang: str = "en") -> str:
     return table["minutes"].format(n=whole)
 
 
+@lru_cache(maxsize=PHRASE_CACHE_SIZE)
 def start(kind: str, speed_mph: float | None, units: str = "mph", lang: str = "en") -> str:
     """The first cue of a walk: how to start, with the speed to set before the first step."""
     without, with_speed = _table(lang)["start"][_FORWARD_START[kind]]
     return without if speed_mph is None else with_speed.format(speed=speed_words(speed_mph, units, lang))
 
 
+@lru_cache(maxsize=PHRASE_CACHE_SIZE)
 def switch(kind: str, seconds: int, lang: str = "en") -> str:
     """What the coach says when a later segment begins: what comes and for how long."""
     return _table(lang)["switch"][kind].format(length=length_words(seconds, lang))
@@ -270,6 +278,7 @@ def speed_words(speed_mph: float, units: str = "mph", lang: str = "en") -> str:
 SPEED_CHANGES = ("slow", "faster", "set")
 
 
+@lru_cache(maxsize=PHRASE_CACHE_SIZE)
 def speed(speed_mph: float, units: str = "mph", lang: str = "en", change: str = "set") -> str:
     """The treadmill speed hint: "Slow down to ...", "Speed up to ..." or (from an unknown speed) "Set the speed to ..."."""
     return _table(lang)[change].format(speed=speed_words(speed_mph, units, lang))
@@ -280,6 +289,7 @@ def halfway(lang: str = "en") -> str:
     return _table(lang)["halfway"]
 
 
+@lru_cache(maxsize=PHRASE_CACHE_SIZE)
 def minutes_left(minutes: int, kind: str = "end", lang: str = "en") -> str:
     """How long is left, saying what ends: a segment of `kind`, or the walk ("end")."""
     one, many = _table(lang)["left"][kind]

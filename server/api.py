@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import secrets
 import time
 from dataclasses import asdict
@@ -42,6 +44,7 @@ from .trackstore import track_response
 from .voice import VoiceUnavailable
 
 bp = Blueprint("api", __name__)
+log = logging.getLogger(__name__)
 
 CUSTOM_PLAN_PREFIX = "my-"
 MAX_PLANS_PER_DEVICE = 500
@@ -539,7 +542,13 @@ def _session_view(session_id: str, device_id: str) -> dict:
     now = now_ms()
     session.restore(now)
     options = session.options if isinstance(session.options, dict) else {}
-    return {**session.describe(now), "timeline": session.timeline, "confirmations": confirmations(options, session.segments)}
+    try:
+        spoken = confirmations(options, session.segments)
+    except (VoiceUnavailable, sqlite3.Error, OSError):
+        # Reading a session must not fail on its extras: the phone keeps the ones it had.
+        log.warning("no confirmations for session %s: the audio cache cannot answer", session_id, exc_info=True)
+        spoken = None
+    return {**session.describe(now), "timeline": session.timeline, "confirmations": spoken}
 
 
 @bp.get("/api/sessions/<session_id>")

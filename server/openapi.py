@@ -192,7 +192,8 @@ SESSION = {
         "track_lead_in_ms": {"type": "integer"},
         "timeline": {"type": "array", "items": ref("Cue")},
         "summary": {"type": ["object", "null"]},
-        "confirmations": ref("Confirmations"),
+        # null when the audio cache cannot answer (a read must not fail on its extras).
+        "confirmations": {"anyOf": [ref("Confirmations"), {"type": "null"}]},
     },
 }
 

@@ -24,7 +24,7 @@ from .plans import (
     MIN_SPEED_MPH,
     SEGMENT_KINDS,
 )
-from .settings import MAX_WEIGHT_KG, MIN_WEIGHT_KG
+from .settings import AUDIO_MODES, MAX_WEIGHT_KG, MIN_WEIGHT_KG
 from .stats import MAX_WEEKS
 
 bp = Blueprint("openapi", __name__)
@@ -132,7 +132,7 @@ PLAN = {
 
 SETTINGS = {
     "type": "object",
-    "required": ["units", "weight_kg", "countdown", "halfway", "time_remaining", "lang", "timezone", "programme"],
+    "required": ["units", "weight_kg", "countdown", "halfway", "time_remaining", "lang", "timezone", "programme", "audio_mode"],
     "properties": {
         "units": {"enum": ["mph", "kmh"]},
         "weight_kg": {"type": ["number", "null"]},
@@ -142,6 +142,7 @@ SETTINGS = {
         "lang": {"enum": ["en", "es", "de", "fr"]},
         "timezone": {"type": ["string", "null"]},
         "programme": {"type": ["string", "null"]},
+        "audio_mode": {"enum": list(AUDIO_MODES)},
     },
 }
 
@@ -156,6 +157,7 @@ SETTINGS_CHANGE = {
         "lang": {"enum": ["en", "es", "de", "fr"]},
         "timezone": {"type": ["string", "null"]},
         "programme": {"type": ["string", "null"]},
+        "audio_mode": {"enum": list(AUDIO_MODES)},
     },
     "additionalProperties": False,
 }

@@ -101,7 +101,8 @@ def plan_segments(count: int) -> list[dict]:
 class Server:
     """A `retrowalk serve --offline` subprocess, its gunicorn worker, and what /proc says about it."""
 
-    def __init__(self, workdir: Path, audio_cache: Path):
+    def __init__(self, workdir: Path, audio_cache: Path, cpus: set[int] | None = None):
+        self.cpus = cpus  # the cores the server (and its worker) may run on; None: any
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -117,7 +118,8 @@ class Server:
         argv = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                 "--data-dir", str(self.data_dir), "--audio-cache", str(self.audio_cache), "--offline"]
         self.log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        pin = (lambda: os.sched_setaffinity(0, self.cpus)) if self.cpus else None  # as `taskset`, inherited by the worker
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=pin)
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -141,7 +143,10 @@ class Server:
         status = Path(f"/proc/{self.worker}/status").read_text()
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         stat = Path(f"/proc/{self.worker}/stat").read_text().rsplit(")", 1)[1].split()
+        # schedstat: ns on a CPU, then ns runnable but waiting for one (the machine, not the server, at fault).
+        waiting_ns = int(Path(f"/proc/{self.worker}/schedstat").read_text().split()[1])
         return {
+            "runq_wait_s": waiting_ns / 1e9,
             "rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
             "threads": int(fields["Threads"]),
             "cpu_s": (int(stat[11]) + int(stat[12])) / CLK_TCK,
@@ -249,22 +254,24 @@ def print_profile(path: Path) -> None:
         print(f"    {count * 100 / max(total, 1):5.1f} %  {frame}", flush=True)
 
 
-def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0, nice: int = WALKER_NICE) -> dict:
+def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0, nice: int = WALKER_NICE, server_cpus: set[int] | None = None) -> dict:
     """One trial: `sessions` walkers on a fresh server; returns the figures."""
     spread = start_spread_s(sessions)
     segments = max(segments, math.ceil((spread + HOLD_S) / SEGMENT_SECONDS))
-    server = Server(workdir, audio_cache).start()
+    server = Server(workdir, audio_cache, server_cpus).start()
+    # With the server pinned, the walkers keep off its cores if any are left for them.
+    walker_cpus = (set(os.sched_getaffinity(0)) - server_cpus) if server_cpus else None
     try:
         plan = plan_segments(segments)
         create_walker(server.url, plan)  # renders the plan's phrases once; every later session reuses them
-        processes = min(sessions, max(os.cpu_count() or 1, math.ceil(sessions / WALKERS_PER_PROCESS)))
+        processes = min(sessions, max(len(walker_cpus or os.sched_getaffinity(0)), math.ceil(sessions / WALKERS_PER_PROCESS)))
         shares = [sessions // processes + (1 if i < sessions % processes else 0) for i in range(processes)]
         ctx = mp.get_context("fork")
         ready, results = ctx.Queue(), ctx.Queue()
         go, start_value = ctx.Event(), ctx.Value("d", 0.0)
         setup_started = time.monotonic()
         workers = [
-            ctx.Process(target=run_walkers, args=(i, share, server.url, server.ws_url, plan, ready, go, start_value, spread, results, nice), daemon=True)
+            ctx.Process(target=run_walkers, args=(i, share, server.url, server.ws_url, plan, ready, go, start_value, spread, results, nice, walker_cpus or None), daemon=True)
             for i, share in enumerate(shares)
         ]
         for worker in workers:
@@ -338,6 +345,9 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
             "rss_mb": after["rss_mb"],
             "peak_rss_mb": peak_rss,
             "cpu_pct": (after["cpu_s"] - before["cpu_s"]) / elapsed * 100,
+            # Share of the walk the worker was ready to run but waited for a core.
+            "runq_wait_pct": (after["runq_wait_s"] - before["runq_wait_s"]) / elapsed * 100,
+            "load_avg": os.getloadavg()[0],
             "peak_cpu_pct": peak_cpu,
             "setup_s": setup_s,
             "errors": errors,
@@ -351,6 +361,7 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
             "gc_walk_max_ms": max((p[1] for p in metrics_after.get("gc_long_pauses", []) if p[0] >= walk_began_ms), default=0),
             "gc_walk_full": metrics_after["gc_full_collections"] - metrics_before["gc_full_collections"],
             "gc_walk_total_ms": metrics_after.get("gc_pause_total_ms", 0) - metrics_before.get("gc_pause_total_ms", 0),
+            "gc_walk_cpu_ms": metrics_after.get("gc_cpu_total_ms", 0) - metrics_before.get("gc_cpu_total_ms", 0),
             "missing_by_seq": dict(sorted(missing_by_seq.items())),
             "server_log_tail": server.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:],
             "profile": profiler[1] if profiler is not None else None,
@@ -391,7 +402,8 @@ def report(figures: dict, label: str = "") -> None:
         print(f"  walker errors: {kinds}; first: {figures['errors'][0]}", flush=True)
     print(f"  (starts spread over {figures['spread_s']:.0f} s, workouts of {figures['workout_s']} s; setup of {figures['created']:,} devices+plans+sessions and {figures['connected']:,} sockets: "
           f"{figures['setup_s']:.0f} s in {figures['processes']} walker processes; "
-          f"server: longest scheduler lag {figures['scheduler_lag_max_ms']} ms; GC while walking: {figures['gc_walk_total_ms']:.0f} ms in all, "
+          f"server: longest scheduler lag {figures['scheduler_lag_max_ms']} ms, waited for a core {figures['runq_wait_pct']:.0f}% of the walk "
+          f"(machine load {figures['load_avg']:.1f}); GC while walking: {figures['gc_walk_total_ms']:.0f} ms in all ({figures['gc_walk_cpu_ms']:.0f} ms of CPU), "
           f"{figures['gc_walk_full']} full, longest {figures['gc_walk_max_ms']} ms (longest ever {figures['gc_pause_max_ms']} ms); "
           f"walkers: {figures['walkers_cpu_pct']:.0f}% CPU in all, event loops up to {figures['walker_lag_max_ms']:.0f} ms late)", flush=True)
     if figures["short"]:
@@ -405,11 +417,12 @@ def report(figures: dict, label: str = "") -> None:
         print("  server log (tail):\n    " + "\n    ".join(figures["server_log_tail"]), flush=True)
 
 
-def holds_in_runs(sessions: int, runs: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0, stop_at_failure: bool = False, nice: int = WALKER_NICE) -> int:
+def holds_in_runs(sessions: int, runs: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0, stop_at_failure: bool = False,
+                  nice: int = WALKER_NICE, server_cpus: set[int] | None = None) -> int:
     """Run one size `runs` times (or until the first failure, when searching); return how many runs held."""
     held = 0
     for run in range(runs):
-        figures = run_sessions(sessions, segments, workdir, audio_cache, profile_s if run == 0 else 0, nice)
+        figures = run_sessions(sessions, segments, workdir, audio_cache, profile_s if run == 0 else 0, nice, server_cpus)
         report(figures, f"run {run + 1}/{runs}")
         if figures["holds"]:
             held += 1
@@ -418,13 +431,14 @@ def holds_in_runs(sessions: int, runs: int, segments: int, workdir: Path, audio_
     return held
 
 
-def find_max(start: int, workdir: Path, audio_cache: Path, minutes: float, known_good: int | None, runs: int, nice: int = WALKER_NICE) -> int | None:
+def find_max(start: int, workdir: Path, audio_cache: Path, minutes: float, known_good: int | None, runs: int, nice: int = WALKER_NICE,
+             server_cpus: set[int] | None = None) -> int | None:
     """Double N until a size fails in any of `runs` runs, then bisect; stop at the time cap."""
     deadline = time.monotonic() + minutes * 60
     best, worst = known_good, None
     n = start if known_good is None else known_good * 2
     while time.monotonic() < deadline:
-        if holds_in_runs(n, runs, SEARCH_SEGMENTS, workdir, audio_cache, stop_at_failure=True, nice=nice) == runs:
+        if holds_in_runs(n, runs, SEARCH_SEGMENTS, workdir, audio_cache, stop_at_failure=True, nice=nice, server_cpus=server_cpus) == runs:
             best = n
         else:
             worst = n
@@ -508,6 +522,8 @@ def main() -> int:
     parser.add_argument("--find-max", action="store_true", help="then search upward for the largest N that holds in every run")
     parser.add_argument("--search-minutes", type=float, default=SEARCH_MINUTES, help="cap on the search's time")
     parser.add_argument("--walker-nice", type=int, default=WALKER_NICE, help="priority the walker processes lower themselves by (0: the server's equals)")
+    parser.add_argument("--server-cpus", type=lambda text: {int(c) for c in text.split(",")}, metavar="LIST",
+                        help="pin the server to these cores (as taskset -c LIST), the walkers to the others: what one core holds")
     parser.add_argument("--profile", type=float, default=0, metavar="SECONDS", help="sample the worker with py-spy for this long once all walkers have started (first run)")
     parser.add_argument("--churn", type=int, default=0, metavar="CYCLES", help="connect/disconnect cycles to check for leaks")
     parser.add_argument("--skip-main", action="store_true", help="only the search and/or churn")
@@ -522,18 +538,19 @@ def main() -> int:
         ok = True
         print(f"Holds: every cue received, none late, {100 - SHORT_LEAD_SHARE * 100:g} % >= {TARGET_MIN_LEAD_MS} ms before due, "
               f"worker RSS <= {MAX_WORKER_RSS_MB} MB (goal {GOAL_SESSIONS:,} sessions); {os.cpu_count()} CPUs shared by the server and "
-              f"the walkers (at most {WALKERS_PER_PROCESS} a process, at nice {args.walker_nice}); workouts of {SEGMENT_SECONDS}-s segments.\n", flush=True)
+              f"the walkers (at most {WALKERS_PER_PROCESS} a process, at nice {args.walker_nice}); workouts of {SEGMENT_SECONDS}-s segments"
+              f"{f'; server pinned to core(s) {sorted(args.server_cpus)}' if args.server_cpus else ''}.\n", flush=True)
         print(HEADER)
         print("|---" * (HEADER.count("|") - 1) + "|", flush=True)
         known_good = None
         runs = args.runs or (FIND_MAX_RUNS if args.find_max else 1)
         if not args.skip_main:
-            held = holds_in_runs(args.sessions, runs, args.segments, workdir, audio_cache, args.profile, nice=args.walker_nice)
+            held = holds_in_runs(args.sessions, runs, args.segments, workdir, audio_cache, args.profile, nice=args.walker_nice, server_cpus=args.server_cpus)
             ok = held == runs
             print(f"\n{args.sessions:,} sessions: {'HOLDS' if ok else 'DOES NOT HOLD'} ({held} of {runs} run(s) held).", flush=True)
             known_good = args.sessions if ok else None
         if args.find_max:
-            best = find_max(args.sessions, workdir, audio_cache, args.search_minutes, known_good, runs, args.walker_nice)
+            best = find_max(args.sessions, workdir, audio_cache, args.search_minutes, known_good, runs, args.walker_nice, args.server_cpus)
             print(f"\nLargest N that held in {runs} runs out of {runs}: {best:,}" if best else "\nNo N held.", flush=True)
         if args.churn:
             ok = churn(args.churn, workdir, audio_cache) and ok

@@ -154,11 +154,14 @@ async def _walk(ws_base: str, walker: tuple[str, str, list[int]], go: asyncio.Ev
                 connected.set()
 
 
-def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: list[dict], ready_queue, go_event, start_value, spread_s: float, result_queue, nice: int = 0) -> None:
-    """A walker process: create `count` walkers, report ready, start on the signal, report results (at `nice`, if given)."""
+def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: list[dict], ready_queue, go_event, start_value, spread_s: float, result_queue,
+                nice: int = 0, cpus: set[int] | None = None) -> None:
+    """A walker process: create `count` walkers, report ready, start on the signal, report results (at `nice` and on `cpus`, if given)."""
     _raise_file_limit()
     if nice:
         os.nice(nice)
+    if cpus:
+        os.sched_setaffinity(0, cpus)
     random.seed(index)
     result = WalkerResult()
     with ThreadPoolExecutor(SETUP_THREADS) as pool:

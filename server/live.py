@@ -603,6 +603,7 @@ class Metrics:
     gc_pause_max_ms: float = 0.0  # the longest cyclic garbage collection (it stops every greenlet)
     gc_full_collections: int = 0
     gc_pause_total_ms: float = 0.0
+    gc_cpu_total_ms: float = 0.0
     # The latest long pauses as [epoch ms, pause ms, generation], so a benchmark can tell which fell mid-walk.
     gc_long_pauses: list = field(default_factory=list)
     sessions_unloaded: int = 0  # live sessions nobody watched, dropped from memory (reloaded on demand)
@@ -650,6 +651,8 @@ class LiveHub:
         self.metrics = Metrics()
         self._counter = itertools.count()
         self._wake = threading.Event()
+        # Missed cues are logged in a summary line at most once a second.
+        self._missed_logged_at, self._missed_unlogged, self._missed_worst_ms = 0, 0, -self.margin_ms
         self._thread: threading.Thread | None = None
         self._stopping = False
 
@@ -846,14 +849,22 @@ class LiveHub:
         for cue, due in send:
             self.metrics.cues_dispatched += 1
             self.broadcast(session.id, cue_message(cue, due), not_after=due - self.margin_ms)
-        for cue, due in missed:
-            self.metrics.cues_missed += 1
-            log.warning("Cue %s of session %s not sent: due %d ms ago or too soon", cue["seq"], session.id, now - due)
+        if missed:
+            self._note_missed(missed, now)
         end = session.end_at()
         if end is not None and end <= now:
             self._finish(session, end, ENDED_COMPLETE)
         else:
             self._schedule(session, wake_scheduler=False)
+
+    def _note_missed(self, missed: list[tuple[dict, int]], now: int) -> None:
+        """Count cues not sent in time; log them at most once a second (a line per cue would slow a scheduler already behind)."""
+        self.metrics.cues_missed += len(missed)
+        self._missed_unlogged += len(missed)
+        self._missed_worst_ms = max(self._missed_worst_ms, now - missed[0][1])
+        if now - self._missed_logged_at >= MS_PER_S:
+            log.warning("%d cue(s) not sent since the last note: due passed or too soon (the worst %d ms ago)", self._missed_unlogged, self._missed_worst_ms)
+            self._missed_logged_at, self._missed_unlogged, self._missed_worst_ms = now, 0, -self.margin_ms
 
     def tick(self, now: int | None = None, budget_s: float | None = None) -> int | None:
         """Handle the wake-ups that have come (for at most `budget_s`); return when the next one is due."""
@@ -1014,11 +1025,13 @@ def _watch_gc(metrics: Metrics) -> None:
 
     def on_gc(phase: str, info: dict) -> None:
         if phase == "start":
-            started[:] = [time.perf_counter()]
+            started[:] = [time.perf_counter(), time.process_time()]
         elif started:
             pause = (time.perf_counter() - started[0]) * MS_PER_S
             metrics.gc_pause_max_ms = max(metrics.gc_pause_max_ms, round(pause, 1))
             metrics.gc_pause_total_ms += pause
+            # CPU time apart from wall time: on a busy machine a pause also counts time the OS gave others.
+            metrics.gc_cpu_total_ms += (time.process_time() - started[1]) * MS_PER_S
             if pause >= GC_LONG_PAUSE_MS:
                 metrics.gc_long_pauses = [*metrics.gc_long_pauses[-GC_LONG_PAUSES_KEPT + 1:], [now_ms(), round(pause, 1), info.get("generation")]]
             if info.get("generation") == 2:

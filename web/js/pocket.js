@@ -10,8 +10,10 @@ export const STEER_THRESHOLD_MS = 50;
 const SEEK_SETTLE_MS = 1000;
 /** A seek is never aimed more than this far ahead to make up for the element's own lateness. */
 const MAX_SEEK_LAG_MS = 250;
-/** How long preparing waits for the track to be playable before falling back to clips. */
+/** How long preparing waits for the track's first bytes before falling back to clips. */
 const TRACK_WAIT_MS = 15_000;
+/** The Range asked for to learn that the track is there (two bytes, not 30 MB). */
+const FIRST_BYTES = "bytes=0-1";
 /** How long Start waits for the element's first frames before the walk starts from the tap instead. */
 const START_WAIT_MS = 1000;
 /** The element has surely started once its position has moved this far (its first reading may lag). */
@@ -80,26 +82,18 @@ export class TrackPlayer {
   }
 
   /**
-   * Wait until the track can play (its first seconds are buffered; a long track streams on).
-   * @returns {Promise<boolean>} false when it could not be loaded in time
+   * Find out whether the track can be played: its first bytes answer (from the server, or
+   * offline from the service worker's cache). The element's own loading is not waited for:
+   * iOS loads no media before a tap, and a long track streams on while it plays.
+   * @returns {Promise<boolean>} false when it cannot be had (then the walk plays clips)
    */
-  ready() {
-    const element = this.element;
-    if (element.readyState >= HAVE_FUTURE_DATA) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (ok) => {
-        clearTimeout(timer);
-        element.removeEventListener("canplay", yes);
-        element.removeEventListener("error", no);
-        resolve(ok);
-      };
-      const yes = () => done(true);
-      const no = () => done(false);
-      const timer = setTimeout(no, TRACK_WAIT_MS);
-      element.addEventListener("canplay", yes);
-      element.addEventListener("error", no);
-      if (element.error) no();
-    });
+  async ready() {
+    if (this.element.error) return false;
+    if (this.element.readyState >= HAVE_METADATA) return true;
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(null), TRACK_WAIT_MS));
+    const probe = fetch(this.url, { headers: { Range: FIRST_BYTES } }).catch(() => null);
+    const response = await Promise.race([probe, timeout]);
+    return Boolean(response && response.ok);
   }
 
   /**

@@ -229,7 +229,7 @@ def test_screen_on_mode_locks_the_walk_against_taps_until_a_press_and_hold(phone
     assert page.locator("audio#walk-track").count() == 0, "screen-on mode plays clips, not the track"
     assert page.evaluate("getComputedStyle(document.querySelector('.pocket-lock')).backgroundColor") == "rgb(0, 0, 0)"
     assert "Press and hold" in lock.inner_text()
-    assert page.get_attribute("#unlock", "aria-label") == "Hold to unlock: press and hold for one second"
+    assert "press and hold for one second" in page.get_attribute("#unlock", "aria-label")
 
     # Real taps where Pause, Skip, Stop and the hold button are: nothing changes.
     for name in ("Pause", "Skip", "Stop"):

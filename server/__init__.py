@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "WS_MAX_SOCKETS_PER_SESSION": 8,
     # permessage-deflate: off, as cue frames are tiny and its zlib state is ~300 KB a socket.
     "WS_COMPRESSION": False,
+    # Full garbage collections run by the cue scheduler, with the cues of their pause sent ahead
+    # (server/live.py); `retrowalk serve` turns this on, other processes keep Python's own.
+    "SCHEDULED_GC": False,
 }
 
 

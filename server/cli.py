@@ -121,6 +121,8 @@ def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, pr
     )
     if offline:
         env["RETROWALK_GTTS_ENABLED"] = "false"
+    # The worker holds every walker's socket: its full garbage collections are the scheduler's to time.
+    env.setdefault("RETROWALK_SCHEDULED_GC", "true")
     scheme = "https" if certfile else "http"
     shown_host = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
     click.echo(f"RetroWalk is running: open {scheme}://{shown_host}:{port}/")

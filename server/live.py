@@ -56,6 +56,20 @@ SESSION_ID_BYTES = 12
 # has), and an unloaded session's end (a generation no session in memory has).
 HOUSEKEEPING = ""
 UNLOADED = -1
+# Full garbage collections are the scheduler's to run: an automatic one stops every walker at a
+# random moment, 1.7 s with 10,000 sockets on the 2-core machine, past the cues' lead. The
+# scheduler first sends every cue due within GC_HEADROOM_MS more than the lead, then collects, so
+# the pause holds up no cue (a phone places a cue by its due, however early it comes).
+FULL_GC = "full-gc"  # its heap entries' id, which no session id (16 URL-safe characters) can be
+FULL_GC_EVERY_MS = 60 * 1000
+GC_HEADROOM_MS = 2500
+# ...and sooner once this share of the sockets (at least FULL_GC_MIN_CLOSED) has closed since the
+# last one, as CPython's own rule runs one when a quarter more objects have come to stay.
+FULL_GC_CLOSED_SHARE = 0.25
+FULL_GC_MIN_CLOSED = 500
+# The automatic collector keeps to the young generations: it would need this many of their
+# collections before a full one.
+NO_AUTOMATIC_FULL_GC = 1_000_000
 # After a scheduler failure on one session (a locked database, say), look at it again this soon.
 RETRY_MS = 1000
 # Stale wake-ups (a session rescheduled, by a pause or a skip) tolerated beyond twice the live ones.
@@ -604,6 +618,9 @@ class Metrics:
     gc_full_collections: int = 0
     gc_pause_total_ms: float = 0.0
     gc_cpu_total_ms: float = 0.0
+    gc_scheduled_full: int = 0  # full collections the scheduler ran, cues of their pause sent ahead
+    gc_scheduled_last_ms: float = 0.0
+    gc_scheduled_found: int = 0  # unreachable objects the last one found
     # The latest long pauses as [epoch ms, pause ms, generation], so a benchmark can tell which fell mid-walk.
     gc_long_pauses: list = field(default_factory=list)
     sessions_unloaded: int = 0  # live sessions nobody watched, dropped from memory (reloaded on demand)
@@ -630,8 +647,15 @@ class LiveHub:
         ready_ttl_ms: int | None = READY_SESSION_TTL_S * MS_PER_S,
         housekeeping_ms: int = HOUSEKEEPING_EVERY_S * MS_PER_S,
         empty_device_ttl_ms: int | None = EMPTY_DEVICE_TTL_S * MS_PER_S,
+        full_gc_every_ms: int | None = None,
     ):
         self.store = store
+        # None: the garbage collector runs on its own, as in any process (tests, the dev server).
+        self.full_gc_every_ms = full_gc_every_ms
+        self._gc_generation = 0  # only the latest FULL_GC entry counts
+        self._gc_due = False
+        self._closed_since_gc = 0
+        self._gc_threshold_before: tuple[int, int, int] | None = None
         self.empty_device_ttl_ms = empty_device_ttl_ms
         self.idle_unload_ms = idle_unload_ms
         self.ready_ttl_ms = ready_ttl_ms
@@ -730,6 +754,11 @@ class LiveHub:
     def detach(self, session_id: str, watcher: Watcher) -> None:
         """Forget a socket; a session nobody watches is kept in memory only while it is live."""
         with self.lock:
+            self._closed_since_gc += 1
+            if self.full_gc_every_ms and self._closed_since_gc >= max(FULL_GC_MIN_CLOSED, FULL_GC_CLOSED_SHARE * self._socket_total()):
+                self._closed_since_gc = 0
+                self._schedule_full_gc(self.clock())  # the closed sockets' cycles are garbage worth collecting now
+                self._wake.set()
             watchers = self.watchers.get(session_id)
             if watchers is not None:
                 watchers.discard(watcher)
@@ -828,6 +857,8 @@ class LiveHub:
         _, _, session_id, generation = entry
         if session_id == HOUSEKEEPING or generation == UNLOADED:
             return True
+        if session_id == FULL_GC:
+            return generation == self._gc_generation
         session = self.sessions.get(session_id)
         return session is not None and session.generation == generation
 
@@ -839,13 +870,13 @@ class LiveHub:
         heapq.heapify(self.heap)
         self._heap_floor = len(self.heap)
 
-    def _advance(self, session: LiveSession, now: int) -> None:
-        """Send a session's cues whose time has come, and finish it at its end."""
+    def _advance(self, session: LiveSession, now: int, early_ms: int = 0) -> None:
+        """Send a session's cues whose time has come (`early_ms` sooner still), and finish it at its end."""
         if session.state == PAUSED:
             if self.max_pause_ms and now - session.paused_at >= self.max_pause_ms:
                 self._finish(session, session.paused_at + self.max_pause_ms, ENDED_STOPPED)
             return
-        send, missed = session.take_due(now, self.lead_ms, self.margin_ms)
+        send, missed = session.take_due(now, self.lead_ms + early_ms, self.margin_ms)
         for cue, due in send:
             self.metrics.cues_dispatched += 1
             self.broadcast(session.id, cue_message(cue, due), not_after=due - self.margin_ms)
@@ -878,6 +909,10 @@ class LiveHub:
                 if session_id == HOUSEKEEPING:
                     self.housekeep(now)
                     continue
+                if session_id == FULL_GC:
+                    # Collected by the scheduler outside the lock, after this slice (see collect_garbage).
+                    self._gc_due = self._gc_due or generation == self._gc_generation
+                    continue
                 if generation == UNLOADED:
                     self._settle_unloaded(session_id, now)
                     continue
@@ -898,11 +933,61 @@ class LiveHub:
                     heapq.heappush(self.heap, (now + RETRY_MS, next(self._counter), session_id, session.generation))
             return self.heap[0][0] if self.heap else None
 
+    # --- garbage collection between slices, with every cue of the pause sent ahead -------------
+
+    def _socket_total(self) -> int:
+        """How many sockets watch the sessions in memory."""
+        return sum(len(watchers) for watchers in self.watchers.values())
+
+    def _schedule_full_gc(self, at: int) -> None:
+        """Put the (one) next full collection in the heap; any earlier entry for it goes stale."""
+        self._gc_generation += 1
+        heapq.heappush(self.heap, (at, next(self._counter), FULL_GC, self._gc_generation))
+
+    def send_ahead(self, now: int, early_ms: int) -> int:
+        """Send now every running session's cues due within the lead plus `early_ms`; returns how many sessions it advanced."""
+        with self.lock:
+            coming = []
+            while self.heap and self.heap[0][0] <= now + early_ms:
+                coming.append(heapq.heappop(self.heap))
+            advanced = 0
+            # Each entry once: a session's next wake-up lands after now + early_ms, unless it is its end.
+            for entry in coming:
+                _, _, session_id, generation = entry
+                session = self.sessions.get(session_id)
+                if session is not None and session.generation == generation and session.state == RUNNING:
+                    try:
+                        self._advance(session, now, early_ms)
+                        advanced += 1
+                    except Exception:
+                        self.metrics.scheduler_errors += 1
+                        log.exception("Scheduler failed on session %s", session_id)
+                        heapq.heappush(self.heap, (now + RETRY_MS, next(self._counter), session_id, session.generation))
+                elif self._is_current(entry):
+                    heapq.heappush(self.heap, entry)  # housekeeping, a paused session's limit, an unloaded end: on time
+            return advanced
+
+    def collect_garbage(self) -> None:
+        """A full collection with the cues of its pause already sent; the next one comes FULL_GC_EVERY_MS later."""
+        self.send_ahead(self.clock(), GC_HEADROOM_MS)
+        started = time.perf_counter()
+        found = gc.collect()
+        self.metrics.gc_scheduled_full += 1
+        self.metrics.gc_scheduled_last_ms = round((time.perf_counter() - started) * MS_PER_S, 1)
+        self.metrics.gc_scheduled_found = found
+        with self.lock:
+            self._closed_since_gc = 0
+            self._schedule_full_gc(self.clock() + self.full_gc_every_ms)
+
     def _run(self) -> None:
         """The scheduler: sleep until the earliest wake-up (or a change), handle it in slices, repeat."""
         while not self._stopping:
             try:
                 next_at = self.tick(budget_s=TICK_SLICE_S)
+                if self._gc_due:
+                    self._gc_due = False
+                    self.collect_garbage()
+                    continue
             except Exception:  # never let one bad session stop every walker's cues
                 log.exception("Scheduler tick failed")
                 next_at = self.clock() + MS_PER_S
@@ -984,6 +1069,12 @@ class LiveHub:
             if not self._housekeeping_scheduled:
                 self._housekeeping_scheduled = True
                 heapq.heappush(self.heap, (self.clock() + self.housekeeping_ms, next(self._counter), HOUSEKEEPING, 0))
+                if self.full_gc_every_ms:
+                    # From now on full collections are the scheduler's (young ones stay automatic).
+                    self._gc_threshold_before = gc.get_threshold()
+                    young, older, _ = self._gc_threshold_before
+                    gc.set_threshold(young, older, NO_AUTOMATIC_FULL_GC)
+                    self._schedule_full_gc(self.clock() + self.full_gc_every_ms)
             if self._thread is None or not self._thread.is_alive():
                 self._stopping = False
                 self._thread = threading.Thread(target=self._run, name="cue-scheduler", daemon=True)
@@ -995,6 +1086,8 @@ class LiveHub:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._gc_threshold_before is not None:
+            gc.set_threshold(*self._gc_threshold_before)  # full collections are automatic again
 
     def overdue(self) -> bool:
         """Whether a wake-up's time has come and the scheduler has not taken it yet (read without the lock: a hint)."""
@@ -1056,6 +1149,7 @@ def init_app(app: Flask) -> LiveHub:
         ready_ttl_ms=int(ready_ttl_s * MS_PER_S) if ready_ttl_s else None,
         housekeeping_ms=int(app.config.get("HOUSEKEEPING_EVERY_S", HOUSEKEEPING_EVERY_S) * MS_PER_S),
         empty_device_ttl_ms=int(empty_s * MS_PER_S) if empty_s else None,
+        full_gc_every_ms=FULL_GC_EVERY_MS if app.config.get("SCHEDULED_GC") else None,
     )
     app.extensions["live"] = hub
     _watch_gc(hub.metrics)

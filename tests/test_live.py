@@ -407,3 +407,23 @@ def test_an_unknown_session_is_gone(database):
     with pytest.raises(live.SessionGone):
         hub.attach("nope", FakeWatcher())
     assert hub.owner("nope") is None
+
+
+def test_before_a_full_collection_every_cue_due_in_its_pause_goes_out_ahead_and_each_cue_once(database):
+    path, session_id = database
+    clock = Clock(T0)
+    hub = live.LiveHub(live.SessionStore(str(path)), LEAD, MARGIN, max_pause_ms=60_000, clock=clock, full_gc_every_ms=60_000)
+    phone = FakeWatcher()
+    hub.attach(session_id, phone)
+    hub.control(session_id, "start")
+    hub.collect_garbage()
+    # The walker's phone already holds every cue due before the collection could end.
+    horizon = T0 + LEAD + live.GC_HEADROOM_MS
+    timeline = timeline_of(THREE_FIVES)
+    expected_ahead = [c["seq"] for c in timeline if hub.sessions[session_id].started_at + c["offset_ms"] <= horizon]
+    assert [m["seq"] for m in phone.of_type("cue")] == expected_ahead and len(expected_ahead) < len(timeline)
+    assert hub.metrics.gc_scheduled_full == 1
+    tick_until(hub, clock, T0 + 20_000)
+    assert [m["seq"] for m in phone.of_type("cue")] == [c["seq"] for c in timeline], "every cue once, in order"
+    assert hub.metrics.cues_missed == 0
+    hub.stop()

@@ -1,5 +1,7 @@
 // The server's JSON API, with its one error shape turned into exceptions the screens can show.
 
+import { t } from "./i18n.js";
+
 /** How long an API call may take before the app treats the server as unreachable. */
 const API_TIMEOUT_MS = 8000;
 
@@ -41,14 +43,14 @@ export async function call(path, options = {}) {
   try {
     response = await fetch(path, { ...init, signal: AbortSignal.timeout(API_TIMEOUT_MS) });
   } catch (error) {
-    throw new Unreachable(navigator.onLine === false ? "You are offline." : "The RetroWalk server cannot be reached.");
+    throw new Unreachable(navigator.onLine === false ? t("You are offline.") : t("The RetroWalk server cannot be reached."));
   }
   if (response.status === 204) return null;
   let body = null;
   try { body = await response.json(); } catch { /* not JSON */ }
   if (!response.ok) {
-    if (response.status >= 502 && response.status <= 504 && !body) throw new Unreachable("The RetroWalk server cannot be reached.");
-    throw new ApiError(response.status, body?.error || "http_error", body?.message || `The server answered ${response.status}.`,
+    if (response.status >= 502 && response.status <= 504 && !body) throw new Unreachable(t("The RetroWalk server cannot be reached."));
+    throw new ApiError(response.status, body?.error || "http_error", body?.message || t("The server answered {status}.", { status: response.status }),
       Array.isArray(body?.problems) ? body.problems : []);
   }
   // The service worker answers from its cache when the network fails, and says so.

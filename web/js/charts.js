@@ -5,6 +5,7 @@
 // before any data arrive, so nothing on the page moves when a chart is drawn.
 
 import { h, minutesFigure } from "./dom.js";
+import { dateFormat, number, plural, t } from "./i18n.js";
 
 const NS = "http://www.w3.org/2000/svg";
 /** The charts' coordinate box: about one unit per CSS pixel on a phone. */
@@ -16,7 +17,6 @@ const MARGIN = { top: 24, right: 8, bottom: 30, left: 36 };
 const MIN_MARK = 3;
 /** Weeks labelled under the bars: every fourth, counting back from this one (labels never touch). */
 const LABEL_EVERY = 4;
-const DAY_MONTH = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
 
 /**
  * An SVG element with attributes and children.
@@ -44,7 +44,7 @@ function s(tag, attrs = {}, ...children) {
  */
 export function dayMonth(iso) {
   const [year, month, day] = iso.split("-").map(Number);
-  return DAY_MONTH.format(new Date(year, month - 1, day));
+  return dateFormat({ day: "numeric", month: "short" }).format(new Date(year, month - 1, day));
 }
 
 /** A round top for an axis and its step: at most five steps. */
@@ -73,11 +73,11 @@ export function weekRing(minutes, target) {
   const around = 2 * Math.PI * radius;
   const share = Math.min(minutes / target, 1);
   const arc = share > 0 ? Math.max(share * around, 4) : 0;
-  return s("svg", { viewBox: "0 0 128 128", class: "ring", role: "img", "aria-label": `${minutesFigure(minutes)} of ${target} minutes this week` },
+  return s("svg", { viewBox: "0 0 128 128", class: "ring", role: "img", "aria-label": t("{done} of {target} minutes this week", { done: minutesFigure(minutes), target: number(target) }) },
     s("circle", { cx: 64, cy: 64, r: radius, class: "ring-track" }),
     arc ? s("circle", { cx: 64, cy: 64, r: radius, class: `ring-fill${share >= 1 ? " ring-met" : ""}`, "stroke-dasharray": `${arc} ${around}`, transform: "rotate(-90 64 64)" }) : null,
     s("text", { x: 64, y: 66, class: "ring-value", "text-anchor": "middle" }, minutesFigure(minutes)),
-    s("text", { x: 64, y: 88, class: "ring-unit", "text-anchor": "middle" }, `of ${target} min`));
+    s("text", { x: 64, y: 88, class: "ring-unit", "text-anchor": "middle" }, t("of {n} min", { n: number(target) })));
 }
 
 /**
@@ -114,7 +114,7 @@ export function weeklyChart(weeks, target) {
       ? s("text", {
         x: current ? x + barW : x + barW / 2, y: WEEK_CHART_HEIGHT - 10, class: `tick${current ? " tick-now" : ""}`,
         "text-anchor": current ? "end" : "middle",
-      }, current ? "This week" : dayMonth(week.week_start))
+      }, current ? t("This week") : dayMonth(week.week_start))
       : null;
     return s("g", { class: `week${current ? " is-current" : ""}`, "data-week": current ? "current" : week.week_start, "data-minutes": week.minutes },
       s("rect", { x, width: barW, y: base - forward, height: forward, class: "bar-forward", rx: 2 }),
@@ -127,21 +127,24 @@ export function weeklyChart(weeks, target) {
   const targetY = y(target);
   const reached = weeks.filter((w) => w.minutes >= target).length;
   const now = weeks.at(-1);
-  const summary = `Minutes walked per week, last ${weeks.length} weeks, forward and backward stacked, against the ${target}-minute target. `
-    + `This week ${minutesFigure(now.minutes)} minutes, ${minutesFigure(now.backward_minutes)} backward. `
-    + `Most in a week: ${minutesFigure(most)} minutes. ${reached} of ${weeks.length} weeks reached ${target}.`;
+  const summary = [
+    t("Minutes walked per week, last {n} weeks, forward and backward stacked, against the {target}-minute target.", { n: number(weeks.length), target: number(target) }),
+    t("This week {minutes} minutes, {backward} backward.", { minutes: minutesFigure(now.minutes), backward: minutesFigure(now.backward_minutes) }),
+    t("Most in a week: {minutes} minutes.", { minutes: minutesFigure(most) }),
+    t("{reached} of {n} weeks reached {target}.", { reached: number(reached), n: number(weeks.length), target: number(target) }),
+  ].join(" ");
   const chart = s("svg", { viewBox: `0 0 ${WIDTH} ${WEEK_CHART_HEIGHT}`, class: "chart chart-weeks", role: "img", "aria-label": summary },
     grid,
     bars,
     s("line", { x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: targetY, y2: targetY, class: "target" }),
-    s("text", { x: WIDTH - MARGIN.right, y: targetY - 7, class: "target-label", "text-anchor": "end" }, `${target} min target`));
+    s("text", { x: WIDTH - MARGIN.right, y: targetY - 7, class: "target-label", "text-anchor": "end" }, t("{n} min target", { n: number(target) })));
   return h("figure", { class: "chart-box" },
     chart,
     h("figcaption", { class: "legend", "aria-hidden": "true" },
-      h("span", {}, h("i", { class: "k-forward" }), "Forward"),
-      h("span", {}, h("i", { class: "k-reverse" }), "Backward"),
-      h("span", {}, h("i", { class: "legend-target" }), `${target} min target`)),
-    dataTable(`Minutes walked per week (target ${target})`, ["Week of", "Forward", "Backward", "Total"],
+      h("span", {}, h("i", { class: "k-forward" }), t("Forward")),
+      h("span", {}, h("i", { class: "k-reverse" }), t("Backward")),
+      h("span", {}, h("i", { class: "legend-target" }), t("{n} min target", { n: number(target) }))),
+    dataTable(t("Minutes walked per week (target {n})", { n: number(target) }), [t("Week of"), t("Forward"), t("Backward"), t("Total")],
       weeks.map((w) => [dayMonth(w.week_start), minutesFigure(w.forward_minutes), minutesFigure(w.backward_minutes), minutesFigure(w.minutes)])));
 }
 
@@ -182,25 +185,29 @@ export function sessionChart(sessions, suggested) {
       marks.push(s("text", { x: WIDTH - MARGIN.right, y: SESSION_CHART_HEIGHT - 10, class: "tick", "text-anchor": "end" }, dayMonth(sessions.at(-1).date)));
     }
   } else {
-    marks.push(s("text", { x: MARGIN.left + plotW / 2, y: MARGIN.top + plotH / 2 + 40, class: "empty-label", "text-anchor": "middle" }, "Your walks will show here"));
+    marks.push(s("text", { x: MARGIN.left + plotW / 2, y: MARGIN.top + plotH / 2 + 40, class: "empty-label", "text-anchor": "middle" }, t("Your walks will show here")));
   }
   const inBand = sessions.filter((p) => p.backward_minutes >= suggested[0]).length;
   const last = sessions.at(-1);
   const summary = sessions.length
-    ? `Backward minutes per session, ${sessions.length} session${sessions.length === 1 ? "" : "s"} over the last 12 weeks, from ${dayMonth(sessions[0].date)}. `
-      + `Latest ${minutesFigure(last.backward_minutes)} minutes, most ${minutesFigure(most)}. ${inBand} reached the suggested ${suggested[0]} to ${suggested[1]} minutes.`
-    : "Backward minutes per session: no walks yet.";
+    ? [
+      plural(sessions.length, "Backward minutes per session, {n} session over the last 12 weeks, from {date}.",
+        "Backward minutes per session, {n} sessions over the last 12 weeks, from {date}.", { date: dayMonth(sessions[0].date) }),
+      t("Latest {latest} minutes, most {most}.", { latest: minutesFigure(last.backward_minutes), most: minutesFigure(most) }),
+      t("{n} reached the suggested {low} to {high} minutes.", { n: number(inBand), low: number(suggested[0]), high: number(suggested[1]) }),
+    ].join(" ")
+    : t("Backward minutes per session: no walks yet.");
   const chart = s("svg", { viewBox: `0 0 ${WIDTH} ${SESSION_CHART_HEIGHT}`, class: "chart chart-sessions", role: "img", "aria-label": summary },
     s("rect", { x: MARGIN.left, width: plotW, y: bandTop, height: y(suggested[0]) - bandTop, class: "band" }),
-    s("text", { x: MARGIN.left + 6, y: bandTop + 15, class: "band-label" }, `${suggested[0]}–${suggested[1]} min suggested`),
+    s("text", { x: MARGIN.left + 6, y: bandTop + 15, class: "band-label" }, t("{low}–{high} min suggested", { low: number(suggested[0]), high: number(suggested[1]) })),
     grid,
     marks);
   return h("figure", { class: "chart-box" },
     chart,
     h("figcaption", { class: "legend", "aria-hidden": "true" },
-      h("span", {}, h("i", { class: "legend-point" }), "Complete"),
-      h("span", {}, h("i", { class: "legend-point legend-stopped" }), "Stopped early"),
-      h("span", {}, h("i", { class: "legend-band" }), `${suggested[0]}–${suggested[1]} min`)),
-    dataTable("Backward minutes per session", ["Date", "Workout", "Backward minutes", "Ended"],
-      sessions.map((p) => [dayMonth(p.date), p.plan_name, minutesFigure(p.backward_minutes), p.completed ? "complete" : "stopped early"])));
+      h("span", {}, h("i", { class: "legend-point" }), t("Complete")),
+      h("span", {}, h("i", { class: "legend-point legend-stopped" }), t("Stopped early")),
+      h("span", {}, h("i", { class: "legend-band" }), `${number(suggested[0])}–${number(suggested[1])} min`)),
+    dataTable(t("Backward minutes per session"), [t("Date"), t("Workout"), t("Backward minutes"), t("Ended")],
+      sessions.map((p) => [dayMonth(p.date), p.plan_name, minutesFigure(p.backward_minutes), p.completed ? t("complete") : t("stopped early")])));
 }

@@ -1,5 +1,7 @@
 // Building the page: elements from plain data with textContent, never HTML strings.
 
+import { number, plural } from "./i18n.js";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /**
@@ -83,10 +85,8 @@ export function clockText(ms) {
  * @returns {string}
  */
 export function minutesText(seconds) {
-  if (seconds < 60) return `${Math.round(seconds)} s`;
-  const minutes = seconds / 60;
-  const shown = Number.isInteger(minutes) ? minutes : Math.round(minutes * 10) / 10;
-  return `${shown} min`;
+  if (seconds < 60) return `${number(Math.round(seconds))} s`;
+  return `${number(seconds / 60)} min`;
 }
 
 /**
@@ -95,8 +95,8 @@ export function minutesText(seconds) {
  * @returns {string}
  */
 export function minutesFigure(minutes) {
-  if (minutes >= 10) return String(Math.round(minutes));
-  return String(Math.round(minutes * 10) / 10);
+  if (minutes >= 10) return number(Math.round(minutes));
+  return number(minutes);
 }
 
 /**
@@ -109,8 +109,8 @@ export function durationWords(ms) {
   const minutes = Math.floor(total / 60);
   const seconds = total % 60;
   const parts = [];
-  if (minutes) parts.push(`${minutes} minute${minutes === 1 ? "" : "s"}`);
-  if (seconds || !minutes) parts.push(`${seconds} second${seconds === 1 ? "" : "s"}`);
+  if (minutes) parts.push(plural(minutes, "{n} minute", "{n} minutes"));
+  if (seconds || !minutes) parts.push(plural(seconds, "{n} second", "{n} seconds"));
   return parts.join(" ");
 }
 

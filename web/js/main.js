@@ -8,13 +8,14 @@ import {
   getWeek, getWeeks, startProgramme, updatePlan,
 } from "./api.js";
 import { announce, h } from "./dom.js";
+import { language, loadStrings, t, useLanguage } from "./i18n.js";
 import { renderHistory } from "./screens/history.js";
 import { renderPicker } from "./screens/picker.js";
 import { renderPlayer } from "./screens/player.js";
 import { renderReady, renderSafety } from "./screens/ready.js";
 import { renderSummary } from "./screens/summary.js";
 import { WALKS_UPLOADED, uploadWhenReachable } from "./offline.js";
-import { changeSettings, currentSettings, loadSettings } from "./settings.js";
+import { SETTINGS_RULES, changeSettings, currentSettings, loadSettings } from "./settings.js";
 import {
   activeWorkout, confirmSafety, lastPlans, localHistory, safetyConfirmed, savePlans, saveActive, saveSettingsCopy, savedTimeline, savedTimelines,
 } from "./store.js";
@@ -137,8 +138,10 @@ let toastTimer = null;
  */
 function toast(text, action) {
   clearTimeout(toastTimer);
-  toastBox.replaceChildren(h("span", { text }),
-    action ? h("button", { type: "button", class: "btn btn-small", onclick: () => { toastBox.hidden = true; action.run(); } }, action.label) : null);
+  // replaceChildren would write a missing action as the text "null": only what there is goes in.
+  const parts = [h("span", { text })];
+  if (action) parts.push(h("button", { type: "button", class: "btn btn-small", onclick: () => { toastBox.hidden = true; action.run(); } }, action.label));
+  toastBox.replaceChildren(...parts);
   toastBox.hidden = false;
   toastTimer = setTimeout(() => { toastBox.hidden = true; }, TOAST_MS);
 }
@@ -149,7 +152,7 @@ function setStatus(text, tone = "") {
 }
 
 function showOnlineStatus() {
-  if (navigator.onLine === false) setStatus("Offline", "off");
+  if (navigator.onLine === false) setStatus(t("Offline"), "off");
   else setStatus("", "");
 }
 
@@ -160,8 +163,8 @@ function showBanner() {
   banner.hidden = !walking || location.hash === "#/workout";
   if (!banner.hidden) {
     banner.replaceChildren(
-      h("span", { text: `${coach.plan.name} is ${coach.state.state === "paused" ? "paused" : "running"}.` }),
-      h("a", { class: "btn btn-primary", href: "#/workout" }, "Back to it"));
+      h("span", { text: coach.state.state === "paused" ? t("{name} is paused.", { name: coach.plan.name }) : t("{name} is running.", { name: coach.plan.name }) }),
+      h("a", { class: "btn btn-primary", href: "#/workout" }, t("Back to it")));
   }
 }
 
@@ -202,13 +205,13 @@ async function showPicker() {
       loadPlans(), offlinePlayable().catch(() => new Set()), getProgrammes().catch(() => null)]);
   } catch (error) {
     if (!current(visit)) return;
-    main.replaceChildren(h("div", { class: "screen-head" }, h("h1", { text: "Pick a workout" })),
-      h("p", { class: "error-box", text: `${error.message} Try again when you are connected.` }));
+    main.replaceChildren(h("div", { class: "screen-head" }, h("h1", { text: t("Pick a workout") })),
+      h("p", { class: "error-box", text: `${error.message} ${t("Try again when you are connected.")}` }));
     return;
   }
   app.plans = result.plans;
   if (!current(visit)) return;
-  if (result.offline) setStatus("Offline", "off");
+  if (result.offline) setStatus(t("Offline"), "off");
   const focusPlan = app.focusPlan;
   app.focusPlan = null;
   renderPicker(main, {
@@ -232,7 +235,7 @@ async function followProgramme(programme) {
     const followed = await startProgramme(programme.id);
     app.focusPlan = followed.progress.next_plan_id;
     route();
-    announce(`Following ${followed.name}. Next: ${followed.progress.label}.`);
+    announce(t("Following {name}. Next: {label}.", { name: followed.name, label: followed.progress.label }));
   } catch (error) {
     toast(error.message);
     route();
@@ -241,9 +244,9 @@ async function followProgramme(programme) {
 
 /** Read a plan file the walker picked, then offer it to save. */
 async function importFile(file) {
-  const { planFromFile } = await import("./plans.js");
+  const [{ planFromFile }] = await Promise.all([import("./plans.js"), loadStrings("more")]);
   app.incoming = file.size > MAX_PLAN_FILE_BYTES
-    ? { plan: null, problems: ["This file is too big to be a RetroWalk plan."] }
+    ? { plan: null, problems: [t("This file is too big to be a RetroWalk plan.")] }
     : planFromFile(await file.text());
   go("#/import");
 }
@@ -256,7 +259,7 @@ async function findPlan(id, fresh = false) {
 }
 
 function missingPlan() {
-  main.replaceChildren(h("p", { class: "error-box", text: "This workout does not exist (any more)." }));
+  main.replaceChildren(h("p", { class: "error-box", text: t("This workout does not exist (any more).") }));
 }
 
 async function showPlan(id) {
@@ -274,6 +277,7 @@ async function showPlan(id) {
   if (!safetyConfirmed()) {
     renderSafety(main, {
       plan,
+      units: currentSettings().units,
       onConfirm: () => { confirmSafety(); showPlan(id); },
       onCancel: () => go("#/"),
     });
@@ -331,14 +335,14 @@ async function prepareWorkout(plan) {
     if (error instanceof Unreachable && saved) {
       const Coach = await coachLoaded.catch(() => null);
       if (!Coach) {
-        view.fail("This workout could not be loaded on this phone. Try again when you are connected.");
+        view.fail(t("This workout could not be loaded on this phone. Try again when you are connected."));
         return;
       }
       coach = new Coach({ plan: saved.plan, saved });
       offline = true;
     } else {
       view.fail(error instanceof Unreachable
-        ? "This workout needs a connection the first time you play it; afterwards it plays offline too."
+        ? t("This workout needs a connection the first time you play it; afterwards it plays offline too.")
         : error.message);
       return;
     }
@@ -383,7 +387,9 @@ function showSummary() {
   const sessionPlan = plan.alias_of || plan.id;
   if (plan.programme || plan.alias_of) {
     getProgrammes().then((all) => {
-      view.next(all.programmes.find((p) => p.sessions.some((s) => s.plan_id === sessionPlan)) || null);
+      // What comes next only for the programme the walker follows: a Quick mix walked on its own offers nothing.
+      const programme = all.programmes.find((p) => p.sessions.some((s) => s.plan_id === sessionPlan));
+      view.next(programme?.following ? programme : null);
     }, () => view.next(null));
   }
 }
@@ -409,7 +415,7 @@ async function showHistory() {
 /** The plan editor: a new plan (maybe from a draft), or one of the walker's own. */
 async function showEditor(id) {
   const visit = app.visit;
-  const [{ renderEditor }, plan] = await Promise.all([import("./screens/editor.js"), id ? findPlan(id, true) : null]);
+  const [{ renderEditor }, plan] = await Promise.all([import("./screens/editor.js"), id ? findPlan(id, true) : null, loadStrings("more")]);
   if (!current(visit)) return;
   if (id && !plan) {
     missingPlan();
@@ -428,7 +434,7 @@ async function showEditor(id) {
   let done = false;
   const finish = () => { done = true; app.draft = null; };
   const editor = renderEditor(main, {
-    title: id ? "Edit plan" : copyOf ? `Copy of ${copyOf}` : "New plan",
+    title: id ? t("Edit plan") : copyOf ? t("Copy of {name}", { name: copyOf }) : t("New plan"),
     plan: draft,
     units: currentSettings().units,
     saved: Boolean(id),
@@ -437,7 +443,7 @@ async function showEditor(id) {
       const saved = id ? await updatePlan(id, body) : await createPlan(body);
       finish();
       app.focusPlan = saved.id;
-      toast(`Saved “${saved.name}”.`);
+      toast(t("Saved “{name}”.", { name: saved.name }));
       replaceWith("#/");
     },
     onCancel: () => { finish(); go("#/"); },
@@ -452,7 +458,7 @@ async function showEditor(id) {
       }
       finish();
       replaceWith("#/");
-      toast(`Deleted “${plan.name}”.`, { label: "Undo", run: () => restorePlan(plan) });
+      toast(t("Deleted “{name}”.", { name: plan.name }), { label: t("Undo"), run: () => restorePlan(plan) });
     },
   });
   app.leave = () => {
@@ -467,29 +473,31 @@ async function restorePlan(plan) {
     const again = await createPlan({ name: plan.name, description: plan.description || "", segments: plan.segments });
     app.focusPlan = again.id;
     if (location.hash === "#/" || !location.hash) route();
-    toast(`“${again.name}” is back.`);
+    toast(t("“{name}” is back.", { name: again.name }));
   } catch (error) {
-    toast(`Could not bring it back: ${error.message}`);
+    toast(t("Could not bring it back: {reason}", { reason: error.message }));
   }
 }
 
 /** An editable copy of any plan, built-in ones included. */
 async function showCopy(id) {
   const visit = app.visit;
-  const [{ copyName }, plan] = await Promise.all([import("./plans.js"), findPlan(id)]);
+  const [{ copyName }, plan] = await Promise.all([import("./plans.js"), findPlan(id), loadStrings("more")]);
   if (!current(visit)) return;
   if (!plan) {
     missingPlan();
     return;
   }
-  app.draft = { name: copyName(plan.name), description: plan.description || "", segments: plan.segments, copyOf: plan.name };
+  // Numbered past the copies already made: a second Duplicate gives "(copy 2)", not another "(copy)".
+  const taken = (app.plans || []).filter((p) => !p.builtin).map((p) => p.name);
+  app.draft = { name: copyName(plan.name, taken), description: plan.description || "", segments: plan.segments, copyOf: plan.name };
   showEditor(null);
 }
 
 /** A plan shared by link (`#share=...`): checked like an import, then "Save to my plans". */
 async function showShared(packed) {
   const visit = app.visit;
-  const [{ decodeShare }, { renderIncoming }] = await Promise.all([import("./plans.js"), import("./screens/incoming.js")]);
+  const [{ decodeShare }, { renderIncoming }] = await Promise.all([import("./plans.js"), import("./screens/incoming.js"), loadStrings("more")]);
   if (!current(visit)) return;
   offerPlan(renderIncoming, decodeShare(packed), "link");
 }
@@ -501,7 +509,7 @@ async function showImport() {
     go("#/");
     return;
   }
-  const { renderIncoming } = await import("./screens/incoming.js");
+  const [{ renderIncoming }] = await Promise.all([import("./screens/incoming.js"), loadStrings("more")]);
   if (!current(visit)) return;
   offerPlan(renderIncoming, app.incoming, "file");
 }
@@ -513,7 +521,7 @@ function offerPlan(renderIncoming, { plan, problems }, source) {
       const saved = await createPlan(plan);
       app.incoming = null;
       app.focusPlan = saved.id;
-      toast(`Saved “${saved.name}” to your plans.`);
+      toast(t("Saved “{name}” to your plans.", { name: saved.name }));
       replaceWith("#/");
     },
     onEdit: () => { app.draft = plan; app.unsaved = null; app.incoming = null; replaceWith("#/edit/new"); },
@@ -524,11 +532,11 @@ function offerPlan(renderIncoming, { plan, problems }, source) {
 async function showProgress() {
   const visit = app.visit;
   showOnlineStatus();
-  const results = await Promise.allSettled([import("./screens/progress.js"), getWeek(), getWeeks()]);
+  const results = await Promise.allSettled([import("./screens/progress.js"), getWeek(), getWeeks(), loadStrings("more")]);
   if (!current(visit)) return;
   const [screen, week, weeks] = results;
   if (screen.status === "rejected") {
-    main.replaceChildren(h("p", { class: "error-box", text: "This screen could not be loaded. Try again when you are connected." }));
+    main.replaceChildren(h("p", { class: "error-box", text: t("This screen could not be loaded. Try again when you are connected.") }));
     return;
   }
   const failure = [week, weeks].find((r) => r.status === "rejected")?.reason;
@@ -544,14 +552,26 @@ async function showSettings() {
   const visit = app.visit;
   showOnlineStatus();
   const [{ renderSettings }, settings, programmes] = await Promise.all([
-    import("./screens/settings.js"), loadSettings(), getProgrammes().catch(() => null)]);
+    import("./screens/settings.js"), loadSettings(), getProgrammes().catch(() => null), loadStrings("more")]);
   if (!current(visit)) return;
   const followed = programmes?.programmes.find((p) => p.id === settings.programme);
   renderSettings(main, {
     settings,
     programmeName: followed?.name || null,
     offline: navigator.onLine === false || Boolean(settings.fromCache),
-    onChange: changeSettings,
+    onChange: async (changes) => {
+      const settings = await changeSettings(changes);
+      // A new language: every screen in it from now on, this one redrawn at once in it.
+      if (changes.lang && changes.lang !== language()) {
+        await useLanguage(settings.lang);
+        translateChrome();
+        setTimeout(() => {
+          route();
+          toast(t("Saved: screens and voice in {language}.", { language: SETTINGS_RULES.LANGUAGES[settings.lang] || settings.lang }));
+        }, 0);
+      }
+      return settings;
+    },
   });
 }
 
@@ -597,8 +617,8 @@ async function showPhonePanel() {
     link.textContent = phone.url;
     /** @type {HTMLImageElement} */ (document.getElementById("phone-qr")).src = "/phone-qr.svg";
     const notes = [];
-    if (!phone.reachable) notes.push("This address only works on this computer: start the server with --host 0.0.0.0 to reach it from a phone.");
-    if (!phone.secure) notes.push("Over plain http a phone can play workouts, but installing the app, keeping the screen awake and playing offline need https (see “Open it on your phone” in the README).");
+    if (!phone.reachable) notes.push(t("This address only works on this computer: start the server with --host 0.0.0.0 to reach it from a phone."));
+    if (!phone.secure) notes.push(t("Over plain http a phone can play workouts, but installing the app, keeping the screen awake and playing offline need https: serve it with a certificate (--certfile and --keyfile), or behind an https proxy or tunnel."));
     document.getElementById("phone-note").textContent = notes.join(" ");
     panel.hidden = false;
   } catch {
@@ -614,6 +634,39 @@ function registerServiceWorker() {
   });
 }
 
+/** The page's own words (tabs, links, the desktop panel) in the walker's language. */
+function translateChrome() {
+  const texts = {
+    ".skip-link": t("Skip to content"),
+    '.tabs [data-tab="workouts"] span': t("Workouts"),
+    '.tabs [data-tab="progress"] span': t("Progress"),
+    '.tabs [data-tab="history"] span': t("History"),
+    '.tabs [data-tab="settings"] span': t("Settings"),
+    "#phone-title": t("Take it to the gym"),
+    "#phone-title + p": t("Scan this with your phone's camera to open RetroWalk there, then add it to your home screen."),
+  };
+  for (const [selector, text] of Object.entries(texts)) {
+    const element = document.querySelector(selector);
+    if (element) element.textContent = text;
+  }
+  document.querySelector(".brand")?.setAttribute("aria-label", t("RetroWalk, back to workouts"));
+  document.querySelector(".tabs")?.setAttribute("aria-label", t("Sections"));
+  document.getElementById("phone-qr")?.setAttribute("alt", t("QR code of the address to open on your phone"));
+  document.title = t("RetroWalk — backward walking coach");
+}
+
+/** The screens in the language last chosen on this phone, then in the one the server has (another phone may have changed it). */
+async function startInLanguage() {
+  await useLanguage(currentSettings().lang);
+  translateChrome();
+  loadSettings().then(async (settings) => {
+    if (settings.lang === language()) return;
+    await useLanguage(settings.lang);
+    translateChrome();
+    route();
+  }, () => {});
+}
+
 window.addEventListener("hashchange", route);
 window.addEventListener("online", showOnlineStatus);
 window.addEventListener("offline", showOnlineStatus);
@@ -623,7 +676,7 @@ uploadWhenReachable();
 // Screens that show them are drawn again with the walks just counted.
 window.addEventListener(WALKS_UPLOADED, () => { if (["#/history", "#/progress"].includes(location.hash)) route(); });
 showPhonePanel();
-// Fresh settings (units for the screens) and, once, the phone's time zone for the weekly stats.
-loadSettings();
+// Fresh settings (units and language for the screens) and, once, the phone's time zone for the weekly stats.
+const languageReady = startInLanguage();
 // A workout left running (a reload, the phone closed the page) is rejoined before any screen.
-rejoin().finally(route);
+Promise.all([rejoin(), languageReady]).finally(route);

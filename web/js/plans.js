@@ -2,6 +2,7 @@
 // walker types, lengths as "min:sec" or minutes, speeds in the walker's units, and a plan as a
 // file or a link to share. No DOM, no I/O.
 
+import { number, t } from "./i18n.js";
 import { KINDS, KM_PER_MILE, speedIn, speedToMph, SPEED_UNITS } from "./workout.js";
 
 /** The server's rules for a plan (server/plans.py); tests/test_web.py checks they match. */
@@ -43,14 +44,14 @@ export function parseLength(text) {
   const value = String(text).trim().replace(",", ".");
   let seconds = NaN;
   let match;
-  if (!value) return { error: "Give a length, such as 1:30 or 2." };
+  if (!value) return { error: t("Give a length, such as 1:30 or 2.") };
   if ((match = value.match(/^(\d{1,3}):([0-5]?\d)$/))) seconds = Number(match[1]) * 60 + Number(match[2]);
   else if ((match = value.match(/^(\d{1,5})\s*s(ec(onds?)?)?$/i))) seconds = Number(match[1]);
   else if ((match = value.match(/^(\d{0,3}(\.\d+)?)\s*(m|min|minutes?)?$/i)) && match[1] && match[1] !== ".") seconds = Math.round(Number(match[1]) * 60);
-  if (!Number.isFinite(seconds)) return { error: "Write min:sec (1:30) or minutes (1.5)." };
+  if (!Number.isFinite(seconds)) return { error: t("Write min:sec (1:30) or minutes ({example}).", { example: number(1.5) }) };
   const { MIN_SEGMENT_SECONDS: lo, MAX_SEGMENT_SECONDS: hi } = PLAN_RULES;
-  if (seconds < lo) return { error: `At least ${lengthText(lo)}: an interval lasts ${lo} seconds or more.` };
-  if (seconds > hi) return { error: `At most ${lengthText(hi)}: an interval lasts ${hi / 60} minutes or less.` };
+  if (seconds < lo) return { error: t("At least {length}: an interval lasts {n} seconds or more.", { length: lengthText(lo), n: lo }) };
+  if (seconds > hi) return { error: t("At most {length}: an interval lasts {n} minutes or less.", { length: lengthText(hi), n: hi / 60 }) };
   return { seconds };
 }
 
@@ -74,12 +75,12 @@ export function speedBounds(units) {
 export function parseSpeed(text, units) {
   const value = String(text ?? "").trim().replace(",", ".");
   if (!value) return { mph: null };
-  const number = /^\d{0,2}(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  const typed = /^\d{0,2}(\.\d+)?$/.test(value) ? Number(value) : NaN;
   const [lo, hi] = speedBounds(units);
   const label = SPEED_UNITS[units] || "mph";
-  if (!Number.isFinite(number)) return { error: `Speed is a number of ${label}, such as ${units === "kmh" ? "2.4" : "1.5"}; or leave it empty.` };
-  if (number < lo || number > hi) return { error: `Speed from ${lo} to ${hi} ${label}, or leave it empty.` };
-  return { mph: speedToMph(number, units) };
+  if (!Number.isFinite(typed)) return { error: t("Speed is a number of {unit}, such as {example}; or leave it empty.", { unit: label, example: number(units === "kmh" ? 2.4 : 1.5) }) };
+  if (typed < lo || typed > hi) return { error: t("Speed from {low} to {high} {unit}, or leave it empty.", { low: number(lo), high: number(hi), unit: label }) };
+  return { mph: speedToMph(typed, units) };
 }
 
 /**
@@ -89,7 +90,7 @@ export function parseSpeed(text, units) {
  * @returns {string}
  */
 export function speedField(mph, units) {
-  return typeof mph === "number" ? String(speedIn(mph, units)) : "";
+  return typeof mph === "number" ? number(speedIn(mph, units)) : "";
 }
 
 /**
@@ -104,11 +105,11 @@ export function speedField(mph, units) {
 export function checkDraft(draft, units) {
   const errors = { segments: [] };
   const name = draft.name.trim();
-  if (!name) errors.name = "Give the plan a name.";
-  else if (name.length > PLAN_RULES.MAX_NAME_LENGTH) errors.name = `At most ${PLAN_RULES.MAX_NAME_LENGTH} characters (now ${name.length}).`;
+  if (!name) errors.name = t("Give the plan a name.");
+  else if (name.length > PLAN_RULES.MAX_NAME_LENGTH) errors.name = t("At most {max} characters (now {n}).", { max: PLAN_RULES.MAX_NAME_LENGTH, n: name.length });
   const description = draft.description.trim();
   if (description.length > PLAN_RULES.MAX_DESCRIPTION_LENGTH) {
-    errors.description = `At most ${PLAN_RULES.MAX_DESCRIPTION_LENGTH} characters (now ${description.length}).`;
+    errors.description = t("At most {max} characters (now {n}).", { max: PLAN_RULES.MAX_DESCRIPTION_LENGTH, n: description.length });
   }
   const segments = [];
   let seconds = 0;
@@ -120,7 +121,7 @@ export function checkDraft(draft, units) {
     const segmentErrors = {};
     if ("error" in length) segmentErrors.length = length.error;
     if ("error" in speed) segmentErrors.speed = speed.error;
-    if (!SEGMENT_KINDS.includes(raw.kind)) segmentErrors.kind = "Pick a kind.";
+    if (!SEGMENT_KINDS.includes(raw.kind)) segmentErrors.kind = t("Pick a kind.");
     errors.segments.push(segmentErrors);
     if (Object.keys(segmentErrors).length) bad += 1;
     if ("seconds" in length) {
@@ -131,9 +132,9 @@ export function checkDraft(draft, units) {
       segments.push(segment);
     }
   }
-  if (!draft.segments.length) errors.plan = "Add at least one interval.";
-  else if (draft.segments.length > PLAN_RULES.MAX_SEGMENTS) errors.plan = `At most ${PLAN_RULES.MAX_SEGMENTS} intervals.`;
-  else if (seconds > PLAN_RULES.MAX_PLAN_SECONDS) errors.plan = `At most ${PLAN_RULES.MAX_PLAN_SECONDS / 3600} hours in all (now ${lengthText(seconds)}).`;
+  if (!draft.segments.length) errors.plan = t("Add at least one interval.");
+  else if (draft.segments.length > PLAN_RULES.MAX_SEGMENTS) errors.plan = t("At most {n} intervals.", { n: PLAN_RULES.MAX_SEGMENTS });
+  else if (seconds > PLAN_RULES.MAX_PLAN_SECONDS) errors.plan = t("At most {n} hours in all (now {length}).", { n: PLAN_RULES.MAX_PLAN_SECONDS / 3600, length: lengthText(seconds) });
   const ok = !errors.name && !errors.description && !errors.plan && !bad;
   return { plan: ok ? { name, description, segments } : null, errors, seconds, backward, count: draft.segments.length };
 }
@@ -153,13 +154,23 @@ export function draftOf(plan, units) {
 }
 
 /**
- * The name of a copy, kept within the name limit: "Evening walk (copy)".
+ * The name of a copy, kept within the name limit and unlike any name taken: "Evening walk (copy)",
+ * then "Evening walk (copy 2)"; a copy of a copy is numbered from its original's name.
  * @param {string} name
+ * @param {Iterable<string>} [taken] the names of the walker's plans
  * @returns {string}
  */
-export function copyName(name) {
-  const suffix = " (copy)";
-  return name.slice(0, PLAN_RULES.MAX_NAME_LENGTH - suffix.length) + suffix;
+export function copyName(name, taken = []) {
+  const names = new Set(taken);
+  const copyOf = (n) => (n === 1 ? t("{name} (copy)", { name: "" }) : t("{name} (copy {n})", { name: "", n }));
+  // The original's name, without a copy mark this function added before.
+  let base = name;
+  for (let n = 1; n < 100; n += 1) if (base.endsWith(copyOf(n))) { base = base.slice(0, -copyOf(n).length); break; }
+  for (let n = 1; ; n += 1) {
+    const suffix = copyOf(n);
+    const candidate = base.slice(0, PLAN_RULES.MAX_NAME_LENGTH - suffix.length) + suffix;
+    if (!names.has(candidate)) return candidate;
+  }
 }
 
 /**
@@ -170,34 +181,34 @@ export function copyName(name) {
  */
 export function planFromData(raw) {
   const problems = [];
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return { plan: null, problems: ["This is not a RetroWalk plan."] };
-  if (raw.kind !== undefined && raw.kind !== FILE_TAG) problems.push("This is not a RetroWalk plan.");
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return { plan: null, problems: [t("This is not a RetroWalk plan.")] };
+  if (raw.kind !== undefined && raw.kind !== FILE_TAG) problems.push(t("This is not a RetroWalk plan."));
   const name = typeof raw.name === "string" ? raw.name.trim() : "";
-  if (!name) problems.push("The plan has no name.");
-  else if (name.length > PLAN_RULES.MAX_NAME_LENGTH) problems.push(`The name is longer than ${PLAN_RULES.MAX_NAME_LENGTH} characters.`);
+  if (!name) problems.push(t("The plan has no name."));
+  else if (name.length > PLAN_RULES.MAX_NAME_LENGTH) problems.push(t("The name is longer than {n} characters.", { n: PLAN_RULES.MAX_NAME_LENGTH }));
   const description = typeof raw.description === "string" ? raw.description.trim() : "";
-  if (description.length > PLAN_RULES.MAX_DESCRIPTION_LENGTH) problems.push(`The description is longer than ${PLAN_RULES.MAX_DESCRIPTION_LENGTH} characters.`);
+  if (description.length > PLAN_RULES.MAX_DESCRIPTION_LENGTH) problems.push(t("The description is longer than {n} characters.", { n: PLAN_RULES.MAX_DESCRIPTION_LENGTH }));
   const list = raw.segments;
   const segments = [];
-  if (!Array.isArray(list) || !list.length) problems.push("The plan has no intervals.");
-  else if (list.length > PLAN_RULES.MAX_SEGMENTS) problems.push(`The plan has more than ${PLAN_RULES.MAX_SEGMENTS} intervals.`);
+  if (!Array.isArray(list) || !list.length) problems.push(t("The plan has no intervals."));
+  else if (list.length > PLAN_RULES.MAX_SEGMENTS) problems.push(t("The plan has more than {n} intervals.", { n: PLAN_RULES.MAX_SEGMENTS }));
   else {
     list.forEach((s, index) => {
-      const where = `Interval ${index + 1}`;
+      const where = t("Interval {n}", { n: index + 1 });
       const { MIN_SEGMENT_SECONDS: lo, MAX_SEGMENT_SECONDS: hi, MIN_SPEED_MPH: slo, MAX_SPEED_MPH: shi } = PLAN_RULES;
-      if (!s || typeof s !== "object") { problems.push(`${where} is not an interval.`); return; }
-      if (!SEGMENT_KINDS.includes(s.kind)) problems.push(`${where}: the kind must be one of ${SEGMENT_KINDS.join(", ")}.`);
-      if (!Number.isInteger(s.seconds) || s.seconds < lo || s.seconds > hi) problems.push(`${where} must last ${lo} to ${hi} whole seconds.`);
+      if (!s || typeof s !== "object") { problems.push(t("{interval} is not an interval.", { interval: where })); return; }
+      if (!SEGMENT_KINDS.includes(s.kind)) problems.push(t("{interval}: the kind must be one of {kinds}.", { interval: where, kinds: SEGMENT_KINDS.join(", ") }));
+      if (!Number.isInteger(s.seconds) || s.seconds < lo || s.seconds > hi) problems.push(t("{interval} must last {low} to {high} whole seconds.", { interval: where, low: lo, high: hi }));
       const speed = s.speed_mph;
       if (speed !== undefined && speed !== null && (typeof speed !== "number" || !(speed >= slo && speed <= shi))) {
-        problems.push(`${where}: the speed must be ${slo} to ${shi} mph.`);
+        problems.push(t("{interval}: the speed must be {low} to {high} mph.", { interval: where, low: number(slo), high: number(shi) }));
       }
       const segment = { kind: s.kind, seconds: s.seconds };
       if (typeof speed === "number") segment.speed_mph = Math.round(speed * 10) / 10;
       segments.push(segment);
     });
     const total = segments.reduce((sum, s) => sum + (Number.isInteger(s.seconds) ? s.seconds : 0), 0);
-    if (!problems.length && total > PLAN_RULES.MAX_PLAN_SECONDS) problems.push(`The plan lasts more than ${PLAN_RULES.MAX_PLAN_SECONDS / 3600} hours.`);
+    if (!problems.length && total > PLAN_RULES.MAX_PLAN_SECONDS) problems.push(t("The plan lasts more than {n} hours.", { n: PLAN_RULES.MAX_PLAN_SECONDS / 3600 }));
   }
   return problems.length ? { plan: null, problems } : { plan: { name, description, segments }, problems };
 }
@@ -229,7 +240,7 @@ export function planFileName(plan) {
  */
 export function planFromFile(text) {
   let raw;
-  try { raw = JSON.parse(text); } catch { return { plan: null, problems: ["This file is not a RetroWalk plan (it is not JSON)."] }; }
+  try { raw = JSON.parse(text); } catch { return { plan: null, problems: [t("This file is not a RetroWalk plan (it is not JSON).")] }; }
   return planFromData(raw);
 }
 
@@ -251,7 +262,7 @@ export function encodeShare(plan) {
  * @returns {{plan: object|null, problems: string[]}}
  */
 export function decodeShare(packed) {
-  const broken = { plan: null, problems: ["This link does not hold a plan: it may have been cut short when it was copied."] };
+  const broken = { plan: null, problems: [t("This link does not hold a plan: it may have been cut short when it was copied.")] };
   if (typeof packed !== "string" || !packed || packed.length > MAX_SHARE_CHARS || !/^[\w-]+$/.test(packed)) return broken;
   try {
     const binary = atob(packed.replace(/-/g, "+").replace(/_/g, "/"));

@@ -1,12 +1,14 @@
 // Workout maths on plain data: where a walker is in a plan at a given moment. No DOM, no I/O.
 
-/** How each segment kind is shown: the word on the player and in lists. */
+import { N_, language, number, t } from "./i18n.js";
+
+/** How each segment kind is shown: its name in lists (the player shows it in capitals), in English; kindInfo translates. */
 export const KINDS = Object.freeze({
-  warmup: { word: "WARM-UP", label: "Warm-up", arrow: "up" },
-  forward: { word: "FORWARD", label: "Forward", arrow: "up" },
-  reverse: { word: "REVERSE", label: "Reverse", arrow: "down" },
-  rest: { word: "REST", label: "Rest", arrow: "none" },
-  cooldown: { word: "COOL-DOWN", label: "Cool-down", arrow: "up" },
+  warmup: { label: N_("Warm-up"), arrow: "up" },
+  forward: { label: N_("Forward"), arrow: "up" },
+  reverse: { label: N_("Reverse"), arrow: "down" },
+  rest: { label: N_("Rest"), arrow: "none" },
+  cooldown: { label: N_("Cool-down"), arrow: "up" },
 });
 
 /**
@@ -15,7 +17,9 @@ export const KINDS = Object.freeze({
  * @returns {{word: string, label: string, arrow: string}}
  */
 export function kindInfo(kind) {
-  return KINDS[kind] || { word: String(kind).toUpperCase(), label: String(kind), arrow: "none" };
+  const known = KINDS[kind];
+  const label = known ? t(known.label) : String(kind);
+  return { word: label.toLocaleUpperCase(language()), label, arrow: known ? known.arrow : "none" };
 }
 
 /**
@@ -102,14 +106,14 @@ export function speedToMph(value, units = "mph") {
 }
 
 /**
- * A speed as the hint shows it, in the walker's units: "1.5 mph", "2.4 km/h".
+ * A speed as the hint shows it, in the walker's units and language: "1.5 mph", "2,4 km/h".
  * @param {number|undefined} mph
  * @param {string} [units] "mph" or "kmh"
  * @returns {string}
  */
 export function speedText(mph, units = "mph") {
   if (typeof mph !== "number") return "";
-  return `${speedIn(mph, units).toFixed(1).replace(/\.0$/, "")} ${SPEED_UNITS[units] || SPEED_UNITS.mph}`;
+  return `${number(speedIn(mph, units))} ${SPEED_UNITS[units] || SPEED_UNITS.mph}`;
 }
 
 // Where a position falls among the segments is the walk clock's rule (walkclock.js), kept

@@ -2,6 +2,7 @@
 // they type, the server's rules checked inline, and the plan as a file or a link to share.
 
 import { announce, clockText, fill, h, svg } from "../dom.js";
+import { number, plural, t } from "../i18n.js";
 import {
   PLAN_RULES, SEGMENT_KINDS, checkDraft, draftOf, parseLength, parseSpeed, planFileName, planFileText, shareLink, speedBounds,
   speedField,
@@ -73,15 +74,15 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
   const descInput = h("textarea", { id: "plan-desc", rows: 2, value: start.description, "aria-describedby": "plan-desc-error" });
   const descError = fieldError("plan-desc-error");
   const serverBox = h("div", { class: "error-box", role: "alert", tabIndex: -1, hidden: true });
-  const list = h("ol", { class: "seg-list", "aria-label": "Intervals" });
+  const list = h("ol", { class: "seg-list", "aria-label": t("Intervals") });
   const planError = h("p", { class: "field-error", id: "plan-error", role: "alert", hidden: true });
   const stripHolder = h("div", { class: "editor-strip" });
   const totalText = h("b", { text: "0:00" });
   const backText = h("b", { text: "0:00" });
   const countText = h("b", { text: "0" });
   const addButton = h("button", { type: "button", class: "btn btn-secondary btn-block", id: "add-interval", onclick: () => addInterval() },
-    icon("plus"), "Add interval");
-  const saveButton = h("button", { type: "button", class: "btn btn-primary", id: "save-plan", onclick: () => save() }, "Save plan");
+    icon("plus"), t("Add interval"));
+  const saveButton = h("button", { type: "button", class: "btn btn-primary", id: "save-plan", onclick: () => save() }, t("Save plan"));
   const status = h("p", { class: "note", role: "status" });
 
   for (const [input, key] of [[nameInput, "name"], [descInput, "description"]]) {
@@ -113,32 +114,32 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
       refresh();
     };
     const speed = h("input", {
-      id: `${id}-speed`, type: "text", inputMode: "decimal", value: row.speed, autocomplete: "off", placeholder: "none",
+      id: `${id}-speed`, type: "text", inputMode: "decimal", value: row.speed, autocomplete: "off", placeholder: t("none"),
       "aria-describedby": `seg-help ${id}-speed-error`, enterKeyHint: "done",
       oninput: () => { row.speed = speed.value; refresh(); },
       onchange: () => { touched.add(speed.id); refresh(); },
     });
-    const label = `Interval ${index + 1}`;
+    const label = t("Interval {n}", { n: number(index + 1) });
     const item = h("li", { class: "seg", "data-kind": row.kind, "data-key": row.key, role: "group", "aria-labelledby": `${id}-num` },
       h("div", { class: "seg-head" },
         h("span", { class: "seg-num", id: `${id}-num`, "aria-label": label, text: String(index + 1) }),
-        h("label", { for: kind.id, class: "visually-hidden", text: `Kind of ${label.toLowerCase()}` }),
+        h("label", { for: kind.id, class: "visually-hidden", text: t("Kind of interval {n}", { n: number(index + 1) }) }),
         kind,
         h("div", { class: "seg-tools" },
-          h("button", { type: "button", class: "icon-btn", id: `${id}-up`, "aria-label": `Move ${label} up`, disabled: index === 0,
+          h("button", { type: "button", class: "icon-btn", id: `${id}-up`, "aria-label": t("Move interval {n} up", { n: number(index + 1) }), disabled: index === 0,
             onclick: () => move(row, -1, "up") }, icon("up")),
-          h("button", { type: "button", class: "icon-btn", id: `${id}-down`, "aria-label": `Move ${label} down`, disabled: index === rows.length - 1,
+          h("button", { type: "button", class: "icon-btn", id: `${id}-down`, "aria-label": t("Move interval {n} down", { n: number(index + 1) }), disabled: index === rows.length - 1,
             onclick: () => move(row, 1, "down") }, icon("down")),
-          h("button", { type: "button", class: "icon-btn icon-danger", "aria-label": `Remove ${label}`, onclick: () => remove(row) }, icon("remove")))),
+          h("button", { type: "button", class: "icon-btn icon-danger", "aria-label": t("Remove interval {n}", { n: number(index + 1) }), onclick: () => remove(row) }, icon("remove")))),
       h("div", { class: "seg-fields" },
         h("div", { class: "field field-length" },
-          h("label", { for: length.id, text: "Length" }),
+          h("label", { for: length.id, text: t("Length") }),
           h("div", { class: "stepper" },
-            h("button", { type: "button", class: "icon-btn", "aria-label": `${label}: ${LENGTH_STEP_S} seconds shorter`, onclick: () => step(-1) }, icon("minus")),
+            h("button", { type: "button", class: "icon-btn", "aria-label": t("{interval}: {n} seconds shorter", { interval: label, n: LENGTH_STEP_S }), onclick: () => step(-1) }, icon("minus")),
             length,
-            h("button", { type: "button", class: "icon-btn", "aria-label": `${label}: ${LENGTH_STEP_S} seconds longer`, onclick: () => step(1) }, icon("plus")))),
+            h("button", { type: "button", class: "icon-btn", "aria-label": t("{interval}: {n} seconds longer", { interval: label, n: LENGTH_STEP_S }), onclick: () => step(1) }, icon("plus")))),
         h("div", { class: "field field-speed" },
-          h("label", { for: speed.id, text: `Speed, ${unitLabel}` }),
+          h("label", { for: speed.id, text: t("Speed, {unit}", { unit: unitLabel }) }),
           speed)),
       fieldError(`${id}-length-error`),
       fieldError(`${id}-speed-error`));
@@ -153,7 +154,7 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
 
   function addInterval() {
     if (rows.length >= PLAN_RULES.MAX_SEGMENTS) {
-      status.textContent = `A plan has at most ${PLAN_RULES.MAX_SEGMENTS} intervals.`;
+      status.textContent = t("A plan has at most {n} intervals.", { n: PLAN_RULES.MAX_SEGMENTS });
       return;
     }
     const last = rows.at(-1);
@@ -163,7 +164,7 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
     rows.push(row);
     renderList();
     list.lastElementChild?.scrollIntoView({ block: "nearest" });
-    announce(`Interval ${rows.length} added: ${kindInfo(kind).label}, ${row.length}.`);
+    announce(t("Interval {n} added: {kind}, {length}.", { n: number(rows.length), kind: kindInfo(kind).label, length: row.length }));
   }
 
   function move(row, delta, direction) {
@@ -174,7 +175,7 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
     rows.splice(to, 0, row);
     const edge = (direction === "up" && to === 0) || (direction === "down" && to === rows.length - 1);
     renderList(`seg-${row.key}-${edge ? (direction === "up" ? "down" : "up") : direction}`);
-    announce(`Moved to interval ${to + 1}.`);
+    announce(t("Moved to interval {n}.", { n: number(to + 1) }));
   }
 
   function remove(row) {
@@ -182,7 +183,7 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
     rows.splice(index, 1);
     const after = rows[index] || rows[index - 1];
     renderList(after ? `seg-${after.key}-kind` : "add-interval");
-    announce(`Interval ${index + 1} removed. ${rows.length} left.`);
+    announce(t("Interval {n} removed. {left} left.", { n: number(index + 1), left: number(rows.length) }));
   }
 
   /** Recount the totals and show the errors of the fields the walker has left (or all, after Save). */
@@ -220,22 +221,22 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
     refresh();
     if (!result.plan) {
       const count = root.querySelectorAll("[aria-invalid=true]").length + (planError.hidden ? 0 : 1);
-      status.textContent = `Fix ${count === 1 ? "the one thing" : `${count} things`} marked in red, then save.`;
+      status.textContent = plural(count, "Fix the one thing marked in red, then save.", "Fix the {n} things marked in red, then save.");
       firstInvalid()?.focus();
       firstInvalid()?.scrollIntoView({ block: "center" });
       return;
     }
     saveButton.disabled = true;
-    saveButton.textContent = "Saving…";
+    saveButton.textContent = t("Saving…");
     status.textContent = "";
     try {
       await onSave(result.plan);
     } catch (error) {
       saveButton.disabled = false;
-      saveButton.textContent = "Save plan";
+      saveButton.textContent = t("Save plan");
       const problems = error.problems?.length ? error.problems : [error.message];
       fill(serverBox,
-        h("p", { text: error.problems?.length ? "The server did not accept this plan:" : "The plan could not be saved:" }),
+        h("p", { text: error.problems?.length ? t("The server did not accept this plan:") : t("The plan could not be saved:") }),
         h("ul", {}, problems.map((problem) => h("li", { text: problem }))));
       serverBox.hidden = false;
       serverBox.scrollIntoView({ block: "center" });
@@ -249,7 +250,7 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
     if (result.plan) return result.plan;
     showAll = true;
     refresh();
-    status.textContent = "Fix the fields marked in red first.";
+    status.textContent = t("Fix the fields marked in red first.");
     firstInvalid()?.focus();
     return null;
   }
@@ -263,7 +264,7 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
-    status.textContent = `Saved ${planFileName(body)} to your downloads.`;
+    status.textContent = t("Saved {file} to your downloads.", { file: planFileName(body) });
   }
 
   const sharePanel = h("div", { class: "share-panel", hidden: true });
@@ -274,24 +275,24 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
     const field = h("input", { id: "share-link", type: "url", readOnly: true, value: url, onfocus: () => field.select() });
     const copied = h("p", { class: "note", role: "status" });
     fill(sharePanel,
-      h("label", { for: "share-link", text: "Link to this plan" }),
+      h("label", { for: "share-link", text: t("Link to this plan") }),
       field,
       h("div", { class: "share-actions" },
         h("button", { type: "button", class: "btn btn-secondary", onclick: async () => {
           try {
             await navigator.clipboard.writeText(url);
-            copied.textContent = "Link copied. Paste it in a message.";
+            copied.textContent = t("Link copied. Paste it in a message.");
           } catch {
             field.select();
-            copied.textContent = "Select the link and copy it.";
+            copied.textContent = t("Select the link and copy it.");
           }
-        } }, icon("copy"), "Copy link"),
+        } }, icon("copy"), t("Copy link")),
         typeof navigator.share === "function"
-          ? h("button", { type: "button", class: "btn btn-secondary", onclick: () => navigator.share({ title: body.name, text: `A RetroWalk plan: ${body.name}`, url }).catch(() => {}) },
-            icon("share"), "Share…")
+          ? h("button", { type: "button", class: "btn btn-secondary", onclick: () => navigator.share({ title: body.name, text: t("A RetroWalk plan: {name}", { name: body.name }), url }).catch(() => {}) },
+            icon("share"), t("Share…"))
           : null),
       copied,
-      h("p", { class: "note", text: "The plan travels inside the link: whoever opens it can save their own copy." }));
+      h("p", { class: "note", text: t("The plan travels inside the link: whoever opens it can save their own copy.") }));
     sharePanel.hidden = false;
     field.focus({ preventScroll: true });
     sharePanel.scrollIntoView({ block: "end", behavior: "instant" });
@@ -300,44 +301,44 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
   let deleteTimer = null;
   const deleteButton = h("button", { type: "button", class: "btn btn-danger", id: "delete-plan", onclick: () => {
     if (!deleteTimer) {
-      deleteButton.replaceChildren(icon("trash"), "Tap again to delete");
-      deleteTimer = setTimeout(() => { deleteTimer = null; deleteButton.replaceChildren(icon("trash"), "Delete"); }, DELETE_CONFIRM_MS);
+      deleteButton.replaceChildren(icon("trash"), t("Tap again to delete"));
+      deleteTimer = setTimeout(() => { deleteTimer = null; deleteButton.replaceChildren(icon("trash"), t("Delete")); }, DELETE_CONFIRM_MS);
       return;
     }
     clearTimeout(deleteTimer);
     deleteButton.disabled = true;
     onDelete();
-  } }, icon("trash"), "Delete");
+  } }, icon("trash"), t("Delete"));
 
   fill(root,
     h("section", { class: "editor", "aria-labelledby": "editor-title" },
       h("div", { class: "screen-head" },
         h("h1", { id: "editor-title", text: title }),
-        h("p", { text: "Intervals of forward and backward walking; the coach speaks every switch." })),
-      resume ? h("p", { class: "note-box", id: "resumed", text: "Your unsaved changes are back. Save them, or Cancel to drop them." }) : null,
+        h("p", { text: t("Intervals of forward and backward walking; the coach speaks every switch.") })),
+      resume ? h("p", { class: "note-box", id: "resumed", text: t("Your unsaved changes are back. Save them, or Cancel to drop them.") }) : null,
       serverBox,
-      h("div", { class: "field" }, h("label", { for: "plan-name", text: "Name" }), nameInput, nameError),
-      h("div", { class: "field" }, h("label", { for: "plan-desc", text: "Description (optional)" }), descInput, descError),
-      h("h2", { class: "section-title", text: "Intervals" }),
-      h("p", { class: "note seg-help", id: "seg-help", text: `Length as min:sec (1:30) or minutes (1.5), from 0:05 to 60:00. `
-        + `Speed from ${speedLo} to ${speedHi} ${unitLabel}, or empty for no speed hint.` }),
+      h("div", { class: "field" }, h("label", { for: "plan-name", text: t("Name") }), nameInput, nameError),
+      h("div", { class: "field" }, h("label", { for: "plan-desc", text: t("Description (optional)") }), descInput, descError),
+      h("h2", { class: "section-title", text: t("Intervals") }),
+      h("p", { class: "note seg-help", id: "seg-help", text: `${t("Length as min:sec (1:30) or minutes ({example}), from 0:05 to 60:00.", { example: number(1.5) })} `
+        + t("Speed from {low} to {high} {unit}, or empty for no speed hint.", { low: number(speedLo), high: number(speedHi), unit: unitLabel }) }),
       list,
       planError,
       addButton,
-      h("h2", { class: "section-title", text: "Take it elsewhere" }),
+      h("h2", { class: "section-title", text: t("Take it elsewhere") }),
       h("div", { class: "more-actions" },
-        h("button", { type: "button", class: "btn btn-secondary", id: "export-plan", onclick: exportFile }, icon("file"), "Export file"),
-        h("button", { type: "button", class: "btn btn-secondary", id: "share-plan", onclick: share }, icon("share"), "Share link"),
-        saved && onCopy ? h("button", { type: "button", class: "btn btn-secondary", id: "copy-plan", onclick: onCopy }, icon("copy"), "Duplicate") : null,
+        h("button", { type: "button", class: "btn btn-secondary", id: "export-plan", onclick: exportFile }, icon("file"), t("Export file")),
+        h("button", { type: "button", class: "btn btn-secondary", id: "share-plan", onclick: share }, icon("share"), t("Share link")),
+        saved && onCopy ? h("button", { type: "button", class: "btn btn-secondary", id: "copy-plan", onclick: onCopy }, icon("copy"), t("Duplicate")) : null,
         saved && onDelete ? deleteButton : null),
       sharePanel,
       h("div", { class: "editor-bar" },
-        h("div", { class: "editor-totals", "aria-label": "Plan totals" },
+        h("div", { class: "editor-totals", "aria-label": t("Plan totals") },
           stripHolder,
-          h("p", {}, h("span", {}, totalText, " total"), h("span", { class: "back" }, backText, " backward"), h("span", {}, countText, " intervals"))),
+          h("p", {}, h("span", {}, totalText, " ", t("total")), h("span", { class: "back" }, backText, " ", t("backward")), h("span", {}, countText, " ", t("intervals")))),
         status,
         h("div", { class: "editor-buttons" },
-          h("button", { type: "button", class: "btn btn-secondary", onclick: onCancel }, "Cancel"),
+          h("button", { type: "button", class: "btn btn-secondary", onclick: onCancel }, t("Cancel")),
           saveButton))),
   );
   renderList();

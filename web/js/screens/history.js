@@ -2,15 +2,17 @@
 
 import { HISTORY_CSV_URL } from "../api.js";
 import { clockText, h, fill } from "../dom.js";
+import { dateFormat, t } from "../i18n.js";
 
-const DATE_FORMAT = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit" });
+/** How a walk's start is shown: "Tue 1 Dec, 18:05", in the walker's language. */
+const DATE_OPTIONS = { weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit" };
 
 function badge(entry) {
-  if (entry.state === "running" || entry.state === "paused") return h("span", { class: "badge", text: "In progress" });
-  if (entry.local) return h("span", { class: "badge badge-local", text: "On this phone" });
+  if (entry.state === "running" || entry.state === "paused") return h("span", { class: "badge", text: t("In progress") });
+  if (entry.local) return h("span", { class: "badge badge-local", text: t("On this phone") });
   return entry.ended_by === "stopped"
-    ? h("span", { class: "badge", text: "Stopped early" })
-    : h("span", { class: "badge badge-done", text: "Complete" });
+    ? h("span", { class: "badge", text: t("Stopped early") })
+    : h("span", { class: "badge badge-done", text: t("Complete") });
 }
 
 /**
@@ -20,11 +22,12 @@ function badge(entry) {
  */
 export function renderHistory(root, { entries, offline, error }) {
   const shown = entries.filter((entry) => entry.started_at);
+  const dates = dateFormat(DATE_OPTIONS);
   fill(root,
     h("div", { class: "screen-head screen-head-row" },
-      h("div", {}, h("h1", { text: "History" }), h("p", { text: "Your workouts, newest first." })),
-      shown.length ? h("a", { class: "btn btn-small", href: HISTORY_CSV_URL, download: "", "aria-label": "Download history as a CSV file" }, "CSV") : null),
-    offline ? h("p", { class: "note-box", text: "Offline: showing what this phone has seen." }) : null,
+      h("div", {}, h("h1", { text: t("History") }), h("p", { text: t("Your workouts, newest first.") })),
+      shown.length ? h("a", { class: "btn btn-small", href: HISTORY_CSV_URL, download: "", "aria-label": t("Download history as a CSV file") }, "CSV") : null),
+    offline ? h("p", { class: "note-box", text: t("Offline: showing what this phone has seen.") }) : null,
     error ? h("p", { class: "error-box", text: error }) : null,
     shown.length
       ? h("ul", { class: "history" }, shown.map((entry) => {
@@ -32,11 +35,11 @@ export function renderHistory(root, { entries, offline, error }) {
         const when = new Date(entry.started_at);
         return h("li", {},
           h("div", { class: "row" }, h("h2", { text: entry.plan_name }), badge(entry)),
-          h("time", { datetime: when.toISOString(), text: DATE_FORMAT.format(when) }),
+          h("time", { datetime: when.toISOString(), text: dates.format(when) }),
           summary.walked_seconds !== undefined
-            ? h("p", { class: "sub", text: `${clockText(summary.walked_seconds * 1000)} walked · ${clockText((summary.backward_seconds || 0) * 1000)} backward` })
-            : h("p", { class: "sub", text: `${clockText((entry.planned_seconds || 0) * 1000)} planned` }));
+            ? h("p", { class: "sub", text: t("{walked} walked · {backward} backward", { walked: clockText(summary.walked_seconds * 1000), backward: clockText((summary.backward_seconds || 0) * 1000) }) })
+            : h("p", { class: "sub", text: t("{time} planned", { time: clockText((entry.planned_seconds || 0) * 1000) }) }));
       }))
-      : h("p", { class: "empty", text: "No workouts yet. Pick one and walk: it will show up here." }),
+      : h("p", { class: "empty", text: t("No workouts yet. Pick one and walk: it will show up here.") }),
   );
 }

@@ -4,6 +4,7 @@
 // touches until a press and hold.
 
 import { announce, clockText, durationWords, fill, h, svg } from "../dom.js";
+import { N_, number, t } from "../i18n.js";
 import { kindInfo, position, speedText } from "../workout.js";
 
 /** A second tap on Stop within this time really stops (a stray tap while walking does not). */
@@ -28,11 +29,11 @@ function pocketLock({ onUnlock }) {
   const ring = svg({ viewBox: "0 0 100 100", "aria-hidden": "true" }, [["circle", { cx: "50", cy: "50", r: "48", pathLength: "100" }]]);
   const hold = h("button", {
     type: "button", class: "lock-hold", id: "unlock",
-    "aria-label": "Unlock: press and hold for one second", "aria-describedby": "lock-note",
-  }, ring, "Hold to unlock");
+    "aria-label": t("Hold to unlock: press and hold for one second"), "aria-describedby": "lock-note",
+  }, ring, t("Hold to unlock"));
   hold.style.setProperty("--hold-ms", `${UNLOCK_HOLD_MS}ms`);
   const note = h("p", { class: "lock-note", id: "lock-note",
-    text: "Locked against touches while you walk. Press and hold the circle for 1 second to use the buttons (or hold Space or Enter)." });
+    text: t("Locked against touches while you walk. Press and hold the circle for 1 second to use the buttons (or hold Space or Enter).") });
   const element = h("div", { class: "pocket-lock", role: "dialog", "aria-modal": "true", "aria-labelledby": "lock-title", hidden: true },
     phase, clock, hold, note);
   let timer = null;
@@ -83,10 +84,10 @@ function pocketLock({ onUnlock }) {
 }
 
 const STATUS_TEXT = {
-  connecting: "Connecting…",
-  live: "Live",
-  reconnecting: "Reconnecting… cues go on",
-  local: "Playing on this phone",
+  connecting: N_("Connecting…"),
+  live: N_("Live"),
+  reconnecting: N_("Reconnecting… cues go on"),
+  local: N_("Playing on this phone"),
 };
 
 const ARROWS = {
@@ -116,7 +117,7 @@ export function renderPlayer(root, { coach }) {
   const plan = coach.plan;
   // The units the voice was compiled in, so what is shown matches what is said.
   const units = coach.units;
-  const phase = h("section", { class: "phase", "aria-label": "Current interval" });
+  const phase = h("section", { class: "phase", "aria-label": t("Current interval") });
   const where = h("span", { text: plan.name });
   const top = h("div", { class: "phase-top" }, where, h("span", { text: "" }));
   const arrowHolder = h("div", { "aria-hidden": "true" });
@@ -129,7 +130,7 @@ export function renderPlayer(root, { coach }) {
   const nextSwatch = h("i", {});
   const nextName = h("b", { text: "" });
   const nextLen = h("span", { class: "len", text: "" });
-  const next = h("div", { class: "next" }, nextSwatch, h("div", {}, h("small", { text: "Next" }), h("div", {}, nextName)), nextLen);
+  const next = h("div", { class: "next" }, nextSwatch, h("div", {}, h("small", { text: t("Next") }), h("div", {}, nextName)), nextLen);
 
   const barBack = h("div", { class: "overall-bar", "aria-hidden": "true" });
   const barFill = h("div", { class: "overall-fill" });
@@ -140,7 +141,7 @@ export function renderPlayer(root, { coach }) {
   barBack.append(barFill);
   const elapsedLabel = h("span", { text: "" });
   const remainingLabel = h("span", { text: "" });
-  const overall = h("div", { class: "overall", role: "group", "aria-label": "Whole workout" },
+  const overall = h("div", { class: "overall", role: "group", "aria-label": t("Whole workout") },
     barBack, h("div", { class: "overall-label" }, elapsedLabel, remainingLabel));
 
   const mainButton = h("button", { type: "button", class: "btn btn-primary btn-main", onclick: () => {
@@ -154,22 +155,22 @@ export function renderPlayer(root, { coach }) {
       coach.stop();
       return;
     }
-    stopButton.replaceChildren(icon("stop"), "Tap again");
-    stopArmed = setTimeout(() => { stopArmed = null; stopButton.replaceChildren(icon("stop"), "Stop"); }, STOP_CONFIRM_MS);
-  } }, icon("stop"), "Stop");
-  const skipButton = h("button", { type: "button", class: "btn btn-secondary", onclick: () => coach.skip() }, icon("skip"), "Skip");
+    stopButton.replaceChildren(icon("stop"), t("Tap again"));
+    stopArmed = setTimeout(() => { stopArmed = null; stopButton.replaceChildren(icon("stop"), t("Stop")); }, STOP_CONFIRM_MS);
+  } }, icon("stop"), t("Stop"));
+  const skipButton = h("button", { type: "button", class: "btn btn-secondary", onclick: () => coach.skip() }, icon("skip"), t("Skip"));
   // Screen-on mode: the screen stays on in a pocket, so the walk is behind a lock against touches.
   const lockable = coach.mode === "screen";
   const lockButton = lockable
-    ? h("button", { type: "button", class: "btn btn-secondary btn-lock", id: "lock", onclick: () => lockNow() }, icon("lock"), "Lock screen")
+    ? h("button", { type: "button", class: "btn btn-secondary btn-lock", id: "lock", onclick: () => lockNow() }, icon("lock"), t("Lock screen"))
     : null;
-  const controls = h("div", { class: "controls", role: "group", "aria-label": "Workout controls" }, mainButton, skipButton, stopButton, lockButton);
+  const controls = h("div", { class: "controls", role: "group", "aria-label": t("Workout controls") }, mainButton, skipButton, stopButton, lockButton);
 
   const body = h("div", { class: "player-body" }, next, overall);
   const gate = h("div", { class: "sound-gate", hidden: true, role: "dialog", "aria-modal": "true", "aria-labelledby": "gate-title" },
     h("div", {},
-      h("h2", { id: "gate-title", text: "Turn the coach’s voice back on" }),
-      h("p", { class: "note", text: "Your phone paused the sound. One tap brings it back; the workout clock kept running." }),
+      h("h2", { id: "gate-title", text: t("Turn the coach’s voice back on") }),
+      h("p", { class: "note", text: t("Your phone paused the sound. One tap brings it back; the workout clock kept running.") }),
       h("button", { type: "button", class: "btn btn-primary btn-huge", onclick: async () => {
         await coach.unlockSound();
         gate.hidden = !(!coach.soundOn && coach.state.state !== "finished");
@@ -178,7 +179,7 @@ export function renderPlayer(root, { coach }) {
           // Screen-on mode: the lock comes back once the walker leaves the screen alone.
           armRelock();
         }
-      } }, "Tap for sound")));
+      } }, t("Tap for sound"))));
 
   const playerView = h("div", { class: "player" }, phase, body, controls, gate);
   let relockTimer = null;
@@ -186,7 +187,7 @@ export function renderPlayer(root, { coach }) {
     onUnlock: () => {
       unlockNow();
       mainButton.focus();
-      announce("Unlocked. The screen locks again after 15 seconds without a touch.");
+      announce(t("Unlocked. The screen locks again after {n} seconds without a touch.", { n: RELOCK_AFTER_MS / 1000 }));
     },
   });
   /** Put the walk behind the lock: the player cannot be reached by touch, keyboard or screen reader. */
@@ -223,18 +224,20 @@ export function renderPlayer(root, { coach }) {
     if (shown.kind !== segment.kind || shown.index !== pos.index) {
       phase.dataset.kind = segment.kind;
       name.textContent = info.word;
+      // The phase word fills the width whatever its length ("REST", "RETOUR AU CALME"): app.css sizes it by this count.
+      name.style.setProperty("--chars", String(Math.max(info.word.length, 4)));
       arrowHolder.replaceChildren(svg({ viewBox: "0 0 56 56", class: "phase-arrow" }, ARROWS[info.arrow]));
-      hint.textContent = segment.speed_mph ? `at ${speedText(segment.speed_mph, units)}` : segment.kind === "rest" ? "hold the rail, breathe" : "";
-      where.textContent = `${pos.index + 1} of ${plan.segments.length} · ${plan.name}`;
+      hint.textContent = segment.speed_mph ? t("at {speed}", { speed: speedText(segment.speed_mph, units) }) : segment.kind === "rest" ? t("hold the rail, breathe") : "";
+      where.textContent = `${t("{done} of {total}", { done: number(pos.index + 1), total: number(plan.segments.length) })} · ${plan.name}`;
       shown.kind = segment.kind;
       shown.index = pos.index;
     }
     const starting = coach.positionMs() < 0 && state === "running";
     clock.textContent = clockText(starting ? segment.seconds * 1000 : pos.segmentRemainingMs);
-    clock.setAttribute("aria-label", `${durationWords(pos.segmentRemainingMs)} left in this interval`);
-    top.lastChild.textContent = STATUS_TEXT[coach.status] || "";
+    clock.setAttribute("aria-label", t("{time} left in this interval", { time: durationWords(pos.segmentRemainingMs) }));
+    top.lastChild.textContent = STATUS_TEXT[coach.status] ? t(STATUS_TEXT[coach.status]) : "";
     top.dataset.status = coach.status;
-    paused.textContent = state === "paused" ? "PAUSED" : starting ? "GET READY" : "";
+    paused.textContent = state === "paused" ? t("PAUSED") : starting ? t("GET READY") : "";
     const nextKey = pos.next ? `${pos.index}` : "end";
     if (shown.nextKey !== nextKey) {
       if (pos.next) {
@@ -244,18 +247,18 @@ export function renderPlayer(root, { coach }) {
         nextLen.textContent = clockText(pos.next.seconds * 1000);
       } else {
         nextSwatch.className = "k-cooldown";
-        nextName.textContent = "Finish";
+        nextName.textContent = t("Finish");
         nextLen.textContent = "";
       }
       shown.nextKey = nextKey;
     }
     barFill.style.clipPath = `inset(0 ${(100 - pos.fraction * 100).toFixed(2)}% 0 0)`;
-    if (lock.shown()) lock.update(`Locked · ${info.word}${state === "paused" ? " · paused" : ""}`, clock.textContent);
-    elapsedLabel.textContent = `${clockText(pos.elapsedMs)} done`;
-    remainingLabel.textContent = `${clockText(pos.remainingMs)} to go`;
+    if (lock.shown()) lock.update(`${t("Locked")} · ${info.word}${state === "paused" ? ` · ${t("paused")}` : ""}`, clock.textContent);
+    elapsedLabel.textContent = t("{time} done", { time: clockText(pos.elapsedMs) });
+    remainingLabel.textContent = t("{time} to go", { time: clockText(pos.remainingMs) });
     if (shown.main !== state) {
       const isPaused = state === "paused";
-      mainButton.replaceChildren(icon(isPaused ? "play" : "pause"), isPaused ? "Resume" : "Pause");
+      mainButton.replaceChildren(icon(isPaused ? "play" : "pause"), isPaused ? t("Resume") : t("Pause"));
       mainButton.className = `btn btn-main ${isPaused ? "btn-primary" : "btn-secondary"}`;
       mainButton.disabled = state === "finished";
       skipButton.disabled = state === "finished";

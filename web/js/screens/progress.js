@@ -4,6 +4,7 @@
 import { HISTORY_CSV_URL } from "../api.js";
 import { dayMonth, sessionChart, weekRing, weeklyChart } from "../charts.js";
 import { fill, h, minutesFigure } from "../dom.js";
+import { language, number, plural, t } from "../i18n.js";
 import { caloriesTile } from "./summary.js";
 
 function tile(value, label, extra = "") {
@@ -19,8 +20,8 @@ function tile(value, label, extra = "") {
 export function renderProgress(root, { week, weeks, offline, error }) {
   if (!week || !weeks) {
     fill(root,
-      h("div", { class: "screen-head" }, h("h1", { text: "Progress" })),
-      h("p", { class: "error-box", text: error || "Your progress needs a connection the first time; afterwards this phone keeps the last one." }));
+      h("div", { class: "screen-head" }, h("h1", { text: t("Progress") })),
+      h("p", { class: "error-box", text: error || t("Your progress needs a connection the first time; afterwards this phone keeps the last one.") }));
     return;
   }
   const target = week.target_minutes;
@@ -29,35 +30,37 @@ export function renderProgress(root, { week, weeks, offline, error }) {
   const backwardShare = Math.min(week.backward_minutes / suggestion.weekly_minutes, 1);
   fill(root,
     h("div", { class: "screen-head" },
-      h("h1", { text: "Progress" }),
-      h("p", { text: `This week: ${dayMonth(week.week_start)} to ${dayMonth(week.week_end)}.` })),
-    offline ? h("p", { class: "note-box", text: "Offline: showing the figures this phone last saw." }) : null,
+      h("h1", { text: t("Progress") }),
+      h("p", { text: t("This week: {start} to {end}.", { start: dayMonth(week.week_start), end: dayMonth(week.week_end) }) })),
+    offline ? h("p", { class: "note-box", text: t("Offline: showing the figures this phone last saw.") }) : null,
     h("section", { class: "week-card", "aria-labelledby": "week-title" },
       weekRing(week.minutes, target),
       h("div", { class: "week-text" },
-        h("h2", { id: "week-title", text: "Minutes this week" }),
+        h("h2", { id: "week-title", text: t("Minutes this week") }),
         week.target_met
-          ? h("p", { class: "big", "data-figure": "minutes" }, h("b", { text: "Target met" }))
-          : h("p", { class: "big", "data-figure": "minutes" }, h("b", { text: minutesFigure(toGo) }), " to go"),
-        h("p", { class: "note small", text: `The American Heart Association advises ${target} minutes of moderate exercise a week.` }))),
+          ? h("p", { class: "big", "data-figure": "minutes" }, h("b", { text: t("Target met") }))
+          : h("p", { class: "big", "data-figure": "minutes" }, h("b", { text: minutesFigure(toGo) }), " ", t("to go")),
+        h("p", { class: "note small", text: t("The American Heart Association advises {n} minutes of moderate exercise a week.", { n: number(target) }) }))),
     h("section", { class: "backward-card", "aria-labelledby": "backward-title" },
       h("div", { class: "row" },
-        h("h2", { id: "backward-title", text: "Backward" }),
-        h("p", { class: "big", "data-figure": "backward" }, h("b", { text: minutesFigure(week.backward_minutes) }), ` of ${suggestion.weekly_minutes} min`)),
-      h("div", { class: "meter", role: "img", "aria-label": `${minutesFigure(week.backward_minutes)} of ${suggestion.weekly_minutes} backward minutes this week` },
+        h("h2", { id: "backward-title", text: t("Backward") }),
+        h("p", { class: "big", "data-figure": "backward" }, h("b", { text: minutesFigure(week.backward_minutes) }), " ", t("of {n} min", { n: number(suggestion.weekly_minutes) }))),
+      h("div", { class: "meter", role: "img", "aria-label": t("{done} of {target} backward minutes this week", { done: minutesFigure(week.backward_minutes), target: number(suggestion.weekly_minutes) }) },
         h("span", { style: { width: `${(backwardShare * 100).toFixed(1)}%` } }),
         Array.from({ length: suggestion.sessions - 1 }, (_, i) => h("i", { style: { left: `${((i + 1) * 100) / suggestion.sessions}%` } }))),
-      h("p", { class: "note", text: `Aim for ${suggestion.minutes_per_session[0]}–${suggestion.minutes_per_session[1]} minutes backward, ${suggestion.sessions} times a week: `
-        + `${week.backward_goal_sessions} of ${suggestion.sessions} session${suggestion.sessions === 1 ? "" : "s"} so far.` })),
+      h("p", { class: "note", text: `${t("Aim for {low}–{high} minutes backward, {n} times a week:", { low: number(suggestion.minutes_per_session[0]), high: number(suggestion.minutes_per_session[1]), n: number(suggestion.sessions) })} `
+        + plural(suggestion.sessions, "{done} of {n} session so far.", "{done} of {n} sessions so far.", { done: number(week.backward_goal_sessions) }) })),
     h("div", { class: "stats" },
-      tile(String(week.sessions), week.sessions === 1 ? "session this week" : "sessions this week"),
-      tile(String(week.streak_weeks), week.streak_weeks === 1 ? "week in a row on plan" : "weeks in a row on plan", "stat-streak"),
-      caloriesTile(week, "burned this week")),
-    h("h2", { class: "section-title", text: "Last 12 weeks" }),
+      tile(number(week.sessions), new Intl.PluralRules(language()).select(week.sessions) === "one" ? t("session this week") : t("sessions this week")),
+      tile(number(week.streak_weeks), new Intl.PluralRules(language()).select(week.streak_weeks) === "one" ? t("week in a row on plan") : t("weeks in a row on plan"), "stat-streak"),
+      caloriesTile(week, t("burned this week"))),
+    h("h2", { class: "section-title", text: t("Last {n} weeks", { n: number(weeks.weeks.length) }) }),
     weeklyChart(weeks.weeks, weeks.target_minutes),
-    h("h2", { class: "section-title", text: "Backward minutes per walk" }),
+    h("h2", { class: "section-title", text: t("Backward minutes per walk") }),
     sessionChart(weeks.sessions, suggestion.minutes_per_session),
-    h("p", { class: "note", text: "A week is on plan with 2 complete sessions, or 30 minutes backward." }),
-    h("a", { class: "btn btn-secondary btn-block csv", href: HISTORY_CSV_URL, download: "" }, "Download history (CSV)"),
+    // The server's two definitions (stats.Targets.definitions), said here in the walker's language from its figures.
+    h("p", { class: "note", id: "on-plan-definition", text: `${plural(suggestion.sessions, "A week is on plan with {n} session that counts.", "A week is on plan with {n} sessions that count.")} `
+      + t("A walk counts when you walk backwards at least the minutes its plan sets (10 are always enough).") }),
+    h("a", { class: "btn btn-secondary btn-block csv", href: HISTORY_CSV_URL, download: "" }, t("Download history (CSV)")),
   );
 }

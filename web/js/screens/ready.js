@@ -2,42 +2,45 @@
 // the coach plays (pocket or screen-on), and Start.
 
 import { clockText, fill, h, minutesText } from "../dom.js";
+import { N_, number, plural, t } from "../i18n.js";
 import { isInstalled } from "../phone.js";
 import { kindInfo, speedText, totals } from "../workout.js";
 import { segmentStrip, stripLegend } from "./picker.js";
 
-/** The safety check, from trainers' treadmill advice (DOMAIN.md). */
+/** The safety check, from trainers' treadmill advice (docs/sources.md), in English; shown translated. */
 export const SAFETY_ITEMS = [
-  ["Indoors, or on a treadmill", "Not outdoors at first: obstacles and uneven ground are hard to feel walking backwards."],
-  ["A rail or wall within reach", "Hold the treadmill rails or keep a hand near a wall until your balance improves."],
-  ["Safety key clipped on", "On a treadmill, clip the safety key to your clothes so the belt stops if you slip."],
-  ["Clear space behind you", "Nothing to trip over, and start slow: under 2 mph. Stop if you feel unsteady."],
+  [N_("Indoors, or on a treadmill"), N_("Not outdoors at first: obstacles and uneven ground are hard to feel walking backwards.")],
+  [N_("A rail or wall within reach"), N_("Hold the treadmill rails or keep a hand near a wall until your balance improves.")],
+  [N_("Safety key clipped on"), N_("On a treadmill, clip the safety key to your clothes so the belt stops if you slip.")],
+  [N_("Clear space behind you"), N_("Nothing to trip over, and start slow: under {speed}. Stop if you feel unsteady.")],
 ];
+/** "Start slow" in the safety check: under this speed (trainers' advice for beginners). */
+const START_SLOW_MPH = 2;
 
 /**
  * Render the one-time safety check.
  * @param {HTMLElement} root
  * @param {{plan: object, onConfirm: () => void, onCancel: () => void}} props
  */
-export function renderSafety(root, { plan, onConfirm, onCancel }) {
+export function renderSafety(root, { plan, units = "mph", onConfirm, onCancel }) {
   const boxes = [];
   const confirm = h("button", { type: "button", id: "safety-confirm", class: "btn btn-primary btn-huge btn-block", disabled: true, onclick: onConfirm },
-    "I’m ready");
+    t("I’m ready"));
   const update = () => { confirm.disabled = !boxes.every((box) => box.checked); };
   const items = SAFETY_ITEMS.map(([title, detail], index) => {
     const box = h("input", { type: "checkbox", id: `safety-${index}`, onchange: update });
     boxes.push(box);
-    return h("li", {}, h("label", { for: `safety-${index}` }, box, h("span", {}, h("b", { text: title }), detail)));
+    return h("li", {}, h("label", { for: `safety-${index}` }, box, h("span", {}, h("b", { text: t(title) }), t(detail, { speed: speedText(START_SLOW_MPH, units) }))));
   });
   fill(root,
     h("section", { class: "ready safety", "aria-labelledby": "safety-title" },
       h("div", { class: "screen-head" },
-        h("h1", { id: "safety-title", text: "Before your first walk backwards" }),
-        h("p", { text: `Check each one, then start “${plan.name}”. You will only be asked once.` })),
+        h("h1", { id: "safety-title", text: t("Before your first walk backwards") }),
+        h("p", { text: t("Check each one, then start “{name}”. You will only be asked once.", { name: plan.name }) })),
       h("ul", { class: "checklist" }, items),
       h("div", { class: "actions" },
         confirm,
-        h("button", { type: "button", class: "btn btn-secondary btn-block", onclick: onCancel }, "Not now"))),
+        h("button", { type: "button", class: "btn btn-secondary btn-block", onclick: onCancel }, t("Not now")))),
   );
   boxes[0].focus({ preventScroll: true });
 }
@@ -52,11 +55,11 @@ export function planOverview(plan, units) {
   const { total, reverse } = totals(plan.segments);
   return [
     h("div", { class: "facts" },
-      h("div", { class: "fact" }, h("b", { text: clockText(total * 1000) }), h("span", { text: "total" })),
-      h("div", { class: "fact" }, h("b", { text: clockText(reverse * 1000) }), h("span", { text: "backward" })),
-      h("div", { class: "fact" }, h("b", { text: String(plan.segments.length) }), h("span", { text: "intervals" }))),
+      h("div", { class: "fact" }, h("b", { text: clockText(total * 1000) }), h("span", { text: t("total") })),
+      h("div", { class: "fact" }, h("b", { text: clockText(reverse * 1000) }), h("span", { text: t("backward") })),
+      h("div", { class: "fact" }, h("b", { text: number(plan.segments.length) }), h("span", { text: t("intervals") }))),
     h("div", {}, segmentStrip(plan.segments), stripLegend(plan.segments)),
-    h("ol", { class: "segments", "aria-label": "Intervals" }, plan.segments.map((segment) => h("li", {},
+    h("ol", { class: "segments", "aria-label": t("Intervals") }, plan.segments.map((segment) => h("li", {},
       h("i", { class: `k-${segment.kind}` }),
       h("span", { text: kindInfo(segment.kind).label }),
       segment.speed_mph ? h("span", { class: "note", text: speedText(segment.speed_mph, units) }) : null,
@@ -66,8 +69,8 @@ export function planOverview(plan, units) {
 
 /** The two ways the coach can play, each in one honest sentence (what it does to the walker's music). */
 export const AUDIO_MODE_CHOICES = [
-  ["pocket", "Pocket", "The screen may lock; your music pauses."],
-  ["screen", "Screen on", "Your music keeps playing; the screen stays on and is locked against touches."],
+  ["pocket", N_("Pocket"), N_("The screen may lock; your music pauses.")],
+  ["screen", N_("Screen on"), N_("Your music keeps playing; the screen stays on and is locked against touches.")],
 ];
 
 /**
@@ -79,14 +82,14 @@ export const AUDIO_MODE_CHOICES = [
 function modeChoice(mode, onPick) {
   const inputs = {};
   const unavailable = h("p", { class: "note", id: "mode-unavailable", hidden: true,
-    text: "Pocket mode needs this walk’s track, which this phone does not have: the coach plays clips with the screen on." });
+    text: t("Pocket mode needs this walk’s track, which this phone does not have: the coach plays clips with the screen on.") });
   const element = h("fieldset", { class: "modes", "aria-describedby": "mode-unavailable" },
-    h("legend", { text: "How the coach plays" }),
+    h("legend", { text: t("How the coach plays") }),
     AUDIO_MODE_CHOICES.map(([value, title, sentence]) => {
       const input = h("input", { type: "radio", name: "audio-mode", value, id: `mode-${value}`, checked: value === mode,
         onchange: () => { if (input.checked) onPick(value); } });
       inputs[value] = input;
-      return h("label", { class: "mode", for: `mode-${value}` }, input, h("span", {}, h("b", { text: title }), sentence));
+      return h("label", { class: "mode", for: `mode-${value}` }, input, h("span", {}, h("b", { text: t(title) }), t(sentence)));
     }),
     unavailable);
   return {
@@ -111,18 +114,18 @@ function modeChoice(mode, onPick) {
  *   fail: (message: string) => void}}
  */
 export function renderReady(root, { plan, units, mode = "pocket", onMode = () => {}, onStart, onBack, onEdit, onCopy }) {
-  const bar = h("progress", { max: 1, value: 0, "aria-label": "Preparing the coach’s voice" });
-  const label = h("span", { text: "Preparing the coach’s voice…" });
+  const bar = h("progress", { max: 1, value: 0, "aria-label": t("Preparing the coach’s voice") });
+  const label = h("span", { text: t("Preparing the coach’s voice…") });
   const count = h("span", { text: "" });
   const message = h("p", { class: "note", role: "status", text: "" });
   const start = h("button", {
     type: "button", class: "btn btn-primary btn-huge btn-block", disabled: true, id: "start",
     onclick: () => { start.disabled = true; onStart(modes.value()); },
-  }, h("span", {}, "Start"));
+  }, h("span", {}, t("Start")));
   const modes = modeChoice(mode, onMode);
   const notes = [];
   if (!isInstalled()) {
-    notes.push(h("p", { class: "note", text: "Tip: add RetroWalk to your home screen to open it like an app, even offline." }));
+    notes.push(h("p", { class: "note", text: t("Tip: add RetroWalk to your home screen to open it like an app, even offline.") }));
   }
   fill(root,
     h("section", { class: "ready", "aria-labelledby": "ready-title" },
@@ -130,7 +133,7 @@ export function renderReady(root, { plan, units, mode = "pocket", onMode = () =>
         h("h1", { id: "ready-title", text: plan.name }),
         plan.description ? h("p", { class: "note", style: { marginTop: "6px" }, text: plan.description }) : null,
         onEdit || onCopy
-          ? h("button", { type: "button", class: "btn btn-small ready-tool", onclick: onEdit || onCopy }, onEdit ? "Edit this plan" : "Copy and edit")
+          ? h("button", { type: "button", class: "btn btn-small ready-tool", onclick: onEdit || onCopy }, onEdit ? t("Edit this plan") : t("Copy and edit"))
           : null),
       ...planOverview(plan, units),
       h("div", { class: "prepare" }, h("div", { class: "prepare-label" }, label, count), bar, message),
@@ -138,28 +141,28 @@ export function renderReady(root, { plan, units, mode = "pocket", onMode = () =>
       notes,
       h("div", { class: "actions" },
         start,
-        h("button", { type: "button", class: "btn btn-secondary btn-block", onclick: onBack }, "Back to workouts"))),
+        h("button", { type: "button", class: "btn btn-secondary btn-block", onclick: onBack }, t("Back to workouts")))),
   );
   return {
     progress(done, all) {
       bar.max = Math.max(all, 1);
       bar.value = done;
-      count.textContent = all ? `${done} of ${all}` : "";
+      count.textContent = all ? t("{done} of {total}", { done: number(done), total: number(all) }) : "";
     },
     ready({ offline, failed, track = true }) {
       modes.allowPocket(track);
       bar.value = bar.max;
-      label.textContent = "Ready. Tap Start, then put your phone away.";
+      label.textContent = t("Ready. Tap Start, then put your phone away.");
       count.textContent = "";
       message.textContent = [
-        offline ? "No connection: this workout plays from this phone." : "",
-        failed ? `${failed} phrase${failed === 1 ? "" : "s"} will be spoken by the phone’s own voice.` : "",
+        offline ? t("No connection: this workout plays from this phone.") : "",
+        failed ? plural(failed, "{n} phrase will be spoken by the phone’s own voice.", "{n} phrases will be spoken by the phone’s own voice.") : "",
       ].filter(Boolean).join(" ");
       start.disabled = false;
       start.focus({ preventScroll: true });
     },
     fail(text) {
-      label.textContent = "Cannot start this workout";
+      label.textContent = t("Cannot start this workout");
       message.textContent = text;
       message.className = "error-box";
     },

@@ -4,16 +4,25 @@
 // Each change is saved at once and applies from the next workout.
 
 import { fill, h } from "../dom.js";
+import { language, number, t } from "../i18n.js";
 import { SETTINGS_RULES } from "../settings.js";
 
 /** Pounds in a kilogram. */
 const LB_PER_KG = 2.20462262;
-const LANGUAGE_NAMES = { en: "English", es: "Spanish", de: "German", fr: "French" };
+
+/** A language's name in the walker's language ("Spanish", "Spanisch"), for the buttons' tooltips. */
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames([language()], { type: "language" }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
 
 /** A weight in kg as shown in the walker's units (whole pounds, or kg to the tenth). */
 function weightField(kg, units) {
   if (typeof kg !== "number") return "";
-  return units === "kmh" ? String(Math.round(kg * 10) / 10) : String(Math.round(kg * LB_PER_KG));
+  return units === "kmh" ? number(Math.round(kg * 10) / 10) : number(Math.round(kg * LB_PER_KG));
 }
 
 /**
@@ -23,12 +32,12 @@ function weightField(kg, units) {
 function parseWeight(text, units) {
   const value = String(text).trim().replace(",", ".");
   if (!value) return { kg: null };
-  const number = /^\d{1,4}(\.\d+)?$/.test(value) ? Number(value) : NaN;
-  const kg = units === "kmh" ? number : number / LB_PER_KG;
+  const typed = /^\d{1,4}(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  const kg = units === "kmh" ? typed : typed / LB_PER_KG;
   const lo = units === "kmh" ? SETTINGS_RULES.MIN_WEIGHT_KG : Math.ceil(SETTINGS_RULES.MIN_WEIGHT_KG * LB_PER_KG);
   const hi = units === "kmh" ? SETTINGS_RULES.MAX_WEIGHT_KG : Math.floor(SETTINGS_RULES.MAX_WEIGHT_KG * LB_PER_KG);
   const unit = units === "kmh" ? "kg" : "lb";
-  if (!Number.isFinite(number) || number < lo || number > hi) return { error: `Give a weight from ${lo} to ${hi} ${unit}, or leave it empty.` };
+  if (!Number.isFinite(typed) || typed < lo || typed > hi) return { error: t("Give a weight from {low} to {high} {unit}, or leave it empty.", { low: lo, high: hi, unit }) };
   return { kg: Math.round(kg * 10) / 10 };
 }
 
@@ -62,16 +71,19 @@ export function renderSettings(root, { settings, programmeName, offline, onChang
 
   /** Save a change; on failure say why and put the control back. */
   async function change(changes, saidAs, revert) {
+    // Said right under the setting just changed, so it never covers the next one.
+    const anchor = document.activeElement?.closest?.(".settings fieldset, .settings .toggle, .settings .field, .settings .setting-card");
+    if (anchor) anchor.after(status);
     status.dataset.tone = "busy";
-    status.textContent = "Saving…";
+    status.textContent = t("Saving…");
     try {
       current = await onChange(changes);
       status.dataset.tone = "ok";
-      status.textContent = `Saved: ${saidAs}. From your next workout.`;
+      status.textContent = t("Saved: {what}. From your next workout.", { what: saidAs });
       return true;
     } catch (error) {
       status.dataset.tone = "error";
-      status.textContent = `Not saved: ${error.message}`;
+      status.textContent = t("Not saved: {reason}", { reason: error.message });
       revert?.();
       return false;
     }
@@ -84,10 +96,12 @@ export function renderSettings(root, { settings, programmeName, offline, onChang
   const unitsNote = h("p", { class: "note" });
   const showWeight = () => {
     const unit = current.units === "kmh" ? "kg" : "lb";
-    unitsNote.textContent = `Treadmill speeds on screen and in the coach’s voice in ${current.units === "kmh" ? "kilometres" : "miles"} per hour; weight in ${current.units === "kmh" ? "kilograms" : "pounds"}.`;
+    unitsNote.textContent = current.units === "kmh"
+      ? t("Treadmill speeds on screen and in the coach’s voice in kilometres per hour; weight in kilograms.")
+      : t("Treadmill speeds on screen and in the coach’s voice in miles per hour; weight in pounds.");
     weightInput.value = weightField(current.weight_kg, current.units);
     weightUnit.textContent = unit;
-    weightLabel.textContent = `Body weight, ${unit} (optional)`;
+    weightLabel.textContent = t("Body weight, {unit} (optional)", { unit });
   };
   weightInput.addEventListener("change", async () => {
     const parsed = parseWeight(weightInput.value, current.units);
@@ -99,44 +113,47 @@ export function renderSettings(root, { settings, programmeName, offline, onChang
     }
     weightInput.removeAttribute("aria-invalid");
     if (parsed.kg === current.weight_kg) return;
-    await change({ weight_kg: parsed.kg }, parsed.kg === null ? "no weight, so no calories" : `weight ${weightInput.value.trim()} ${weightUnit.textContent}`, showWeight);
+    await change({ weight_kg: parsed.kg }, parsed.kg === null ? t("no weight, so no calories") : t("weight {weight}", { weight: `${weightInput.value.trim()} ${weightUnit.textContent}` }), showWeight);
   });
   weightInput.addEventListener("keydown", (event) => { if (event.key === "Enter") weightInput.blur(); });
   showWeight();
 
-  const unitsGroup = choices("units", "Speed units",
-    [["mph", "mph", { title: "miles per hour" }], ["kmh", "km/h", { title: "kilometres per hour" }]], current.units,
+  const unitsGroup = choices("units", t("Speed units"),
+    [["mph", "mph", { title: t("miles per hour") }], ["kmh", "km/h", { title: t("kilometres per hour") }]], current.units,
     async (units) => {
       const before = current.units;
-      const ok = await change({ units }, units === "kmh" ? "kilometres per hour" : "miles per hour", () => {
+      const ok = await change({ units }, units === "kmh" ? t("kilometres per hour") : t("miles per hour"), () => {
         unitsGroup.querySelector(`input[value="${before}"]`).checked = true;
       });
       if (ok) showWeight();
     });
 
-  const languages = choices("lang", "Language",
-    Object.entries(SETTINGS_RULES.LANGUAGES).map(([code, name]) => [code, name, { lang: code, title: LANGUAGE_NAMES[code] }]),
+  // Each language is offered in its own words ("Deutsch"), whatever the screens speak now.
+  const languages = choices("lang", t("Language"),
+    Object.entries(SETTINGS_RULES.LANGUAGES).map(([code, name]) => [code, name, { lang: code, title: languageName(code) }]),
     current.lang, (lang) => {
       const before = current.lang;
-      change({ lang }, `the coach speaks ${LANGUAGE_NAMES[lang]}`, () => { languages.querySelector(`input[value="${before}"]`).checked = true; });
+      change({ lang }, t("screens and voice in {language}", { language: SETTINGS_RULES.LANGUAGES[lang] }), () => {
+        languages.querySelector(`input[value="${before}"]`).checked = true;
+      });
     });
 
-  const countdown = choices("countdown", "Countdown before each switch",
-    SETTINGS_RULES.COUNTDOWN_CHOICES.map((n) => [n, n ? `${n} s` : "Off"]), current.countdown, (n) => {
+  const countdown = choices("countdown", t("Countdown before each switch"),
+    SETTINGS_RULES.COUNTDOWN_CHOICES.map((n) => [n, n ? `${n} s` : t("Off")]), current.countdown, (n) => {
       const before = current.countdown;
-      change({ countdown: n }, n ? `a ${n}-second countdown` : "no countdown", () => { countdown.querySelector(`input[value="${before}"]`).checked = true; });
+      change({ countdown: n }, n ? t("a {n}-second countdown", { n }) : t("no countdown"), () => { countdown.querySelector(`input[value="${before}"]`).checked = true; });
     });
 
   const MODE_SENTENCES = {
-    pocket: "Pocket: the screen may lock; your music pauses.",
-    screen: "Screen on: your music keeps playing; the screen stays on and is locked against touches.",
+    pocket: t("Pocket: the screen may lock; your music pauses."),
+    screen: t("Screen on: your music keeps playing; the screen stays on and is locked against touches."),
   };
   const modeNote = h("p", { class: "note", id: "audio-mode-note", text: MODE_SENTENCES[current.audio_mode] || MODE_SENTENCES.pocket });
-  const audioMode = choices("audio_mode", "How the coach plays",
-    [["pocket", "Pocket"], ["screen", "Screen on"]], current.audio_mode, (mode) => {
+  const audioMode = choices("audio_mode", t("How the coach plays"),
+    [["pocket", t("Pocket")], ["screen", t("Screen on")]], current.audio_mode, (mode) => {
       const before = current.audio_mode;
       modeNote.textContent = MODE_SENTENCES[mode];
-      change({ audio_mode: mode }, mode === "pocket" ? "pocket mode" : "screen-on mode", () => {
+      change({ audio_mode: mode }, mode === "pocket" ? t("pocket mode") : t("screen-on mode"), () => {
         audioMode.querySelector(`input[value="${before}"]`).checked = true;
         modeNote.textContent = MODE_SENTENCES[before];
       });
@@ -146,12 +163,12 @@ export function renderSettings(root, { settings, programmeName, offline, onChang
   const showProgramme = () => {
     if (current.programme && programmeName) {
       fill(programmeBlock,
-        h("p", {}, "You follow ", h("b", { text: programmeName }), ". The workouts screen offers its next session."),
+        h("p", {}, t("You follow {name}. The workouts screen offers its next session.", { name: programmeName })),
         h("button", { type: "button", class: "btn btn-secondary btn-block", id: "stop-following", onclick: async () => {
-          if (await change({ programme: null }, `no longer following ${programmeName}`)) showProgramme();
-        } }, "Stop following"));
+          if (await change({ programme: null }, t("no longer following {name}", { name: programmeName }))) showProgramme();
+        } }, t("Stop following")));
     } else {
-      fill(programmeBlock, h("p", { class: "note", text: "No programme followed. Pick one on the workouts screen: it offers each session in turn." }));
+      fill(programmeBlock, h("p", { class: "note", text: t("No programme followed. Pick one on the workouts screen: it offers each session in turn.") }));
     }
   };
   showProgramme();
@@ -160,32 +177,33 @@ export function renderSettings(root, { settings, programmeName, offline, onChang
   fill(root,
     h("section", { class: "settings", "aria-labelledby": "settings-title" },
       h("div", { class: "screen-head" },
-        h("h1", { id: "settings-title", text: "Settings" }),
-        h("p", { text: "Each change is saved at once and applies from your next workout." })),
-      offline ? h("p", { class: "note-box", text: "You are offline: changes cannot be saved until you are connected." }) : null,
-      h("h2", { class: "section-title", text: "Units and weight" }),
+        h("h1", { id: "settings-title", text: t("Settings") }),
+        h("p", { text: t("Each change is saved at once and applies from your next workout.") })),
+      offline ? h("p", { class: "note-box", text: t("You are offline: changes cannot be saved until you are connected.") }) : null,
+      h("h2", { class: "section-title", text: t("Units and weight") }),
       unitsGroup,
       unitsNote,
       h("div", { class: "field weight" },
         weightLabel,
         h("div", { class: "with-unit" }, weightInput, weightUnit),
-        h("small", { id: "weight-help", text: "Only used to estimate calories. Leave it empty to skip them." }),
+        h("small", { id: "weight-help", text: t("Only used to estimate calories. Leave it empty to skip them.") }),
         weightError),
-      h("h2", { class: "section-title", text: "The coach’s voice" }),
+      h("h2", { class: "section-title", text: t("Language and voice") }),
       languages,
       countdown,
       h("div", { class: "toggles" },
-        toggle("halfway", "Halfway", "Say when you are halfway through the workout.", current.halfway,
-          (on, input) => change({ halfway: on }, on ? "halfway said" : "halfway not said", () => { input.checked = !on; })),
-        toggle("time-remaining", "Time remaining", "Say how many minutes are left in long intervals.", current.time_remaining,
-          (on, input) => change({ time_remaining: on }, on ? "time remaining said" : "time remaining not said", () => { input.checked = !on; }))),
-      h("h2", { class: "section-title", text: "With the screen off" }),
+        toggle("halfway", t("Halfway"), t("Say when you are halfway through the workout."), current.halfway,
+          (on, input) => change({ halfway: on }, on ? t("halfway said") : t("halfway not said"), () => { input.checked = !on; })),
+        toggle("time-remaining", t("Time remaining"), t("Say how many minutes are left in long intervals."), current.time_remaining,
+          (on, input) => change({ time_remaining: on }, on ? t("time remaining said") : t("time remaining not said"), () => { input.checked = !on; }))),
+      h("h2", { class: "section-title", text: t("With the screen off") }),
       audioMode,
       modeNote,
-      h("h2", { class: "section-title", text: "Programme" }),
+      h("h2", { class: "section-title", text: t("Programme") }),
       programmeBlock,
-      h("h2", { class: "section-title", text: "Weeks" }),
-      h("p", { class: "note", id: "timezone-note", text: `Weeks run Monday to Sunday in ${zone}${current.timezone ? ", this phone’s time zone" : ""}.` }),
+      h("h2", { class: "section-title", text: t("Weeks") }),
+      h("p", { class: "note", id: "timezone-note", text: current.timezone
+        ? t("Weeks run Monday to Sunday in {zone}, this phone’s time zone.", { zone }) : t("Weeks run Monday to Sunday in {zone}.", { zone }) }),
       status),
   );
 }

@@ -2,6 +2,7 @@
 // week so far, and (after a programme session) what comes next.
 
 import { clockText, fill, h, minutesFigure, minutesText, svg } from "../dom.js";
+import { number, t } from "../i18n.js";
 import { totals } from "../workout.js";
 
 function stat(value, label, extra = "") {
@@ -14,7 +15,7 @@ function stat(value, label, extra = "") {
  * @returns {string}
  */
 export function caloriesText(calories) {
-  return calories.low === calories.high ? `${calories.low} kcal` : `${calories.low}–${calories.high} kcal`;
+  return calories.low === calories.high ? `${number(calories.low)} kcal` : `${number(calories.low)}–${number(calories.high)} kcal`;
 }
 
 /**
@@ -24,17 +25,21 @@ export function caloriesText(calories) {
  * @param {boolean} [brief] the range alone, the note in a tooltip (the summary; progress shows the note)
  * @returns {HTMLElement}
  */
-export function caloriesTile(figures, what = "burned", brief = false) {
+export function caloriesTile(figures, what = t("burned"), brief = false) {
   if (!figures.calories) {
     return h("div", { class: "stat stat-wide stat-calories", "data-calories": "none" },
-      h("span", { class: "stat-label", text: "Calories" }),
+      h("span", { class: "stat-label", text: t("Calories") }),
       h("p", { class: "note", text: figures.calories_note }),
-      h("a", { href: "#/settings", class: "btn btn-small", id: "set-weight" }, "Set your weight"));
+      h("a", { href: "#/settings", class: "btn btn-small", id: "set-weight" }, t("Set your weight")));
   }
   const { low, high, estimate } = figures.calories;
+  // A range says "about" its middle; a single figure (a short walk) is said once, not twice.
+  const words = !high ? t("{what}: none yet", { what })
+    : low === high ? (brief ? t("{what} (an estimate)", { what }) : what)
+      : brief ? t("{what}, about {kcal} kcal (an estimate)", { what, kcal: number(estimate) }) : t("{what}, about {kcal} kcal", { what, kcal: number(estimate) });
   return h("div", { class: "stat stat-wide stat-calories", "data-calories": "range", title: brief ? figures.calories_note : null },
     h("b", { text: caloriesText(figures.calories) }),
-    h("span", { text: high ? `${what}, about ${estimate} kcal${brief ? " (an estimate)" : ""}` : `${what}: none yet` }),
+    h("span", { text: words }),
     brief || low === undefined ? null : h("p", { class: "note small", text: figures.calories_note }));
 }
 
@@ -47,14 +52,14 @@ export function caloriesTile(figures, what = "burned", brief = false) {
 export function nextStep(programme, complete) {
   const progress = programme.progress;
   if (progress.finished) {
-    return { title: `${programme.name}: all done`, text: `You have walked all ${progress.total} sessions. Well walked!`, planId: null };
+    return { title: t("{programme}: all done", { programme: programme.name }), text: t("You have walked all {n} sessions. Well walked!", { n: number(progress.total) }), planId: null };
   }
   const session = programme.sessions.find((s) => s.plan_id === progress.next_plan_id);
   return {
-    title: `Next: ${progress.label}`,
+    title: t("Next: {label}", { label: progress.label }),
     text: complete
-      ? `${progress.done} of ${progress.total} done. ${session?.why || ""}`.trim()
-      : `A session stopped early does not count, so ${progress.label} is still next in ${programme.name}.`,
+      ? `${t("{done} of {total} done.", { done: number(progress.done), total: number(progress.total) })} ${session?.why || ""}`.trim()
+      : t("A session stopped early does not count, so {label} is still next in {programme}.", { label: progress.label, programme: programme.name }),
     planId: progress.next_plan_id,
   };
 }
@@ -70,20 +75,20 @@ export function renderSummary(root, { plan, summary, onDone, onHistory }) {
   const complete = summary.ended_by !== "stopped";
   const seconds = (value) => clockText((value || 0) * 1000);
   const note = summary.local
-    ? "Played without the server: saved on this phone, and counted in your week once the server is back."
+    ? t("Played without the server: saved on this phone, and counted in your week once the server is back.")
     : summary.unconfirmed
-      ? "The server could not be reached at the end; it keeps the workout when it is back."
-      : "Saved to your history.";
-  const title = h("h1", { text: complete ? "Workout complete" : "Workout stopped" });
+      ? t("The server could not be reached at the end; it keeps the workout when it is back.")
+      : t("Saved to your history.");
+  const title = h("h1", { text: complete ? t("Workout complete") : t("Workout stopped") });
   // Kept in place (and empty) until the server's figures come: nothing jumps when they do.
   const caloriesSlot = h("div", { class: "stat stat-wide stat-calories stat-pending", "aria-busy": "true" },
-    h("b", { text: "…" }), h("span", { text: "calories" }));
+    h("b", { text: "…" }), h("span", { text: t("calories") }));
   const weekSlot = h("p", { class: "week-line", hidden: true });
   const serverFigures = !summary.local && !summary.unconfirmed;
   // A programme's session: room is kept for what comes next, right under what was walked.
   const inProgramme = serverFigures && Boolean(plan.programme || plan.alias_of);
   const nextSlot = h("section", { class: "next-session", "aria-labelledby": "next-title", hidden: !inProgramme, "aria-busy": inProgramme ? "true" : null },
-    h("h2", { id: "next-title", text: "Next" }));
+    h("h2", { id: "next-title", text: t("Next") }));
   fill(root,
     h("section", { class: "summary", "aria-labelledby": "summary-title" },
       h("div", { class: "summary-hero", "data-ended": complete ? "complete" : "stopped" },
@@ -91,32 +96,32 @@ export function renderSummary(root, { plan, summary, onDone, onHistory }) {
           ? [["circle", { cx: "36", cy: "36", r: "32" }], ["path", { d: "M22 37l10 10 19-21" }]]
           : [["circle", { cx: "36", cy: "36", r: "32" }], ["path", { d: "M26 26h20v20H26z" }]]),
         Object.assign(title, { id: "summary-title", tabIndex: -1 }),
-        h("p", { text: `${plan.name}${complete ? " — well walked." : ""}` })),
+        h("p", { text: complete ? t("{name} — well walked.", { name: plan.name }) : plan.name })),
       h("div", { class: "stats" },
-        stat(seconds(summary.walked_seconds), "walked"),
-        stat(seconds(summary.backward_seconds), "backward", "stat-reverse"),
-        stat(seconds(summary.forward_seconds), "forward"),
-        stat(seconds(summary.duration_seconds), summary.paused_seconds >= 1 ? `total time, ${seconds(summary.paused_seconds)} paused` : "total time"),
+        stat(seconds(summary.walked_seconds), t("walked")),
+        stat(seconds(summary.backward_seconds), t("backward"), "stat-reverse"),
+        stat(seconds(summary.forward_seconds), t("forward")),
+        stat(seconds(summary.duration_seconds), summary.paused_seconds >= 1 ? t("total time, {time} paused", { time: seconds(summary.paused_seconds) }) : t("total time")),
         serverFigures ? caloriesSlot : null),
       weekSlot,
       nextSlot,
       h("p", { class: "note", role: "status", text: note }),
       h("div", { class: "actions" },
-        h("button", { type: "button", class: "btn btn-primary btn-huge btn-block", onclick: onDone }, "Done"),
+        h("button", { type: "button", class: "btn btn-primary btn-huge btn-block", onclick: onDone }, t("Done")),
         h("div", { class: "pair" },
-          h("button", { type: "button", class: "btn btn-secondary", onclick: onHistory }, "See history"),
-          h("a", { class: "btn btn-secondary", href: "#/progress" }, "Progress")))),
+          h("button", { type: "button", class: "btn btn-secondary", onclick: onHistory }, t("See history")),
+          h("a", { class: "btn btn-secondary", href: "#/progress" }, t("Progress"))))),
   );
   title.focus();
   return {
     calories(stats) {
-      if (stats) caloriesSlot.replaceWith(caloriesTile(stats, "burned", true));
+      if (stats) caloriesSlot.replaceWith(caloriesTile(stats, t("burned"), true));
       else caloriesSlot.remove();
     },
     week(week) {
       if (!week) return;
-      fill(weekSlot, "This week: ", h("b", { text: `${minutesFigure(week.minutes)} min` }), ` of ${week.target_minutes}, `,
-        h("b", { text: `${minutesFigure(week.backward_minutes)} min` }), " backward.");
+      fill(weekSlot, t("This week:"), " ", h("b", { text: `${minutesFigure(week.minutes)} min` }), " ", t("of {target},", { target: number(week.target_minutes) }), " ",
+        h("b", { text: `${minutesFigure(week.backward_minutes)} min` }), " ", t("backward."));
       weekSlot.hidden = false;
     },
     next(programme) {
@@ -133,8 +138,8 @@ export function renderSummary(root, { plan, summary, onDone, onHistory }) {
         h("h2", { id: "next-title", text: step.title }),
         h("p", { class: "note", text: step.text }),
         length ? h("p", { class: "chips" },
-          h("span", { class: "chip", text: `${minutesText(length.total)} total` }),
-          h("span", { class: "chip chip-reverse", text: `${minutesText(length.reverse)} backward` })) : null);
+          h("span", { class: "chip", text: t("{time} total", { time: minutesText(length.total) }) }),
+          h("span", { class: "chip chip-reverse", text: t("{time} backward", { time: minutesText(length.reverse) }) })) : null);
       nextSlot.hidden = false;
     },
   };

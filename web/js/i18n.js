@@ -1,0 +1,116 @@
+// The walker's language on every screen. English is written in the code itself and is the
+// key of every translation: `t("Pick a workout")`. Spanish, German and French come from
+// tables under i18n/, one per language and part, loaded only when that language is chosen:
+// "core" with the page (the screens a walker needs at the gym), "more" with the screens
+// that load when first opened (editor, settings, progress, a shared plan). An English
+// phone loads no table at all. Numbers and dates go through Intl in the same language.
+
+/** The languages of the screens (the voice's too: server/phrases.py LANGUAGES). */
+export const LANGUAGES = Object.freeze(["en", "es", "de", "fr"]);
+/** The parts a language's strings come in (web/js/i18n/<lang>-<part>.js). */
+export const PARTS = Object.freeze(["core", "more"]);
+
+let lang = "en";
+/** @type {Record<string, string>} English text -> the chosen language's, for the parts loaded */
+let table = {};
+/** @type {Map<string, Promise<void>>} parts loaded or loading for the current language */
+let loaded = new Map();
+
+/**
+ * Mark a text for translation where it is defined (a table of labels); `t` translates it where it is shown.
+ * @param {string} text
+ * @returns {string}
+ */
+export const N_ = (text) => text;
+
+/**
+ * The walker's language now: "en", "es", "de" or "fr".
+ * @returns {string}
+ */
+export function language() {
+  return lang;
+}
+
+/**
+ * A text in the walker's language, with `{name}` places filled from `values`.
+ * @param {string} text the English text (the key)
+ * @param {Record<string, string|number>} [values]
+ * @returns {string}
+ */
+export function t(text, values) {
+  const out = table[text] ?? text;
+  if (!values) return out;
+  return out.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+/**
+ * The form of a counted text that fits `count` in the walker's language ("1 session", "2 sessions";
+ * French says "0 séance"), with `{n}` the count as a number in that language.
+ * @param {number} count
+ * @param {string} one the English singular
+ * @param {string} other the English plural
+ * @param {Record<string, string|number>} [values]
+ * @returns {string}
+ */
+export function plural(count, one, other, values = {}) {
+  const form = new Intl.PluralRules(lang).select(count) === "one" ? one : other;
+  return t(form, { n: number(count), ...values });
+}
+
+/**
+ * A number as the walker writes it: "1.5" in English, "1,5" in Spanish, German and French.
+ * @param {number} value
+ * @param {Intl.NumberFormatOptions} [options] default: up to one decimal
+ * @returns {string}
+ */
+export function number(value, options = { maximumFractionDigits: 1 }) {
+  return new Intl.NumberFormat(lang, { useGrouping: false, ...options }).format(value);
+}
+
+/**
+ * A date formatter in the walker's language.
+ * @param {Intl.DateTimeFormatOptions} options
+ * @returns {Intl.DateTimeFormat}
+ */
+export function dateFormat(options) {
+  return new Intl.DateTimeFormat(lang, options);
+}
+
+/**
+ * Load one part of the current language's strings (nothing to load for English).
+ * @param {string} part "core" or "more"
+ * @returns {Promise<void>}
+ */
+export function loadStrings(part) {
+  if (lang === "en") return Promise.resolve();
+  if (!loaded.has(part)) {
+    const code = lang;
+    const job = import(`./i18n/${code}-${part}.js`).then((module) => {
+      if (code === lang) Object.assign(table, module.default);
+    }, (error) => {
+      // Offline and never fetched: this part stays in English until it can be loaded.
+      loaded.delete(part);
+      console.warn(`No ${code} strings for ${part}:`, error.message);
+    });
+    loaded.set(part, job);
+  }
+  return loaded.get(part);
+}
+
+/**
+ * Switch the screens to a language: the page's `lang` attribute, and the strings of the parts
+ * loaded so far in the new language (the core part at least).
+ * @param {string} code
+ * @returns {Promise<void>}
+ */
+export async function useLanguage(code) {
+  const next = LANGUAGES.includes(code) ? code : "en";
+  if (next === lang && loaded.has("core")) return;
+  const parts = new Set(["core", ...loaded.keys()]);
+  lang = next;
+  table = {};
+  loaded = new Map();
+  if (typeof document !== "undefined") document.documentElement.lang = lang;
+  await Promise.all([...parts].map(loadStrings));
+  if (lang === "en") for (const part of parts) loaded.set(part, Promise.resolve());
+}

@@ -94,6 +94,7 @@ class SourceAddressAdapter(HTTPAdapter):
     """Requests from one local address, so the server sees a walker's own phone address."""
 
     def __init__(self, address: str):
+        """An adapter whose connections start at `address`."""
         self.address = address
         super().__init__()
 
@@ -265,6 +266,7 @@ def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: l
     deadline = start_value.value + duration_s
 
     async def main() -> None:
+        """Every walker of this process at once, on one event loop."""
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(SETUP_THREADS))
         gate = asyncio.Semaphore(CONNECTS_IN_FLIGHT)
         await asyncio.gather(*(walk_until(ws_base, w, a, deadline, tally, gate, base_url) for w, a in walkers))
@@ -434,6 +436,7 @@ def run_hostile(base_url: str, ws_base: str, segments: list[dict], ready, go, st
     deadline = start_value.value + duration_s
 
     async def main() -> None:
+        """Every chosen attacker at once, on one event loop."""
         pick = iter(paths)
         at = [addresses[i % len(addresses)] for i in range(max(FLOODERS, PIPELINERS, JUNK_SOCKETS, CONTROL_FLOODERS, CHURNERS))]
         chosen = {

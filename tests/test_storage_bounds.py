@@ -19,6 +19,7 @@ def make_app(tmp_path, shared_audio_cache):
     apps = []
 
     def make(**config):
+        """An app with these settings over the test defaults."""
         app = create_app({
             "DATA_DIR": str(tmp_path / f"data{len(apps)}"), "AUDIO_CACHE": str(shared_audio_cache), "GTTS_ENABLED": False,
             **config,
@@ -52,6 +53,7 @@ def walker(make_app):
     """An app and a device on it with a short plan of its own: (app, client, plan id)."""
 
     def make(**config):
+        """The app (with these settings), its device's client and the plan's id."""
         app = make_app(**config)
         client = app.test_client()
         plan = client.post("/api/plans", json=PLAN)
@@ -188,6 +190,7 @@ class Phone:
     """A stand-in socket: collects what the hub delivers."""
 
     def __init__(self):
+        """Nothing delivered yet."""
         self.messages: list[dict] = []
 
     def deliver(self, text: str, not_after: int | None = None) -> bool:

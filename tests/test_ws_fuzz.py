@@ -80,6 +80,7 @@ class Invariants:
     """The session as the frames tell it, checked against the protocol's rules frame by frame."""
 
     def __init__(self, hello: dict):
+        """Start from the session as `hello` shows it."""
         assert hello["type"] == "hello", hello
         self.state = hello["state"]
         self.started_at = hello["session"]["started_at"]

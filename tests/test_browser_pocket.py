@@ -138,6 +138,9 @@ def test_lock_screen_pause_and_play_pause_and_resume_the_walk_on_the_server(pock
     session_id, lead_in = hello["session"]["id"], hello["track_lead_in_ms"]
     wait_until(lambda: track(page)["time"] > lead_in + 2000, 10, "the track is not playing")
     assert {"play", "pause", "nexttrack", "stop", "seekto"} <= set(page.evaluate("Object.keys(window.__mediaHandlers)"))
+    # The lock screen shows the interval, what comes next and the plan.
+    metadata = page.evaluate("({title: navigator.mediaSession.metadata.title, artist: navigator.mediaSession.metadata.artist})")
+    assert metadata == {"title": "Warm-up 0:20 · then reverse", "artist": "Lock screen walk"}, metadata
 
     page.evaluate("window.__mediaHandlers.pause({action: 'pause'})")
     wait_until(lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "paused", 5, "the server did not pause")
@@ -162,6 +165,19 @@ def test_lock_screen_pause_and_play_pause_and_resume_the_walk_on_the_server(pock
     time.sleep(1.5)
     off, _ = agreement(page, session_id, lead_in)
     assert abs(off) <= AGREE_MS, f"after the skip, element and server differ by {off:+.0f} ms"
+
+    # The scrubber: a drag back in time snaps back (the walk's clock does not go back); a drag
+    # into the next interval skips to it.
+    page.evaluate("window.__mediaHandlers.seekto({action: 'seekto', seekTime: 1})")
+    time.sleep(1.5)
+    assert page.request.get(f"/api/sessions/{session_id}").json()["skipped_segments"] == [0]
+    off, _ = agreement(page, session_id, lead_in)
+    assert abs(off) <= AGREE_MS, f"after a drag back, element and server differ by {off:+.0f} ms"
+    forward_starts_s = (40_000 + lead_in) / 1000
+    page.evaluate(f"window.__mediaHandlers.seekto({{action: 'seekto', seekTime: {forward_starts_s + 2}}})")
+    wait_until(lambda: page.request.get(f"/api/sessions/{session_id}").json()["skipped_segments"] == [0, 1], 5,
+               "a drag into the next interval did not skip to it")
+    wait_until(lambda: page.inner_text(".phase-name") == "FORWARD", 5, "the player did not move to the dragged-to interval")
     assert not page.js_errors
 
 

@@ -54,7 +54,7 @@ class FakeMedia extends EventTarget {
 async function playing(trackMs = 5000) {
   const media = new FakeMedia();
   const told = [];
-  const player = new TrackPlayer("/audio/tracks/x.mp3", 1500, {
+  const player = new TrackPlayer("/audio/tracks/x.mp3", {
     onOutsidePause: (ms) => told.push(["pause", ms]),
     onOutsidePlay: (ms) => told.push(["play", ms]),
   }, media);

@@ -133,7 +133,7 @@ export class Coach extends EventTarget {
   /** The walk's track on a media element (made once; null when there is no track). */
   makeTrackPlayer() {
     if (this.trackPlayer || !this.track) return this.trackPlayer;
-    this.trackPlayer = new TrackPlayer(this.track, this.trackLeadInMs, {
+    this.trackPlayer = new TrackPlayer(this.track, {
       onOutsidePause: (trackMs) => this.pausedOutside(trackMs),
       onOutsidePlay: (trackMs) => this.playedOutside(trackMs),
       onEnded: () => this.source.nudge(),

@@ -26,20 +26,19 @@ const HAVE_FUTURE_DATA = 3;
 const HAVE_METADATA = 1;
 
 /**
- * One walk's track on one <audio> element. `expect` is what the walk wants of it
- * ("playing", "paused" or "idle"): a pause or play the element reports that the walk did not
- * ask for came from outside (lock screen, headset, the phone) and is handed to `onOutside`.
+ * One walk's track on one <audio> element. `expect` is what the walk wants of it ("playing",
+ * "paused", "idle", or "blocked" when the phone refused to play without a tap): a pause or
+ * play the element reports that the walk did not ask for came from outside (lock screen,
+ * headset, the phone) and is handed to `onOutsidePause` or `onOutsidePlay`.
  */
 export class TrackPlayer {
   /**
    * @param {string} url the track (`session.track`)
-   * @param {number} leadInMs quiet before plan position 0 (`track_lead_in_ms`)
    * @param {{onOutsidePause?: (trackMs: number) => void, onOutsidePlay?: (trackMs: number) => void, onEnded?: () => void}} [handlers]
    * @param {HTMLMediaElement|null} [element] the element to play on (a test's stand-in); a new <audio> in the page when not given
    */
-  constructor(url, leadInMs, handlers = {}, element = null) {
+  constructor(url, handlers = {}, element = null) {
     this.url = url;
-    this.leadInMs = leadInMs;
     this.handlers = handlers;
     this.expect = "idle";
     this.settleUntil = 0;

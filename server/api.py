@@ -33,7 +33,8 @@ from .inputs import SQLITE_MAX_INT, query_int, request_json
 from .plans import Plan, PlanInvalid, parse_plan, parse_segments
 from .programmes import BUILTIN_PLANS, PROGRAMMES, CompletedWalk, Programme
 from .programmes import progress as programme_progress
-from .programmes import in_units, week_backward_minutes
+from .programmes import week_backward_minutes
+from .programme_texts import localize_plan, localize_programme, localize_progress, localize_text
 from .settings import Settings, SettingsInvalid, timezone_problem, valid_timezone
 from .settings import apply_changes as apply_settings_changes
 from .settings import from_stored as settings_from_stored
@@ -106,15 +107,17 @@ def list_plans():
     """Built-in plans, then this device's own, each with its totals."""
     device_id = current_device()
     plans = list(BUILTIN_PLANS.values()) + device_plans(device_id)
-    units = display_units(device_settings(device_id))
-    return jsonify([plan_view(plan, units) for plan in plans])
+    settings = device_settings(device_id)
+    units, lang = display_units(settings), display_lang(settings)
+    return jsonify([plan_view(plan, units, lang) for plan in plans])
 
 
 @bp.get("/api/plans/<plan_id>")
 def show_plan(plan_id: str):
     """One plan this device may see."""
     device_id = current_device()
-    return plan_view(get_plan(plan_id, device_id), display_units(device_settings(device_id)))
+    settings = device_settings(device_id)
+    return plan_view(get_plan(plan_id, device_id), display_units(settings), display_lang(settings))
 
 
 def display_units(settings: Settings) -> str:
@@ -127,11 +130,21 @@ def display_units(settings: Settings) -> str:
     return units
 
 
-def plan_view(plan: Plan, units: str) -> dict:
-    """A plan as the API shows it; a built-in plan's description speaks of speeds in the walker's units."""
+def display_lang(settings: Settings) -> str:
+    """The language of the server's texts (programmes, plans, notes): `?lang=` if given, else the device's setting."""
+    lang = request.args.get("lang")
+    if lang is None:
+        return settings.lang
+    if lang not in phrases.LANGUAGES:
+        raise BadInput("invalid_lang", f"lang must be one of {', '.join(phrases.LANGUAGES)}.")
+    return lang
+
+
+def plan_view(plan: Plan, units: str, lang: str = "en") -> dict:
+    """A plan as the API shows it; a built-in plan's name and description in the walker's language and units."""
     shown = plan.to_dict()
     if plan.builtin:
-        shown["description"] = in_units(shown["description"], units)
+        shown = localize_plan(shown, units, lang)
     return shown
 
 
@@ -281,7 +294,7 @@ def stats_week():
     zone = stats_zone(settings)
     week = stats.week_summary(device_walks(device_id), zone, now_ms(), settings.weight_kg, progress_targets(device_id, settings))
     # The calorie note quotes the Compendium's speed: in the walker's units too.
-    return {**week, "calories_note": in_units(week["calories_note"], settings.units)}
+    return {**week, "calories_note": localize_text(week["calories_note"], settings.units, display_lang(settings))}
 
 
 @bp.get("/api/stats/weeks")
@@ -324,7 +337,8 @@ def stats_session(session_id: str):
     if record is None:
         raise NotFound(f"There is no finished session {session_id!r} on this device.")
     settings = device_settings(device_id)
-    note = in_units(stats.CALORIES_NOTE, settings.units) if settings.weight_kg is not None else stats.CALORIES_NEED_WEIGHT
+    note = stats.CALORIES_NOTE if settings.weight_kg is not None else stats.CALORIES_NEED_WEIGHT
+    note = localize_text(note, settings.units, display_lang(settings))
     return {**stats.walk_stats(record, stats_zone(settings), settings.weight_kg), "calories_note": note}
 
 
@@ -350,11 +364,13 @@ def progress_targets(device_id: str, settings: Settings) -> stats.Targets:
 def _programme_view(programme: Programme, settings: Settings, walks: list[CompletedWalk]) -> dict:
     """A programme with its sessions and this device's progress in it."""
     started = settings.programme_starts.get(programme.id)
+    lang = display_lang(settings)
+    view = localize_programme(programme.to_dict("mph"), display_units(settings), lang)
     return {
-        **programme.to_dict(display_units(settings)),
+        **view,
         "following": settings.programme == programme.id,
         "started_at": started,
-        "progress": programme_progress(programme, walks, started).to_dict(),
+        "progress": localize_progress(programme_progress(programme, walks, started).to_dict(), view, lang),
     }
 
 
@@ -523,7 +539,7 @@ def create_session():
         "ws": live.socket_path(session_id),
         "state": live.READY,
         "created_at": created_at,
-        "plan": plan_view(plan, options.units),
+        "plan": plan_view(plan, options.units, options.lang),
         "options": asdict(options),
         "lead_ms": current_app.extensions["live"].lead_ms,
         **track_fields(timeline, end_ms),

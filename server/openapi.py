@@ -93,6 +93,7 @@ def query_param(name: str, description: str, schema: dict) -> dict:
 
 
 TZ_PARAM = query_param("tz", "IANA time zone (default: the saved one, else UTC).", {"type": "string"})
+LANG_PARAM = query_param("lang", "Language of the texts (default: the device's setting).", {"enum": ["en", "es", "de", "fr"]})
 
 SEGMENT = {
     "type": "object",
@@ -333,7 +334,7 @@ def _paths() -> dict:
             parameters=[query_param("greenlets", "Also count greenlets (slow).", {"type": "string"})],
         )},
         "/api/plans": {
-            "get": operation("Built-in plans, then this device's own.", {"200": ok("Plans.", {"type": "array", "items": ref("Plan")})}),
+            "get": operation("Built-in plans, then this device's own.", {"200": ok("Plans.", {"type": "array", "items": ref("Plan")})}, parameters=[LANG_PARAM]),
             "post": operation("Create a plan for this device.", {"201": ok("The new plan.", ref("Plan"))}, body=ref("PlanInput")),
         },
         "/api/plans/{plan_id}": {
@@ -363,7 +364,7 @@ def _paths() -> dict:
         "/api/programmes": {"get": operation("Every programme and this device's progress.", {"200": ok("Programmes.", {
             "type": "object", "required": ["following", "next", "programmes"],
             "properties": {"following": {"type": ["string", "null"]}, "next": {"type": ["object", "null"]}, "programmes": {"type": "array", "items": ref("Programme")}},
-        })})},
+        })}, parameters=[LANG_PARAM])},
         "/api/programmes/{programme_id}": {"get": operation("One programme.", {"200": ok("The programme.", ref("Programme"))}, parameters=[programme_id])},
         "/api/programmes/{programme_id}/start": {"post": operation("Follow a programme from week 1.", {"200": ok("The programme.", ref("Programme"))}, parameters=[programme_id])},
         "/api/stats/week": {"get": operation("This week's minutes, sessions, calories and streak.", {"200": ok("Stats.", {

@@ -316,3 +316,18 @@ def test_a_session_unloaded_twice_is_finished_once_and_not_kept_in_memory(walker
     hub.tick(now=end + 1)
     assert session_id not in hub.sessions
     assert rows(app, "SELECT count(*) FROM session_events WHERE session_id = ? AND type = 'finish'", session_id) == [(1,)]
+
+
+def test_a_device_keeps_at_most_so_many_plans(make_app, monkeypatch):
+    from server import api
+
+    monkeypatch.setattr(api, "MAX_PLANS_PER_DEVICE", 2)
+    app = make_app()
+    client = app.test_client()
+    made = [client.post("/api/plans", json=PLAN) for _ in range(2)]
+    assert [r.status_code for r in made] == [201, 201]
+    refused = client.post("/api/plans", json=PLAN)
+    assert refused.status_code == 409
+    assert refused.get_json()["error"] == "too_many_plans" and "delete one" in refused.get_json()["message"]
+    assert client.delete(f"/api/plans/{made[0].get_json()['id']}").status_code == 204
+    assert client.post("/api/plans", json=PLAN).status_code == 201

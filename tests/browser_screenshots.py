@@ -182,7 +182,6 @@ def pocket_screens(browser, out: Path, width: int) -> None:
             page.locator(f'[data-plan="{evening["id"]}"]').click()
             confirm_safety(page)
             page.wait_for_selector("#start:not([disabled])", timeout=30_000)
-            page.evaluate("document.querySelector('.modes').scrollIntoView({block: 'center'})")
             time.sleep(0.3)
             shot("p1-ready-modes")
             page.evaluate("window.scrollTo(0, document.body.scrollHeight)")

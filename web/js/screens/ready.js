@@ -127,6 +127,9 @@ export function renderReady(root, { plan, units, mode = "pocket", onMode = () =>
   if (!isInstalled()) {
     notes.push(h("p", { class: "note", text: t("Tip: add RetroWalk to your home screen to open it like an app, even offline.") }));
   }
+  // How far the voice is prepared and the choice of mode right under the plan's totals: seen
+  // before Start without scrolling (Start stays under the thumb, over what scrolls).
+  const [facts, ...overview] = planOverview(plan, units);
   fill(root,
     h("section", { class: "ready", "aria-labelledby": "ready-title" },
       h("div", {},
@@ -135,9 +138,10 @@ export function renderReady(root, { plan, units, mode = "pocket", onMode = () =>
         onEdit || onCopy
           ? h("button", { type: "button", class: "btn btn-small ready-tool", onclick: onEdit || onCopy }, onEdit ? t("Edit this plan") : t("Copy and edit"))
           : null),
-      ...planOverview(plan, units),
+      facts,
       h("div", { class: "prepare" }, h("div", { class: "prepare-label" }, label, count), bar, message),
       modes.element,
+      ...overview,
       notes,
       h("div", { class: "actions" },
         start,

@@ -254,24 +254,28 @@ def print_profile(path: Path) -> None:
         print(f"    {count * 100 / max(total, 1):5.1f} %  {frame}", flush=True)
 
 
-def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0, nice: int = WALKER_NICE, server_cpus: set[int] | None = None) -> dict:
-    """One trial: `sessions` walkers on a fresh server; returns the figures."""
+def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0, nice: int = WALKER_NICE,
+                 server_cpus: set[int] | None = None, servers: int = 1) -> dict:
+    """One trial: `sessions` walkers on fresh servers (each walker process keeps to one, as a load
+    balancer routing by session id would); returns the figures, summed or worst over the servers."""
     spread = start_spread_s(sessions)
     segments = max(segments, math.ceil((spread + HOLD_S) / SEGMENT_SECONDS))
-    server = Server(workdir, audio_cache, server_cpus).start()
+    running = [Server(workdir, audio_cache, server_cpus).start() for _ in range(servers)]
     # With the server pinned, the walkers keep off its cores if any are left for them.
     walker_cpus = (set(os.sched_getaffinity(0)) - server_cpus) if server_cpus else None
     try:
         plan = plan_segments(segments)
-        create_walker(server.url, plan)  # renders the plan's phrases once; every later session reuses them
-        processes = min(sessions, max(len(walker_cpus or os.sched_getaffinity(0)), math.ceil(sessions / WALKERS_PER_PROCESS)))
+        for server in running:
+            create_walker(server.url, plan)  # renders the plan's phrases once; every later session reuses them
+        processes = min(sessions, max(len(walker_cpus or os.sched_getaffinity(0)), math.ceil(sessions / WALKERS_PER_PROCESS), servers))
         shares = [sessions // processes + (1 if i < sessions % processes else 0) for i in range(processes)]
         ctx = mp.get_context("fork")
         ready, results = ctx.Queue(), ctx.Queue()
         go, start_value = ctx.Event(), ctx.Value("d", 0.0)
         setup_started = time.monotonic()
         workers = [
-            ctx.Process(target=run_walkers, args=(i, share, server.url, server.ws_url, plan, ready, go, start_value, spread, results, nice, walker_cpus or None), daemon=True)
+            ctx.Process(target=run_walkers, args=(i, share, running[i % servers].url, running[i % servers].ws_url, plan, ready, go, start_value,
+                                                  spread, results, nice, walker_cpus or None), daemon=True)
             for i, share in enumerate(shares)
         ]
         for worker in workers:
@@ -282,15 +286,17 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
             created += made
             connected += opened
         setup_s = time.monotonic() - setup_started
-        before, metrics_before = server.proc(), server.metrics()
+        before = [server.proc() for server in running]
+        metrics_before = [server.metrics() for server in running]
         walker_pids = [w.pid for w in workers]
         walkers_cpu_before = cpu_seconds(walker_pids)
         start_value.value = time.time() + 1.0
         walk_began_ms = start_value.value * 1000
         go.set()
         started = time.monotonic()
-        profiler = start_profile(server, workdir, profile_s, delay_s=spread) if profile_s else None
-        peak_rss, peak_cpu, last = before["rss_mb"], 0.0, (time.monotonic(), before["cpu_s"])
+        profiler = start_profile(running[0], workdir, profile_s, delay_s=spread) if profile_s else None
+        peak_rss = max(b["rss_mb"] for b in before)
+        peak_cpu, last = 0.0, (time.monotonic(), sum(b["cpu_s"] for b in before))
         walker_last = {pid: cpu_seconds([pid]) for pid in walker_pids}
         walker_peak = 0.0
         collected: list[WalkerResult] = []
@@ -300,24 +306,35 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
                 collected.append(results.get(timeout=SAMPLE_EVERY_S)[1])
             except Exception:
                 pass
-            sample = server.proc()
+            samples = [server.proc() for server in running]
             walkers_cpu = cpu_seconds(walker_pids)
             now = time.monotonic()
-            peak_rss = max(peak_rss, sample["rss_mb"])
+            peak_rss = max(peak_rss, *(sample["rss_mb"] for sample in samples))
             if now - last[0] >= SAMPLE_EVERY_S / 2:
-                peak_cpu = max(peak_cpu, (sample["cpu_s"] - last[1]) / (now - last[0]) * 100)
+                cpu_s = sum(sample["cpu_s"] for sample in samples)
+                peak_cpu = max(peak_cpu, (cpu_s - last[1]) / (now - last[0]) * 100)
                 for pid in walker_pids:
                     used = cpu_seconds([pid])
                     walker_peak = max(walker_peak, (used - walker_last[pid]) / (now - last[0]) * 100)
                     walker_last[pid] = used
-                last = (now, sample["cpu_s"])
+                last = (now, cpu_s)
         elapsed = time.monotonic() - started
         walkers_cpu_pct = (walkers_cpu - walkers_cpu_before) / elapsed * 100
         if profiler is not None:
             profiler[0].wait()
-        after, metrics_after = server.proc(), server.metrics()
+        after = [server.proc() for server in running]
+        metrics_after = [server.metrics() for server in running]
         for worker in workers:
             worker.join(timeout=10)
+
+        def grew(name: str) -> float:
+            """How much a server counter grew during the walk, summed over the servers."""
+            return sum(a.get(name, 0) - b.get(name, 0) for a, b in zip(metrics_after, metrics_before))
+
+        def worst(name: str) -> float:
+            """A server figure's worst value over the servers."""
+            return max(m.get(name) or 0 for m in metrics_after)
+
         leads = sorted(lead for r in collected for lead in r.leads_ms)
         errors = [e for r in collected for e in r.errors]
         missing_by_seq: dict[int, int] = {}
@@ -326,14 +343,15 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
                 missing_by_seq[seq] = missing_by_seq.get(seq, 0) + count
         figures = {
             "sessions": sessions,
+            "servers": servers,
             "created": created,
             "connected": connected,
             "held": sum(r.held for r in collected),
             "cues": sum(r.cues for r in collected),
             "late": sum(r.late for r in collected),
             "missing": sum(r.missing for r in collected),
-            "server_missed": metrics_after["cues_missed"] - metrics_before["cues_missed"],
-            "server_dropped": metrics_after["cues_dropped_late"] - metrics_before["cues_dropped_late"],
+            "server_missed": grew("cues_missed"),
+            "server_dropped": grew("cues_dropped_late"),
             "lead_p50": percentile(leads, 0.50),
             "lead_p99": percentile(leads, 0.01),  # 99% of cues arrived at least this early
             "lead_p01": percentile(leads, SHORT_LEAD_SHARE),  # and 99.9% at least this early
@@ -342,11 +360,12 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
             "short_explained": sum(r.short_explained() for r in collected),
             "walker_lag_max_ms": max((r.loop_lag_max_ms for r in collected), default=0.0),
             "walkers_peak_cpu_pct": walker_peak,
-            "rss_mb": after["rss_mb"],
+            "rss_mb": max(a["rss_mb"] for a in after),
+            "rss_total_mb": sum(a["rss_mb"] for a in after),
             "peak_rss_mb": peak_rss,
-            "cpu_pct": (after["cpu_s"] - before["cpu_s"]) / elapsed * 100,
-            # Share of the walk the worker was ready to run but waited for a core.
-            "runq_wait_pct": (after["runq_wait_s"] - before["runq_wait_s"]) / elapsed * 100,
+            "cpu_pct": sum(a["cpu_s"] - b["cpu_s"] for a, b in zip(after, before)) / elapsed * 100,
+            # Share of the walk the worker was ready to run but waited for a core (the worst server's).
+            "runq_wait_pct": max(a["runq_wait_s"] - b["runq_wait_s"] for a, b in zip(after, before)) / elapsed * 100,
             "load_avg": os.getloadavg()[0],
             "peak_cpu_pct": peak_cpu,
             "setup_s": setup_s,
@@ -354,16 +373,17 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
             "processes": len(workers),
             "spread_s": spread,
             "workout_s": segments * SEGMENT_SECONDS,
-            "scheduler_lag_max_ms": metrics_after.get("scheduler_lag_max_ms"),
+            "scheduler_lag_max_ms": worst("scheduler_lag_max_ms"),
             "walkers_cpu_pct": walkers_cpu_pct,
-            "gc_pause_max_ms": metrics_after.get("gc_pause_max_ms"),
+            "gc_pause_max_ms": worst("gc_pause_max_ms"),
             # The garbage collector while the walkers walked (set-up's collections do not hold up cues).
-            "gc_walk_max_ms": max((p[1] for p in metrics_after.get("gc_long_pauses", []) if p[0] >= walk_began_ms), default=0),
-            "gc_walk_full": metrics_after["gc_full_collections"] - metrics_before["gc_full_collections"],
-            "gc_walk_total_ms": metrics_after.get("gc_pause_total_ms", 0) - metrics_before.get("gc_pause_total_ms", 0),
-            "gc_walk_cpu_ms": metrics_after.get("gc_cpu_total_ms", 0) - metrics_before.get("gc_cpu_total_ms", 0),
+            "gc_walk_max_ms": max((p[1] for m in metrics_after for p in m.get("gc_long_pauses", []) if p[0] >= walk_began_ms), default=0),
+            "gc_walk_full": grew("gc_full_collections"),
+            "gc_walk_scheduled": grew("gc_scheduled_full"),
+            "gc_walk_total_ms": grew("gc_pause_total_ms"),
+            "gc_walk_cpu_ms": grew("gc_cpu_total_ms"),
             "missing_by_seq": dict(sorted(missing_by_seq.items())),
-            "server_log_tail": server.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:],
+            "server_log_tail": [line for server in running for line in server.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]],
             "profile": profiler[1] if profiler is not None else None,
         }
         figures["holds"] = (
@@ -373,8 +393,8 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
         )
         return figures
     finally:
-        server.stop()
-
+        for server in running:
+            server.stop()
 
 HEADER = (
     "| sessions | held | cues delivered | late | missing | server missed | lead p50 | lead p0.1 (99.9 % >=) | lead min "
@@ -384,9 +404,12 @@ HEADER = (
 
 def row(f: dict) -> str:
     """One result as a Markdown table row."""
+    servers = f.get("servers", 1)
+    sessions = f"{f['sessions']:,}" + (f" on {servers} servers" if servers > 1 else "")
+    rss = f"{f['rss_mb']:.0f} ({f['peak_rss_mb']:.0f})" + (f"; {f['rss_total_mb']:.0f} in all" if servers > 1 else "")
     return (
-        f"| {f['sessions']:,} | {f['held']:,} | {f['cues']:,} | {f['late']} | {f['missing']} | {f['server_missed'] + f['server_dropped']} "
-        f"| {f['lead_p50']} ms | {f['lead_p01']} ms | {f['lead_min']} ms | {f['rss_mb']:.0f} ({f['peak_rss_mb']:.0f}) "
+        f"| {sessions} | {f['held']:,} | {f['cues']:,} | {f['late']} | {f['missing']} | {f['server_missed'] + f['server_dropped']} "
+        f"| {f['lead_p50']} ms | {f['lead_p01']} ms | {f['lead_min']} ms | {rss} "
         f"| {f['cpu_pct']:.0f} ({f['peak_cpu_pct']:.0f}) | {f['walkers_cpu_pct']:.0f} ({f['walkers_peak_cpu_pct']:.0f}) "
         f"| {f['walker_lag_max_ms']:.0f} ms | {'yes' if f['holds'] else 'NO'} |"
     )
@@ -404,7 +427,7 @@ def report(figures: dict, label: str = "") -> None:
           f"{figures['setup_s']:.0f} s in {figures['processes']} walker processes; "
           f"server: longest scheduler lag {figures['scheduler_lag_max_ms']} ms, waited for a core {figures['runq_wait_pct']:.0f}% of the walk "
           f"(machine load {figures['load_avg']:.1f}); GC while walking: {figures['gc_walk_total_ms']:.0f} ms in all ({figures['gc_walk_cpu_ms']:.0f} ms of CPU), "
-          f"{figures['gc_walk_full']} full, longest {figures['gc_walk_max_ms']} ms (longest ever {figures['gc_pause_max_ms']} ms); "
+          f"{figures['gc_walk_full']} full ({figures['gc_walk_scheduled']} timed by the scheduler), longest {figures['gc_walk_max_ms']} ms (longest ever {figures['gc_pause_max_ms']} ms); "
           f"walkers: {figures['walkers_cpu_pct']:.0f}% CPU in all, event loops up to {figures['walker_lag_max_ms']:.0f} ms late)", flush=True)
     if figures["short"]:
         print(f"  {figures['short']:,} cues came with under {TARGET_MIN_LEAD_MS} ms of lead; {figures['short_explained']:,} of them "
@@ -418,11 +441,11 @@ def report(figures: dict, label: str = "") -> None:
 
 
 def holds_in_runs(sessions: int, runs: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0, stop_at_failure: bool = False,
-                  nice: int = WALKER_NICE, server_cpus: set[int] | None = None) -> int:
+                  nice: int = WALKER_NICE, server_cpus: set[int] | None = None, servers: int = 1) -> int:
     """Run one size `runs` times (or until the first failure, when searching); return how many runs held."""
     held = 0
     for run in range(runs):
-        figures = run_sessions(sessions, segments, workdir, audio_cache, profile_s if run == 0 else 0, nice, server_cpus)
+        figures = run_sessions(sessions, segments, workdir, audio_cache, profile_s if run == 0 else 0, nice, server_cpus, servers)
         report(figures, f"run {run + 1}/{runs}")
         if figures["holds"]:
             held += 1
@@ -524,6 +547,7 @@ def main() -> int:
     parser.add_argument("--walker-nice", type=int, default=WALKER_NICE, help="priority the walker processes lower themselves by (0: the server's equals)")
     parser.add_argument("--server-cpus", type=lambda text: {int(c) for c in text.split(",")}, metavar="LIST",
                         help="pin the server to these cores (as taskset -c LIST), the walkers to the others: what one core holds")
+    parser.add_argument("--servers", type=int, default=1, help="independent server processes, each walker process keeping to one (routing by session id)")
     parser.add_argument("--profile", type=float, default=0, metavar="SECONDS", help="sample the worker with py-spy for this long once all walkers have started (first run)")
     parser.add_argument("--churn", type=int, default=0, metavar="CYCLES", help="connect/disconnect cycles to check for leaks")
     parser.add_argument("--skip-main", action="store_true", help="only the search and/or churn")
@@ -545,7 +569,8 @@ def main() -> int:
         known_good = None
         runs = args.runs or (FIND_MAX_RUNS if args.find_max else 1)
         if not args.skip_main:
-            held = holds_in_runs(args.sessions, runs, args.segments, workdir, audio_cache, args.profile, nice=args.walker_nice, server_cpus=args.server_cpus)
+            held = holds_in_runs(args.sessions, runs, args.segments, workdir, audio_cache, args.profile, nice=args.walker_nice,
+                                 server_cpus=args.server_cpus, servers=args.servers)
             ok = held == runs
             print(f"\n{args.sessions:,} sessions: {'HOLDS' if ok else 'DOES NOT HOLD'} ({held} of {runs} run(s) held).", flush=True)
             known_good = args.sessions if ok else None

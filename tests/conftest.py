@@ -13,6 +13,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import settings as hypothesis_settings
+
+# In CI the property tests are derandomized (a fixed seed per test), so a landing never
+# hangs on which examples a run happened to draw; locally they explore new examples each run.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 # Generous: a cold start on a loaded 2-core CI machine imports gevent, Flask and eSpeak.
 SERVER_START_TIMEOUT_S = 60

@@ -280,7 +280,8 @@ def test_slow_down_before_turning_and_speed_up_after(segments, options, ms_per_c
         own = [c for c in cues if c.segment == index - 1 and c.kind in ("switch", "speed") and c.text != hint.text]
         busy_end = max(c.offset_ms + spoken[c.text] for c in own)
         room_before = busy_end + GAP_MS + length <= starts[index] and busy_end + 2 * GAP_MS + length <= switch.offset_ms
-        room_after = switch.offset_ms + spoken[switch.text] + GAP_MS + length <= starts[index + 1]
+        # It must also end a gap before the next switch (or "complete"), due at the segment's end.
+        room_after = switch.offset_ms + spoken[switch.text] + GAP_MS + length + GAP_MS <= starts[index + 1]
         if hint.before and room_before:
             # Said in the segment before, ahead of its countdown, never after the switch.
             assert len(before) == 1 and not after

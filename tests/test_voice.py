@@ -388,18 +388,26 @@ def test_gtts_requests_are_spaced_out(tmp_path, google, clock):
     assert all(later - earlier >= 0.3 - 1e-9 for earlier, later in zip(times, times[1:]))
 
 
-def test_gtts_requests_are_spaced_out_across_threads(tmp_path, google):
+def test_gtts_requests_are_spaced_out_across_threads():
+    # Four threads asking at the same moment book four slots an interval apart. The clock is
+    # frozen and sleeps are recorded, so the check rests on the throttle, not on thread timing.
     interval = 0.05
-    cache = AudioCache(tmp_path, gtts_min_interval=interval, gtts_timeout=TIMEOUT)
-    threads = [threading.Thread(target=cache.ensure, args=([f"Phrase {n}."], "en")) for n in range(4)]
+    waits: list[float] = []
+    recorded = threading.Lock()
+
+    def sleep(seconds: float) -> None:
+        with recorded:
+            waits.append(seconds)
+
+    throttle = Throttle(interval, clock=lambda: 100.0, sleep=sleep)
+    threads = [threading.Thread(target=throttle.wait) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    times = sorted(call["at"] for call in google.calls)
-    assert len(times) == 4
-    assert all(later - earlier >= interval * 0.9 for earlier, later in zip(times, times[1:]))
+    # The first caller goes at once; the others wait one, two and three intervals.
+    assert sorted(waits) == pytest.approx([interval, 2 * interval, 3 * interval])
 
 
 def test_offline_phrase_is_upgraded_to_gtts_when_the_network_is_back(tmp_path, google, clock):

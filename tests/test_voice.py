@@ -44,6 +44,7 @@ from server.voice import (
     GttsEngine,
     NotMpegAudio,
     RenderFailed,
+    Throttle,
     VoiceUnavailable,
     decode_mp3,
     mp3_duration_ms,

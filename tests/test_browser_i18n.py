@@ -1,0 +1,167 @@
+"""Every screen in the walker's language: with Spanish, German or French set, no English text is left.
+
+The English texts are the keys of the app's string tables (tests/i18n_support.py). Each screen's
+visible text, its visually hidden text (what a screen reader reads) and its accessible names
+(aria-label, title, placeholder, alt) are compared with them; a text that is the same word in the
+chosen language (German "Start", French "Programmes") is not English there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from browser_support import create_plan, hold_to_unlock
+from i18n_support import keys_by_part, read_table
+
+pytestmark = pytest.mark.browser
+
+SHORT = [
+    {"kind": "warmup", "seconds": 5, "speed_mph": 2.5},
+    {"kind": "reverse", "seconds": 5, "speed_mph": 1.5},
+    {"kind": "rest", "seconds": 5},
+    {"kind": "cooldown", "seconds": 5},
+]
+# Names, brands and units that read the same in every language.
+SAME_EVERYWHERE = {"RetroWalk", "CSV", "mph", "km/h", "kcal", "min", "OK", "UTC", "·", "…", "–"}
+# Places in a text that hold words (a name, a date); every other place holds a figure.
+WORD_PLACES = {"name", "label", "programme", "what", "reason", "kind", "language", "zone", "file", "interval", "kinds",
+               "weight", "date", "start", "end", "unit"}
+FIGURE = r"#(?:\s?(?:min|s|kcal|km/h|mph))?(?:\s?–\s?#(?:\s?(?:min|s|kcal))?)?"
+
+# Every text a walker or a screen reader meets on the page, with where it was found.
+TEXTS_JS = r"""
+() => {
+  const out = [document.title];
+  const hidden = (el) => el.closest("[hidden], script, style, noscript, template");
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.trim();
+    if (text && !hidden(node.parentElement)) out.push(text);
+  }
+  for (const el of document.querySelectorAll("[aria-label], [title], [placeholder], img[alt], [aria-valuetext]")) {
+    if (hidden(el)) continue;
+    for (const name of ["aria-label", "title", "placeholder", "alt", "aria-valuetext"]) {
+      const value = el.getAttribute(name);
+      if (value && value.trim()) out.push(value.trim());
+    }
+  }
+  return out;
+}
+"""
+
+
+def normalise(text: str) -> str:
+    """Figures as "#", so "4:05 to go" and "12 to go" read alike."""
+    return re.sub(r"\d+(?:[.,:]\d+)*", "#", text)
+
+
+def english_patterns(lang: str) -> list[tuple[str, re.Pattern]]:
+    """A pattern for each English text of the app that is not also the word of `lang`."""
+    table = {**read_table(lang, "core"), **read_table(lang, "more")}
+    keys = keys_by_part()
+    patterns = []
+    for english in sorted(keys["core"] | keys["more"]):
+        if table.get(english) == english or english in SAME_EVERYWHERE:
+            continue
+        parts = re.split(r"\{(\w+)\}", normalise(english))
+        regex = "".join(re.escape(part) if i % 2 == 0 else (".+" if part in WORD_PLACES else FIGURE) for i, part in enumerate(parts))
+        if re.fullmatch(r"[\s#.,:·–()]*", english.replace("{", "").replace("}", "")):
+            continue
+        patterns.append((english, re.compile(regex)))
+    return patterns
+
+
+def english_left(page, patterns, own_words: set[str]) -> list[str]:
+    """The texts on the page that are one of the app's English texts (and not a text of the language itself)."""
+    found = []
+    for text in page.evaluate(TEXTS_JS):
+        if text in own_words:
+            continue  # German "Programme" (programmes) is not English "Programme"
+        plain = normalise(text)
+        for english, pattern in patterns:
+            if pattern.fullmatch(plain):
+                found.append(f"{text!r} (English {english!r})")
+                break
+    return found
+
+
+@pytest.mark.parametrize("lang", ["es", "de", "fr"])
+def test_every_screen_and_accessible_name_is_in_the_walkers_language(phone_page, server, lang):
+    page = phone_page(server.url)
+    patterns = english_patterns(lang)
+    own_words = set({**read_table(lang, "core"), **read_table(lang, "more")}.values())
+    problems: dict[str, list[str]] = {}
+
+    def check(screen: str) -> None:
+        left = english_left(page, patterns, own_words)
+        assert page.evaluate("document.documentElement.lang") == lang, f"{screen}: lang attribute"
+        if left:
+            problems[screen] = left
+
+    page.goto("/")
+    put = page.request.put("/api/settings", data=json.dumps({"lang": lang, "weight_kg": 70, "units": "kmh"}),
+                           headers={"Content-Type": "application/json"})
+    assert put.ok
+    plan = create_plan(page, "Zz 7", SHORT)
+    page.reload()
+    page.wait_for_selector(".plan-card")
+    page.click('[data-follow="first-steps"]')
+    page.wait_for_selector(".up-next")
+    for summary in page.locator("details summary").all():
+        summary.click()
+    for more in page.locator(".link-btn").all():
+        more.click()
+    check("picker")
+
+    page.locator(f'.plan-card[data-plan="{plan["id"]}"]').click()
+    page.wait_for_selector("#safety-0")
+    check("safety check")
+    confirm_safety_in_any_language(page)
+    page.wait_for_selector("#start:not([disabled])", timeout=60_000)
+    check("get ready")
+    page.check("#mode-screen")
+    page.click("#start")
+    page.wait_for_selector(".pocket-lock:not([hidden])")
+    check("pocket lock")
+    hold_to_unlock(page)
+    check("player")
+    page.locator(".controls .btn-main").click()
+    page.wait_for_selector(".phase-paused:not(:empty)")
+    check("player paused")
+    page.locator(".controls .btn-main").click()
+    page.wait_for_selector("#summary-title", timeout=60_000)
+    page.wait_for_selector('[data-calories="range"]', timeout=10_000)
+    check("summary")
+
+    page.goto("/#/history")
+    page.wait_for_selector(".history li")
+    check("history")
+    page.goto("/#/progress")
+    page.wait_for_selector(".chart-weeks")
+    check("progress")
+    page.goto("/#/settings")
+    page.wait_for_selector("#weight")
+    page.locator('[data-setting="countdown"] input[value="5"]').check(force=True)
+    page.wait_for_selector('.save-status[data-tone="ok"]')
+    check("settings")
+    page.goto(f"/#/copy/{plan['id']}")
+    page.wait_for_selector("#plan-name")
+    page.locator(".seg-list > li:nth-child(2) input.length").fill("0:03")
+    page.click("#save-plan")
+    page.wait_for_selector(".field-error:not([hidden])")
+    check("editor with errors")
+    page.goto("/#share=not-a-plan")
+    page.wait_for_selector("#incoming-title")
+    check("a broken shared link")
+    assert not problems, "English left on screen:\n" + "\n".join(f"{screen}: {texts}" for screen, texts in problems.items())
+    assert not page.js_errors
+
+
+def confirm_safety_in_any_language(page) -> None:
+    """Tick the one-time safety check and confirm it, by its ids (its words are not English here)."""
+    for index in range(4):
+        page.check(f"#safety-{index}")
+    page.click("#safety-confirm")

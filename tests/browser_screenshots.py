@@ -14,6 +14,11 @@ with a short cue lead), the summary with calories and the next session, the pick
 the programme's progress, the plan editor mid-edit with a rule broken, settings, progress
 with both charts, and a plan shared by link. About a minute.
 
+--languages es,de,fr,en shows every screen in each language (issue 10): the picker with a
+programme followed and its description open, safety check, get ready, the player in each kind
+of interval (the phase word must fit), paused, summary, history, progress, settings (a change
+saved), the editor with its save bar, and a shared plan. Use --height too (320x568, 768x1024).
+
 --pocket shows issue 8's screens: the get-ready screen offering the two audio modes, the
 player in pocket mode, the pocket lock of screen-on mode (and the hold under way), and the
 player unlocked with its Lock button. About half a minute.
@@ -219,6 +224,106 @@ def pocket_screens(browser, out: Path, width: int) -> None:
             server.stop()
 
 
+# Every kind of interval, short, so the player shows each phase word in turn.
+ALL_KINDS = [
+    {"kind": "warmup", "seconds": 20, "speed_mph": 2.5},
+    {"kind": "forward", "seconds": 20, "speed_mph": 2.5},
+    {"kind": "reverse", "seconds": 20, "speed_mph": 1.5},
+    {"kind": "rest", "seconds": 20},
+    {"kind": "cooldown", "seconds": 20, "speed_mph": 2.0},
+]
+
+
+def language_screens(browser, out: Path, size: dict, lang: str) -> None:
+    """Every screen in one language, as a walker who uses it sees them (issue 10)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / "data").mkdir()
+        server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio", env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS)}).start()
+        try:
+            context = browser.new_context(viewport=size, base_url=server.url, has_touch=True, device_scale_factor=2)
+            page = context.new_page()
+            page.on("pageerror", lambda error: print("page error:", error))
+            tag = f"{lang}-{size['width']}x{size['height']}"
+            shot = lambda name: page.screenshot(path=str(out / f"{tag}-{name}.png"))  # noqa: E731
+            page.goto("/")
+            page.request.put("/api/settings", data=json.dumps({"lang": lang, "weight_kg": 72, "units": "kmh" if lang != "en" else "mph"}),
+                             headers={"Content-Type": "application/json"})
+            plan = create_plan(page, "Intervalos 5", ALL_KINDS)
+            page.reload()
+            page.click('[data-follow="knee-friendly"]')
+            page.wait_for_selector(".up-next")
+            time.sleep(0.3)
+            shot("01-picker")
+            page.click('[data-follow="first-steps"]')
+            time.sleep(0.3)
+            shot("02-follow-confirm")
+            page.evaluate("document.querySelector('li[data-programme=\"steady-balance\"]').scrollIntoView({block: 'start'})")
+            page.click('li[data-programme="steady-balance"] .link-btn')
+            time.sleep(0.3)
+            shot("03-programme-open")
+            page.locator(f'.plan-card[data-plan="{plan["id"]}"]').click()
+            page.wait_for_selector("#safety-0")
+            time.sleep(0.3)
+            shot("04-safety")
+            for index in range(4):
+                page.check(f"#safety-{index}")
+            page.click("#safety-confirm")
+            page.wait_for_selector("#start:not([disabled])", timeout=60_000)
+            shot("05-ready")
+            page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+            time.sleep(0.3)
+            shot("05b-ready-start")
+            page.check("#mode-pocket")
+            page.click("#start")
+            page.wait_for_selector(".phase")
+            for index, kind in enumerate(k["kind"] for k in ALL_KINDS):
+                page.wait_for_selector(f".phase[data-kind={kind}]", timeout=30_000)
+                time.sleep(1.2)
+                shot(f"06-player-{index}-{kind}")
+                if kind == "reverse":
+                    page.locator(".controls .btn-main").click()
+                    time.sleep(0.4)
+                    shot("07-player-paused")
+                    page.locator(".controls .btn-main").click()
+                if kind != "cooldown":
+                    page.locator(".controls > button:nth-child(2)").click()  # Skip
+            page.wait_for_selector("#summary-title", timeout=60_000)
+            page.wait_for_selector('[data-calories]', timeout=10_000)
+            time.sleep(0.5)
+            shot("08-summary")
+            for name, route, ready in [("09-history", "/#/history", ".history li"), ("10-progress", "/#/progress", ".chart-weeks"),
+                                       ("11-settings", "/#/settings", "#weight")]:
+                page.goto(route)
+                page.wait_for_selector(ready)
+                time.sleep(0.4)
+                shot(name)
+            page.evaluate("document.querySelector('[data-setting=\"lang\"]').scrollIntoView({block: 'center'})")
+            page.locator('[data-setting="countdown"] input[value="5"]').check(force=True)
+            page.wait_for_selector('.save-status[data-tone="ok"]')
+            time.sleep(0.3)
+            shot("12-settings-saved")
+            page.goto(f"/#/copy/{plan['id']}")
+            page.wait_for_selector("#plan-name")
+            time.sleep(0.4)
+            shot("13-editor")
+            page.locator(".seg-list > li:nth-child(2) input.length").fill("0:03")
+            page.click("#save-plan")
+            time.sleep(0.4)
+            shot("14-editor-errors")
+            page.goto("/#/edit/new")
+            page.wait_for_selector("#plan-name")
+            page.fill("#plan-name", "Plan")
+            page.click("#share-plan")
+            link = page.input_value("#share-link")
+            page.goto(link)
+            page.wait_for_selector("#save-shared")
+            time.sleep(0.3)
+            shot("15-shared")
+            context.close()
+        finally:
+            server.stop()
+
+
 def main() -> None:
     """Take the screenshots into --out."""
     parser = argparse.ArgumentParser()
@@ -227,10 +332,21 @@ def main() -> None:
     parser.add_argument("--skip-summary", action="store_true", help="do not play the 80-second workout")
     parser.add_argument("--coaching", action="store_true", help="issue 5's screens: programmes, editor, settings, progress")
     parser.add_argument("--pocket", action="store_true", help="issue 8's screens: audio modes, pocket mode, the pocket lock")
+    parser.add_argument("--languages", help="issue 10: every screen in these languages, e.g. es,de,fr,en")
+    parser.add_argument("--height", type=int, default=844)
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    size = {"width": args.width, "height": 844}
+    size = {"width": args.width, "height": args.height}
+    if args.languages:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+            for lang in args.languages.split(","):
+                language_screens(browser, out, size, lang)
+            browser.close()
+        for path in sorted(out.glob("*.png")):
+            print(path)
+        return
     if args.coaching or args.pocket:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)

@@ -76,6 +76,8 @@ def test_manifest_makes_the_app_installable(client):
     for key in ("name", "short_name", "start_url", "scope", "display", "background_color", "theme_color"):
         assert manifest[key], key
     assert manifest["display"] == "standalone"
+    # Phones hold it upright anyway; a tablet on a treadmill console is often landscape: never locked.
+    assert manifest.get("orientation", "any") == "any"
     pngs = {}
     for icon in manifest["icons"]:
         assert client.get(icon["src"]).status_code == 200, icon["src"]

@@ -9,6 +9,7 @@ export default {
   "Add at least one interval.": "Füge mindestens ein Intervall hinzu.",
   "Add interval": "Intervall hinzufügen",
   "Aim for {low}–{high} minutes backward, {n} times a week:": "Ziel: {low}–{high} Minuten rückwärts, {n}-mal pro Woche:",
+  "Aim for {minutes} minutes backward, {n} times a week:": "Ziel: {minutes} Minuten rückwärts, {n}-mal pro Woche:",
   "At least {length}: an interval lasts {n} seconds or more.": "Mindestens {length}: Ein Intervall dauert {n} Sekunden oder länger.",
   "At most {length}: an interval lasts {n} minutes or less.": "Höchstens {length}: Ein Intervall dauert {n} Minuten oder kürzer.",
   "At most {max} characters (now {n}).": "Höchstens {max} Zeichen (jetzt {n}).",

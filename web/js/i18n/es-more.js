@@ -9,6 +9,7 @@ export default {
   "Add at least one interval.": "Añade al menos un intervalo.",
   "Add interval": "Añadir intervalo",
   "Aim for {low}–{high} minutes backward, {n} times a week:": "Apunta a {low}–{high} minutos hacia atrás, {n} veces por semana:",
+  "Aim for {minutes} minutes backward, {n} times a week:": "Apunta a {minutes} minutos hacia atrás, {n} veces por semana:",
   "At least {length}: an interval lasts {n} seconds or more.": "Al menos {length}: un intervalo dura {n} segundos o más.",
   "At most {length}: an interval lasts {n} minutes or less.": "Como máximo {length}: un intervalo dura {n} minutos o menos.",
   "At most {max} characters (now {n}).": "Como máximo {max} caracteres (ahora {n}).",

@@ -9,6 +9,7 @@ export default {
   "Add at least one interval.": "Ajoute au moins un intervalle.",
   "Add interval": "Ajouter un intervalle",
   "Aim for {low}–{high} minutes backward, {n} times a week:": "Vise {low} à {high} minutes en arrière, {n} fois par semaine :",
+  "Aim for {minutes} minutes backward, {n} times a week:": "Vise {minutes} minutes en arrière, {n} fois par semaine :",
   "At least {length}: an interval lasts {n} seconds or more.": "Au moins {length} : un intervalle dure {n} secondes ou plus.",
   "At most {length}: an interval lasts {n} minutes or less.": "Au plus {length} : un intervalle dure {n} minutes ou moins.",
   "At most {max} characters (now {n}).": "Au plus {max} caractères (actuellement {n}).",

@@ -7,6 +7,14 @@ import { fill, h, minutesFigure } from "../dom.js";
 import { language, number, plural, t } from "../i18n.js";
 import { caloriesTile } from "./summary.js";
 
+/** What a week asks for, in words: a range of minutes, or one figure when a programme's week sets one ("10–10" reads oddly). */
+function aim(suggestion) {
+  const [low, high] = suggestion.minutes_per_session;
+  return low === high
+    ? t("Aim for {minutes} minutes backward, {n} times a week:", { minutes: number(low), n: number(suggestion.sessions) })
+    : t("Aim for {low}–{high} minutes backward, {n} times a week:", { low: number(low), high: number(high), n: number(suggestion.sessions) });
+}
+
 function tile(value, label, extra = "") {
   return h("div", { class: `stat ${extra}` }, h("b", { text: value }), h("span", { text: label }));
 }
@@ -48,7 +56,7 @@ export function renderProgress(root, { week, weeks, offline, error }) {
       h("div", { class: "meter", role: "img", "aria-label": t("{done} of {target} backward minutes this week", { done: minutesFigure(week.backward_minutes), target: number(suggestion.weekly_minutes) }) },
         h("span", { style: { width: `${(backwardShare * 100).toFixed(1)}%` } }),
         Array.from({ length: suggestion.sessions - 1 }, (_, i) => h("i", { style: { left: `${((i + 1) * 100) / suggestion.sessions}%` } }))),
-      h("p", { class: "note", text: `${t("Aim for {low}–{high} minutes backward, {n} times a week:", { low: number(suggestion.minutes_per_session[0]), high: number(suggestion.minutes_per_session[1]), n: number(suggestion.sessions) })} `
+      h("p", { class: "note", text: `${aim(suggestion)} `
         + plural(suggestion.sessions, "{done} of {n} session so far.", "{done} of {n} sessions so far.", { done: number(week.backward_goal_sessions) }) })),
     h("div", { class: "stats" },
       tile(number(week.sessions), new Intl.PluralRules(language()).select(week.sessions) === "one" ? t("session this week") : t("sessions this week")),

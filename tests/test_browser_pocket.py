@@ -121,6 +121,82 @@ def test_pocket_mode_plays_the_walk_as_one_track_that_keeps_time_with_javascript
     assert not page.js_errors
 
 
+# Records what the walk's element plays (its own output, captureStream into a MediaRecorder,
+# which runs off the page's main thread) while the page's JavaScript is blocked.
+RECORD_START_JS = """async () => {
+  const a = document.querySelector('audio#walk-track');
+  const recorder = new MediaRecorder(a.captureStream());
+  const chunks = [];
+  recorder.ondataavailable = (event) => chunks.push(event.data);
+  window.__recording = {recorder, chunks};
+  await new Promise((resolve) => { recorder.onstart = resolve; recorder.start(); });
+  return a.currentTime * 1000;
+}"""
+# The recording decoded, as its loudness (RMS) in 10 ms steps.
+RECORD_STOP_JS = """async (stepMs) => {
+  const {recorder, chunks} = window.__recording;
+  await new Promise((resolve) => { recorder.onstop = resolve; recorder.stop(); });
+  const audio = await new OfflineAudioContext(1, 1, 48000).decodeAudioData(await new Blob(chunks).arrayBuffer());
+  const data = audio.getChannelData(0);
+  const step = Math.round(audio.sampleRate * stepMs / 1000);
+  const rms = [];
+  for (let i = 0; i + step <= data.length; i += step) {
+    let sum = 0;
+    for (let j = i; j < i + step; j += 1) sum += data[j] * data[j];
+    rms.push(Math.sqrt(sum / step));
+  }
+  return rms;
+}"""
+STEP_MS = 10
+# A word starts where loudness rises above this share of the recording's loud parts after this much quiet.
+ONSET_SHARE = 0.03
+ONSET_QUIET_MS = 150
+LOUD_PERCENTILE = 0.98
+# A cue is heard at its place: from the recording's own latency (the earliest cue) to this much
+# after it (a spoken word may begin softly, "two" with its t).
+CUE_PLACE_MS = 100
+# Five-second segments: a switch, a countdown word or both every second or two.
+STEPS = [{"kind": kind, "seconds": 5, **({"speed_mph": 1.5} if kind == "reverse" else {})}
+         for kind in ("warmup", "reverse", "forward", "reverse", "cooldown")]
+
+
+def onsets(rms: list[float], start_ms: float) -> list[float]:
+    """Where sound starts after a quiet stretch, in track ms (the recording began at `start_ms`)."""
+    loud = sorted(rms)[int(len(rms) * LOUD_PERCENTILE)]
+    threshold = loud * ONSET_SHARE
+    found, quiet = [], 0
+    for index, value in enumerate(rms):
+        if value >= threshold and quiet * STEP_MS >= ONSET_QUIET_MS:
+            found.append(start_ms + index * STEP_MS)
+        quiet = quiet + 1 if value < threshold else 0
+    return found
+
+
+def test_with_javascript_blocked_every_cue_is_heard_at_its_place(phone_page, server):
+    page = phone_page(server.url)
+    page.goto("/")
+    plan = create_plan(page, "Pocket steps", STEPS)
+    log = start_in_mode(page, plan, "pocket")
+    hello = session_of(log)
+    lead_in = hello["track_lead_in_ms"]
+    wait_until(lambda: track(page)["time"] > 500, 10, "the track is not playing")
+    recorded_from = page.evaluate(RECORD_START_JS)
+    page.evaluate(f"() => {{ const end = performance.now() + {BLOCK_S * 1000}; while (performance.now() < end) {{}} }}")
+    rms = page.evaluate(RECORD_STOP_JS, STEP_MS)
+    recorded_to = recorded_from + len(rms) * STEP_MS
+    heard = onsets(rms, recorded_from)
+    # Every cue the track says inside the recording (not at its very edges), with the nearest word heard.
+    due = [cue["offset_ms"] + lead_in for cue in hello["timeline"]
+           if recorded_from + ONSET_QUIET_MS < cue["offset_ms"] + lead_in < recorded_to - 2 * CUE_PLACE_MS]
+    assert len(due) >= 6, f"too few cues in the recording to judge: {due}"
+    lateness = [min(heard, key=lambda at: abs(at - when)) - when for when in due]
+    latency = min(lateness)
+    assert -CUE_PLACE_MS <= latency <= CUE_PLACE_MS, f"the recording is {latency:+.0f} ms off the track: {lateness}"
+    late = [(when, round(off)) for when, off in zip(due, lateness) if off - latency > CUE_PLACE_MS]
+    assert not late, f"cues not heard at their place while JavaScript was blocked (track ms, lateness): {late}; heard {heard}"
+    assert not page.js_errors
+
+
 @pytest.fixture
 def pocket_page(phone_page, server):
     """A phone page whose Media Session handlers the test can press."""

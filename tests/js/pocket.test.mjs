@@ -29,8 +29,6 @@ class FakeMedia extends EventTarget {
     this.time = value;
   }
 
-  setAttribute() {}
-
   removeAttribute() {}
 
   load() {}

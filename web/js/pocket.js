@@ -46,10 +46,8 @@ export class TrackPlayer {
     this.seekLagMs = 0;
     this.element = element || document.createElement("audio");
     this.element.id = "walk-track";
+    // Buffered ahead where the phone allows (iOS loads nothing before the tap; it streams then).
     this.element.preload = "auto";
-    // Inline, never fullscreen, no remote playback picker: it is a voice, not a video.
-    this.element.setAttribute("playsinline", "");
-    this.element.disableRemotePlayback = true;
     this.element.src = url;
     this.onPause = () => {
       if (this.expect === "playing" && !this.element.ended) this.handlers.onOutsidePause?.(this.trackMs);

@@ -7,15 +7,6 @@ export const SWITCH_VIBRATION = [250, 120, 250];
 export const COMPLETE_VIBRATION = [600];
 
 /**
- * True on an iPhone or iPad (iPadOS reports itself as a Mac with touch).
- * @returns {boolean}
- */
-export function isIOS() {
-  const ua = navigator.userAgent;
-  return /iPhone|iPad|iPod/.test(ua) || (ua.includes("Macintosh") && navigator.maxTouchPoints > 1);
-}
-
-/**
  * True when running as an installed app (home screen), not in a browser tab.
  * @returns {boolean}
  */

@@ -573,6 +573,18 @@ def show_session(session_id: str):
     return _session_view(session_id, current_device())
 
 
+@bp.delete("/api/sessions/<session_id>")
+def delete_session(session_id: str):
+    """Forget one of this device's finished walks (a false start, a test): it leaves history, stats and the CSV."""
+    device_id = current_device()
+    row = _session_row(session_id, device_id)
+    if row.get("finished_at") is None:
+        return error_response(409, "session_not_finished", "This walk is not finished; stop it first, then delete it.")
+    # One statement, so atomic: its events go with it (ON DELETE CASCADE).
+    get_db().execute("DELETE FROM sessions WHERE id = ? AND device_id = ?", [session_id, device_id])
+    return "", 204
+
+
 def _offline_session_id(device_id: str, walk_id: str) -> str | None:
     """The session stored for a walk this device played offline, if it was uploaded before."""
     row = get_db().execute(

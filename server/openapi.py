@@ -380,7 +380,11 @@ def _paths() -> dict:
             "A new workout of one of this device's plans.", {"201": ok("The session.", ref("NewSession"))}, body=ref("SessionInput"),
             body_example={"plan_id": EXAMPLE_PLAN},
         )},
-        "/api/sessions/{session_id}": {"get": operation("One of this device's sessions.", {"200": ok("The session.", ref("Session"))}, parameters=[session_id])},
+        "/api/sessions/{session_id}": {
+            "get": operation("One of this device's sessions.", {"200": ok("The session.", ref("Session"))}, parameters=[session_id]),
+            "delete": operation("Forget one of this device's finished walks (409 session_not_finished while it runs).",
+                                {"204": ok("Deleted.")}, parameters=[session_id]),
+        },
         "/api/sessions/offline/{walk_id}": {"put": operation(
             "Store a walk played without the server, once per device (a retry gets the same session).",
             {"200": ok("Stored before: the same session.", ref("Session")), "201": ok("Stored: the session.", ref("Session"))},

@@ -119,3 +119,32 @@ def test_history_lists_this_devices_sessions_newest_first(server, device):
     page = device.get(server.url + "/api/history", params={"limit": 1, "before": newest["created_at"]}, timeout=10).json()
     assert len(page) == 1 and page[0]["created_at"] < newest["created_at"]
     assert device.get(server.url + "/api/history", params={"limit": "many"}, timeout=10).status_code == 400
+
+
+def test_a_finished_walk_can_be_deleted_by_its_device_only_and_leaves_history_and_stats(server, device):
+    import time as clock
+
+    import requests
+
+    from test_coaching_api import seed_finished_session
+
+    started = int(clock.time() * 1000) - 3_600_000
+    seed_finished_session(server, device, started_at=started, segments=THREE_FIVES, walked=[5, 5, 5],
+                          ended_by="stopped", plan_id="my-false-start", plan_name="False start")
+    session_id = f"seed-{started}-my-false-start"
+    before = device.get(server.url + "/api/stats/week", timeout=10).json()["walks"]
+    stranger = requests.Session()
+    stranger.get(server.url + "/", timeout=10)
+    assert stranger.delete(server.url + f"/api/sessions/{session_id}", timeout=10).status_code == 404
+    assert device.delete(server.url + f"/api/sessions/{session_id}", timeout=10).status_code == 204
+    assert session_id not in [entry["id"] for entry in device.get(server.url + "/api/history", timeout=10).json()]
+    assert device.get(server.url + f"/api/sessions/{session_id}", timeout=10).status_code == 404
+    assert device.get(server.url + "/api/stats/week", timeout=10).json()["walks"] <= before
+    assert device.delete(server.url + f"/api/sessions/{session_id}", timeout=10).status_code == 404
+
+
+def test_a_walk_under_way_cannot_be_deleted(server, device):
+    plan = custom_plan(device, server, name="Not yet")
+    session = device.post(server.url + "/api/sessions", json={"plan_id": plan["id"]}, timeout=60).json()
+    response = device.delete(server.url + f"/api/sessions/{session['id']}", timeout=10)
+    assert response.status_code == 409 and response.json()["error"] == "session_not_finished"

@@ -83,6 +83,13 @@ export const createSession = (planId) => call("/api/sessions", { json: { plan_id
 export const putOfflineWalk = (walkId, walk) =>
   call(`/api/sessions/offline/${encodeURIComponent(walkId)}`, { method: "PUT", json: walk });
 
+/**
+ * Forget one of this device's finished walks.
+ * @param {string} id
+ * @returns {Promise<null>}
+ */
+export const deleteSession = (id) => call(`/api/sessions/${encodeURIComponent(id)}`, { method: "DELETE" });
+
 /** @returns {Promise<Array<object>>} this device's past sessions, newest first */
 export const getHistory = () => call("/api/history");
 

@@ -4,7 +4,7 @@
 // progress and settings load when first opened (they are precached all the same).
 
 import {
-  Unreachable, createPlan, createSession, deletePlan, getHistory, getPhoneAddress, getPlans, getProgrammes, getSessionStats,
+  Unreachable, createPlan, createSession, deletePlan, deleteSession, getHistory, getPhoneAddress, getPlans, getProgrammes, getSessionStats,
   getWeek, getWeeks, startProgramme, updatePlan,
 } from "./api.js";
 import { announce, h } from "./dom.js";
@@ -66,6 +66,8 @@ const app = {
   unsaved: null,
   /** @type {(() => void)|null} cleanup of the current screen */
   leave: null,
+  /** @type {Set<string>} history entries deleted on screen whose Undo has not run out yet */
+  deleting: new Set(),
   /** Counts screen changes, so a screen that finished loading late does not draw over a newer one. */
   visit: 0,
 };
@@ -408,8 +410,29 @@ async function showHistory() {
     error = offline ? "" : failure.message;
   }
   if (!current(visit)) return;
-  const all = [...entries, ...localHistory()].sort((a, b) => (b.started_at || 0) - (a.started_at || 0));
-  renderHistory(main, { entries: all, offline, error });
+  const all = [...entries, ...localHistory()].filter((entry) => !app.deleting.has(entry.id))
+    .sort((a, b) => (b.started_at || 0) - (a.started_at || 0));
+  renderHistory(main, { entries: all, offline, error, onDelete: deleteWalk });
+}
+
+/** Delete a walk from history, with an Undo: it leaves the screen at once, the server forgets it once the Undo is gone. */
+function deleteWalk(entry) {
+  app.deleting.add(entry.id);
+  const refresh = () => { if (location.hash === "#/history") route(); };
+  refresh();
+  const timer = setTimeout(async () => {
+    try {
+      await deleteSession(entry.id);
+    } catch (error) {
+      toast(t("Could not delete it: {reason}", { reason: error.message }));
+    }
+    app.deleting.delete(entry.id);
+    refresh();
+  }, TOAST_MS);
+  toast(t("Deleted “{name}”.", { name: entry.plan_name }), {
+    label: t("Undo"),
+    run: () => { clearTimeout(timer); app.deleting.delete(entry.id); refresh(); },
+  });
 }
 
 /** The plan editor: a new plan (maybe from a draft), or one of the walker's own. */

@@ -1,7 +1,7 @@
 // Past workouts: from the server, and those played on this phone without it.
 
 import { HISTORY_CSV_URL } from "../api.js";
-import { clockText, h, fill } from "../dom.js";
+import { clockText, h, fill, svg } from "../dom.js";
 import { dateFormat, t } from "../i18n.js";
 
 /** How a walk's start is shown: "Tue 1 Dec, 18:05", in the walker's language. */
@@ -15,12 +15,16 @@ function badge(entry) {
     : h("span", { class: "badge badge-done", text: t("Complete") });
 }
 
+/** A walk the server has finished can be deleted (one under way, or kept on this phone only, cannot). */
+const deletable = (entry) => !entry.local && entry.finished_at && entry.state === "finished";
+
 /**
  * Render the history list.
  * @param {HTMLElement} root
- * @param {{entries: Array<object>, offline: boolean, error?: string}} props
+ * @param {{entries: Array<object>, offline: boolean, error?: string, onDelete?: (entry: object) => void}} props
+ *   `onDelete`: forget a finished walk (the screen offers it per entry when given)
  */
-export function renderHistory(root, { entries, offline, error }) {
+export function renderHistory(root, { entries, offline, error, onDelete }) {
   const shown = entries.filter((entry) => entry.started_at);
   const dates = dateFormat(DATE_OPTIONS);
   fill(root,
@@ -33,9 +37,14 @@ export function renderHistory(root, { entries, offline, error }) {
       ? h("ul", { class: "history" }, shown.map((entry) => {
         const summary = entry.summary || {};
         const when = new Date(entry.started_at);
-        return h("li", {},
-          h("div", { class: "row" }, h("h2", { text: entry.plan_name }), badge(entry)),
-          h("time", { datetime: when.toISOString(), text: dates.format(when) }),
+        const date = dates.format(when);
+        return h("li", { "data-session": entry.id || "" },
+          h("div", { class: "row" }, h("h2", { text: entry.plan_name }), badge(entry),
+            onDelete && deletable(entry) && !offline
+              ? h("button", { type: "button", class: "icon-btn icon-danger history-delete", "aria-label": t("Delete {name}, {date}", { name: entry.plan_name, date }),
+                onclick: () => onDelete(entry) }, svg({ viewBox: "0 0 24 24" }, [["path", { d: "M5 7h14M10 11v6M14 11v6M7 7l1 13h8l1-13M9 7V4h6v3" }]]))
+              : null),
+          h("time", { datetime: when.toISOString(), text: date }),
           summary.walked_seconds !== undefined
             ? h("p", { class: "sub", text: t("{walked} walked · {backward} backward", { walked: clockText(summary.walked_seconds * 1000), backward: clockText((summary.backward_seconds || 0) * 1000) }) })
             : h("p", { class: "sub", text: t("{time} planned", { time: clockText((entry.planned_seconds || 0) * 1000) }) }));

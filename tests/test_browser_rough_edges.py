@@ -1,0 +1,63 @@
+"""Rough edges found on the phone (issue 10, item 9): deleting a walk with Undo, toasts, numbered copies."""
+
+from __future__ import annotations
+
+import time
+import types
+
+import pytest
+
+from browser_support import create_plan, wait_until
+from test_coaching_api import seed_finished_session
+
+pytestmark = pytest.mark.browser
+
+SHORT = [{"kind": "forward", "seconds": 30, "speed_mph": 2.5}, {"kind": "reverse", "seconds": 30, "speed_mph": 1.5}]
+
+
+def server_history(page) -> list[str]:
+    """The plan names of this browser's walks, as the server has them."""
+    return [entry["plan_name"] for entry in page.request.get("/api/history").json()]
+
+
+def test_a_false_start_is_deleted_from_history_with_an_undo(phone_page, server):
+    page = phone_page(server.url)
+    page.goto("/")
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "rw_device")
+    device = types.SimpleNamespace(cookies={"rw_device": token})
+    now = int(time.time() * 1000)
+    seed_finished_session(server, device, started_at=now - 7_200_000, segments=SHORT, walked=[30, 30], plan_name="Kept walk", plan_id="my-kept")
+    seed_finished_session(server, device, started_at=now - 3_600_000, segments=SHORT, walked=[4, 0], ended_by="stopped",
+                          plan_name="False start", plan_id="my-false")
+    page.goto("/#/history")
+    page.wait_for_selector(".history li")
+    page.get_by_role("button", name="Delete False start").click()
+    wait_until(lambda: "False start" not in page.inner_text(".history"), 3, "the entry did not leave the list")
+    toast = page.locator("#toast")
+    assert "null" not in toast.inner_text()
+    toast.get_by_role("button", name="Undo").click()
+    wait_until(lambda: "False start" in page.inner_text(".history"), 3, "Undo did not bring it back")
+    assert "False start" in server_history(page)
+
+    page.get_by_role("button", name="Delete False start").click()
+    wait_until(lambda: "False start" not in server_history(page), 15, "the server still has the walk after the Undo ran out")
+    assert "Kept walk" in server_history(page) and "False start" not in page.inner_text(".history")
+    assert not page.js_errors
+
+
+def test_copies_are_numbered_and_a_toast_without_an_action_says_only_its_words(phone_page, server):
+    page = phone_page(server.url)
+    page.goto("/")
+    plan = create_plan(page, "Evening", SHORT)
+    page.reload()
+    page.wait_for_selector(f'[data-plan="{plan["id"]}"]')
+    names = []
+    for _ in range(2):
+        page.goto(f"/#/copy/{plan['id']}")
+        page.wait_for_selector("#plan-name")
+        names.append(page.input_value("#plan-name"))
+        page.click("#save-plan")
+        page.wait_for_selector("#toast:not([hidden])")
+        assert page.inner_text("#toast") == f"Saved “{names[-1]}”."
+    assert names == ["Evening (copy)", "Evening (copy 2)"]
+    assert not page.js_errors

@@ -71,6 +71,7 @@ def _full(total: int, max_total: int):
     """The 409 for a device whose sessions have reached the bound, else None."""
     if total >= max_total:
         return error_response(
-            409, "too_many_sessions", f"This device keeps at most {max_total} sessions; it has reached that limit.",
+            409, "too_many_sessions",
+            f"This device keeps at most {max_total} sessions; delete old walks from your history to make room.",
         )
     return None

@@ -126,6 +126,9 @@ def test_a_device_keeps_at_most_so_many_sessions(walker):
     refused = new_session(client, plan_id)
     assert refused.status_code == 409
     assert refused.get_json()["error"] == "too_many_sessions"
+    # Deleting an old walk from history makes room again.
+    assert client.delete(f"/api/sessions/{session_id}").status_code == 204
+    assert new_session(client, plan_id).status_code == 201
     # Another device is not affected by this one's history.
     other = app.test_client()
     other_plan = other.post("/api/plans", json=PLAN).get_json()["id"]

@@ -101,8 +101,9 @@ def plan_segments(count: int) -> list[dict]:
 class Server:
     """A `retrowalk serve --offline` subprocess, its gunicorn worker, and what /proc says about it."""
 
-    def __init__(self, workdir: Path, audio_cache: Path, cpus: set[int] | None = None):
+    def __init__(self, workdir: Path, audio_cache: Path, cpus: set[int] | None = None, nice: int = 0):
         self.cpus = cpus  # the cores the server (and its worker) may run on; None: any
+        self.nice = nice  # its priority (negative: ahead of everything else on the machine; root only)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -118,8 +119,14 @@ class Server:
         argv = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                 "--data-dir", str(self.data_dir), "--audio-cache", str(self.audio_cache), "--offline"]
         self.log = open(self.log_path, "ab")
-        pin = (lambda: os.sched_setaffinity(0, self.cpus)) if self.cpus else None  # as `taskset`, inherited by the worker
-        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=pin)
+        def place() -> None:
+            """Pin and prioritise the server as `taskset` and `nice` would; the worker inherits both."""
+            if self.cpus:
+                os.sched_setaffinity(0, self.cpus)
+            if self.nice:
+                os.nice(self.nice)
+
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=place)
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -207,6 +214,17 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def runq_wait_seconds(pids: list[int]) -> float:
+    """Seconds these processes were ready to run but waited for a core (gone ones count as 0)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+        except OSError:
+            continue
+    return total
+
+
 def percentile(sorted_values: list[int], fraction: float) -> int:
     """The value below which `fraction` of the values fall (nearest rank)."""
     if not sorted_values:
@@ -255,12 +273,12 @@ def print_profile(path: Path) -> None:
 
 
 def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0, nice: int = WALKER_NICE,
-                 server_cpus: set[int] | None = None, servers: int = 1) -> dict:
+                 server_cpus: set[int] | None = None, servers: int = 1, server_nice: int = 0) -> dict:
     """One trial: `sessions` walkers on fresh servers (each walker process keeps to one, as a load
     balancer routing by session id would); returns the figures, summed or worst over the servers."""
     spread = start_spread_s(sessions)
     segments = max(segments, math.ceil((spread + HOLD_S) / SEGMENT_SECONDS))
-    running = [Server(workdir, audio_cache, server_cpus).start() for _ in range(servers)]
+    running = [Server(workdir, audio_cache, server_cpus, server_nice).start() for _ in range(servers)]
     # With the server pinned, the walkers keep off its cores if any are left for them.
     walker_cpus = (set(os.sched_getaffinity(0)) - server_cpus) if server_cpus else None
     try:
@@ -290,6 +308,7 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
         metrics_before = [server.metrics() for server in running]
         walker_pids = [w.pid for w in workers]
         walkers_cpu_before = cpu_seconds(walker_pids)
+        walkers_wait_before = runq_wait_seconds(walker_pids)
         start_value.value = time.time() + 1.0
         walk_began_ms = start_value.value * 1000
         go.set()
@@ -320,6 +339,8 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
                 last = (now, cpu_s)
         elapsed = time.monotonic() - started
         walkers_cpu_pct = (walkers_cpu - walkers_cpu_before) / elapsed * 100
+        # Averaged over the walker processes: the share of the walk one of them waited for a core.
+        walkers_wait_pct = (runq_wait_seconds(walker_pids) - walkers_wait_before) / elapsed / len(walker_pids) * 100
         if profiler is not None:
             profiler[0].wait()
         after = [server.proc() for server in running]
@@ -375,6 +396,7 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
             "workout_s": segments * SEGMENT_SECONDS,
             "scheduler_lag_max_ms": worst("scheduler_lag_max_ms"),
             "walkers_cpu_pct": walkers_cpu_pct,
+            "walkers_wait_pct": walkers_wait_pct,
             "gc_pause_max_ms": worst("gc_pause_max_ms"),
             # The garbage collector while the walkers walked (set-up's collections do not hold up cues).
             "gc_walk_max_ms": max((p[1] for m in metrics_after for p in m.get("gc_long_pauses", []) if p[0] >= walk_began_ms), default=0),
@@ -428,7 +450,8 @@ def report(figures: dict, label: str = "") -> None:
           f"server: longest scheduler lag {figures['scheduler_lag_max_ms']} ms, waited for a core {figures['runq_wait_pct']:.0f}% of the walk "
           f"(machine load {figures['load_avg']:.1f}); GC while walking: {figures['gc_walk_total_ms']:.0f} ms in all ({figures['gc_walk_cpu_ms']:.0f} ms of CPU), "
           f"{figures['gc_walk_full']} full ({figures['gc_walk_scheduled']} timed by the scheduler), longest {figures['gc_walk_max_ms']} ms (longest ever {figures['gc_pause_max_ms']} ms); "
-          f"walkers: {figures['walkers_cpu_pct']:.0f}% CPU in all, event loops up to {figures['walker_lag_max_ms']:.0f} ms late)", flush=True)
+          f"walkers: {figures['walkers_cpu_pct']:.0f}% CPU in all, each waited for a core {figures['walkers_wait_pct']:.0f}% of the walk, "
+          f"event loops up to {figures['walker_lag_max_ms']:.0f} ms late)", flush=True)
     if figures["short"]:
         print(f"  {figures['short']:,} cues came with under {TARGET_MIN_LEAD_MS} ms of lead; {figures['short_explained']:,} of them "
               f"while the walker's own event loop was behind by at least their shortfall (the client's delay, not the server's)", flush=True)
@@ -441,11 +464,11 @@ def report(figures: dict, label: str = "") -> None:
 
 
 def holds_in_runs(sessions: int, runs: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0, stop_at_failure: bool = False,
-                  nice: int = WALKER_NICE, server_cpus: set[int] | None = None, servers: int = 1) -> int:
+                  nice: int = WALKER_NICE, server_cpus: set[int] | None = None, servers: int = 1, server_nice: int = 0) -> int:
     """Run one size `runs` times (or until the first failure, when searching); return how many runs held."""
     held = 0
     for run in range(runs):
-        figures = run_sessions(sessions, segments, workdir, audio_cache, profile_s if run == 0 else 0, nice, server_cpus, servers)
+        figures = run_sessions(sessions, segments, workdir, audio_cache, profile_s if run == 0 else 0, nice, server_cpus, servers, server_nice)
         report(figures, f"run {run + 1}/{runs}")
         if figures["holds"]:
             held += 1
@@ -547,6 +570,7 @@ def main() -> int:
     parser.add_argument("--walker-nice", type=int, default=WALKER_NICE, help="priority the walker processes lower themselves by (0: the server's equals)")
     parser.add_argument("--server-cpus", type=lambda text: {int(c) for c in text.split(",")}, metavar="LIST",
                         help="pin the server to these cores (as taskset -c LIST), the walkers to the others: what one core holds")
+    parser.add_argument("--server-nice", type=int, default=0, help="priority of the server (negative, as root: ahead of other work on a shared machine)")
     parser.add_argument("--servers", type=int, default=1, help="independent server processes, each walker process keeping to one (routing by session id)")
     parser.add_argument("--profile", type=float, default=0, metavar="SECONDS", help="sample the worker with py-spy for this long once all walkers have started (first run)")
     parser.add_argument("--churn", type=int, default=0, metavar="CYCLES", help="connect/disconnect cycles to check for leaks")
@@ -563,14 +587,15 @@ def main() -> int:
         print(f"Holds: every cue received, none late, {100 - SHORT_LEAD_SHARE * 100:g} % >= {TARGET_MIN_LEAD_MS} ms before due, "
               f"worker RSS <= {MAX_WORKER_RSS_MB} MB (goal {GOAL_SESSIONS:,} sessions); {os.cpu_count()} CPUs shared by the server and "
               f"the walkers (at most {WALKERS_PER_PROCESS} a process, at nice {args.walker_nice}); workouts of {SEGMENT_SECONDS}-s segments"
-              f"{f'; server pinned to core(s) {sorted(args.server_cpus)}' if args.server_cpus else ''}.\n", flush=True)
+              f"{f'; server pinned to core(s) {sorted(args.server_cpus)}' if args.server_cpus else ''}"
+              f"{f'; server at nice {args.server_nice}' if args.server_nice else ''}.\n", flush=True)
         print(HEADER)
         print("|---" * (HEADER.count("|") - 1) + "|", flush=True)
         known_good = None
         runs = args.runs or (FIND_MAX_RUNS if args.find_max else 1)
         if not args.skip_main:
             held = holds_in_runs(args.sessions, runs, args.segments, workdir, audio_cache, args.profile, nice=args.walker_nice,
-                                 server_cpus=args.server_cpus, servers=args.servers)
+                                 server_cpus=args.server_cpus, servers=args.servers, server_nice=args.server_nice)
             ok = held == runs
             print(f"\n{args.sessions:,} sessions: {'HOLDS' if ok else 'DOES NOT HOLD'} ({held} of {runs} run(s) held).", flush=True)
             known_good = args.sessions if ok else None

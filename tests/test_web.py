@@ -201,7 +201,8 @@ def test_settings_screen_offers_what_the_server_accepts():
     assert set(re.findall(r"(\w+):", defaults)) == settings.FIELDS
 
 
-LAZY = ("screens/editor.js", "screens/incoming.js", "screens/progress.js", "screens/settings.js", "charts.js", "plans.js")
+LAZY = ("screens/editor.js", "screens/incoming.js", "screens/progress.js", "screens/settings.js", "charts.js", "plans.js",
+        "screens/ready.js", "screens/player.js", "screens/summary.js", "screens/history.js")
 
 
 def static_imports(path: Path, seen: set[Path] | None = None) -> set[Path]:

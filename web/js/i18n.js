@@ -1,9 +1,9 @@
 // The walker's language on every screen. English is written in the code itself and is the
 // key of every translation: `t("Pick a workout")`. Spanish, German and French come from
 // tables under i18n/, one per language and part, loaded only when that language is chosen:
-// "core" with the page (the screens a walker needs at the gym), "more" with the screens
-// that load when first opened (editor, settings, progress, a shared plan). An English
-// phone loads no table at all. Numbers and dates go through Intl in the same language.
+// "core" with the page (the picker, the app's chrome and messages), "more" with the screens
+// that load when first opened (get ready, player, summary, history, editor, settings,
+// progress, a shared plan). An English phone loads no table at all. Numbers and dates go through Intl in the same language.
 
 /** The languages of the screens (the voice's too: server/phrases.py LANGUAGES). */
 export const LANGUAGES = Object.freeze(["en", "es", "de", "fr"]);

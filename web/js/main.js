@@ -1,7 +1,8 @@
 // RetroWalk's phone app: routes between the screens, owns the workout in progress, and
 // registers the service worker that keeps the app (and played workouts) available offline.
-// The screens a walker needs at the gym load with the page; the plan editor, a shared plan,
-// progress and settings load when first opened (they are precached all the same).
+// The picker loads with the page; every other screen (get ready, the player, the summary,
+// history, the editor, a shared plan, progress, settings) loads when first opened, with its
+// strings: they are precached all the same, so the first load carries only the first screen.
 
 import {
   Unreachable, createPlan, createSession, deletePlan, deleteSession, getHistory, getPhoneAddress, getPlans, getProgrammes, getSessionStats,
@@ -9,11 +10,7 @@ import {
 } from "./api.js";
 import { announce, h } from "./dom.js";
 import { language, loadStrings, t, useLanguage } from "./i18n.js";
-import { renderHistory } from "./screens/history.js";
 import { renderPicker } from "./screens/picker.js";
-import { renderPlayer } from "./screens/player.js";
-import { renderReady, renderSafety } from "./screens/ready.js";
-import { renderSummary } from "./screens/summary.js";
 import { WALKS_UPLOADED, uploadWhenReachable } from "./offline.js";
 import { SETTINGS_RULES, changeSettings, currentSettings, loadSettings } from "./settings.js";
 import {
@@ -266,7 +263,7 @@ function missingPlan() {
 
 async function showPlan(id) {
   const visit = app.visit;
-  const plan = await findPlan(id);
+  const [plan, { renderReady, renderSafety }] = await Promise.all([findPlan(id), import("./screens/ready.js"), loadStrings("more")]);
   if (!current(visit)) return;
   if (!plan) {
     missingPlan();
@@ -285,7 +282,7 @@ async function showPlan(id) {
     });
     return;
   }
-  prepareWorkout(plan);
+  prepareWorkout(plan, renderReady);
 }
 
 /**
@@ -301,7 +298,7 @@ function rememberAudioMode(mode) {
 }
 
 /** Create the session (or fall back to this phone), fetch and decode the audio, then offer Start. */
-async function prepareWorkout(plan) {
+async function prepareWorkout(plan, renderReady) {
   window.scrollTo(0, 0);
   let coach = null;
   let cancelled = false;
@@ -364,21 +361,27 @@ async function prepareWorkout(plan) {
   }
 }
 
-function showPlayer() {
+async function showPlayer() {
+  const visit = app.visit;
   const coach = app.coach;
   if (!coach || coach.state.state === "ready") {
     go("#/");
     return;
   }
+  const [{ renderPlayer }] = await Promise.all([import("./screens/player.js"), loadStrings("more")]);
+  if (!current(visit)) return;
   document.body.dataset.screen = "player";
   app.leave = renderPlayer(main, { coach });
 }
 
-function showSummary() {
+async function showSummary() {
+  const visit = app.visit;
   if (!app.finished) {
     go("#/");
     return;
   }
+  const [{ renderSummary }] = await Promise.all([import("./screens/summary.js"), loadStrings("more")]);
+  if (!current(visit)) return;
   showOnlineStatus();
   const { plan, summary, sessionId } = app.finished;
   const view = renderSummary(main, { plan, summary, onDone: () => go("#/"), onHistory: () => go("#/history") });
@@ -402,6 +405,7 @@ async function showHistory() {
   let entries = [];
   let offline = false;
   let error = "";
+  const screen = Promise.all([import("./screens/history.js"), loadStrings("more")]).then(([module]) => module);
   try {
     entries = await getHistory();
     offline = Boolean(entries.fromCache);
@@ -412,6 +416,8 @@ async function showHistory() {
   if (!current(visit)) return;
   const all = [...entries, ...localHistory()].filter((entry) => !app.deleting.has(entry.id))
     .sort((a, b) => (b.started_at || 0) - (a.started_at || 0));
+  const { renderHistory } = await screen;
+  if (!current(visit)) return;
   renderHistory(main, { entries: all, offline, error, onDelete: deleteWalk });
 }
 

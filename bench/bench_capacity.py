@@ -66,9 +66,10 @@ HOLD_S = 30
 # small share of a core (the busiest process's peak is printed with every run).
 WALKERS_PER_PROCESS = 500
 # The walkers stand for phones, which have CPUs of their own: here they share the server's two
-# cores, so they run at a lower priority and take what the server leaves (their own lag is
-# measured and printed, and a short lead it explains is counted as the client's).
-WALKER_NICE = 10
+# cores. They run in the benchmark's session and the server in its own, so each gets its fair
+# share; their own lag is measured and printed, and a short lead it explains is counted as the
+# client's. A nice value orders processes within a session only (see _set_autogroup_nice).
+WALKER_NICE = 0
 SETUP_TIMEOUT_S = 900
 SERVER_START_TIMEOUT_S = 60
 SAMPLE_EVERY_S = 1.0
@@ -120,13 +121,16 @@ class Server:
                 "--data-dir", str(self.data_dir), "--audio-cache", str(self.audio_cache), "--offline"]
         self.log = open(self.log_path, "ab")
         def place() -> None:
-            """Pin and prioritise the server as `taskset` and `nice` would; the worker inherits both."""
+            """Pin the server as `taskset` would; the worker inherits it."""
             if self.cpus:
                 os.sched_setaffinity(0, self.cpus)
-            if self.nice:
-                os.nice(self.nice)
 
-        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=place)
+        # A session of its own, as a service has: Linux shares the CPU fairly between sessions
+        # (autogroups) first, so a server in the benchmark's session would split one share with
+        # every walker process, against each other session on the machine.
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=place, start_new_session=True)
+        if self.nice:
+            _set_autogroup_nice(self.process.pid, self.nice)
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -178,6 +182,15 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+def _set_autogroup_nice(pid: int, nice: int) -> None:
+    """Give a session's processes a priority against other sessions (a plain nice only orders those within one; root for < 0)."""
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    try:
+        autogroup.write_text(str(nice))
+    except OSError as exc:
+        print(f"  (could not set the server's priority: {exc}; running it at the default)", flush=True)
 
 
 def _is_socket(pid: int, fd: str) -> bool:
@@ -570,7 +583,7 @@ def main() -> int:
     parser.add_argument("--walker-nice", type=int, default=WALKER_NICE, help="priority the walker processes lower themselves by (0: the server's equals)")
     parser.add_argument("--server-cpus", type=lambda text: {int(c) for c in text.split(",")}, metavar="LIST",
                         help="pin the server to these cores (as taskset -c LIST), the walkers to the others: what one core holds")
-    parser.add_argument("--server-nice", type=int, default=0, help="priority of the server (negative, as root: ahead of other work on a shared machine)")
+    parser.add_argument("--server-nice", type=int, default=0, help="priority of the server's session against the machine's other sessions (negative needs root)")
     parser.add_argument("--servers", type=int, default=1, help="independent server processes, each walker process keeping to one (routing by session id)")
     parser.add_argument("--profile", type=float, default=0, metavar="SECONDS", help="sample the worker with py-spy for this long once all walkers have started (first run)")
     parser.add_argument("--churn", type=int, default=0, metavar="CYCLES", help="connect/disconnect cycles to check for leaks")

@@ -90,7 +90,7 @@ def confirm_safety(page) -> None:
     if page.locator("#safety-0").count():
         for index in range(4):
             page.check(f"#safety-{index}")
-        page.get_by_role("button", name="I’m ready").click()
+        page.click("#safety-confirm")  # "I’m ready", in whichever language the screens speak
 
 
 def open_plan(page, plan_id: str) -> None:

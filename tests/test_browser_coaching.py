@@ -130,8 +130,12 @@ def test_spanish_and_kilometres_chosen_in_settings_are_what_the_coach_says(phone
     page.get_by_role("radio", name="km/h").check()
     wait_saved(page)
     page.get_by_role("radio", name="Español").check()
-    wait_saved(page)
-    assert page.get_by_label(re.compile("^Body weight, kg")).count() == 1, "the weight is not asked in kilograms"
+    # The screen is drawn again in Spanish; the toast says it was saved.
+    page.wait_for_selector("#toast:not([hidden])")
+    assert "Español" in page.inner_text("#toast")
+    # The screens speak Spanish from the change on (issue 10), kilograms included.
+    page.wait_for_selector("html[lang=es]")
+    wait_until(lambda: page.get_by_label(re.compile("^Peso corporal, kg")).count() == 1, 5, "the weight is not asked in kilograms, in Spanish")
     settings = page.request.get("/api/settings").json()
     assert (settings["units"], settings["lang"], settings["timezone"]) == ("kmh", "es", page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone"))
 
@@ -141,12 +145,12 @@ def test_spanish_and_kilometres_chosen_in_settings_are_what_the_coach_says(phone
     page.click(f'.plan-card[data-plan="{plan["id"]}"]')
     confirm_safety(page)
     page.wait_for_selector("#start:not([disabled])", timeout=30_000)
-    assert "2.4 km/h" in page.inner_text(".segments"), "the get-ready list is not in km/h"
+    assert "2,4 km/h" in page.inner_text(".segments"), "the get-ready list is not in km/h, written the Spanish way"
     page.check("#mode-screen")  # cue clips, each one counted below
     page.click("#start")
     wait_until(lambda: page.locator('.phase[data-kind="reverse"]').count(), 15, "never reached the backward bout")
-    assert page.inner_text(".phase-hint") == "at 2.4 km/h"
-    page.wait_for_selector("text=Workout complete", timeout=30_000)
+    assert page.inner_text(".phase-hint") == "a 2,4 km/h"
+    page.wait_for_selector("text=Entrenamiento completado", timeout=30_000)
 
     texts = [cue["text"] for cue in log.timeline()]
     assert "Ahora hacia atrás, 5 segundos." in texts

@@ -9,7 +9,7 @@ import {
   getWeek, getWeeks, startProgramme, updatePlan,
 } from "./api.js";
 import { announce, h } from "./dom.js";
-import { language, loadStrings, t, useLanguage } from "./i18n.js";
+import { N_, language, loadStrings, t, useLanguage } from "./i18n.js";
 import { renderPicker } from "./screens/picker.js";
 import { WALKS_UPLOADED, uploadWhenReachable } from "./offline.js";
 import { SETTINGS_RULES, changeSettings, currentSettings, loadSettings } from "./settings.js";
@@ -17,6 +17,8 @@ import {
   activeWorkout, confirmSafety, lastPlans, localHistory, safetyConfirmed, savePlans, saveActive, saveSettingsCopy, savedTimeline, savedTimelines,
 } from "./store.js";
 
+/** The workout machinery's messages that reach the screen (coach.js), marked here for the string tables. */
+const COACH_MESSAGES = Object.freeze([N_("The workout could not be loaded from the server.")]);
 /** The cache the service worker keeps cue audio in (see sw.js). */
 const AUDIO_CACHE = "retrowalk-audio";
 /** Wide screens with a mouse are desktops: they show the QR code for the phone. */
@@ -357,7 +359,8 @@ async function prepareWorkout(plan, renderReady) {
     const { failed, track } = await coach.prepare(view.progress);
     if (!cancelled) view.ready({ offline, failed, track });
   } catch (error) {
-    if (!cancelled) view.fail(error.message);
+    // The coach's own message (coach.js) is English, the key of its translation.
+    if (!cancelled) view.fail(t(error.message));
   }
 }
 

@@ -53,6 +53,7 @@ export default {
   "Tap again to start over": "Nochmal tippen, um neu zu beginnen",
   "The RetroWalk server cannot be reached.": "Der RetroWalk-Server ist nicht erreichbar.",
   "The server answered {status}.": "Der Server antwortete mit {status}.",
+  "The workout could not be loaded from the server.": "Das Training konnte nicht vom Server geladen werden.",
   "This address only works on this computer: start the server with --host 0.0.0.0 to reach it from a phone.": "Diese Adresse funktioniert nur auf diesem Computer: Starte den Server mit --host 0.0.0.0, damit ein Handy ihn erreicht.",
   "This file is too big to be a RetroWalk plan.": "Diese Datei ist zu groß für einen RetroWalk-Plan.",
   "This screen could not be loaded. Try again when you are connected.": "Diese Ansicht konnte nicht geladen werden. Versuch es nochmal, wenn du verbunden bist.",

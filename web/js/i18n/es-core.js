@@ -53,6 +53,7 @@ export default {
   "Tap again to start over": "Toca otra vez para empezar de nuevo",
   "The RetroWalk server cannot be reached.": "No se puede contactar con el servidor de RetroWalk.",
   "The server answered {status}.": "El servidor respondió {status}.",
+  "The workout could not be loaded from the server.": "No se pudo cargar el entrenamiento desde el servidor.",
   "This address only works on this computer: start the server with --host 0.0.0.0 to reach it from a phone.": "Esta dirección solo funciona en este ordenador: inicia el servidor con --host 0.0.0.0 para llegar desde un móvil.",
   "This file is too big to be a RetroWalk plan.": "Este archivo es demasiado grande para ser un plan de RetroWalk.",
   "This screen could not be loaded. Try again when you are connected.": "No se pudo cargar esta pantalla. Inténtalo de nuevo cuando tengas conexión.",

@@ -53,6 +53,7 @@ export default {
   "Tap again to start over": "Touche encore pour recommencer",
   "The RetroWalk server cannot be reached.": "Le serveur RetroWalk est injoignable.",
   "The server answered {status}.": "Le serveur a répondu {status}.",
+  "The workout could not be loaded from the server.": "Impossible de charger l’entraînement depuis le serveur.",
   "This address only works on this computer: start the server with --host 0.0.0.0 to reach it from a phone.": "Cette adresse ne marche que sur cet ordinateur : lance le serveur avec --host 0.0.0.0 pour y accéder depuis un téléphone.",
   "This file is too big to be a RetroWalk plan.": "Ce fichier est trop gros pour être un plan RetroWalk.",
   "This screen could not be loaded. Try again when you are connected.": "Impossible de charger cet écran. Réessaie quand tu seras connecté.",

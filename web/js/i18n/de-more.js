@@ -177,7 +177,7 @@ export default {
   "This week": "Diese Woche",
   "This week {minutes} minutes, {backward} backward.": "Diese Woche {minutes} Minuten, {backward} rückwärts.",
   "This week:": "Diese Woche:",
-  "This week: {start} to {end}.": "Diese Woche: {start} bis {end}.",
+  "This week: {start} to {end}.": "Diese Woche: {start} bis {end}",
   "Time remaining": "Restzeit",
   "Tip: add RetroWalk to your home screen to open it like an app, even offline.": "Tipp: Füge RetroWalk zum Home-Bildschirm hinzu, um es wie eine App zu öffnen, auch offline.",
   "Total": "Gesamt",

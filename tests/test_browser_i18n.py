@@ -165,3 +165,23 @@ def confirm_safety_in_any_language(page) -> None:
     for index in range(4):
         page.check(f"#safety-{index}")
     page.click("#safety-confirm")
+
+
+def test_an_english_phone_loads_no_strings_and_another_only_the_first_screens_strings(phone_page, server):
+    page = phone_page(server.url)
+    fetched: list[str] = []
+    page.on("request", lambda request: fetched.append(request.url))
+    page.goto("/")
+    page.wait_for_selector(".plan-card")
+    assert not [url for url in fetched if "/js/i18n/" in url], "an English phone fetched a string table"
+    page.request.put("/api/settings", data=json.dumps({"lang": "fr"}), headers={"Content-Type": "application/json"})
+    fetched.clear()
+    page.reload()
+    page.wait_for_selector("html[lang=fr]")
+    page.wait_for_selector("text=Choisis un entraînement")
+    tables = sorted({url.rsplit("/", 1)[-1] for url in fetched if "/js/i18n/" in url})
+    assert tables == ["fr-core.js"], f"the picker loaded {tables}"
+    page.goto("/#/settings")
+    page.wait_for_selector("text=Réglages")
+    assert any(url.endswith("/js/i18n/fr-more.js") for url in fetched), "the later screens' strings never came"
+    assert not page.js_errors

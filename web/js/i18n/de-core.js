@@ -3,7 +3,7 @@
 export default {
   ", done": ", erledigt",
   ", next": ", als Nächstes",
-  "All sessions done. Well walked!": "Alle Einheiten geschafft. Stark gegangen!",
+  "All sessions done. Well walked!": "Alle Einheiten geschafft. Gut gemacht!",
   "All {n} sessions": "Alle {n} Einheiten",
   "Back to it": "Zurück dazu",
   "Build your own: forward and backward intervals, at your speeds.": "Bau dir deinen eigenen: Vorwärts- und Rückwärtsintervalle in deinem Tempo.",

@@ -3,7 +3,7 @@
 export default {
   ", done": ", hecha",
   ", next": ", la siguiente",
-  "All sessions done. Well walked!": "Todas las sesiones hechas. ¡Bien caminado!",
+  "All sessions done. Well walked!": "Todas las sesiones hechas. ¡Buen trabajo!",
   "All {n} sessions": "Las {n} sesiones",
   "Back to it": "Volver",
   "Build your own: forward and backward intervals, at your speeds.": "Crea el tuyo: intervalos hacia delante y hacia atrás, a tus velocidades.",

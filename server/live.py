@@ -658,6 +658,7 @@ class LiveHub:
         self._gc_generation = 0  # only the latest FULL_GC entry counts
         self._gc_due = False
         self._closed_since_gc = 0
+        self._socket_count = 0  # sockets attached and not yet detached (kept as they come and go: a sum over 10,000 sessions per close is not cheap)
         self._gc_last_at = 0  # when the scheduler's last full collection ended
         self._gc_threshold_before: tuple[int, int, int] | None = None
         self.empty_device_ttl_ms = empty_device_ttl_ms
@@ -752,21 +753,26 @@ class LiveHub:
             watcher.deliver(encode(self.hello(session, now)))
             for cue, due in session.in_flight(now, self.margin_ms):
                 watcher.deliver(encode(cue_message(cue, due)), not_after=due - self.margin_ms)
-            self.watchers.setdefault(session_id, set()).add(watcher)
+            watchers = self.watchers.setdefault(session_id, set())
+            if watcher not in watchers:
+                watchers.add(watcher)
+                self._socket_count += 1
             return session
 
     def detach(self, session_id: str, watcher: Watcher) -> None:
         """Forget a socket; a session nobody watches is kept in memory only while it is live."""
         with self.lock:
             self._closed_since_gc += 1
-            if self.full_gc_every_ms and self._closed_since_gc >= max(FULL_GC_MIN_CLOSED, FULL_GC_CLOSED_SHARE * self._socket_total()):
+            if self.full_gc_every_ms and self._closed_since_gc >= max(FULL_GC_MIN_CLOSED, FULL_GC_CLOSED_SHARE * self._socket_count):
                 self._closed_since_gc = 0
                 # The closed sockets' cycles are garbage worth collecting soon.
                 self._schedule_full_gc(max(self.clock(), self._gc_last_at + FULL_GC_MIN_GAP_MS))
                 self._wake.set()
             watchers = self.watchers.get(session_id)
             if watchers is not None:
-                watchers.discard(watcher)
+                if watcher in watchers:
+                    watchers.discard(watcher)
+                    self._socket_count -= 1
                 if not watchers:
                     del self.watchers[session_id]
             session = self.sessions.get(session_id)
@@ -783,8 +789,9 @@ class LiveHub:
         for watcher in list(watchers):
             if watcher.deliver(text, not_after):
                 delivered += 1
-            else:
+            elif watcher in watchers:
                 watchers.discard(watcher)
+                self._socket_count -= 1
         return delivered
 
     def _state_message(self, session: LiveSession, event: Event, now: int) -> dict:
@@ -939,10 +946,6 @@ class LiveHub:
             return self.heap[0][0] if self.heap else None
 
     # --- garbage collection between slices, with every cue of the pause sent ahead -------------
-
-    def _socket_total(self) -> int:
-        """How many sockets watch the sessions in memory."""
-        return sum(len(watchers) for watchers in self.watchers.values())
 
     def _schedule_full_gc(self, at: int) -> None:
         """Put the (one) next full collection in the heap; any earlier entry for it goes stale."""

@@ -13,6 +13,7 @@ import { WalkRefused, finish as finishWalk, positionMs as walkPositionMs, step, 
 import { closeWalkLog, keepTrack, recordWalkEvent, rememberServerClock } from "./offline.js";
 import { kindInfo, position, segmentIndex, segmentStarts, totals } from "./workout.js";
 import { clockText } from "./dom.js";
+import { language, t } from "./i18n.js";
 
 /**
  * How a walk sounds. Pocket: one track on a media element, heard with the screen locked (other
@@ -585,7 +586,9 @@ export class Coach extends EventTarget {
   updateMediaSession(pos) {
     if (!pos.segment) return;
     const info = kindInfo(pos.segment.kind);
-    const then = pos.next ? `then ${kindInfo(pos.next.kind).label.toLowerCase()}` : "then finish";
+    // In the walker's language; German keeps its nouns' capitals ("dann Erholung").
+    const nextLabel = pos.next ? kindInfo(pos.next.kind).label : "";
+    const then = pos.next ? t("then {kind}", { kind: language() === "de" ? nextLabel : nextLabel.toLocaleLowerCase(language()) }) : t("then finish");
     showMediaSession(
       { title: `${info.label} ${clockText(pos.segment.seconds * 1000)} · ${then}`, plan: this.plan.name },
       {

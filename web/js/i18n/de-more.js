@@ -234,6 +234,8 @@ export default {
   "session this week": "Einheit diese Woche",
   "sessions this week": "Einheiten diese Woche",
   "stopped early": "vorzeitig beendet",
+  "then finish": "dann Schluss",
+  "then {kind}": "dann {kind}",
   "time remaining not said": "Restzeit nicht angesagt",
   "time remaining said": "Restzeit angesagt",
   "to go": "fehlen noch",

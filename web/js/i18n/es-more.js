@@ -234,6 +234,8 @@ export default {
   "session this week": "sesión esta semana",
   "sessions this week": "sesiones esta semana",
   "stopped early": "interrumpido",
+  "then finish": "y fin",
+  "then {kind}": "después {kind}",
   "time remaining not said": "sin aviso de tiempo restante",
   "time remaining said": "con aviso de tiempo restante",
   "to go": "por hacer",

@@ -234,6 +234,8 @@ export default {
   "session this week": "séance cette semaine",
   "sessions this week": "séances cette semaine",
   "stopped early": "arrêtée avant la fin",
+  "then finish": "puis fin",
+  "then {kind}": "puis {kind}",
   "time remaining not said": "temps restant non annoncé",
   "time remaining said": "temps restant annoncé",
   "to go": "restantes",

@@ -61,3 +61,40 @@ def test_copies_are_numbered_and_a_toast_without_an_action_says_only_its_words(p
         assert page.inner_text("#toast") == f"Saved “{names[-1]}”."
     assert names == ["Evening (copy)", "Evening (copy 2)"]
     assert not page.js_errors
+
+
+def test_offline_a_session_never_played_says_before_the_tap_that_it_needs_the_server_once(phone_page, fresh_server):
+    from test_browser import controlled
+
+    running = fresh_server()
+    page = phone_page(running.url)
+    page.goto("/")
+    assert controlled(page)
+    page.click('[data-follow="first-steps"]')
+    page.wait_for_selector(".up-next")
+    assert not page.locator("#up-next-needs-server").count(), "said while online"
+    running.stop()
+    page.context.set_offline(True)
+    page.reload()
+    page.wait_for_selector(".up-next")
+    note = page.locator("#up-next-needs-server")
+    assert note.count() == 1 and "needs the server once" in note.inner_text()
+    walk = page.get_by_role("button", name="Walk this session")
+    # The accessible name starts with the visible words (voice control finds it) and points to the note.
+    assert walk.get_attribute("aria-label").startswith("Walk this session") and walk.get_attribute("aria-describedby") == "up-next-needs-server"
+    assert not page.js_errors
+
+
+def test_following_a_second_programme_asks_first(phone_page, server):
+    page = phone_page(server.url)
+    page.goto("/")
+    page.click('[data-follow="knee-friendly"]')
+    page.wait_for_selector('.up-next[data-programme="knee-friendly"]')
+    second = page.locator('[data-follow="first-steps"]')
+    second.click()
+    assert second.inner_text() == "Tap again to follow this instead of Knee-friendly"
+    assert page.request.get("/api/settings").json()["programme"] == "knee-friendly", "replaced without asking"
+    second.click()
+    page.wait_for_selector('.up-next[data-programme="first-steps"]')
+    assert page.request.get("/api/settings").json()["programme"] == "first-steps"
+    assert not page.js_errors

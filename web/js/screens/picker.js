@@ -87,7 +87,7 @@ export function groupPlans(plans) {
   for (const [id, sessions] of byProgramme) {
     sessions.sort((a, b) => (a.week - b.week) || (a.session - b.session));
     if (new Set(sessions.map((s) => s.week)).size > 1) {
-      programmes.push({ id, name: sessions[0].name.split(":")[0], sessions });
+      programmes.push({ id, name: sessions[0].name.split(":")[0].trim(), sessions });
     } else {
       quick.push(...sessions);
     }

@@ -152,7 +152,7 @@ export default {
   "Stop": "Stopp",
   "Stop following": "Nicht mehr folgen",
   "Stopped early": "Vorzeitig beendet",
-  "Take it elsewhere": "Woanders nutzen",
+  "Take it elsewhere": "Exportieren und teilen",
   "Tap again": "Nochmal tippen",
   "Tap again to delete": "Nochmal tippen zum Löschen",
   "Tap for sound": "Tippen für Ton",

@@ -68,7 +68,8 @@ WALKERS_PER_PROCESS = 500
 # The walkers stand for phones, which have CPUs of their own: here they share the server's two
 # cores. They run in the benchmark's session and the server in its own, so each gets its fair
 # share; their own lag is measured and printed, and a short lead it explains is counted as the
-# client's. A nice value orders processes within a session only (see _set_autogroup_nice).
+# client's. On a machine busy with other work, --server-nice and --walker-nice set the two
+# sessions' priorities (a process's own nice orders it only within its session).
 WALKER_NICE = 0
 SETUP_TIMEOUT_S = 900
 SERVER_START_TIMEOUT_S = 60
@@ -184,6 +185,14 @@ class Server:
         self.log.close()
 
 
+def _autogroup_nice(pid: int) -> int | None:
+    """The priority of a process's session against other sessions (None where Linux keeps none)."""
+    try:
+        return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _set_autogroup_nice(pid: int, nice: int) -> None:
     """Give a session's processes a priority against other sessions (a plain nice only orders those within one; root for < 0)."""
     autogroup = Path(f"/proc/{pid}/autogroup")
@@ -285,7 +294,7 @@ def print_profile(path: Path) -> None:
         print(f"    {count * 100 / max(total, 1):5.1f} %  {frame}", flush=True)
 
 
-def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0, nice: int = WALKER_NICE,
+def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0,
                  server_cpus: set[int] | None = None, servers: int = 1, server_nice: int = 0) -> dict:
     """One trial: `sessions` walkers on fresh servers (each walker process keeps to one, as a load
     balancer routing by session id would); returns the figures, summed or worst over the servers."""
@@ -306,7 +315,7 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
         setup_started = time.monotonic()
         workers = [
             ctx.Process(target=run_walkers, args=(i, share, running[i % servers].url, running[i % servers].ws_url, plan, ready, go, start_value,
-                                                  spread, results, nice, walker_cpus or None), daemon=True)
+                                                  spread, results, walker_cpus or None), daemon=True)
             for i, share in enumerate(shares)
         ]
         for worker in workers:
@@ -477,11 +486,11 @@ def report(figures: dict, label: str = "") -> None:
 
 
 def holds_in_runs(sessions: int, runs: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0, stop_at_failure: bool = False,
-                  nice: int = WALKER_NICE, server_cpus: set[int] | None = None, servers: int = 1, server_nice: int = 0) -> int:
+                  server_cpus: set[int] | None = None, servers: int = 1, server_nice: int = 0) -> int:
     """Run one size `runs` times (or until the first failure, when searching); return how many runs held."""
     held = 0
     for run in range(runs):
-        figures = run_sessions(sessions, segments, workdir, audio_cache, profile_s if run == 0 else 0, nice, server_cpus, servers, server_nice)
+        figures = run_sessions(sessions, segments, workdir, audio_cache, profile_s if run == 0 else 0, server_cpus, servers, server_nice)
         report(figures, f"run {run + 1}/{runs}")
         if figures["holds"]:
             held += 1
@@ -490,14 +499,14 @@ def holds_in_runs(sessions: int, runs: int, segments: int, workdir: Path, audio_
     return held
 
 
-def find_max(start: int, workdir: Path, audio_cache: Path, minutes: float, known_good: int | None, runs: int, nice: int = WALKER_NICE,
-             server_cpus: set[int] | None = None) -> int | None:
+def find_max(start: int, workdir: Path, audio_cache: Path, minutes: float, known_good: int | None, runs: int,
+             server_cpus: set[int] | None = None, server_nice: int = 0) -> int | None:
     """Double N until a size fails in any of `runs` runs, then bisect; stop at the time cap."""
     deadline = time.monotonic() + minutes * 60
     best, worst = known_good, None
     n = start if known_good is None else known_good * 2
     while time.monotonic() < deadline:
-        if holds_in_runs(n, runs, SEARCH_SEGMENTS, workdir, audio_cache, stop_at_failure=True, nice=nice, server_cpus=server_cpus) == runs:
+        if holds_in_runs(n, runs, SEARCH_SEGMENTS, workdir, audio_cache, stop_at_failure=True, server_cpus=server_cpus, server_nice=server_nice) == runs:
             best = n
         else:
             worst = n
@@ -580,7 +589,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, help=f"runs of each size; a size holds only if every run holds (default 1, {FIND_MAX_RUNS} for --find-max)")
     parser.add_argument("--find-max", action="store_true", help="then search upward for the largest N that holds in every run")
     parser.add_argument("--search-minutes", type=float, default=SEARCH_MINUTES, help="cap on the search's time")
-    parser.add_argument("--walker-nice", type=int, default=WALKER_NICE, help="priority the walker processes lower themselves by (0: the server's equals)")
+    parser.add_argument("--walker-nice", type=int, default=WALKER_NICE, help="priority of the walkers' session (this benchmark's) against the machine's other sessions (negative needs root)")
     parser.add_argument("--server-cpus", type=lambda text: {int(c) for c in text.split(",")}, metavar="LIST",
                         help="pin the server to these cores (as taskset -c LIST), the walkers to the others: what one core holds")
     parser.add_argument("--server-nice", type=int, default=0, help="priority of the server's session against the machine's other sessions (negative needs root)")
@@ -592,6 +601,18 @@ def main() -> int:
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    session_nice = _autogroup_nice(os.getpid())
+    if args.walker_nice:
+        _set_autogroup_nice(os.getpid(), args.walker_nice)
+    try:
+        return run(args)
+    finally:
+        if args.walker_nice and session_nice is not None:
+            _set_autogroup_nice(os.getpid(), session_nice)  # the session outlives this benchmark
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run what the options ask for and print the figures; the exit status."""
     with tempfile.TemporaryDirectory(prefix="retrowalk-capacity-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -599,21 +620,22 @@ def main() -> int:
         ok = True
         print(f"Holds: every cue received, none late, {100 - SHORT_LEAD_SHARE * 100:g} % >= {TARGET_MIN_LEAD_MS} ms before due, "
               f"worker RSS <= {MAX_WORKER_RSS_MB} MB (goal {GOAL_SESSIONS:,} sessions); {os.cpu_count()} CPUs shared by the server and "
-              f"the walkers (at most {WALKERS_PER_PROCESS} a process, at nice {args.walker_nice}); workouts of {SEGMENT_SECONDS}-s segments"
+              f"the walkers (at most {WALKERS_PER_PROCESS} a process{f', their session at nice {args.walker_nice}' if args.walker_nice else ''}); "
+              f"workouts of {SEGMENT_SECONDS}-s segments"
               f"{f'; server pinned to core(s) {sorted(args.server_cpus)}' if args.server_cpus else ''}"
-              f"{f'; server at nice {args.server_nice}' if args.server_nice else ''}.\n", flush=True)
+              f"{f'; the server session at nice {args.server_nice}' if args.server_nice else ''}.\n", flush=True)
         print(HEADER)
         print("|---" * (HEADER.count("|") - 1) + "|", flush=True)
         known_good = None
         runs = args.runs or (FIND_MAX_RUNS if args.find_max else 1)
         if not args.skip_main:
-            held = holds_in_runs(args.sessions, runs, args.segments, workdir, audio_cache, args.profile, nice=args.walker_nice,
+            held = holds_in_runs(args.sessions, runs, args.segments, workdir, audio_cache, args.profile,
                                  server_cpus=args.server_cpus, servers=args.servers, server_nice=args.server_nice)
             ok = held == runs
             print(f"\n{args.sessions:,} sessions: {'HOLDS' if ok else 'DOES NOT HOLD'} ({held} of {runs} run(s) held).", flush=True)
             known_good = args.sessions if ok else None
         if args.find_max:
-            best = find_max(args.sessions, workdir, audio_cache, args.search_minutes, known_good, runs, args.walker_nice, args.server_cpus)
+            best = find_max(args.sessions, workdir, audio_cache, args.search_minutes, known_good, runs, args.server_cpus, args.server_nice)
             print(f"\nLargest N that held in {runs} runs out of {runs}: {best:,}" if best else "\nNo N held.", flush=True)
         if args.churn:
             ok = churn(args.churn, workdir, audio_cache) and ok

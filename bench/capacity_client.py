@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import json
-import os
 import random
 import resource
 import time
@@ -155,11 +154,9 @@ async def _walk(ws_base: str, walker: tuple[str, str, list[int]], go: asyncio.Ev
 
 
 def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: list[dict], ready_queue, go_event, start_value, spread_s: float, result_queue,
-                nice: int = 0, cpus: set[int] | None = None) -> None:
-    """A walker process: create `count` walkers, report ready, start on the signal, report results (at `nice` and on `cpus`, if given)."""
+                cpus: set[int] | None = None) -> None:
+    """A walker process: create `count` walkers, report ready, start on the signal, report results (on `cpus`, if given)."""
     _raise_file_limit()
-    if nice:
-        os.nice(nice)
     if cpus:
         os.sched_setaffinity(0, cpus)
     random.seed(index)

@@ -14,6 +14,46 @@ const DECODE_SAMPLE_RATE = 48000;
 /** A running context whose clock has not moved in this long is frozen (iOS after an interruption). */
 const FROZEN_CLOCK_MS = 600;
 
+/** Where a pause, resume or skip came from: a tap in the app, or the lock screen or a headset. */
+export const CONTROL_FROM = Object.freeze({ APP: "app", OUTSIDE: "outside" });
+
+/**
+ * Whether a control is confirmed aloud. Screen-on mode: always (the AudioContext plays over
+ * everything). Pocket mode: only for a tap in the app while the page is shown; a lock-screen
+ * or headset control is answered by the track itself (it stops or goes on).
+ * @param {{pocket: boolean, from: string, visible: boolean}} walk
+ * @returns {boolean}
+ */
+export function confirmsAloud({ pocket, from, visible }) {
+  return !pocket || (from === CONTROL_FROM.APP && visible);
+}
+
+/**
+ * The phrase that confirms a control, from a session's `confirmations` (POST /api/sessions):
+ * a skip that lands on a segment whose slow-down it jumped over says that slow-down instead
+ * of "Skipping ahead.". Null when there is nothing to say (no confirmations known).
+ * @param {{pause?: object, resume?: object, skip?: object, skip_to?: Record<string, object>}|null|undefined} confirmations
+ * @param {string} control pause, resume or skip
+ * @param {number|null} [landedSegment] the segment a skip lands in
+ * @returns {{text: string, audio: string}|null}
+ */
+export function confirmationFor(confirmations, control, landedSegment = null) {
+  if (!confirmations) return null;
+  if (control === "skip" && landedSegment !== null) {
+    const instead = confirmations.skip_to?.[String(landedSegment)];
+    if (instead?.audio) return instead;
+  }
+  const phrase = confirmations[control];
+  return phrase?.audio ? phrase : null;
+}
+
+/** Every audio file the confirmations may play (to fetch and decode before Start). */
+export function confirmationAudio(confirmations) {
+  if (!confirmations) return [];
+  const phrases = [confirmations.pause, confirmations.resume, confirmations.skip, ...Object.values(confirmations.skip_to || {})];
+  return phrases.map((phrase) => phrase?.audio).filter(Boolean);
+}
+
 /**
  * Plays cue files at exact moments. Buffers outlive contexts, so a context that iOS
  * interrupted can be replaced and the workout's cues rescheduled on the new one.
@@ -32,6 +72,8 @@ export class CuePlayer {
     this.done = new Set();
     this.decoder = null;
     this.lastClock = { contextTime: -1, at: 0 };
+    /** @type {AudioBufferSourceNode|null} the control's confirmation being said (playNow) */
+    this.confirmation = null;
   }
 
   /**
@@ -78,10 +120,11 @@ export class CuePlayer {
 
   /**
    * Make sound possible: call from a tap. Creates (or re-creates) the context and resumes it.
+   * @param {boolean} [beside] the walk's track plays too (pocket mode): its audio session is left as it is
    * @returns {Promise<boolean>} true when the context runs
    */
-  async unlock() {
-    if (navigator.audioSession) {
+  async unlock(beside = false) {
+    if (navigator.audioSession && !beside) {
       // Safari 16.4+: play over the walker's music and duck it, as a coach should.
       try { navigator.audioSession.type = "transient"; } catch { /* not settable here */ }
     }
@@ -211,6 +254,42 @@ export class CuePlayer {
   driftedMs(entry) {
     const drift = (entry.when - this.contextTimeAt(entry.duePerf)) * 1000;
     return Math.abs(drift) > RESCHEDULE_THRESHOLD_MS ? drift : 0;
+  }
+
+  /**
+   * Play one phrase now (a control's confirmation), beside any cue: a newer one cuts the last
+   * one short ("Paused." then at once "Resuming."). Unlike cues, it is never rescheduled.
+   * @param {{text: string, audio: string}} phrase
+   * @returns {boolean} true when it is on its way to the speaker
+   */
+  playNow(phrase) {
+    this.stopConfirmation();
+    const buffer = this.buffers.get(phrase.audio);
+    if (!buffer && this.failed.has(phrase.audio) && "speechSynthesis" in window) {
+      // No decodable file: the phone's own voice, as for cues.
+      const utterance = new SpeechSynthesisUtterance(phrase.text);
+      utterance.lang = document.documentElement.lang || "en";
+      speechSynthesis.speak(utterance);
+      return true;
+    }
+    if (!buffer || !this.ctx || this.ctx.state === "closed") return false;
+    const source = this.ctx.createBufferSource();
+    source.buffer = buffer;
+    source.connect(this.ctx.destination);
+    source.onended = () => { if (this.confirmation === source) this.confirmation = null; };
+    source.start(this.ctx.currentTime);
+    this.confirmation = source;
+    return true;
+  }
+
+  /** Stop the confirmation being said, if any. */
+  stopConfirmation() {
+    const source = this.confirmation;
+    this.confirmation = null;
+    if (!source) return;
+    source.onended = null;
+    try { source.stop(); } catch { /* already over */ }
+    source.disconnect();
   }
 
   /** Say a cue with the phone's speech synthesis (only when its file could not be decoded). */

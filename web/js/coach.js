@@ -2,13 +2,13 @@
 // (pocket mode: the walk's track on one media element; screen-on mode: cue clips on the
 // AudioContext), the screen kept on, the lock-screen controls. Screens listen to its events.
 
-import { CuePlayer } from "./audio.js";
+import { CONTROL_FROM, CuePlayer, confirmationAudio, confirmationFor, confirmsAloud } from "./audio.js";
 import { LiveConnection, LocalSession } from "./live.js";
 import {
   COMPLETE_VIBRATION, SWITCH_VIBRATION, ScreenKeeper, setAudioSession, setMediaPosition, setMediaState, showMediaSession, vibrate,
 } from "./phone.js";
 import { STEER_THRESHOLD_MS, TrackPlayer } from "./pocket.js";
-import { addLocalHistory, saveActive, saveTimeline } from "./store.js";
+import { addLocalHistory, saveActive, saveTimeline, savedTimeline } from "./store.js";
 import { WalkRefused, finish as finishWalk, positionMs as walkPositionMs, step, summarize, walkEndMs } from "./walkclock.js";
 import { closeWalkLog, keepTrack, recordWalkEvent, rememberServerClock } from "./offline.js";
 import { kindInfo, position, segmentIndex, segmentStarts, totals } from "./workout.js";
@@ -94,6 +94,8 @@ export class Coach extends EventTarget {
     this.mode = mode === AUDIO_MODES.SCREEN ? AUDIO_MODES.SCREEN : AUDIO_MODES.POCKET;
     /** The cue options the server compiled the voice with (units, language), when known. */
     this.options = session?.options ?? saved?.options ?? null;
+    /** What pause, resume and skip say (POST /api/sessions), or those remembered with the timeline (offline, a rejoin). */
+    this.confirmations = session?.confirmations ?? saved?.confirmations ?? savedTimeline(plan.id)?.confirmations ?? null;
     this.status = "connecting";
     this.dueOverride = new Map();
     this.floorMs = 0;
@@ -157,7 +159,7 @@ export class Coach extends EventTarget {
     if (!hello && !this.timeline.length) throw new Error("The workout could not be loaded from the server.");
     const trackPlayer = this.makeTrackPlayer();
     const [result, trackReady] = await Promise.all([
-      this.player.preload(this.timeline.map((cue) => cue.audio), onProgress),
+      this.player.preload([...this.timeline.map((cue) => cue.audio), ...confirmationAudio(this.confirmations)], onProgress),
       trackPlayer ? trackPlayer.ready() : Promise.resolve(false),
     ]);
     if (trackPlayer && !trackReady) {
@@ -171,7 +173,7 @@ export class Coach extends EventTarget {
       while (this.clock.samples.length < SYNC_SAMPLES && performance.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      saveTimeline(this.plan, this.timeline, this.options, this.track);
+      saveTimeline(this.plan, this.timeline, this.options, this.track, this.confirmations);
       rememberServerClock(this.clock);
     }
     return { ...result, track: Boolean(this.trackPlayer) };
@@ -223,10 +225,12 @@ export class Coach extends EventTarget {
     if (this.mode === AUDIO_MODES.POCKET && this.makeTrackPlayer()) {
       // The tap that brings the sound back seeks the track to the session's position.
       this.emitMedia();
+      // Only the confirmations play as clips in pocket mode (an in-app tap's answer).
+      this.player.preload(confirmationAudio(this.confirmations)).catch(() => {});
     } else {
       this.mode = AUDIO_MODES.SCREEN;
       // The files come from the service worker's cache; cues are scheduled as they decode.
-      this.player.preload(this.timeline.map((cue) => cue.audio)).catch(() => {});
+      this.player.preload([...this.timeline.map((cue) => cue.audio), ...confirmationAudio(this.confirmations)]).catch(() => {});
       if (this.state.state === "running" || this.state.state === "paused") this.keeper.keepOn();
     }
   }
@@ -299,8 +303,28 @@ export class Coach extends EventTarget {
     this.tick();
   }
 
-  /** Pause now: the cues stop at once (pocket: where the track is), the server is told. */
-  pause() {
+  /**
+   * Say that a control took effect, where the mode lets a clip play (audio.js confirmsAloud):
+   * on the AudioContext, beside the track in pocket mode (the track is never moved for it).
+   * @param {string} control pause, resume or skip
+   * @param {string} from CONTROL_FROM.APP or OUTSIDE
+   */
+  confirm(control, from) {
+    if (!confirmsAloud({ pocket: this.pocket, from, visible: document.visibilityState === "visible" })) return;
+    // A skip lands in the segment after the one it left.
+    const landed = control === "skip" && this.skips.length ? this.skips.at(-1).segment + 1 : null;
+    const phrase = confirmationFor(this.confirmations, control, landed);
+    if (!phrase) return;
+    // Inside the tap: pocket mode's first confirmation is what opens the context (its audio session left to the track).
+    if (!this.player.running) this.player.unlock(this.pocket);
+    this.player.playNow(phrase);
+  }
+
+  /**
+   * Pause now: the cues stop at once (pocket: where the track is), the server is told.
+   * @param {string} [from] CONTROL_FROM.APP (a tap here) or OUTSIDE (lock screen, headset)
+   */
+  pause(from = CONTROL_FROM.APP) {
     if (this.state.state !== "running") return;
     // Pocket mode: the walk pauses where the walker stopped hearing it, the element's position.
     const walk = this.control("pause", this.pocket ? this.timeAtTrackMs(this.trackPlayer.trackMs) : undefined);
@@ -308,10 +332,14 @@ export class Coach extends EventTarget {
     if (this.pocket) this.trackPlayer.pause();
     else this.player.cancelPending();
     this.applyState(stateOf(walk), false);
+    this.confirm("pause", from);
   }
 
-  /** Resume: the remaining cues move later by the time paused. */
-  resume() {
+  /**
+   * Resume: the remaining cues move later by the time paused.
+   * @param {string} [from] CONTROL_FROM.APP or OUTSIDE
+   */
+  resume(from = CONTROL_FROM.APP) {
     if (this.state.state !== "paused") return;
     // A tap: also the moment to get sound back if the phone took it away (inside the tap).
     if (this.pocket) {
@@ -320,16 +348,22 @@ export class Coach extends EventTarget {
       this.player.unlock();
     }
     const walk = this.control("resume");
-    if (walk) this.applyState(stateOf(walk), false);
+    if (!walk) return;
+    this.applyState(stateOf(walk), false);
+    this.confirm("resume", from);
   }
 
-  /** Skip to the next segment (it starts one lead from now, as the server does it); pocket: a seek. */
-  skip() {
+  /**
+   * Skip to the next segment (it starts one lead from now, as the server does it); pocket: a seek.
+   * @param {string} [from] CONTROL_FROM.APP or OUTSIDE
+   */
+  skip(from = CONTROL_FROM.APP) {
     if (this.state.state !== "running" && this.state.state !== "paused") return;
     const walk = this.control("skip");
     if (!walk) return;
     if (!this.pocket) this.player.cancelPending();
     this.applyState(stateOf(walk), false);
+    this.confirm("skip", from);
   }
 
   /**
@@ -340,7 +374,7 @@ export class Coach extends EventTarget {
   seekTrack(trackMs) {
     const position = trackMs - this.trackLeadInMs;
     const segment = segmentIndex(this.starts, this.positionMs());
-    if (position >= this.starts[segment + 1]) this.skip();
+    if (position >= this.starts[segment + 1]) this.skip(CONTROL_FROM.OUTSIDE);
     else this.followTrack(true);
   }
 
@@ -592,7 +626,9 @@ export class Coach extends EventTarget {
     showMediaSession(
       { title: `${info.label} ${clockText(pos.segment.seconds * 1000)} · ${then}`, plan: this.plan.name },
       {
-        play: () => this.resume(), pause: () => this.pause(), next: () => this.skip(), stop: () => this.stop(),
+        // The lock screen and headset: with the page asleep the track's own silence or sound is the answer.
+        play: () => this.resume(CONTROL_FROM.OUTSIDE), pause: () => this.pause(CONTROL_FROM.OUTSIDE),
+        next: () => this.skip(CONTROL_FROM.OUTSIDE), stop: () => this.stop(),
         seekto: this.pocket ? (details) => { if (typeof details?.seekTime === "number") this.seekTrack(details.seekTime * 1000); } : null,
       },
     );

@@ -36,17 +36,18 @@ export const confirmSafety = () => write("safety", { at: Date.now() });
  * @param {Array<object>} timeline cues with offset_ms, kind, text, audio, segment
  * @param {object|null} [options] the cue options it was compiled with (units, language)
  * @param {string|null} [track] the walk's track (pocket mode plays it offline from the service worker's cache)
+ * @param {object|null} [confirmations] what pause, resume and skip say (the session's `confirmations`)
  */
-export function saveTimeline(plan, timeline, options = null, track = null) {
+export function saveTimeline(plan, timeline, options = null, track = null, confirmations = null) {
   const all = read("timelines", {});
-  all[plan.id] = { plan, timeline, options, track, savedAt: Date.now() };
+  all[plan.id] = { plan, timeline, options, track, confirmations, savedAt: Date.now() };
   write("timelines", all);
 }
 
 /**
  * A plan's remembered timeline, if it was played here before.
  * @param {string} planId
- * @returns {{plan: object, timeline: Array<object>, options?: object}|null}
+ * @returns {{plan: object, timeline: Array<object>, options?: object, confirmations?: object|null}|null}
  */
 export const savedTimeline = (planId) => read("timelines", {})[planId] || null;
 

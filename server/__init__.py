@@ -35,6 +35,10 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_EXEMPT": "127.0.0.1,::1",
     # Live sessions: a cue is sent this long before it is due, so the phone can schedule it exactly.
     "CUE_LEAD_MS": 1500,
+    # A tap on Start takes effect this long after it (and a skip lands this long before the next
+    # segment): short, so the first word is heard within a second; the track's quiet lead-in
+    # (server/track.py) covers it.
+    "START_LEAD_MS": 500,
     # A cue is sent only while at least this much remains before its due (else it is not sent).
     "CUE_MIN_MARGIN_MS": 50,
     # A workout left paused this long is stopped (0: never).

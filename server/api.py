@@ -542,6 +542,7 @@ def create_session():
         "plan": plan_view(plan, options.units, options.lang),
         "options": asdict(options),
         "lead_ms": current_app.extensions["live"].lead_ms,
+        "start_lead_ms": current_app.extensions["live"].start_lead_ms,
         **track_fields(timeline, end_ms),
         "timeline": timeline,
         "confirmations": confirmations(asdict(options), plan.segments, renditions),
@@ -564,7 +565,8 @@ def _session_view(session_id: str, device_id: str) -> dict:
         # Reading a session must not fail on its extras: the phone keeps the ones it had.
         log.warning("no confirmations for session %s: the audio cache cannot answer", session_id, exc_info=True)
         spoken = None
-    return {**session.describe(now), "timeline": session.timeline, "confirmations": spoken}
+    start_lead_ms = current_app.extensions["live"].start_lead_ms
+    return {**session.describe(now), "start_lead_ms": start_lead_ms, "timeline": session.timeline, "confirmations": spoken}
 
 
 @bp.get("/api/sessions/<session_id>")
@@ -620,7 +622,7 @@ def upload_offline_walk(walk_id: str):
     body = json_body()
     now = now_ms()
     hub: live.LiveHub = current_app.extensions["live"]
-    log = offline.parse_log(body, now, hub.lead_ms)
+    log = offline.parse_log(body, now, hub.start_lead_ms)
     options = resolve_cue_options(body.get("options"), device_id)
     session = live.LiveSession(
         live.new_session_id(), device_id, log.plan.id, log.plan.name, log.plan.segments, [],

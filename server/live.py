@@ -646,6 +646,7 @@ class LiveHub:
         margin_ms: int,
         max_pause_ms: int | None = None,
         clock: Callable[[], int] = now_ms,
+        start_lead_ms: int | None = None,
         idle_unload_ms: int | None = IDLE_UNLOAD_S * MS_PER_S,
         ready_ttl_ms: int | None = READY_SESSION_TTL_S * MS_PER_S,
         housekeeping_ms: int = HOUSEKEEPING_EVERY_S * MS_PER_S,
@@ -668,7 +669,10 @@ class LiveHub:
         # When each session in memory was last seen with no socket (housekeeping unloads it after idle_unload_ms).
         self.unwatched_since: dict[str, int] = {}
         self._housekeeping_scheduled = False
+        # Two leads: a `cue` is pushed lead_ms before its due; a start takes effect (and a skip
+        # lands) start_lead_ms after the tap, short so the first word comes soon (None: the same).
         self.lead_ms = int(lead_ms)
+        self.start_lead_ms = int(lead_ms if start_lead_ms is None else start_lead_ms)
         self.margin_ms = int(margin_ms)
         self.max_pause_ms = max_pause_ms
         self.clock = clock
@@ -740,6 +744,7 @@ class LiveHub:
             "state": session.state,
             "server_time": now,
             "lead_ms": self.lead_ms,
+            "start_lead_ms": self.start_lead_ms,
             **track_fields(session.timeline, session.total_ms),
             "timeline": session.timeline,
         }
@@ -817,7 +822,7 @@ class LiveHub:
             if end is not None and end <= at:
                 self._finish(session, end, ENDED_COMPLETE)
             before = _checkpoint(session)
-            event = session.apply(kind, at, self.lead_ms)
+            event = session.apply(kind, at, self.start_lead_ms)
             self._commit(session, before, event)
             if session.state == FINISHED:
                 self._announce_finish(session, event, now)
@@ -1152,6 +1157,7 @@ def init_app(app: Flask) -> LiveHub:
     hub = LiveHub(
         store,
         lead_ms=app.config["CUE_LEAD_MS"],
+        start_lead_ms=app.config["START_LEAD_MS"],
         margin_ms=app.config["CUE_MIN_MARGIN_MS"],
         max_pause_ms=int(max_pause_s * MS_PER_S) if max_pause_s else None,
         idle_unload_ms=int(idle_s * MS_PER_S) if idle_s else None,

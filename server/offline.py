@@ -39,7 +39,7 @@ MAX_LOG_FUTURE_SKEW_MS = 60_000
 # Walks older than this are not taken: a phone that kept one longer has lost track of it.
 MS_PER_DAY = 24 * 3600 * 1000
 MAX_WALK_AGE_MS = 30 * MS_PER_DAY
-# The start lead a phone may have played with (the server's CUE_LEAD_MS is the default).
+# The start lead a phone may have played with (the server's START_LEAD_MS is the default).
 MAX_LEAD_MS = 10_000
 # Where the phone's walk ended on its own (its last cue, when pushed past the plan's end; see
 # walkclock.walk_end_ms) may be this far past the plan's end.

@@ -193,6 +193,8 @@ SESSION = {
         "position_ms": {"type": "integer", "minimum": 0},
         "track": {"type": "string"},
         "track_lead_in_ms": {"type": "integer"},
+        # A start takes effect (a skip lands) this long after the tap: the walk clock's lead.
+        "start_lead_ms": {"type": "integer"},
         "timeline": {"type": "array", "items": ref("Cue")},
         "summary": {"type": ["object", "null"]},
         # null when the audio cache cannot answer (a read must not fail on its extras).
@@ -202,7 +204,7 @@ SESSION = {
 
 NEW_SESSION = {
     "type": "object",
-    "required": ["id", "ws", "state", "created_at", "plan", "options", "lead_ms", "timeline"],
+    "required": ["id", "ws", "state", "created_at", "plan", "options", "lead_ms", "start_lead_ms", "timeline"],
     "properties": {
         "id": {"type": "string"},
         "ws": {"type": "string"},
@@ -210,7 +212,10 @@ NEW_SESSION = {
         "created_at": {"type": "integer"},
         "plan": ref("Plan"),
         "options": {"type": "object"},
+        # A `cue` message is pushed this long before its due.
         "lead_ms": {"type": "integer"},
+        # A start takes effect (a skip lands) this long after the tap: the walk clock's lead.
+        "start_lead_ms": {"type": "integer"},
         "track": {"type": "string"},
         "track_lead_in_ms": {"type": "integer"},
         "timeline": {"type": "array", "items": ref("Cue")},
@@ -306,6 +311,7 @@ OFFLINE_WALK_INPUT = {
             "required": ["type", "at"],
             "properties": {"type": {"enum": ["start", "pause", "resume", "skip", "stop"]}, "at": {"type": "integer"}},
         }},
+        # The start lead the walk was played with (default: the server's START_LEAD_MS).
         "lead_ms": {"type": "integer"},
         "end_ms": {"type": "integer"},
     },

@@ -41,9 +41,10 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
-# Quiet before the walk's position 0: wakes Bluetooth headsets, and equals the default start
-# lead (CUE_LEAD_MS), so at the tap on Start the element starts at currentTime 0.
-TRACK_LEAD_IN_MS = 1500
+# Quiet before the walk's position 0: 0.3-0.5 s of it wakes a Bluetooth headset, and it equals
+# the default start lead (START_LEAD_MS), so at the tap on Start the element starts at
+# currentTime 0 and the first word comes half a second later.
+TRACK_LEAD_IN_MS = 500
 
 SAMPLE_RATE = 24000
 BITRATE_KBPS = 16

@@ -55,6 +55,21 @@ def test_the_clock_starts_one_lead_after_start_so_the_first_cue_can_go_out_ahead
         assert due - LEAD <= sent_at <= due - LEAD + 10, "each cue goes out one lead before it is due"
 
 
+def test_with_a_short_start_lead_the_first_cues_go_out_at_once_and_none_is_missed():
+    # The server's defaults: a start takes effect 500 ms after the tap, cues are pushed 1.5 s ahead.
+    start_lead = 500
+    session = new_session()
+    session.start(T0, start_lead)
+    assert session.started_at == T0 + start_lead, "the first word comes half a second after Start"
+    ready, missed = session.take_due(T0, LEAD, MARGIN)
+    assert missed == [] and ready, "the cues of the first 1.5 s are sent at the tap, not counted missed"
+    assert ready[0][0]["offset_ms"] == 0 and ready[0][1] == T0 + start_lead
+    assert all(due - T0 >= MARGIN for _, due in ready), "never sent after (or too close to) its due"
+    later = run_until(session, T0 + 20_000, start=T0 + 10)
+    for sent_at, _, due in later:
+        assert due - LEAD <= sent_at <= due - MARGIN, "later cues keep the full push lead"
+
+
 def test_a_pause_moves_every_later_cue_by_exactly_the_time_paused():
     session = new_session()
     session.start(T0, LEAD)

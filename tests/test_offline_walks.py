@@ -18,7 +18,7 @@ from server import walkclock as wc
 THREE_FIVES = [{"kind": "forward", "seconds": 5}, {"kind": "reverse", "seconds": 5}, {"kind": "forward", "seconds": 5}]
 STARTS = [0, 5_000, 10_000, 15_000]
 KINDS = ["forward", "reverse", "forward"]
-LEAD_MS = 1500  # the server's default CUE_LEAD_MS, which an upload without lead_ms is played with
+LEAD_MS = 500  # the server's default START_LEAD_MS, which an upload without lead_ms is played with
 TIMEOUT = 30
 
 
@@ -52,7 +52,7 @@ def upload(server, device, walk, body):
 
 
 def paused_and_skipped_walk(t0: int) -> list[dict]:
-    """Start, 1 s walked, 2 s paused, 0.5 s walked, a skip (1.5 s more to the reverse), then stopped 2 s into it."""
+    """Start, 1 s walked, 2 s paused, 0.5 s walked, a skip (one start lead more to the reverse), then stopped 2 s into it."""
     s = t0 + LEAD_MS
     return [
         {"type": "start", "at": t0},
@@ -68,7 +68,7 @@ THREE_MINUTES = [{"kind": "forward", "seconds": 60}, {"kind": "reverse", "second
 
 
 def three_minute_walk(t0: int) -> list[dict]:
-    """20 s walked, 20 s paused, a skip (1.5 s more to the reverse), stopped 50 s into the reverse."""
+    """20 s walked, 20 s paused, a skip (one start lead more to the reverse), stopped 50 s into the reverse."""
     s = t0 + LEAD_MS
     return [
         {"type": "start", "at": t0},
@@ -92,14 +92,14 @@ def test_a_walk_played_offline_counts_in_history_stats_and_csv_like_a_server_wal
     expected = wc.summarize(wc.replay(starts, events, LEAD_MS), starts, KINDS)
     assert session["state"] == "finished" and session["ended_by"] == "stopped"
     assert session["summary"] == expected
-    assert (expected["segments_walked"], expected["paused_seconds"], expected["skipped_segments"]) == ([21.5, 50.0, 0.0], 20.0, [0])
+    assert (expected["segments_walked"], expected["paused_seconds"], expected["skipped_segments"]) == ([20.0 + LEAD_MS / 1000, 50.0, 0.0], 20.0, [0])
     assert device.get(f"{server.url}/api/sessions/{session['id']}", timeout=TIMEOUT).json() == session
     entry = next(e for e in device.get(server.url + "/api/history", timeout=TIMEOUT).json() if e["id"] == session["id"])
     assert entry["state"] == "finished" and entry["summary"] == expected and entry["plan_name"] == "Three fives"
     after = device.get(f"{server.url}/api/stats/week?tz={zone_far_from_a_week_start()}", timeout=TIMEOUT).json()
     assert after["walks"] == before["walks"] + 1  # a walk of the week (50 s backward: not a session that counts)
     assert after["backward_minutes"] == pytest.approx(before["backward_minutes"] + 50 / 60, abs=0.05)
-    assert after["minutes"] == pytest.approx(before["minutes"] + 71.5 / 60, abs=0.05)
+    assert after["minutes"] == pytest.approx(before["minutes"] + (20 + LEAD_MS / 1000 + 50) / 60, abs=0.05)
     assert "Three fives" in device.get(server.url + "/api/history.csv", timeout=TIMEOUT).text
     walk_stats = device.get(f"{server.url}/api/stats/sessions/{session['id']}", timeout=TIMEOUT)
     assert walk_stats.status_code == 200
@@ -205,7 +205,8 @@ BAD_UPLOADS = [
     (None, lambda: body_of(_log(("dance", 5_000))), "invalid_events", "type must be"),
     (None, lambda: body_of(_log(("stop", 5_000.5))), "invalid_events", "whole"),
     (None, lambda: body_of([{"type": "start", "at": now_ms() - 60_000, "why": "x"}]), "invalid_events", "exactly type and at"),
-    (None, lambda: body_of(_log(("skip", LEAD_MS + 3_600))), "invalid_events", "The next segment starts in a moment"),
+    # 100 ms past the last moment a skip can land one lead before the reverse's start.
+    (None, lambda: body_of(_log(("skip", LEAD_MS + 5_000 - LEAD_MS + 100))), "invalid_events", "The next segment starts in a moment"),
     (None, lambda: body_of(_log(("stop", 5_000), ("resume", 6_000))), "invalid_events", "has finished"),
     (None, lambda: body_of(_log(("resume", 5_000))), "invalid_events", "not paused"),
     (None, lambda: body_of(_log(("stop", 5_000)), lead_ms=-1), "invalid_request", "lead_ms"),

@@ -109,7 +109,7 @@ def test_identical_timelines_share_one_name_and_any_change_makes_another():
     assert t.track_url(timeline, 60_000) != t.track_url(moved, 60_000)
     url = t.track_url(timeline, 60_000)
     assert url.startswith("/audio/tracks/") and t.hash_of_name(url.rsplit("/", 1)[1])
-    assert t.track_fields(timeline, 60_000) == {"track": url, "track_lead_in_ms": 1500}
+    assert t.track_fields(timeline, 60_000) == {"track": url, "track_lead_in_ms": 500}
 
 
 @pytest.mark.parametrize("header, expected", [
@@ -213,9 +213,9 @@ def assert_placed(errors: list[float]) -> None:
 def test_session_carries_the_track_and_its_lead_in(phone, walk):
     session, _ = walk
     assert session["track"] == t.track_url(session["timeline"], sum(s["seconds"] for s in VARIED_WALK) * 1000)
-    assert session["track_lead_in_ms"] == t.TRACK_LEAD_IN_MS == 1500
+    assert session["track_lead_in_ms"] == t.TRACK_LEAD_IN_MS == 500
     shown = phone.get(f"/api/sessions/{session['id']}").get_json()
-    assert (shown["track"], shown["track_lead_in_ms"]) == (session["track"], 1500)
+    assert (shown["track"], shown["track_lead_in_ms"]) == (session["track"], 500)
 
 
 def test_every_cue_is_heard_at_its_offset_in_the_decoded_track(app, walk):
@@ -356,7 +356,7 @@ def test_the_websocket_hello_carries_the_track(server, device):
         hello, _ = listener.next(lambda m: m["type"] == "hello")
     finally:
         listener.ws.close()
-    assert hello["track"] == session["track"] and hello["track_lead_in_ms"] == 1500
+    assert hello["track"] == session["track"] and hello["track_lead_in_ms"] == 500
     assert hello["session"]["track"] == session["track"]
     assert device.get(server.url + session["track"], headers={"Range": "bytes=0-47"}, timeout=30).status_code == 206
 

@@ -21,7 +21,8 @@ from websockets.sync.client import connect
 from server import ws as socket_layer
 
 THREE_FIVES = [{"kind": "forward", "seconds": 5}, {"kind": "reverse", "seconds": 5}, {"kind": "forward", "seconds": 5}]
-LEAD_MS = 1500  # the server's default CUE_LEAD_MS
+LEAD_MS = 1500  # the server's default CUE_LEAD_MS: a cue is pushed this long before its due
+START_LEAD_MS = 500  # the server's default START_LEAD_MS: a start takes effect this long after the tap
 WAIT_S = 10  # the longest any single expected message may take to come
 
 
@@ -127,6 +128,7 @@ def test_hello_carries_the_session_its_clock_and_every_cue_with_its_audio(server
     assert abs(hello["server_time"] - at) < 5_000
     assert hello["session"]["id"] == session["id"] and hello["session"]["segments"] == THREE_FIVES
     assert hello["session"]["started_at"] is None and hello["lead_ms"] == LEAD_MS
+    assert hello["start_lead_ms"] == START_LEAD_MS
     assert hello["timeline"] == session["timeline"]
     for audio in {cue["audio"] for cue in hello["timeline"]}:
         response = device.get(server.url + audio, timeout=10)
@@ -204,7 +206,7 @@ def test_a_skip_starts_the_next_segment_and_brings_every_later_cue_forward(worko
     assert skipped["next_seq"] == reverse_switch["seq"], "the rest of the skipped segment is not said"
     cue, received = phone.next(of("cue"))
     assert cue["seq"] == reverse_switch["seq"]
-    assert cue["due"] == skipped["at"] + LEAD_MS, "the next segment starts one lead after the skip"
+    assert cue["due"] == skipped["at"] + START_LEAD_MS, "the next segment starts one start lead after the skip"
     assert cue["due"] == started["started_at"] + cue["offset_ms"] + skipped["shift_ms"]
     assert received < cue["due"]
     later, received = phone.next(of("cue"))
@@ -453,7 +455,7 @@ def test_a_control_with_an_impossible_time_is_refused_with_bad_time_and_the_sock
     tapped = now_ms()
     phone.send({"type": "start", "at": tapped})
     started, _ = phone.next(of("state", event="start"))
-    assert started["at"] == tapped and started["started_at"] == tapped + LEAD_MS
+    assert started["at"] == tapped and started["started_at"] == tapped + START_LEAD_MS
     assert started["last_at"] == tapped, "the phone is told the time no control may come before"
     for at in (
         now_ms() + 60_000,  # in the future, beyond clock error

@@ -1,7 +1,7 @@
 // Past workouts: from the server, and those played on this phone without it.
 
 import { HISTORY_CSV_URL } from "../api.js";
-import { clockText, h, fill, svg } from "../dom.js";
+import { clockText, h, fill, svg, walkFigures } from "../dom.js";
 import { dateFormat, t } from "../i18n.js";
 
 /** How a walk's start is shown: "Tue 1 Dec, 18:05", in the walker's language. */
@@ -36,6 +36,8 @@ export function renderHistory(root, { entries, offline, error, onDelete }) {
     shown.length
       ? h("ul", { class: "history" }, shown.map((entry) => {
         const summary = entry.summary || {};
+        // Whole seconds shared out once, as the summary screen shows them.
+        const figures = walkFigures(summary);
         const when = new Date(entry.started_at);
         const date = dates.format(when);
         return h("li", { "data-session": entry.id || "" },
@@ -46,7 +48,7 @@ export function renderHistory(root, { entries, offline, error, onDelete }) {
               : null),
           h("time", { datetime: when.toISOString(), text: date }),
           summary.walked_seconds !== undefined
-            ? h("p", { class: "sub", text: t("{walked} walked · {backward} backward", { walked: clockText(summary.walked_seconds * 1000), backward: clockText((summary.backward_seconds || 0) * 1000) }) })
+            ? h("p", { class: "sub", text: t("{walked} walked · {backward} backward", { walked: clockText(figures.walked * 1000), backward: clockText(figures.backward * 1000) }) })
             : h("p", { class: "sub", text: t("{time} planned", { time: clockText((entry.planned_seconds || 0) * 1000) }) }));
       }))
       : h("p", { class: "empty", text: t("No workouts yet. Pick one and walk: it will show up here.") }),

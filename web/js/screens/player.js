@@ -3,7 +3,7 @@
 // In screen-on mode a running walk is behind the pocket lock: a black screen that ignores
 // touches until a press and hold.
 
-import { announce, clockText, durationWords, fill, h, svg } from "../dom.js";
+import { announce, clockParts, clockText, durationWords, fill, h, svg } from "../dom.js";
 import { N_, number, t } from "../i18n.js";
 import { kindInfo, position, speedText } from "../workout.js";
 
@@ -254,8 +254,10 @@ export function renderPlayer(root, { coach }) {
     }
     barFill.style.clipPath = `inset(0 ${(100 - pos.fraction * 100).toFixed(2)}% 0 0)`;
     if (lock.shown()) lock.update(`${t("Locked")} · ${info.word}${state === "paused" ? ` · ${t("paused")}` : ""}`, clock.textContent);
-    elapsedLabel.textContent = t("{time} done", { time: clockText(pos.elapsedMs) });
-    remainingLabel.textContent = t("{time} to go", { time: clockText(pos.remainingMs) });
+    // Whole seconds that add up to the plan's length (clockParts), not each rounded on its own.
+    const overallClock = clockParts(pos.elapsedMs, pos.totalMs);
+    elapsedLabel.textContent = t("{time} done", { time: clockText(overallClock.done * 1000) });
+    remainingLabel.textContent = t("{time} to go", { time: clockText(overallClock.toGo * 1000) });
     if (shown.main !== state) {
       const isPaused = state === "paused";
       mainButton.replaceChildren(icon(isPaused ? "play" : "pause"), isPaused ? t("Resume") : t("Pause"));

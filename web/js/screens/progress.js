@@ -3,7 +3,7 @@
 
 import { HISTORY_CSV_URL } from "../api.js";
 import { dayMonth, sessionChart, weekRing, weeklyChart } from "../charts.js";
-import { fill, h, minutesFigure } from "../dom.js";
+import { fill, h, minutesFigure, minutesToGo } from "../dom.js";
 import { language, number, plural, t } from "../i18n.js";
 import { caloriesTile } from "./summary.js";
 
@@ -34,7 +34,8 @@ export function renderProgress(root, { week, weeks, offline, error }) {
   }
   const target = week.target_minutes;
   const suggestion = week.backward_suggestion;
-  const toGo = Math.max(target - week.minutes, 0);
+  // From the figure the ring shows, so the two add up to the target.
+  const toGo = minutesToGo(week.minutes, target);
   const backwardShare = Math.min(week.backward_minutes / suggestion.weekly_minutes, 1);
   fill(root,
     h("div", { class: "screen-head" },
@@ -47,7 +48,7 @@ export function renderProgress(root, { week, weeks, offline, error }) {
         h("h2", { id: "week-title", text: t("Minutes this week") }),
         week.target_met
           ? h("p", { class: "big", "data-figure": "minutes" }, h("b", { text: t("Target met") }))
-          : h("p", { class: "big", "data-figure": "minutes" }, h("b", { text: minutesFigure(toGo) }), " ", t("to go")),
+          : h("p", { class: "big", "data-figure": "minutes" }, h("b", { text: number(toGo) }), " ", t("to go")),
         h("p", { class: "note small", text: t("The American Heart Association advises {n} minutes of moderate exercise a week.", { n: number(target) }) }))),
     h("section", { class: "backward-card", "aria-labelledby": "backward-title" },
       h("div", { class: "row" },

@@ -1,7 +1,7 @@
 // The finished workout: what was walked, forward and backward, the calories as a range, the
 // week so far, and (after a programme session) what comes next.
 
-import { clockText, fill, h, minutesFigure, minutesText, svg } from "../dom.js";
+import { clockText, fill, h, minutesFigure, minutesText, svg, walkFigures } from "../dom.js";
 import { number, t } from "../i18n.js";
 import { totals } from "../workout.js";
 
@@ -73,7 +73,9 @@ export function nextStep(programme, complete) {
  */
 export function renderSummary(root, { plan, summary, onDone, onHistory }) {
   const complete = summary.ended_by !== "stopped";
-  const seconds = (value) => clockText((value || 0) * 1000);
+  // Whole seconds shared out once (walkFigures): walked + paused = total, forward + backward (+ rest) = walked.
+  const figures = walkFigures(summary);
+  const seconds = (value) => clockText(value * 1000);
   const note = summary.local
     ? t("Played without the server: saved on this phone, and counted in your week once the server is back.")
     : summary.unconfirmed
@@ -98,10 +100,10 @@ export function renderSummary(root, { plan, summary, onDone, onHistory }) {
         Object.assign(title, { id: "summary-title", tabIndex: -1 }),
         h("p", { text: complete ? t("{name} — well walked.", { name: plan.name }) : plan.name })),
       h("div", { class: "stats" },
-        stat(seconds(summary.walked_seconds), t("walked")),
-        stat(seconds(summary.backward_seconds), t("backward"), "stat-reverse"),
-        stat(seconds(summary.forward_seconds), t("forward")),
-        stat(seconds(summary.duration_seconds), summary.paused_seconds >= 1 ? t("total time, {time} paused", { time: seconds(summary.paused_seconds) }) : t("total time")),
+        stat(seconds(figures.walked), t("walked")),
+        stat(seconds(figures.backward), t("backward"), "stat-reverse"),
+        stat(seconds(figures.forward), t("forward")),
+        stat(seconds(figures.total), figures.paused >= 1 ? t("total time, {time} paused", { time: seconds(figures.paused) }) : t("total time")),
         serverFigures ? caloriesSlot : null),
       weekSlot,
       nextSlot,

@@ -90,7 +90,7 @@ def coaching_screens(browser, out: Path, width: int) -> None:
     """Issue 5's screens, as a walker following a programme with some weeks behind them sees them."""
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "data").mkdir()
-        server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio", env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS)}).start()
+        server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio", env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)}).start()
         try:
             context = browser.new_context(viewport={"width": width, "height": 844}, base_url=server.url, has_touch=True, device_scale_factor=2)
             page = context.new_page()
@@ -238,7 +238,7 @@ def language_screens(browser, out: Path, size: dict, lang: str) -> None:
     """Every screen in one language, as a walker who uses it sees them (issue 10)."""
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "data").mkdir()
-        server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio", env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS)}).start()
+        server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio", env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)}).start()
         try:
             context = browser.new_context(viewport=size, base_url=server.url, has_touch=True, device_scale_factor=2)
             page = context.new_page()

@@ -172,7 +172,7 @@ def test_spanish_and_kilometres_chosen_in_settings_are_what_the_coach_says(phone
 
 
 def test_following_first_steps_a_finished_session_advances_it_and_a_stopped_one_does_not(phone_page, fresh_server):
-    running = fresh_server(env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS)})
+    running = fresh_server(env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)})
     page = phone_page(running.url)
     page.goto("/")
     before = page.request.get("/api/stats/week").json()

@@ -99,8 +99,8 @@ def run_workout(server, device, plan_id, *, stop_after_s=None, lead_ms=FAST_LEAD
 
 @pytest.fixture
 def fast_server(fresh_server):
-    """A server of the test's own whose cue lead is short, so workouts can be skipped through quickly."""
-    return fresh_server(env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS)})
+    """A server of the test's own whose cue and start leads are short, so workouts can be skipped through quickly."""
+    return fresh_server(env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)})
 
 
 # ---- settings ------------------------------------------------------------------------------

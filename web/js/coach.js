@@ -85,7 +85,8 @@ export class Coach extends EventTarget {
     this.lastAt = null;
     this.state = { state: "ready", started_at: null, paused_at: null, shift_ms: 0, skipped_segments: [], finished_at: null };
     this.starts = segmentStarts(plan.segments);
-    this.leadMs = session?.lead_ms ?? 0;
+    /** The walk clock's start lead: a start takes effect (a skip lands) this long after the tap (lead_ms is the cue push lead). */
+    this.leadMs = session?.start_lead_ms ?? session?.lead_ms ?? 0;
     /** The walk as one track (pocket mode) and the quiet before its position 0. */
     this.track = session?.track ?? saved?.track ?? null;
     this.trackLeadInMs = session?.track_lead_in_ms ?? saved?.track_lead_in_ms ?? this.leadMs;
@@ -398,7 +399,7 @@ export class Coach extends EventTarget {
     switch (msg.type) {
       case "hello":
         if (Array.isArray(msg.timeline) && msg.timeline.length) this.timeline = msg.timeline;
-        if (typeof msg.lead_ms === "number") this.leadMs = msg.lead_ms;
+        if (typeof (msg.start_lead_ms ?? msg.lead_ms) === "number") this.leadMs = msg.start_lead_ms ?? msg.lead_ms;
         this.track = msg.track ?? msg.session?.track ?? this.track;
         this.trackLeadInMs = msg.track_lead_in_ms ?? msg.session?.track_lead_in_ms ?? this.trackLeadInMs ?? this.leadMs;
         if (msg.session?.options) this.options = msg.session.options;

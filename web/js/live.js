@@ -154,8 +154,8 @@ export class LiveConnection {
   }
 }
 
-/** Lead of start and skip when playing without the server (the server's CUE_LEAD_MS plays this part there). */
-export const LOCAL_LEAD_MS = 1500;
+/** Lead of start and skip when playing without the server (the server's START_LEAD_MS there): the quiet lead-in of a kept track. */
+export const LOCAL_LEAD_MS = 500;
 
 /**
  * A workout played with no server: the walk clock (walkclock.js, the same rules as the
@@ -202,7 +202,7 @@ export class LocalSession {
       session: { id: this.id, plan_name: this.plan.name, segments: this.plan.segments, local: true, ...this.state },
       state: this.walk.state,
       server_time: this.now(),
-      lead_ms: LOCAL_LEAD_MS,
+      start_lead_ms: LOCAL_LEAD_MS,
       timeline: this.timeline,
       // The walk's track, when this phone kept it from playing the plan with the server.
       track: this.track,

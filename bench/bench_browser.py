@@ -2,6 +2,7 @@
 
     python bench/bench_browser.py            # the full run (a 5-minute workout)
     python bench/bench_browser.py --minutes 1
+    python bench/bench_browser.py --first-word   # only pocket mode's Start to first word
 
 Figures and targets:
 - app shell bytes on a first load, gzip-equivalent (every file the page and its service
@@ -15,7 +16,7 @@ Figures and targets:
 - pocket mode, Start-to-first-word for a 30-minute and a 4-hour plan: from the Start click to
   the first cue's audio coming out of the walk's <audio> element (its sound, tapped with
   captureStream() and an AnalyserNode), beside the planned start lead (start takes effect one
-  lead after the tap); target: at most 1 s later than planned. Then, 15 s into the walk, how
+  start lead, START_LEAD_MS, after the tap); target: at most 1 s after Start. Then, 15 s into the walk, how
   far the element is from the server's position and how many seeks steering made (a seek
   only when it is more than 50 ms off).
 
@@ -52,8 +53,8 @@ SHELL_TARGET_BYTES = 60 * 1024
 FCP_TARGET_MS = 500
 CUE_P99_TARGET_MS = 20
 FCP_RUNS = 7
-# Pocket mode: the first word may come at most this much later than the plan puts it.
-FIRST_WORD_LATE_TARGET_MS = 1000
+# Pocket mode: the first word is heard within this long of the Start tap (issue 8), even for a 4-hour plan.
+FIRST_WORD_TARGET_MS = 1000
 # A peak above this on the element's captured output is sound (the lead-in is digital silence).
 SOUND_PEAK = 0.01
 # How long the pocket walk plays after its first word before the element is compared with the server.
@@ -221,7 +222,8 @@ def measure_first_word(browser, url: str, segments: list[dict], name: str) -> di
     wait_until(lambda: page.evaluate("window.__pocket.sound !== null"), 30, "no sound came out of the walk's track", interval=0.05)
     probe = page.evaluate("window.__pocket")
     hello = log.of_type("hello")[0]
-    planned = hello["lead_ms"] + hello["timeline"][0]["offset_ms"]
+    # The walk clock's start lead (lead_ms is how far ahead cues are pushed; older servers had one lead).
+    planned = hello.get("start_lead_ms", hello["lead_ms"]) + hello["timeline"][0]["offset_ms"]
     first_word = probe["sound"] - probe["click"]
     time.sleep(POCKET_SETTLE_S)
     sample = page.evaluate("""async (id) => {
@@ -242,6 +244,7 @@ def main() -> int:
     """Run the three measurements against a real `retrowalk serve` and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=5.0, help="length of the timed workout (default 5)")
+    parser.add_argument("--first-word", action="store_true", help="measure only pocket mode's Start to first word (30-minute and 4-hour plans)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
@@ -250,18 +253,41 @@ def main() -> int:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
-                shell = measure_shell(browser, server.url + "/")
-                paints = measure_fcp(browser, server.url + "/")
                 started = time.monotonic()
-                cues = measure_cues(browser, server.url, args.minutes)
+                if not args.first_word:
+                    shell = measure_shell(browser, server.url + "/")
+                    paints = measure_fcp(browser, server.url + "/")
+                    started = time.monotonic()
+                    cues = measure_cues(browser, server.url, args.minutes)
                 pocket = [(label, measure_first_word(browser, server.url, segments, f"Pocket {label}"))
                           for label, segments in (("30 min", [{"kind": "reverse" if i % 2 else "forward", "seconds": 300} for i in range(6)]),
                                                   ("4 h", [{"kind": "reverse" if i % 2 else "forward", "seconds": 3600} for i in range(4)]))]
                 browser.close()
             # The track itself, decoded (bench/bench_track.py has the server-side timings too).
-            track_rows = half_hour_track_rows(server.url, folder / "audio", folder)
+            track_rows = [] if args.first_word else half_hour_track_rows(server.url, folder / "audio", folder)
         finally:
             server.stop()
+    results = [] if args.first_word else shell_and_cue_rows(shell, paints, cues, args.minutes)
+    for label, figures in pocket:
+        results += [
+            (f"pocket, Start to first word, {label} plan",
+             f"{figures['first_word']:.0f} ms (planned {figures['planned']:.0f}, {figures['late']:+.0f}; playing after {figures['playing']:.0f})",
+             figures["first_word"] <= FIRST_WORD_TARGET_MS, "<= 1 s after Start"),
+            (f"pocket, element vs server after {POCKET_SETTLE_S} s, {label}",
+             f"{figures['off']:+.0f} ms, {figures['seeks']} seek(s) after the first word",
+             abs(figures["off"]) <= POCKET_AGREE_TARGET_MS, "within 250 ms"),
+        ]
+    results += track_rows
+    print(f"RetroWalk browser benchmark (Chromium at {CHROMIUM_PATH}, workout took {time.monotonic() - started:.0f} s)")
+    for name, value, ok, target in results:
+        print(f"  {'ok  ' if ok else 'MISS'} {name:<46} {value:<48} target {target}")
+    for url in [] if args.first_word else shell["foreign"]:
+        print(f"  third-party request: {url}")
+    return 0 if all(ok for _, _, ok, _ in results) else 1
+
+
+def shell_and_cue_rows(shell: dict, paints: list[float], cues: dict, minutes: float) -> list[tuple]:
+    """The result rows of the shell, first-paint and screen-on cue measurements."""
     fcp = statistics.median(paints)
     p50, p99, worst = (percentile(cues["heard"], 0.5), percentile(cues["heard"], 0.99), max(cues["heard"]))
     n50, n99 = percentile(cues["naive"], 0.5), percentile(cues["naive"], 0.99)
@@ -273,26 +299,11 @@ def main() -> int:
         ("then precached for offline (gzip)", f"{pre_packed / 1024:.1f} KB ({pre_raw / 1024:.1f} KB raw)", True, "(in the background)"),
         ("third-party requests", str(len(foreign)), not foreign, "none"),
         ("first contentful paint (median)", f"{fcp:.0f} ms (runs: {', '.join(f'{p:.0f}' for p in paints)})", fcp <= FCP_TARGET_MS, "<= 500 ms"),
-        (f"cue error at the speaker, {cues['cues']} cues over {args.minutes:g} min",
+        (f"cue error at the speaker, {cues['cues']} cues over {minutes:g} min",
          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms", p99 <= CUE_P99_TARGET_MS, "p99 <= 20 ms"),
         ("cue error, naive currentTime mapping", f"p50 {n50:.1f} ms, p99 {n99:.1f} ms", True, "(for reference)"),
     ]
-    for label, figures in pocket:
-        results += [
-            (f"pocket, Start to first word, {label} plan",
-             f"{figures['first_word']:.0f} ms (planned {figures['planned']:.0f}, {figures['late']:+.0f}; playing after {figures['playing']:.0f})",
-             figures["late"] <= FIRST_WORD_LATE_TARGET_MS, "<= planned + 1 s"),
-            (f"pocket, element vs server after {POCKET_SETTLE_S} s, {label}",
-             f"{figures['off']:+.0f} ms, {figures['seeks']} seek(s) after the first word",
-             abs(figures["off"]) <= POCKET_AGREE_TARGET_MS, "within 250 ms"),
-        ]
-    results += track_rows
-    print(f"RetroWalk browser benchmark (Chromium at {CHROMIUM_PATH}, workout took {time.monotonic() - started:.0f} s)")
-    for name, value, ok, target in results:
-        print(f"  {'ok  ' if ok else 'MISS'} {name:<46} {value:<48} target {target}")
-    for url in foreign:
-        print(f"  third-party request: {url}")
-    return 0 if all(ok for _, _, ok, _ in results) else 1
+    return results
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from .plans import Plan, PlanInvalid, parse_plan, parse_segments
 from .programmes import BUILTIN_PLANS, PROGRAMMES, CompletedWalk, Programme
 from .programmes import progress as programme_progress
 from .programmes import week_backward_minutes
-from .programme_texts import localize_plan, localize_programme, localize_progress, localize_text
+from .programme_texts import localize_plan, localize_programme, localize_progress, localize_text, pattern
 from .settings import Settings, SettingsInvalid, timezone_problem, valid_timezone
 from .settings import apply_changes as apply_settings_changes
 from .settings import from_stored as settings_from_stored
@@ -292,9 +292,15 @@ def stats_week():
     device_id = current_device()
     settings = device_settings(device_id)
     zone = stats_zone(settings)
-    week = stats.week_summary(device_walks(device_id), zone, now_ms(), settings.weight_kg, progress_targets(device_id, settings))
-    # The calorie note quotes the Compendium's speed: in the walker's units too.
-    return {**week, "calories_note": localize_text(week["calories_note"], settings.units, display_lang(settings))}
+    targets = progress_targets(device_id, settings)
+    week = stats.week_summary(device_walks(device_id), zone, now_ms(), settings.weight_kg, targets)
+    lang = display_lang(settings)
+    # The two definitions, like the calorie note (which quotes the Compendium's speed), in the walker's language and units.
+    definitions = targets.definitions(
+        lambda english: pattern(english, lang),
+        localize_text(targets.programme, settings.units, lang) if targets.programme else None,
+    )
+    return {**week, "definitions": definitions, "calories_note": localize_text(week["calories_note"], settings.units, lang)}
 
 
 @bp.get("/api/stats/weeks")

@@ -248,7 +248,42 @@ PATTERNS: dict[str, tuple[str, str, str]] = {
                                                     "{programme} : semaine {week}, séance {session}"),
     "{programme}: {minutes} minutes": ("{programme}: {minutes} minutos", "{programme}: {minutes} Minuten",
                                        "{programme} : {minutes} minutes"),
+    # The progress screen's two definitions (stats.COUNTED_SESSION, ON_PLAN_WEEK_*).
+    "A walk counts as a session when you walk backwards at least the minutes its plan sets "
+    "(10 are always enough), and at least {minimum} minutes.": (
+        "Una caminata cuenta como sesión cuando caminas hacia atrás al menos los minutos que marca su plan "
+        "(10 siempre bastan), y como mínimo {minimum} minutos.",
+        "Ein Training zählt als Einheit, wenn du mindestens so viele Minuten rückwärts gehst, wie sein Plan "
+        "vorsieht (10 reichen immer), und mindestens {minimum} Minuten.",
+        "Une marche compte comme séance quand tu marches en arrière au moins les minutes prévues par son plan "
+        "(10 suffisent toujours), et au moins {minimum} minutes.",
+    ),
+    "A week is on plan with {n} session that counts: what {programme} asks for a week.": (
+        "Una semana va según el plan con {n} sesión que cuente: lo que {programme} pide por semana.",
+        "Eine Woche ist im Plan mit {n} Einheit, die zählt: so viel verlangt {programme} pro Woche.",
+        "Une semaine suit le plan avec {n} séance qui compte : ce que {programme} demande par semaine.",
+    ),
+    "A week is on plan with {n} sessions that count: what {programme} asks for a week.": (
+        "Una semana va según el plan con {n} sesiones que cuenten: lo que {programme} pide por semana.",
+        "Eine Woche ist im Plan mit {n} Einheiten, die zählen: so viel verlangt {programme} pro Woche.",
+        "Une semaine suit le plan avec {n} séances qui comptent : ce que {programme} demande par semaine.",
+    ),
+    "A week is on plan with {n} session that counts: what the guideline of a few times a week asks for.": (
+        "Una semana va según el plan con {n} sesión que cuente: lo que pide la pauta de unas cuantas veces por semana.",
+        "Eine Woche ist im Plan mit {n} Einheit, die zählt: so viel verlangt die Empfehlung von einigen Malen pro Woche.",
+        "Une semaine suit le plan avec {n} séance qui compte : ce que demande la recommandation de quelques fois par semaine.",
+    ),
+    "A week is on plan with {n} sessions that count: what the guideline of a few times a week asks for.": (
+        "Una semana va según el plan con {n} sesiones que cuenten: lo que pide la pauta de unas cuantas veces por semana.",
+        "Eine Woche ist im Plan mit {n} Einheiten, die zählen: so viel verlangt die Empfehlung von einigen Malen pro Woche.",
+        "Une semaine suit le plan avec {n} séances qui comptent : ce que demande la recommandation de quelques fois par semaine.",
+    ),
 }
+
+
+def pattern(english: str, lang: str) -> str:
+    """A sentence pattern of PATTERNS in the walker's language (English when it has none)."""
+    return _pick(PATTERNS, english, lang)
 
 
 def _pick(table: dict[str, tuple[str, str, str]], english: str, lang: str) -> str:

@@ -64,7 +64,7 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from .plans import BACKWARD_KINDS
@@ -196,6 +196,22 @@ def counts_as_session(backward_s: float, planned_backward_s: float | None) -> bo
     return walked >= round(max(wanted, MIN_COUNTED_BACKWARD_S) * TENTHS_PER_UNIT)
 
 
+# The two rules' sentences, English patterns (server/programme_texts.py PATTERNS translates them).
+COUNTED_SESSION = (
+    "A walk counts as a session when you walk backwards at least the minutes its plan sets "
+    "(10 are always enough), and at least {minimum} minutes."
+)
+# (one session, several sessions) a week.
+ON_PLAN_WEEK_PROGRAMME = (
+    "A week is on plan with {n} session that counts: what {programme} asks for a week.",
+    "A week is on plan with {n} sessions that count: what {programme} asks for a week.",
+)
+ON_PLAN_WEEK_GUIDELINE = (
+    "A week is on plan with {n} session that counts: what the guideline of a few times a week asks for.",
+    "A week is on plan with {n} sessions that count: what the guideline of a few times a week asks for.",
+)
+
+
 @dataclass(frozen=True)
 class Targets:
     """What a week asks for: from the programme followed (its week), else the general guideline."""
@@ -210,16 +226,20 @@ class Targets:
         """Backward minutes a week on plan adds up to, at the low end."""
         return round(self.backward_minutes[0] * self.sessions_per_week, 1)
 
-    def definitions(self) -> dict[str, str]:
-        """The two rules in words, as the progress screen shows them."""
-        sessions = f"{self.sessions_per_week} session{'s' if self.sessions_per_week != 1 else ''}"
-        asks = f"{self.programme} asks for" if self.programme else "the guideline of a few times a week asks for"
+    def definitions(self, pattern: Callable[[str], str] = lambda english: english, programme_name: str | None = None) -> dict[str, str]:
+        """The two rules in words, as the progress screen shows them.
+
+        `pattern` gives each English sentence pattern in the walker's language
+        (programme_texts.pattern), `programme_name` the followed programme's name in it.
+        """
+        one = self.sessions_per_week == 1
+        if self.programme:
+            on_plan = ON_PLAN_WEEK_PROGRAMME[0 if one else 1]
+        else:
+            on_plan = ON_PLAN_WEEK_GUIDELINE[0 if one else 1]
         return {
-            "counted_session": (
-                "A walk counts as a session when you walk backwards at least the minutes its plan sets "
-                f"(10 are always enough), and at least {MIN_COUNTED_BACKWARD_S // 60}."
-            ),
-            "on_plan_week": f"A week is on plan with {sessions} that count: what {asks} a week.",
+            "counted_session": pattern(COUNTED_SESSION).format(minimum=MIN_COUNTED_BACKWARD_S // 60),
+            "on_plan_week": pattern(on_plan).format(n=self.sessions_per_week, programme=programme_name or self.programme),
         }
 
 

@@ -280,6 +280,19 @@ def test_week_1_session_1_walked_as_set_counts_against_the_programmes_own_target
     assert "First steps backward" in week["definitions"]["on_plan_week"] and week["streak_weeks"] == 0
 
 
+def test_what_counts_and_a_week_on_plan_are_defined_in_the_walkers_language(device, server):
+    device.post(server.url + "/api/programmes/first-steps/start", timeout=TIMEOUT)
+    english = device.get(server.url + "/api/stats/week", timeout=TIMEOUT).json()["definitions"]
+    assert "at least 2 minutes" in english["counted_session"]
+    assert "3 sessions that count: what First steps backward asks for a week" in english["on_plan_week"]
+    german = device.get(server.url + "/api/stats/week?lang=de", timeout=TIMEOUT).json()["definitions"]
+    assert german["counted_session"].startswith("Ein Training zählt als Einheit") and "mindestens 2 Minuten" in german["counted_session"]
+    assert german["on_plan_week"] == "Eine Woche ist im Plan mit 3 Einheiten, die zählen: so viel verlangt Erste Schritte rückwärts pro Woche."
+    for lang in ("es", "fr"):
+        spoken = device.get(server.url + f"/api/stats/week?lang={lang}", timeout=TIMEOUT).json()["definitions"]
+        assert set(spoken) == set(english) and all(spoken[key] != english[key] for key in english), spoken
+
+
 def test_programme_texts_speak_the_walkers_units_and_cite_their_sources(device, server):
     imperial = device.get(server.url + "/api/programmes/first-steps", timeout=TIMEOUT).json()
     assert "under 2 mph" in imperial["description"] and "Hreljac" in imperial["source"]

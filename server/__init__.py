@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     # Full garbage collections run by the cue scheduler, with the cues of their pause sent ahead
     # (server/live.py); `retrowalk serve` turns this on, other processes keep Python's own.
     "SCHEDULED_GC": False,
+    # Several instances behind a balancer that routes /ws/sessions/<id> by its first letters: this
+    # instance's letters, put before each session id it makes (docs/scaling.md); empty for one.
+    "SHARD": "",
 }
 
 

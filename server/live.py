@@ -26,6 +26,7 @@ import heapq
 import itertools
 import json
 import logging
+import re
 import secrets
 import sqlite3
 import threading
@@ -93,9 +94,24 @@ def now_ms() -> int:
     return int(time.time() * MS_PER_S)
 
 
+# This instance's shard: the start of every session id it makes, by which a load balancer sends a
+# walk's sockets to the one instance whose scheduler owns the walk (docs/scaling.md). Set once
+# from the SHARD setting at start-up; empty for a single instance.
+SHARD_PATTERN = re.compile(r"[A-Za-z0-9]{0,8}")
+_shard = ""
+
+
+def set_shard(shard: str) -> None:
+    """Make this process's session ids start with `shard` (letters and digits, at most 8), or ValueError."""
+    global _shard
+    if not isinstance(shard, str) or not SHARD_PATTERN.fullmatch(shard):
+        raise ValueError(f"SHARD must be up to 8 letters or digits, not {shard!r}")
+    _shard = shard
+
+
 def new_session_id() -> str:
-    """An unguessable session id (ownership is checked too; this keeps ids from being enumerated)."""
-    return secrets.token_urlsafe(SESSION_ID_BYTES)
+    """An unguessable session id, after this instance's shard (ownership is checked too; this keeps ids from being enumerated)."""
+    return _shard + secrets.token_urlsafe(SESSION_ID_BYTES)
 
 
 def socket_path(session_id: str) -> str:
@@ -509,11 +525,12 @@ class SessionStore:
             ).fetchone()
             return session_from_row(dict(row), self._events(session_id)) if row else None
 
-    def load_live(self) -> list[LiveSession]:
-        """Every session that was running or paused when the server last stopped."""
+    def load_live(self, shard: str = "") -> list[LiveSession]:
+        """Every session of `shard` (all, if empty) that was running or paused when the server last stopped."""
         with self.lock:
             rows = [dict(r) for r in self.conn.execute(
-                f"SELECT {SESSION_SELECT} FROM sessions WHERE state IN ('running', 'paused')"
+                f"SELECT {SESSION_SELECT} FROM sessions WHERE state IN ('running', 'paused') AND substr(id, 1, ?) = ?",
+                [len(shard), shard],
             )]
             return [session_from_row(row, self._events(row["id"])) for row in rows]
 
@@ -695,7 +712,8 @@ class LiveHub:
         """Reload running and paused sessions after a restart; finish those whose end has passed."""
         now = self.clock()
         with self.lock:
-            for session in self.store.load_live():
+            # Another instance's walks are its own to bring back (they share the database).
+            for session in self.store.load_live(_shard):
                 session.restore(now)
                 self.sessions[session.id] = session
                 end = session.end_at()
@@ -1167,6 +1185,7 @@ def init_app(app: Flask) -> LiveHub:
         full_gc_every_ms=FULL_GC_EVERY_MS if app.config.get("SCHEDULED_GC") else None,
     )
     app.extensions["live"] = hub
+    set_shard(app.config.get("SHARD", ""))
     _watch_gc(hub.metrics)
     hub.restore()
     return hub

@@ -442,3 +442,27 @@ def test_before_a_full_collection_every_cue_due_in_its_pause_goes_out_ahead_and_
     assert [m["seq"] for m in phone.of_type("cue")] == [c["seq"] for c in timeline], "every cue once, in order"
     assert hub.metrics.cues_missed == 0
     hub.stop()
+
+
+def test_an_instance_makes_ids_of_its_shard_and_brings_back_only_its_own_walks_after_a_restart(tmp_path, monkeypatch):
+    path = tmp_path / "retrowalk.db"
+    conn = storage.connect(path)
+    storage.migrate(conn)
+    conn.execute("INSERT INTO devices (id, created_at) VALUES ('d1', 0)")
+    walks = {}
+    for shard in ("a", "b"):
+        monkeypatch.setattr(live, "_shard", "")
+        live.set_shard(shard)
+        walks[shard] = live.insert_session(conn, device_id="d1", plan=PLAN, options={}, timeline=timeline_of(THREE_FIVES), now=T0)
+    conn.close()
+    assert walks["a"].startswith("a") and walks["b"].startswith("b")
+    clock = Clock(T0)
+    hub = make_hub(path, clock)
+    for session_id in walks.values():
+        hub.control(session_id, "start")
+    live.set_shard("a")
+    again = make_hub(path, clock)
+    assert again.restore() == 1 and set(again.sessions) == {walks["a"]}, "b's walk is b's instance's to run"
+    with pytest.raises(ValueError):
+        live.set_shard("a/b")
+    live.set_shard("")

@@ -36,6 +36,7 @@ HOW_TO_ENABLE = (
 
 # Records each scheduled cue: when it was asked to start on the context clock, both clocks at
 # that moment, and whether it was stopped before it began (a cue withdrawn on pause or skip).
+# `confirmation`: a pause, resume or skip confirmation (web/js/audio.js CONFIRMATION_MARK), not a cue.
 INSTRUMENT_JS = r"""
 (() => {
   const started = [];
@@ -50,7 +51,7 @@ INSTRUMENT_JS = r"""
       when, currentTime: ctx.currentTime, perf: performance.now(), timeOrigin: performance.timeOrigin,
       stampContext: stamp ? stamp.contextTime : null, stampPerf: stamp ? stamp.performanceTime : null,
       samples: this.buffer ? this.buffer.length : 0, duration: this.buffer ? this.buffer.duration : 0,
-      cancelled: false,
+      cancelled: false, confirmation: Boolean(this.retrowalkConfirmation),
     };
     this.__record = record;
     started.push(record);
@@ -173,7 +174,7 @@ def played_cues(page) -> list[dict]:
     records = page.evaluate("window.__cueStarts")
     plays = []
     for r in records:
-        if r["samples"] < MIN_CUE_SAMPLES or r["cancelled"]:
+        if r["samples"] < MIN_CUE_SAMPLES or r["cancelled"] or r.get("confirmation"):
             continue
         naive = r["timeOrigin"] + r["perf"] + (r["when"] - r["currentTime"]) * 1000
         if r["stampPerf"]:

@@ -213,6 +213,9 @@ def test_following_first_steps_a_finished_session_advances_it_and_a_stopped_one_
     assert page.inner_text('[data-figure="backward"] b') == f"{after['backward_minutes']:g}"
     assert page.locator(".chart-sessions circle").count() == 2
     assert page.locator(".chart-sessions circle.point-stopped").count() == 1
+    # What counts and a week on plan: the server's own definitions, word for word.
+    definitions = after["definitions"]
+    assert page.inner_text("#on-plan-definition") == f"{definitions['counted_session']} {definitions['on_plan_week']}"
     assert not page.js_errors
 
 

@@ -50,6 +50,7 @@ def expect_clip(page, before: int, phrase: dict) -> dict:
 
     record = wait_until(started, CLIP_WAIT_S, f"no source of {phrase['text']!r} ({phrase['audio']}) was started")
     assert record["when"] - record["currentTime"] <= AT_ONCE_S, f"{phrase['text']!r} was scheduled for later, not at once"
+    assert record["confirmation"], "the clip is not marked as a confirmation (cue counts would include it)"
     return record
 
 

@@ -142,6 +142,9 @@ def test_every_screen_and_accessible_name_is_in_the_walkers_language(phone_page,
     page.goto("/#/progress")
     page.wait_for_selector(".chart-weeks")
     check("progress")
+    # The definitions of a session that counts and a week on plan come from the server, in this language.
+    on_plan = page.request.get("/api/stats/week").json()["definitions"]["on_plan_week"]
+    assert on_plan in page.inner_text("#on-plan-definition") and "on plan" not in on_plan
     page.goto("/#/settings")
     page.wait_for_selector("#weight")
     page.locator('[data-setting="countdown"] input[value="5"]').check(force=True)

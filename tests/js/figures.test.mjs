@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { clockParts, minutesShown, minutesToGo, walkFigures } from "../../web/js/dom.js";
+import { clockParts, minutesShown, minutesToGo, walkFigures, weekMinutes } from "../../web/js/dom.js";
 
 test("4.5 s into a 15 s plan reads 0:04 done, 0:11 to go (not 0:05 and 0:11)", () => {
   assert.deepEqual(clockParts(4500, 15_000), { done: 4, toGo: 11 });
@@ -57,4 +57,15 @@ test("the week's minutes shown and the minutes to go add up to the target", () =
   }
   assert.equal(minutesToGo(42.5, 150), 107);
   assert.equal(minutesShown(42.5), 43);
+});
+
+test("a week's row in the chart's table: forward + backward = total, whole from 10 minutes", () => {
+  assert.deepEqual(weekMinutes(12.5, 2.4, 14.9), { forward: 13, backward: 2, total: 15 });
+  assert.deepEqual(weekMinutes(3.4, 2.4, 5.8), { forward: 3.4, backward: 2.4, total: 5.8 });
+  for (let f = 0; f < 400; f += 7) {
+    for (let b = 0; b < 400; b += 13) {
+      const row = weekMinutes(f / 10, b / 10, (f + b) / 10);
+      assert.equal(Math.round((row.forward + row.backward) * 10), Math.round(row.total * 10), `${f} ${b}`);
+    }
+  }
 });

@@ -14,6 +14,9 @@ const DECODE_SAMPLE_RATE = 48000;
 /** A running context whose clock has not moved in this long is frozen (iOS after an interruption). */
 const FROZEN_CLOCK_MS = 600;
 
+/** The mark on a confirmation's source node: a recording of what played (tests/browser_support.py) tells it from a cue. */
+export const CONFIRMATION_MARK = "retrowalkConfirmation";
+
 /** Where a pause, resume or skip came from: a tap in the app, or the lock screen or a headset. */
 export const CONTROL_FROM = Object.freeze({ APP: "app", OUTSIDE: "outside" });
 
@@ -277,6 +280,7 @@ export class CuePlayer {
     source.buffer = buffer;
     source.connect(this.ctx.destination);
     source.onended = () => { if (this.confirmation === source) this.confirmation = null; };
+    source[CONFIRMATION_MARK] = true;
     source.start(this.ctx.currentTime);
     this.confirmation = source;
     return true;

@@ -4,7 +4,7 @@
 // Sizes are in viewBox units; the SVG scales to its box, whose height its aspect ratio fixes
 // before any data arrive, so nothing on the page moves when a chart is drawn.
 
-import { h, minutesFigure } from "./dom.js";
+import { h, minutesFigure, weekMinutes } from "./dom.js";
 import { dateFormat, number, plural, t } from "./i18n.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -145,7 +145,11 @@ export function weeklyChart(weeks, target) {
       h("span", {}, h("i", { class: "k-reverse" }), t("Backward")),
       h("span", {}, h("i", { class: "legend-target" }), t("{n} min target", { n: number(target) }))),
     dataTable(t("Minutes walked per week (target {n})", { n: number(target) }), [t("Week of"), t("Forward"), t("Backward"), t("Total")],
-      weeks.map((w) => [dayMonth(w.week_start), minutesFigure(w.forward_minutes), minutesFigure(w.backward_minutes), minutesFigure(w.minutes)])));
+      weeks.map((w) => {
+        // Shared out once, so a row's forward and backward add up to its total.
+        const row = weekMinutes(w.forward_minutes, w.backward_minutes, w.minutes);
+        return [dayMonth(w.week_start), number(row.forward), number(row.backward), number(row.total)];
+      })));
 }
 
 /**

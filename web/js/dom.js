@@ -124,6 +124,25 @@ export function minutesShown(minutes) {
 }
 
 /**
+ * A week's forward, backward and total minutes (to a tenth, as the server gives them) as a
+ * table row shows them: to the tenth under 10 minutes in all, else whole minutes shared out
+ * by the one rounding rule (roundParts), so forward + backward (+ any rest) = total.
+ * @param {number} forward
+ * @param {number} backward
+ * @param {number} total
+ * @returns {{forward: number, backward: number, total: number}} minutes
+ */
+export function weekMinutes(forward, backward, total) {
+  const tenths = (value) => Math.max(Math.round((value || 0) * TENTHS_PER_S), 0);
+  const all = tenths(total);
+  const f = Math.min(tenths(forward), all);
+  const b = Math.min(tenths(backward), all - f);
+  if (all < MINUTES_SHOWN_WHOLE_FROM * TENTHS_PER_S) return { forward: f / TENTHS_PER_S, backward: b / TENTHS_PER_S, total: all / TENTHS_PER_S };
+  const [wholeF, wholeB, other] = roundParts([f, b, all - f - b], TENTHS_PER_S);
+  return { forward: wholeF, backward: wholeB, total: wholeF + wholeB + other };
+}
+
+/**
  * The minutes still to go to a target, from the figure shown (so shown + to go = target).
  * @param {number} minutes
  * @param {number} target

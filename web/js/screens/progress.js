@@ -15,6 +15,20 @@ function aim(suggestion) {
     : t("Aim for {low}–{high} minutes backward, {n} times a week:", { low: number(low), high: number(high), n: number(suggestion.sessions) });
 }
 
+/**
+ * What counts as a session and as a week on plan: the server's own two definitions (GET
+ * /api/stats/week `definitions`, in the walker's language), said once for every screen and
+ * the API; a week saved before the server gave them is said from its figures.
+ * @param {object} week
+ * @returns {string}
+ */
+function definitionsText(week) {
+  const definitions = week.definitions;
+  if (definitions?.counted_session && definitions?.on_plan_week) return `${definitions.counted_session} ${definitions.on_plan_week}`;
+  return `${t("A walk counts when you walk backwards at least the minutes its plan sets (10 are always enough).")} `
+    + plural(week.backward_suggestion.sessions, "A week is on plan with {n} session that counts.", "A week is on plan with {n} sessions that count.");
+}
+
 function tile(value, label, extra = "") {
   return h("div", { class: `stat ${extra}` }, h("b", { text: value }), h("span", { text: label }));
 }
@@ -67,9 +81,7 @@ export function renderProgress(root, { week, weeks, offline, error }) {
     weeklyChart(weeks.weeks, weeks.target_minutes),
     h("h2", { class: "section-title", text: t("Backward minutes per walk") }),
     sessionChart(weeks.sessions, suggestion.minutes_per_session),
-    // The server's two definitions (stats.Targets.definitions), said here in the walker's language from its figures.
-    h("p", { class: "note", id: "on-plan-definition", text: `${plural(suggestion.sessions, "A week is on plan with {n} session that counts.", "A week is on plan with {n} sessions that count.")} `
-      + t("A walk counts when you walk backwards at least the minutes its plan sets (10 are always enough).") }),
+    h("p", { class: "note", id: "on-plan-definition", text: definitionsText(week) }),
     h("a", { class: "btn btn-secondary btn-block csv", href: HISTORY_CSV_URL, download: "" }, t("Download history (CSV)")),
   );
 }

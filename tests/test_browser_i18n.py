@@ -188,3 +188,50 @@ def test_an_english_phone_loads_no_strings_and_another_only_the_first_screens_st
     page.wait_for_selector("text=Réglages")
     assert any(url.endswith("/js/i18n/fr-more.js") for url in fetched), "the later screens' strings never came"
     assert not page.js_errors
+
+
+# The player's phase word, drawn as player.js draws it (its length in --chars), in the app's CSS.
+PHASE_WORD_JS = r"""
+(word) => {
+  const phase = document.createElement("section");
+  phase.className = "phase";
+  phase.dataset.kind = "cooldown";
+  const name = document.createElement("h1");
+  name.className = "phase-name";
+  name.textContent = word;
+  name.style.setProperty("--chars", String(Math.max(...word.split(/\s+/).map((w) => w.length), 4)));
+  phase.append(name);
+  document.body.dataset.screen = "player";  // the player's own layout (main.js sets it)
+  const player = document.createElement("div");
+  player.className = "player";
+  player.append(phase);
+  document.getElementById("main").replaceChildren(player);
+  const box = phase.getBoundingClientRect();
+  const text = name.getBoundingClientRect();
+  return { fits: text.left >= box.left && text.right <= box.right && name.scrollWidth <= name.clientWidth + 1,
+           size: parseFloat(getComputedStyle(name).fontSize), width: text.width, room: box.width };
+}
+"""
+KIND_LABELS = ("Warm-up", "Forward", "Reverse", "Rest", "Cool-down")
+
+
+@pytest.mark.parametrize("size", [(320, 568), (390, 844), (768, 1024), (1024, 768), (1280, 860)])
+def test_the_phase_word_fits_the_width_in_every_language(phone_page, server, size):
+    page = phone_page(server.url)
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto("/")
+    page.wait_for_selector(".plan-card")
+    words = {"en": list(KIND_LABELS)}
+    for lang in ("es", "de", "fr"):
+        table = read_table(lang, "core")
+        words[lang] = [table[label] for label in KIND_LABELS]
+    clipped = []
+    for lang, labels in words.items():
+        for label in labels:
+            word = label.upper()
+            result = page.evaluate(PHASE_WORD_JS, word)
+            if not result["fits"]:
+                clipped.append(f"{lang} {word}: {result}")
+            # Big enough to read at arm's length on a treadmill, however long the word.
+            assert result["size"] >= 24, f"{word} is only {result['size']} px at {size}"
+    assert not clipped, f"clipped at {size}: {clipped}"

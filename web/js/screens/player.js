@@ -224,8 +224,9 @@ export function renderPlayer(root, { coach }) {
     if (shown.kind !== segment.kind || shown.index !== pos.index) {
       phase.dataset.kind = segment.kind;
       name.textContent = info.word;
-      // The phase word fills the width whatever its length ("REST", "RETOUR AU CALME"): app.css sizes it by this count.
-      name.style.setProperty("--chars", String(Math.max(info.word.length, 4)));
+      // The phase word fills the width whatever its length ("REST", "CALENTAMIENTO"): app.css sizes it by its
+      // longest word, and a phrase ("RETOUR AU CALME") breaks between words.
+      name.style.setProperty("--chars", String(Math.max(...info.word.split(/\s+/).map((word) => word.length), 4)));
       arrowHolder.replaceChildren(svg({ viewBox: "0 0 56 56", class: "phase-arrow" }, ARROWS[info.arrow]));
       hint.textContent = segment.speed_mph ? t("at {speed}", { speed: speedText(segment.speed_mph, units) }) : segment.kind === "rest" ? t("hold the rail, breathe") : "";
       where.textContent = `${t("{done} of {total}", { done: number(pos.index + 1), total: number(plan.segments.length) })} · ${plan.name}`;

@@ -179,6 +179,8 @@ def test_with_javascript_blocked_every_cue_is_heard_at_its_place(phone_page, ser
     log = start_in_mode(page, plan, "pocket")
     hello = session_of(log)
     lead_in = hello["track_lead_in_ms"]
+    # Half a second in, the element's output is settled (a recording begun at its first frames
+    # starts a few hundred ms behind its currentTime); the 12 s then hold 5 words to place.
     wait_until(lambda: track(page)["time"] > 500, 10, "the track is not playing")
     recorded_from = page.evaluate(RECORD_START_JS)
     page.evaluate(f"() => {{ const end = performance.now() + {BLOCK_S * 1000}; while (performance.now() < end) {{}} }}")
@@ -188,7 +190,7 @@ def test_with_javascript_blocked_every_cue_is_heard_at_its_place(phone_page, ser
     # Every cue the track says inside the recording (not at its very edges), with the nearest word heard.
     due = [cue["offset_ms"] + lead_in for cue in hello["timeline"]
            if recorded_from + ONSET_QUIET_MS < cue["offset_ms"] + lead_in < recorded_to - 2 * CUE_PLACE_MS]
-    assert len(due) >= 6, f"too few cues in the recording to judge: {due}"
+    assert len(due) >= 5, f"too few cues in the recording to judge: {due}"
     lateness = [min(heard, key=lambda at: abs(at - when)) - when for when in due]
     latency = min(lateness)
     assert -CUE_PLACE_MS <= latency <= CUE_PLACE_MS, f"the recording is {latency:+.0f} ms off the track: {lateness}"

@@ -13,7 +13,7 @@ from browser_support import SocketLog, confirm_safety, create_plan, played_cues,
 
 pytestmark = pytest.mark.browser
 
-# A short cue lead lets a test skip through a programme session in seconds (as test_coaching_api does).
+# Short cue and start leads let a test skip through a programme session in seconds (as test_coaching_api does).
 FAST_LEAD_MS = 200
 # Between two taps on Skip: longer than the lead, so the server never refuses one as "segment ending".
 SKIP_EVERY_S = 0.6

@@ -177,7 +177,7 @@ export default {
   "This week": "Cette semaine",
   "This week {minutes} minutes, {backward} backward.": "Cette semaine {minutes} minutes, dont {backward} en arrière.",
   "This week:": "Cette semaine :",
-  "This week: {start} to {end}.": "Cette semaine : du {start} au {end}.",
+  "This week: {start} to {end}.": "Cette semaine : du {start} au {end}",
   "Time remaining": "Temps restant",
   "Tip: add RetroWalk to your home screen to open it like an app, even offline.": "Astuce : ajoute RetroWalk à ton écran d’accueil pour l’ouvrir comme une app, même hors ligne.",
   "Total": "Total",

@@ -32,6 +32,7 @@ import resource
 import signal
 import socket
 import statistics
+from collections import Counter
 import subprocess
 import sys
 import tempfile
@@ -400,8 +401,11 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
             "lead_p01": percentile(leads, SHORT_LEAD_SHARE),  # and 99.9% at least this early
             "lead_min": leads[0] if leads else 0,
             "short": sum(len(r.short_cues) for r in collected),
+            "short_by_seq": sorted(Counter(seq for r in collected for _, _, seq in r.short_cues).items(), key=lambda kv: -kv[1])[:5],
             "short_explained": sum(r.short_explained() for r in collected),
             "walker_lag_max_ms": max((r.loop_lag_max_ms for r in collected), default=0.0),
+            "reconnects": sum(r.reconnects for r in collected),
+            "reconnect_reasons": [reason for r in collected for reason in r.reconnect_reasons],
             "walkers_peak_cpu_pct": walker_peak,
             "rss_mb": max(a["rss_mb"] for a in after),
             "rss_total_mb": sum(a["rss_mb"] for a in after),
@@ -417,6 +421,7 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
             "spread_s": spread,
             "workout_s": segments * SEGMENT_SECONDS,
             "scheduler_lag_max_ms": worst("scheduler_lag_max_ms"),
+            "scheduler_errors": grew("scheduler_errors"),
             "walkers_cpu_pct": walkers_cpu_pct,
             "walkers_wait_pct": walkers_wait_pct,
             "gc_pause_max_ms": worst("gc_pause_max_ms"),
@@ -469,14 +474,17 @@ def report(figures: dict, label: str = "") -> None:
         print(f"  walker errors: {kinds}; first: {figures['errors'][0]}", flush=True)
     print(f"  (starts spread over {figures['spread_s']:.0f} s, workouts of {figures['workout_s']} s; setup of {figures['created']:,} devices+plans+sessions and {figures['connected']:,} sockets: "
           f"{figures['setup_s']:.0f} s in {figures['processes']} walker processes; "
-          f"server: longest scheduler lag {figures['scheduler_lag_max_ms']} ms, waited for a core {figures['runq_wait_pct']:.0f}% of the walk "
+          f"server: longest scheduler lag {figures['scheduler_lag_max_ms']} ms ({figures['scheduler_errors']} scheduler errors), waited for a core {figures['runq_wait_pct']:.0f}% of the walk "
           f"(machine load {figures['load_avg']:.1f}); GC while walking: {figures['gc_walk_total_ms']:.0f} ms in all ({figures['gc_walk_cpu_ms']:.0f} ms of CPU), "
           f"{figures['gc_walk_full']} full ({figures['gc_walk_scheduled']} timed by the scheduler), longest {figures['gc_walk_max_ms']} ms (longest ever {figures['gc_pause_max_ms']} ms); "
           f"walkers: {figures['walkers_cpu_pct']:.0f}% CPU in all, each waited for a core {figures['walkers_wait_pct']:.0f}% of the walk, "
           f"event loops up to {figures['walker_lag_max_ms']:.0f} ms late)", flush=True)
+    if figures["reconnects"]:
+        print(f"  {figures['reconnects']} handshake(s) closed unanswered during set-up and tried again; first: {figures['reconnect_reasons'][0]}", flush=True)
     if figures["short"]:
         print(f"  {figures['short']:,} cues came with under {TARGET_MIN_LEAD_MS} ms of lead; {figures['short_explained']:,} of them "
-              f"while the walker's own event loop was behind by at least their shortfall (the client's delay, not the server's)", flush=True)
+              f"while the walker's own event loop was behind by at least their shortfall (the client's delay, not the server's); "
+              f"most of them at seq {', '.join(f'{seq} ({n})' for seq, n in figures['short_by_seq'])}", flush=True)
     if figures.get("profile") and figures["profile"].exists():
         print_profile(figures["profile"])
     if figures["missing_by_seq"]:

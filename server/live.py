@@ -846,7 +846,13 @@ class LiveHub:
                 self._announce_finish(session, event, now)
             else:
                 self.broadcast(session_id, self._state_message(session, event, now))
-                self._schedule(session)
+                if session.state == RUNNING:
+                    # Cues already due go out with the state, not at the scheduler's next turn: the
+                    # first after a start or skip is due only start_lead_ms (500 ms) after the tap.
+                    self._advance(session, now)
+                    self._wake.set()
+                else:
+                    self._schedule(session)
             return session
 
     def _commit(self, session: LiveSession, before: dict, event: Event) -> None:

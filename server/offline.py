@@ -9,7 +9,9 @@ LiveSession and its events out, or OfflineWalkInvalid / OfflineWalkUnfinished.
 
 How a log ends: a stop ends it there; a log without a stop completes at the walk's end if
 that end has passed by the time of the upload, or, left paused, is stopped after the
-longest pause (LIVE_MAX_PAUSE_S) as a live walk would be. A walk whose clock says it is
+longest pause (LIVE_MAX_PAUSE_S) as a live walk would be; so is a walk whose next event
+(e.g. the stop an abandoned walk gets when the app is next opened) comes after that longest
+pause: it ends, stopped, when the pause ran out, not days later. A walk whose clock says it is
 still under way is not stored yet (OfflineWalkUnfinished, a 409: upload it again later).
 A stop sent after the walk had already completed by itself changes nothing (the phone may
 log the walker's tap on Stop a moment after the last cue).
@@ -140,6 +142,11 @@ def play(session: LiveSession, log: OfflineLog, now: int, max_pause_ms: int | No
     session.end_ms = log.end_ms  # where the phone's walk ended on its own (its last cue, if later than the plan)
     stored: list[Event] = []
     for number, event in enumerate(log.events, start=1):
+        if session.state == wc.PAUSED and max_pause_ms and event["at"] > session.paused_at + max_pause_ms:
+            # A live walk paused this long was stopped at the cap (LIVE_MAX_PAUSE_S); so is this one,
+            # e.g. an abandoned walk whose stop was only logged when the app was next opened.
+            stored.append(session.finish(session.paused_at + max_pause_ms, wc.ENDED_STOPPED))
+            return stored
         end = session.end_at()
         if event["type"] == "stop" and number == len(log.events) and end is not None and end <= event["at"]:
             break  # the walk had completed by itself before this last tap on Stop: it changes nothing

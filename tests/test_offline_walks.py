@@ -180,6 +180,22 @@ def test_a_walk_still_under_way_by_its_clock_is_not_stored_yet(server):
     assert done.status_code == 201
 
 
+def test_an_abandoned_paused_walk_stopped_days_later_counts_only_the_longest_pause(server):
+    device = server.client()
+    longest_pause_ms = 4 * 3600 * 1000  # the server's LIVE_MAX_PAUSE_S, which a live walk is stopped after
+    two_days_ms = 2 * 24 * 3600 * 1000
+    t0 = now_ms() - two_days_ms - 10_000
+    paused_at = t0 + LEAD_MS + 2_000
+    # Paused, then the app was closed; the stop was logged when it was next opened, two days on.
+    events = [{"type": "start", "at": t0}, {"type": "pause", "at": paused_at}, {"type": "stop", "at": paused_at + two_days_ms}]
+    response = upload(server, device, walk_id(), body_of(events))
+    assert response.status_code == 201, response.text
+    session = response.json()
+    assert session["ended_by"] == "stopped" and session["finished_at"] == paused_at + longest_pause_ms
+    assert session["summary"]["paused_seconds"] == longest_pause_ms / 1000
+    assert session["summary"]["walked_seconds"] == 2.0
+
+
 def _log(*steps: tuple[str, int]) -> list[dict]:
     """A log of (type, ms after a start 60 s ago)."""
     t0 = now_ms() - 60_000

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { STEER_THRESHOLD_MS, TrackPlayer } from "../../web/js/pocket.js";
+import { STALL_GIVE_UP_MS, STEER_THRESHOLD_MS, TrackPlayer } from "../../web/js/pocket.js";
 
 /** A media element as far as the player uses it: a position, paused, events, and a record of seeks. */
 class FakeMedia extends EventTarget {
@@ -112,4 +112,37 @@ test("a seek that landed late is learnt: the next one aims that much ahead and l
   player.settleUntil = 0;
   assert.equal(player.steer(7000), false);
   assert.equal(player.seekLagMs, 80);
+});
+
+test("a track that fails mid-walk (its next bytes never came) is reported once, so the walk goes on as clips", async () => {
+  const { media, player } = await playing(5000);
+  const failed = [];
+  player.handlers.onFailed = (why) => failed.push(why);
+  media.dispatchEvent(new Event("error"));
+  media.dispatchEvent(new Event("error"));
+  assert.deepEqual(failed, ["error"]);
+});
+
+test("a track that should play but stands still longer than the give-up time is reported as stalled", async () => {
+  const { media, player } = await playing(5000);
+  const failed = [];
+  player.handlers.onFailed = (why) => failed.push(why);
+  media.time = 5;
+  assert.equal(player.checkStall(0), false);
+  media.time = 6; // it moves: not stalled, however long the look took
+  assert.equal(player.checkStall(STALL_GIVE_UP_MS * 2), false);
+  assert.equal(player.checkStall(STALL_GIVE_UP_MS * 2 + STALL_GIVE_UP_MS / 2), false, "a short wait for bytes is not a failure");
+  assert.deepEqual(failed, []);
+  assert.equal(player.checkStall(STALL_GIVE_UP_MS * 4), true);
+  assert.deepEqual(failed, ["stalled"]);
+});
+
+test("a paused walk's track standing still is not a stall", async () => {
+  const { player } = await playing(5000);
+  const failed = [];
+  player.handlers.onFailed = (why) => failed.push(why);
+  player.pause(5000);
+  assert.equal(player.checkStall(0), false);
+  assert.equal(player.checkStall(STALL_GIVE_UP_MS * 10), false);
+  assert.deepEqual(failed, []);
 });

@@ -24,17 +24,21 @@ const START_POLL_MS = 10;
 const HAVE_FUTURE_DATA = 3;
 /** readyState from which the element knows its duration (HAVE_METADATA). */
 const HAVE_METADATA = 1;
+/** A track that should play but has not moved for this long has stalled for good (the network went with its bytes). */
+export const STALL_GIVE_UP_MS = 3000;
 
 /**
  * One walk's track on one <audio> element. `expect` is what the walk wants of it ("playing",
  * "paused", "idle", or "blocked" when the phone refused to play without a tap): a pause or
  * play the element reports that the walk did not ask for came from outside (lock screen,
- * headset, the phone) and is handed to `onOutsidePause` or `onOutsidePlay`.
+ * headset, the phone) and is handed to `onOutsidePause` or `onOutsidePlay`. A track that
+ * cannot go on (an error, or a stall that lasts) is handed to `onFailed`, once.
  */
 export class TrackPlayer {
   /**
    * @param {string} url the track (`session.track`)
-   * @param {{onOutsidePause?: (trackMs: number) => void, onOutsidePlay?: (trackMs: number) => void, onEnded?: () => void}} [handlers]
+   * @param {{onOutsidePause?: (trackMs: number) => void, onOutsidePlay?: (trackMs: number) => void, onEnded?: () => void,
+   *   onFailed?: (why: string) => void}} [handlers]
    * @param {HTMLMediaElement|null} [element] the element to play on (a test's stand-in); a new <audio> in the page when not given
    */
   constructor(url, handlers = {}, element = null) {
@@ -44,6 +48,9 @@ export class TrackPlayer {
     this.settleUntil = 0;
     this.lastSeek = null;
     this.seekLagMs = 0;
+    this.failed = false;
+    /** Where the element was last seen moving while it should play, and when (for `checkStall`). */
+    this.progress = null;
     this.element = element || document.createElement("audio");
     this.element.id = "walk-track";
     // Buffered ahead where the phone allows (iOS loads nothing before the tap; it streams then).
@@ -56,9 +63,13 @@ export class TrackPlayer {
       if (this.expect === "paused") this.handlers.onOutsidePlay?.(this.trackMs);
     };
     this.onEnded = () => this.handlers.onEnded?.();
+    // A Range request that failed mid-walk (offline before the whole track was kept): the
+    // element stops for good, so the walk must hear its cues another way.
+    this.onError = () => this.fail("error");
     this.element.addEventListener("pause", this.onPause);
     this.element.addEventListener("play", this.onPlay);
     this.element.addEventListener("ended", this.onEnded);
+    this.element.addEventListener("error", this.onError);
     // In the page (not shown: no controls), so it outlives screens and tests can find it.
     if (!element) document.body.append(this.element);
   }
@@ -182,6 +193,39 @@ export class TrackPlayer {
     this.settleUntil = performance.now() + SEEK_SETTLE_MS;
   }
 
+  /**
+   * Say once that the track cannot go on (before the element is let go of).
+   * @param {string} why "error" or "stalled"
+   */
+  fail(why) {
+    if (this.failed || this.expect === "idle") return;
+    this.failed = true;
+    console.warn(`The walk's track ${why === "error" ? "failed" : "stalled"}; cues play as clips.`);
+    this.handlers.onFailed?.(why);
+  }
+
+  /**
+   * Look whether the element that should be playing has stood still too long (a stall the
+   * element itself may never report as an error); calls `onFailed` when it has.
+   * @param {number} [now] performance.now() time of the look
+   * @returns {boolean} true when the track has failed
+   */
+  checkStall(now = performance.now()) {
+    const element = this.element;
+    if (this.failed) return true;
+    if (this.expect !== "playing" || element.paused || element.ended) {
+      this.progress = null;
+      return false;
+    }
+    if (!this.progress || this.progress.trackMs !== this.trackMs) {
+      this.progress = { trackMs: this.trackMs, at: now };
+      return false;
+    }
+    if (now - this.progress.at <= STALL_GIVE_UP_MS) return false;
+    this.fail("stalled");
+    return true;
+  }
+
   /** Let go of the element. */
   dispose() {
     this.expect = "idle";
@@ -189,6 +233,7 @@ export class TrackPlayer {
     this.element.removeEventListener("pause", this.onPause);
     this.element.removeEventListener("play", this.onPlay);
     this.element.removeEventListener("ended", this.onEnded);
+    this.element.removeEventListener("error", this.onError);
     this.element.removeAttribute("src");
     this.element.load();
     this.element.remove();

@@ -229,7 +229,12 @@ def layout_of(manifest: Mapping) -> Layout:
 
 # --- Byte ranges -------------------------------------------------------------------------
 
-_RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*", re.IGNORECASE)
+# At most 19 digits (past any file's size, under Python's 4,300-digit int limit): a longer
+# number does not match, so the Range is ignored and the whole track sent (RFC 9110).
+RANGE_MAX_DIGITS = 19
+_RANGE = re.compile(
+    rf"\s*bytes\s*=\s*(\d{{0,{RANGE_MAX_DIGITS}}})\s*-\s*(\d{{0,{RANGE_MAX_DIGITS}}})\s*", re.IGNORECASE
+)
 
 
 class ByteRange(NamedTuple):

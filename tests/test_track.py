@@ -127,6 +127,10 @@ def test_identical_timelines_share_one_name_and_any_change_makes_another():
     ("bytes=-", (200, 0, 1000)),
     ("bytes=a-b", (200, 0, 1000)),
     ("items=0-9", (200, 0, 1000)),
+    ("bytes=" + "9" * 19 + "-", (416, 0, 0)),
+    ("bytes=" + "9" * 5000 + "-", (200, 0, 1000)),
+    ("bytes=0-" + "9" * 5000, (200, 0, 1000)),
+    ("bytes=-" + "9" * 5000, (200, 0, 1000)),
     ("", (200, 0, 1000)),
     (None, (200, 0, 1000)),
 ])
@@ -291,7 +295,8 @@ def test_a_range_past_the_end_is_416_and_odd_ranges_never_fail(phone, walk):
     assert response.headers["Content-Range"] == f"bytes */{len(mp3)}"
     assert response.get_json()["error"] == "range_not_satisfiable"
     for odd in ("bytes=", "bytes=-", "bytes=x-1", "bytes=5-1", "bytes=0-1,3-4", "pages=1-2", "bytes=99999999999999999999-",
-                "bytes=-99999999999999999999", "bytes=0-99999999999999999999", "\u00e9", "bytes = 2 - 3"):
+                "bytes=-99999999999999999999", "bytes=0-99999999999999999999", "\u00e9", "bytes = 2 - 3",
+                "bytes=" + "9" * 5000 + "-", "bytes=-" + "9" * 5000):
         assert phone.get(session["track"], headers={"Range": odd}).status_code in (200, 206, 416), odd
 
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from browser_support import SocketLog, create_plan, open_plan, wait_until
+from browser_support import SocketLog, create_plan, open_plan, played_cues, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -363,4 +363,25 @@ def test_screen_on_mode_locks_the_walk_against_taps_until_a_press_and_hold(phone
     page.goto("/#/settings")
     page.wait_for_selector('[data-setting="audio_mode"] input[value="screen"]:checked')
     assert "locked against touches" in page.inner_text("#audio-mode-note")
+    assert not page.js_errors
+
+
+def test_a_track_that_fails_mid_walk_falls_back_to_clips_on_the_same_walk(phone_page, server):
+    page = phone_page(server.url)
+    page.goto("/")
+    plan = create_plan(page, "Pocket track lost", STEPS)
+    log = start_in_mode(page, plan, "pocket")
+    hello = session_of(log)
+    wait_until(lambda: track(page)["time"] > hello["track_lead_in_ms"] + 500, 10, "the track is not playing")
+    # The network goes: every further request for the track fails. Chromium has the whole short
+    # track buffered already, so the element's failed Range request is reported as it would be.
+    page.route(f"**{hello['track']}*", lambda route: route.abort())
+    page.evaluate("() => document.querySelector('audio#walk-track').dispatchEvent(new Event('error'))")
+    wait_until(lambda: page.evaluate(TRACK_JS) is None, 5, "the failed track was not let go of")
+    assert "Track lost" in page.inner_text(".phase-top")
+    # The walk goes on, as clips on the AudioContext, on the same session and clock.
+    wait_until(lambda: played_cues(page), 10, "no cue was heard as a clip after the track failed")
+    session = page.evaluate("async (id) => (await fetch('/api/sessions/' + id, {cache: 'no-store'})).json()", hello["session"]["id"])
+    assert session["state"] == "running"
+    assert not log.of_type("error")
     assert not page.js_errors

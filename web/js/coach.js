@@ -2,7 +2,7 @@
 // (pocket mode: the walk's track on one media element; screen-on mode: cue clips on the
 // AudioContext), the screen kept on, the lock-screen controls. Screens listen to its events.
 
-import { CONTROL_FROM, CuePlayer, confirmationAudio, confirmationFor, confirmsAloud } from "./audio.js";
+import { CONTROL_FROM, CuePlayer, confirmationAudio, confirmationFor, confirmsAloud, skipConfirmation } from "./audio.js";
 import { LiveConnection, LocalSession } from "./live.js";
 import {
   COMPLETE_VIBRATION, SWITCH_VIBRATION, ScreenKeeper, setAudioSession, setMediaPosition, setMediaState, showMediaSession, vibrate,
@@ -141,8 +141,34 @@ export class Coach extends EventTarget {
       onOutsidePause: (trackMs) => this.pausedOutside(trackMs),
       onOutsidePlay: (trackMs) => this.playedOutside(trackMs),
       onEnded: () => this.source.nudge(),
+      onFailed: () => this.trackFailed(),
     });
     return this.trackPlayer;
+  }
+
+  /**
+   * The track failed mid-walk (an error, or a stall that lasted: offline before it was all
+   * kept): the walk goes on as clips, as screen-on mode plays it, on the same walk clock and
+   * the same server session; the walker is told on the screen.
+   */
+  trackFailed() {
+    if (!this.trackPlayer) return;
+    this.trackPlayer.dispose();
+    this.trackPlayer = null;
+    this.mode = AUDIO_MODES.SCREEN;
+    this.trackLost = true;
+    if (!this.local) saveActive({ session: { id: this.sessionId, ws: this.source.url.pathname }, plan: this.plan, mode: this.mode });
+    const walking = this.state.state === "running" || this.state.state === "paused";
+    if (walking) this.keeper.keepOn();
+    // The clips come from the server or the service worker's cache; each is scheduled as it decodes.
+    this.player.preload([...this.timeline.map((cue) => cue.audio), ...confirmationAudio(this.confirmations)])
+      .then(() => this.reschedule(), () => {});
+    // Without a tap the phone may not let the AudioContext play: then the walker is asked for one.
+    this.player.unlock().then((running) => {
+      if (running) this.reschedule();
+      else if (walking) this.askForTap();
+    }, () => this.askForTap());
+    this.emit("update");
   }
 
   /**
@@ -192,6 +218,8 @@ export class Coach extends EventTarget {
     let unlocked;
     if (this.pocket) {
       setAudioSession("playback");
+      // Kept for offline only when it is played (screen-on mode would fetch ~30 MB nobody hears).
+      keepTrack(this.track);
       // Start takes effect one lead after the tap: the element starts that far before position 0.
       const fromMs = this.trackMsAt(-this.leadMs);
       unlocked = this.trackPlayer.play(fromMs);
@@ -223,7 +251,13 @@ export class Coach extends EventTarget {
     this.source.connect();
     await this.greeted;
     this.startTicking();
-    if (this.mode === AUDIO_MODES.POCKET && this.makeTrackPlayer()) {
+    if (this.mode === AUDIO_MODES.POCKET && this.makeTrackPlayer() && !(await this.trackPlayer.ready())) {
+      // Offline with a track never kept here: the clips it is, not a tap for sound that cannot come.
+      this.trackPlayer.dispose();
+      this.trackPlayer = null;
+    }
+    if (this.pocket) {
+      keepTrack(this.track);
       // The tap that brings the sound back seeks the track to the session's position.
       this.emitMedia();
       // Only the confirmations play as clips in pocket mode (an in-app tap's answer).
@@ -314,11 +348,20 @@ export class Coach extends EventTarget {
     if (!confirmsAloud({ pocket: this.pocket, from, visible: document.visibilityState === "visible" })) return;
     // A skip lands in the segment after the one it left.
     const landed = control === "skip" && this.skips.length ? this.skips.at(-1).segment + 1 : null;
-    const phrase = confirmationFor(this.confirmations, control, landed);
+    let phrase = confirmationFor(this.confirmations, control, landed);
+    let atPerf = null;
+    if (landed !== null) {
+      // Running, the landed switch phrase answers the skip; a skipped slow-down follows it, on the walk clock.
+      const said = skipConfirmation(this.confirmations, landed, this.state.state === "running");
+      phrase = said?.phrase ?? null;
+      if (said && said.afterMs !== null) {
+        atPerf = this.clock.toLocal(this.state.started_at + this.state.shift_ms + this.starts[landed] + said.afterMs);
+      }
+    }
     if (!phrase) return;
     // Inside the tap: pocket mode's first confirmation is what opens the context (its audio session left to the track).
     if (!this.player.running) this.player.unlock(this.pocket);
-    this.player.playNow(phrase);
+    this.player.playNow(phrase, atPerf);
   }
 
   /**
@@ -332,6 +375,8 @@ export class Coach extends EventTarget {
     if (!walk) return;
     if (this.pocket) this.trackPlayer.pause();
     else this.player.cancelPending();
+    // A skipped slow-down still waiting for its moment is not said into the pause.
+    this.player.cancelPendingConfirmation();
     this.applyState(stateOf(walk), false);
     this.confirm("pause", from);
   }
@@ -363,6 +408,8 @@ export class Coach extends EventTarget {
     const walk = this.control("skip");
     if (!walk) return;
     if (!this.pocket) this.player.cancelPending();
+    // A slow-down still waiting from a skip before belongs to the segment just left.
+    this.player.cancelPendingConfirmation();
     this.applyState(stateOf(walk), false);
     this.confirm("skip", from);
   }
@@ -403,7 +450,8 @@ export class Coach extends EventTarget {
         this.track = msg.track ?? msg.session?.track ?? this.track;
         this.trackLeadInMs = msg.track_lead_in_ms ?? msg.session?.track_lead_in_ms ?? this.trackLeadInMs ?? this.leadMs;
         if (msg.session?.options) this.options = msg.session.options;
-        keepTrack(msg.track);
+        // A hello after a reconnect: the track played in pocket mode is kept (start and rejoin ask first).
+        if (this.pocket) keepTrack(this.track);
         this.applyState(normalizeState(msg), true);
         this.resolveHello(msg);
         break;
@@ -587,6 +635,8 @@ export class Coach extends EventTarget {
     if (this.pocket) {
       this.followTrack();
       if (this.trackPlayer.expect === "blocked") this.askForTap();
+      // A track whose next bytes never come (the network went first) falls back to clips.
+      this.trackPlayer?.checkStall();
       if (running && performance.now() - (this.mediaPositionAt ?? 0) > MEDIA_POSITION_EVERY_MS) this.emitMediaPosition();
     } else if (running) {
       const ctx = this.player.ctx;

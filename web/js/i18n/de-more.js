@@ -122,6 +122,7 @@ export default {
   "Preparing the coach’s voice…": "Die Stimme des Coachs wird vorbereitet…",
   "Programme": "Programm",
   "Ready. Tap Start, then put your phone away.": "Bereit. Tippe auf Start und steck das Handy weg.",
+  "Track lost: keep the screen on for cues": "Tonspur verloren: Bildschirm anlassen für die Ansagen",
   "Reconnecting… cues go on": "Verbinde neu… Ansagen laufen weiter",
   "Remove interval {n}": "Intervall {n} entfernen",
   "Resume": "Weiter",

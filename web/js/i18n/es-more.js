@@ -122,6 +122,7 @@ export default {
   "Preparing the coach’s voice…": "Preparando la voz del entrenador…",
   "Programme": "Programa",
   "Ready. Tap Start, then put your phone away.": "Listo. Toca Empezar y guarda el móvil.",
+  "Track lost: keep the screen on for cues": "Pista perdida: deja la pantalla encendida para las indicaciones",
   "Reconnecting… cues go on": "Reconectando… las indicaciones siguen",
   "Remove interval {n}": "Quitar el intervalo {n}",
   "Resume": "Reanudar",

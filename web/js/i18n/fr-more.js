@@ -122,6 +122,7 @@ export default {
   "Preparing the coach’s voice…": "Préparation de la voix du coach…",
   "Programme": "Programme",
   "Ready. Tap Start, then put your phone away.": "Prêt. Touche Démarrer, puis range ton téléphone.",
+  "Track lost: keep the screen on for cues": "Piste perdue : garde l’écran allumé pour les annonces",
   "Reconnecting… cues go on": "Reconnexion… les annonces continuent",
   "Remove interval {n}": "Supprimer l’intervalle {n}",
   "Resume": "Reprendre",

@@ -236,7 +236,9 @@ export function renderPlayer(root, { coach }) {
     const starting = coach.positionMs() < 0 && state === "running";
     clock.textContent = clockText(starting ? segment.seconds * 1000 : pos.segmentRemainingMs);
     clock.setAttribute("aria-label", t("{time} left in this interval", { time: durationWords(pos.segmentRemainingMs) }));
-    top.lastChild.textContent = STATUS_TEXT[coach.status] ? t(STATUS_TEXT[coach.status]) : "";
+    // A track that failed mid-walk: the cues go on as clips, which need the screen on.
+    const status = [STATUS_TEXT[coach.status] ? t(STATUS_TEXT[coach.status]) : "", coach.trackLost ? t("Track lost: keep the screen on for cues") : ""];
+    top.lastChild.textContent = status.filter(Boolean).join(" · ");
     top.dataset.status = coach.status;
     paused.textContent = state === "paused" ? t("PAUSED") : starting ? t("GET READY") : "";
     const nextKey = pos.next ? `${pos.index}` : "end";

@@ -19,10 +19,12 @@ from . import limits
 from . import phrases
 from .cues import (
     COUNTDOWN_CHOICES,
+    GAP_MS,
     CueOptions,
     CueOptionsInvalid,
     compile_timeline,
     needed_phrases,
+    opening_text,
     segment_starts_ms,
     speed_hints,
 )
@@ -483,7 +485,8 @@ def confirmations(options: dict, segments, renditions: dict | None = None) -> di
 
     `skip_to` maps each segment (by index, as text) whose slow-down is said before its switch
     to that phrase: a skip into that segment jumps over the slow-down, so the phone says it
-    instead of the plain skip confirmation.
+    after the landed switch phrase, `after_ms` after the segment's start (the switch's spoken
+    length and the cue gap, as cues.py says a slow-down with no room before its switch).
     """
     try:
         cue_options = CueOptions(**options)
@@ -495,7 +498,9 @@ def confirmations(options: dict, segments, renditions: dict | None = None) -> di
         for index, hint in enumerate(speed_hints(segments, cue_options))
         if hint is not None and hint.before
     }
-    texts = confirmation_texts(lang) + list(before.values())
+    # The switch phrase that opens each such segment: its spoken length says when the slow-down may follow.
+    switches = {index: opening_text(segments, index, cue_options) for index in before}
+    texts = confirmation_texts(lang) + list(before.values()) + list(switches.values())
     if renditions is None or any(text not in renditions for text in texts):
         renditions = current_app.extensions["audio_cache"].ensure(texts, lang)
 
@@ -506,7 +511,10 @@ def confirmations(options: dict, segments, renditions: dict | None = None) -> di
     out: dict[str, Any] = {
         control: spoken(text) for control, text in zip(phrases.CONFIRMATIONS, confirmation_texts(lang))
     }
-    out["skip_to"] = {str(index): spoken(text) for index, text in before.items()}
+    out["skip_to"] = {
+        str(index): {**spoken(text), "after_ms": renditions[switches[index]].spoken_ms + GAP_MS}
+        for index, text in before.items()
+    }
     return out
 
 

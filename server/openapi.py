@@ -232,8 +232,16 @@ CONFIRMATIONS = {
             control: {"type": "object", "required": ["text", "audio"], "properties": {"text": {"type": "string"}, "audio": {"type": "string"}}}
             for control in ("pause", "resume", "skip")
         },
-        # By segment index: the slow-down a skip into that segment jumps over, said instead.
-        "skip_to": {"type": "object", "additionalProperties": {"type": "object", "required": ["text", "audio"]}},
+        # By segment index: the slow-down a skip into that segment jumps over, said after the landed
+        # switch phrase: `after_ms` after the segment's start (the switch's spoken length and the cue gap).
+        "skip_to": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["text", "audio", "after_ms"],
+                "properties": {"text": {"type": "string"}, "audio": {"type": "string"}, "after_ms": {"type": "integer", "minimum": 0}},
+            },
+        },
     },
 }
 

@@ -2,6 +2,8 @@
 
 A real click on Pause, Resume or Skip starts the session's confirmation clip on the page's
 AudioContext (recorded by the cue instrumentation; a clip is known by its decoded length).
+A skip of a running walk plays no clip over the landed switch phrase (that phrase is its
+answer); a slow-down it jumped over is scheduled for after that switch phrase.
 In pocket mode an in-app tap plays the clip beside the walk's track without moving the
 track; a lock-screen control plays nothing extra.
 """
@@ -28,6 +30,10 @@ DECODED_LENGTH_JS = """async (url) => {
 AT_ONCE_S = 0.1
 # How long a clip may take to be scheduled after the click (a round of the event loop, generous).
 CLIP_WAIT_S = 3
+# A clip scheduled for later (a skipped slow-down): this near its moment (the click's own delay, output latency).
+LATER_SLACK_S = 0.4
+# Listened for after a skip with nothing to say: longer than "Skipping ahead." lasts.
+QUIET_AFTER_SKIP_S = 1.5
 
 
 def sources_since(page, count: int) -> list[dict]:
@@ -41,15 +47,19 @@ def clip_length(page, phrase: dict) -> int:
     return page.evaluate(DECODED_LENGTH_JS, phrase["audio"])
 
 
-def expect_clip(page, before: int, phrase: dict) -> dict:
-    """Wait for the confirmation clip to start after the `before`-th source; return its record."""
+def expect_clip(page, before: int, phrase: dict, later_s: float | None = None) -> dict:
+    """Wait for the confirmation clip to start after the `before`-th source (at once, or `later_s` on); return its record."""
     length = clip_length(page, phrase)
 
     def started():
         return next((r for r in sources_since(page, before) if r["samples"] == length), None)
 
     record = wait_until(started, CLIP_WAIT_S, f"no source of {phrase['text']!r} ({phrase['audio']}) was started")
-    assert record["when"] - record["currentTime"] <= AT_ONCE_S, f"{phrase['text']!r} was scheduled for later, not at once"
+    wait_s = record["when"] - record["currentTime"]
+    if later_s is None:
+        assert wait_s <= AT_ONCE_S, f"{phrase['text']!r} was scheduled for later, not at once"
+    else:
+        assert later_s - LATER_SLACK_S <= wait_s <= later_s + LATER_SLACK_S, (phrase["text"], wait_s, later_s)
     assert record["confirmation"], "the clip is not marked as a confirmation (cue counts would include it)"
     return record
 
@@ -74,10 +84,21 @@ def test_screen_on_pause_resume_and_skip_are_confirmed_aloud(phone_page, server)
     page.get_by_role("button", name="Resume").click()
     expect_clip(page, before, confirmations["resume"])
 
-    # A skip out of the warm-up jumps over the reverse bout's slow-down: that is what is said.
+    # A skip out of the warm-up jumps over the reverse bout's slow-down: it is said once the landed
+    # switch phrase (one start lead after the tap) has ended, and no "Skipping ahead." is said over it.
+    start_lead_s = page.request.get(f"/api/sessions/{session_id}").json()["start_lead_ms"] / 1000
+    slow_down = confirmations["skip_to"]["1"]
     before = page.evaluate("window.__cueStarts.length")
     page.get_by_role("button", name="Skip").click()
-    expect_clip(page, before, confirmations["skip_to"]["1"])
+    expect_clip(page, before, slow_down, later_s=start_lead_s + slow_down["after_ms"] / 1000)
+    clips = [r for r in sources_since(page, before) if r["confirmation"]]
+    assert all(r["samples"] == clip_length(page, slow_down) for r in clips), "a clip besides the slow-down was played for the skip"
+
+    # A skip into the forward bout (no slow-down jumped over): its switch phrase is the only answer.
+    before = page.evaluate("window.__cueStarts.length")
+    page.get_by_role("button", name="Skip").click()
+    time.sleep(QUIET_AFTER_SKIP_S)
+    assert [r for r in sources_since(page, before) if r["confirmation"]] == [], "a skip played a clip over the switch phrase"
     assert not page.js_errors
 
 

@@ -20,6 +20,9 @@ from websockets.sync.client import connect
 TIMEOUT = 10
 # A short cue lead lets a test skip through a programme session in a few seconds.
 FAST_LEAD_MS = 200
+# The cue gap (server/cues.py GAP_MS) and less than any switch phrase lasts ("Cambia a reversa, un minuto.").
+GAP_MS = 150
+MIN_SWITCH_SPOKEN_MS = 500
 DAY_MS = 86_400_000
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -184,6 +187,12 @@ def test_pause_resume_and_skip_have_spoken_confirmations_in_the_walks_language(d
     # A skip into a backward bout jumps over its slow-down: the phone says that instead.
     assert spoken["skip_to"]["1"]["text"] == "Baja la velocidad a 1,5 millas por hora."
     assert set(spoken["skip_to"]) == {"1", "3", "5", "7", "9", "11"}  # every bout, and the cool-down
+    # It is said once the landed switch phrase has ended: `after_ms` after the segment's start, never over it.
+    timeline = session["timeline"]
+    for index, slow_down in spoken["skip_to"].items():
+        switch = next(cue for cue in timeline if cue["kind"] == "switch" and cue["segment"] == int(index))
+        following = next(cue for cue in timeline if cue["offset_ms"] > switch["offset_ms"])
+        assert MIN_SWITCH_SPOKEN_MS + GAP_MS < slow_down["after_ms"] <= following["offset_ms"] - switch["offset_ms"], (index, slow_down)
     # Reopened later (another tab, a reload), the session still says where they are.
     again = device.get(server.url + f"/api/sessions/{session['id']}", timeout=TIMEOUT).json()
     assert again["confirmations"] == spoken

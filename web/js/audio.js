@@ -50,6 +50,27 @@ export function confirmationFor(confirmations, control, landedSegment = null) {
   return phrase?.audio ? phrase : null;
 }
 
+/**
+ * What a skip says. Running, nothing at once: the landed segment's switch phrase, said one
+ * start lead after the tap, tells what comes and is the skip's answer ("Skipping ahead." would
+ * be said over it); only a slow-down the skip jumped over is said, once that switch phrase has
+ * ended (`after_ms` after the landed segment's start, from the server). Paused, no switch is
+ * heard until Resume: the skip's own phrase (or that slow-down) at once, as for other controls.
+ * @param {{skip?: object, skip_to?: Record<string, {text: string, audio: string, after_ms?: number}>}|null|undefined} confirmations
+ * @param {number} landedSegment the segment the skip lands in
+ * @param {boolean} running whether the walk goes on (not paused)
+ * @returns {{phrase: {text: string, audio: string}, afterMs: number|null}|null} afterMs: ms after the landed segment's start, null for at once
+ */
+export function skipConfirmation(confirmations, landedSegment, running) {
+  if (!running) {
+    const phrase = confirmationFor(confirmations, "skip", landedSegment);
+    return phrase ? { phrase, afterMs: null } : null;
+  }
+  const slowDown = confirmations?.skip_to?.[String(landedSegment)];
+  if (!slowDown?.audio || typeof slowDown.after_ms !== "number") return null;
+  return { phrase: slowDown, afterMs: slowDown.after_ms };
+}
+
 /** Every audio file the confirmations may play (to fetch and decode before Start). */
 export function confirmationAudio(confirmations) {
   if (!confirmations) return [];
@@ -77,6 +98,10 @@ export class CuePlayer {
     this.lastClock = { contextTime: -1, at: 0 };
     /** @type {AudioBufferSourceNode|null} the control's confirmation being said (playNow) */
     this.confirmation = null;
+    /** @type {number|null} the phone's voice saying a confirmation later (its file undecodable) */
+    this.confirmationTimer = null;
+    /** @type {number} the context time the confirmation starts at */
+    this.confirmationWhen = 0;
   }
 
   /**
@@ -263,16 +288,22 @@ export class CuePlayer {
    * Play one phrase now (a control's confirmation), beside any cue: a newer one cuts the last
    * one short ("Paused." then at once "Resuming."). Unlike cues, it is never rescheduled.
    * @param {{text: string, audio: string}} phrase
+   * @param {number|null} [atPerf] the performance.now() value to be heard at (a skipped slow-down after the switch); null: now
    * @returns {boolean} true when it is on its way to the speaker
    */
-  playNow(phrase) {
+  playNow(phrase, atPerf = null) {
     this.stopConfirmation();
     const buffer = this.buffers.get(phrase.audio);
     if (!buffer && this.failed.has(phrase.audio) && "speechSynthesis" in window) {
       // No decodable file: the phone's own voice, as for cues.
-      const utterance = new SpeechSynthesisUtterance(phrase.text);
-      utterance.lang = document.documentElement.lang || "en";
-      speechSynthesis.speak(utterance);
+      const say = () => {
+        this.confirmationTimer = null;
+        const utterance = new SpeechSynthesisUtterance(phrase.text);
+        utterance.lang = document.documentElement.lang || "en";
+        speechSynthesis.speak(utterance);
+      };
+      if (atPerf === null) say();
+      else this.confirmationTimer = setTimeout(say, Math.max(0, atPerf - performance.now()));
       return true;
     }
     if (!buffer || !this.ctx || this.ctx.state === "closed") return false;
@@ -281,13 +312,17 @@ export class CuePlayer {
     source.connect(this.ctx.destination);
     source.onended = () => { if (this.confirmation === source) this.confirmation = null; };
     source[CONFIRMATION_MARK] = true;
-    source.start(this.ctx.currentTime);
+    const when = atPerf === null ? this.ctx.currentTime : Math.max(this.ctx.currentTime, this.contextTimeAt(atPerf));
+    source.start(when);
     this.confirmation = source;
+    this.confirmationWhen = when;
     return true;
   }
 
-  /** Stop the confirmation being said, if any. */
+  /** Stop the confirmation being said (or waiting for its moment), if any. */
   stopConfirmation() {
+    clearTimeout(this.confirmationTimer);
+    this.confirmationTimer = null;
     const source = this.confirmation;
     this.confirmation = null;
     if (!source) return;
@@ -322,8 +357,15 @@ export class CuePlayer {
     }
   }
 
+  /** Drop a confirmation still waiting for its moment (a skipped slow-down): its walk paused, skipped on or stopped. */
+  cancelPendingConfirmation() {
+    const waiting = this.confirmationTimer !== null || (this.confirmation && this.ctx && this.confirmationWhen > this.ctx.currentTime);
+    if (waiting) this.stopConfirmation();
+  }
+
   /** Stop every cue not yet heard (pause, skip, stop); one being spoken right now finishes. */
   cancelPending() {
+    this.cancelPendingConfirmation();
     for (const [seq, entry] of [...this.scheduled]) {
       const started = entry.source && this.ctx && entry.when <= this.ctx.currentTime;
       if (started) {

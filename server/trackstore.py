@@ -18,9 +18,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import BinaryIO, Callable, Iterator, Mapping, Sequence
 
 import lameenc
 import miniaudio
@@ -55,6 +55,11 @@ PCM_CACHE_FILES = 64
 # sub-frame pad (countdowns every second repeat every 3 s) reuse one encode.
 CHUNK_CACHE = 1024
 LAYOUT_CACHE = 32
+# Complete files rendered at once: a render is a few seconds of a core for a long walk, the
+# machine has two shared with everything else, and the range path serves meanwhile.
+RENDERS_AT_ONCE = 1
+# Tracks waiting for a render; past this a GET does not queue one (the next GET of it will).
+RENDERS_WAITING_MAX = 256
 MAIN_DATA_BEGIN_BYTE = 4  # the first byte of Layer III side information
 
 
@@ -137,6 +142,8 @@ class TrackStore:
         self._samples: dict[str, int] = {}
         self._rendering: set[str] = set()
         self._renders: list[threading.Thread] = []
+        self._waiting: deque[str] = deque()  # tracks queued for a render, first asked first
+        self._workers = 0  # render threads running (at most RENDERS_AT_ONCE)
         self._lock = threading.Lock()
         self._pcm = functools.lru_cache(maxsize=PCM_CACHE_FILES)(self._decode_file)
         self._encoded = functools.lru_cache(maxsize=CHUNK_CACHE)(self._encode_chunk)
@@ -199,14 +206,39 @@ class TrackStore:
 
     def pieces(self, digest: str, start: int, stop: int) -> Iterator[bytes]:
         """Bytes [start, stop) of a track: from its file when written, else rendered from its chunks."""
-        path = self.complete_path(digest)
-        if path is not None:
+        track = self.layout(digest)
+        if track is None:
+            raise NotFound("There is no such track.")
+        opened = self._open_complete(digest, track)
+        if opened is not None:
+            return _file_pieces(opened, start, stop)
+        return layout_maths.range_pieces(track, start, stop, self._chunk_or_silence)
+
+    def _open_complete(self, digest: str, track: Layout) -> BinaryIO | None:
+        """The complete file opened, if it is there and whole; a damaged one is deleted to be rendered again."""
+        path = self.root / (digest + layout_maths.TRACK_SUFFIX)
+        try:
+            fp = open(path, "rb")
+        except OSError:
+            return None  # not written yet, or evicted meanwhile
+        size = os.fstat(fp.fileno()).st_size
+        if size == track.byte_length:
             try:
                 os.utime(path)  # recently served: the last to be evicted
             except OSError:
                 pass
-            return _file_pieces(path, start, stop)
-        return layout_maths.range_pieces(self.layout(digest), start, stop, self._chunk_or_silence)
+            return fp
+        # Truncated or damaged (a full disk, a copy gone wrong): serve the rendered bytes and let
+        # the background render write it again; delete it only if it is still the file we opened.
+        log.warning("track file %s is %d bytes, not %d: rendering it again", digest, size, track.byte_length)
+        try:
+            if os.stat(path).st_ino == os.fstat(fp.fileno()).st_ino:
+                path.unlink()
+        except OSError:
+            pass
+        finally:
+            fp.close()
+        return None
 
     def _chunk_or_silence(self, chunk: Chunk) -> bytes:
         """A chunk's frames; quiet where a cue file has gone from the cache (never a broken stream)."""
@@ -238,23 +270,44 @@ class TrackStore:
     # --- the complete file -------------------------------------------------------------------
 
     def render_in_background(self, digest: str) -> None:
-        """Start writing the complete track file unless it exists or is being written."""
+        """Queue writing the complete track file unless it exists, is queued or is being written."""
         with self._lock:
-            if digest in self._rendering or self.complete_path(digest) is not None:
+            if digest in self._rendering or len(self._waiting) >= RENDERS_WAITING_MAX:
+                return
+            if self.complete_path(digest) is not None:
                 return
             self._rendering.add(digest)
-        # Under gevent this is a greenlet that yields between chunks.
-        render = threading.Thread(target=self._render_file, args=(digest,), name=f"track-{digest[:8]}", daemon=True)
-        with self._lock:
-            self._renders = [thread for thread in self._renders if thread.is_alive()] + [render]
-        render.start()
+            self._waiting.append(digest)
+            if self._workers >= RENDERS_AT_ONCE:
+                return  # a running worker takes it next
+            self._workers += 1
+            # Under gevent this is a greenlet that yields between chunks.
+            worker = threading.Thread(target=self._render_worker, name=f"track-{digest[:8]}", daemon=True)
+            self._renders = [thread for thread in self._renders if thread.is_alive()] + [worker]
+        worker.start()
+
+    def _render_worker(self) -> None:
+        """Render queued tracks one after another until none is waiting."""
+        while True:
+            with self._lock:
+                if not self._waiting:
+                    self._workers -= 1
+                    return
+                digest = self._waiting.popleft()
+            self._render_file(digest)
 
     def wait_for_renders(self, timeout_s: float | None = None) -> None:
-        """Wait until the background renders started so far have written their files (tests, benchmarks)."""
-        with self._lock:
-            renders = list(self._renders)
-        for render in renders:
-            render.join(timeout_s)
+        """Wait until the queued background renders have written their files (tests, benchmarks)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            with self._lock:
+                renders = [thread for thread in self._renders if thread.is_alive()]
+            if not renders:
+                return
+            for render in renders:
+                render.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if deadline is not None and time.monotonic() >= deadline:
+                return
 
     def render_file(self, digest: str) -> Path:
         """Write the complete track file now (temporary file, then rename) and return its path."""
@@ -330,9 +383,9 @@ class TrackStore:
             Path(temp_name).unlink(missing_ok=True)
 
 
-def _file_pieces(path: Path, start: int, stop: int) -> Iterator[bytes]:
-    """Bytes [start, stop) of a file, a piece at a time."""
-    with open(path, "rb") as fp:
+def _file_pieces(fp: BinaryIO, start: int, stop: int) -> Iterator[bytes]:
+    """Bytes [start, stop) of an open file, a piece at a time (the file is closed at the end)."""
+    with fp:
         fp.seek(start)
         remaining = stop - start
         while remaining > 0:

@@ -428,3 +428,54 @@ def test_a_damaged_manifest_is_404_not_a_failure(app, phone):
         assert again.get(session["track"], headers={"Range": "bytes=0-47"}).status_code == 206
     finally:
         restarted.extensions["live"].stop()
+
+
+def test_a_truncated_track_file_is_not_served_but_rendered_again(app, phone, walk):
+    session, mp3 = walk
+    store = app.extensions["tracks"]
+    store.wait_for_renders()
+    digest = session["track"].rsplit("/", 1)[1][:-4]
+    path = store.complete_path(digest)
+    path.write_bytes(mp3[: len(mp3) // 2])  # a full disk or a copy gone wrong
+    whole = phone.get(session["track"])
+    assert whole.status_code == 200 and whole.data == mp3
+    assert phone.get(session["track"], headers={"Range": f"bytes={len(mp3) - 100}-"}).data == mp3[-100:]
+    store.wait_for_renders()
+    assert store.complete_path(digest).read_bytes() == mp3
+
+
+def test_background_renders_run_one_at_a_time_and_a_track_is_rendered_once(app, walk, tmp_path):
+    import threading
+
+    from server.trackstore import RENDERS_AT_ONCE, TrackStore
+
+    session, _ = walk
+    end_ms = sum(s["seconds"] for s in VARIED_WALK) * 1000
+    store = TrackStore(tmp_path, app.extensions["audio_cache"].path_for)
+    first = store.register(session["timeline"], end_ms)
+    second = store.register(session["timeline"][:-1], end_ms)
+    rendered, running, most = [], [0], [0]
+    entered, release = threading.Event(), threading.Event()
+    lock = threading.Lock()
+
+    def counting_render(digest):
+        """Stands in for a render: counts how many run at once, the first held until released."""
+        with lock:
+            rendered.append(digest)
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        entered.set()
+        assert release.wait(60)
+        with lock:
+            running[0] -= 1
+
+    store.render_file = counting_render
+    store.render_in_background(first)
+    assert entered.wait(60)
+    store.render_in_background(second)  # two walkers' new tracks asked for at once
+    store.render_in_background(first)  # and the first again while it renders
+    with store._lock:
+        assert sum(thread.is_alive() for thread in store._renders) == RENDERS_AT_ONCE == 1
+    release.set()
+    store.wait_for_renders(60)
+    assert rendered == [first, second] and most[0] == 1

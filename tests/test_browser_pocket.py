@@ -385,3 +385,41 @@ def test_a_track_that_fails_mid_walk_falls_back_to_clips_on_the_same_walk(phone_
     assert session["state"] == "running"
     assert not log.of_type("error")
     assert not page.js_errors
+
+
+# Every message the page posts to its service worker, kept so a test can see what it asked for.
+SW_MESSAGES_JS = r"""
+(() => {
+  const posted = [];
+  window.__swMessages = posted;
+  if (typeof ServiceWorker === "undefined") return;
+  const real = ServiceWorker.prototype.postMessage;
+  ServiceWorker.prototype.postMessage = function (message, ...rest) {
+    posted.push(message);
+    return real.call(this, message, ...rest);
+  };
+})();
+"""
+KEEP_TRACK_ASKED_JS = "() => window.__swMessages.filter((m) => m && m.type === 'keep-track').length"
+SW_READY_JS = """() => Promise.race([
+  navigator.serviceWorker.ready.then(() => true),
+  new Promise((resolve) => setTimeout(() => resolve(false), 10000)),
+])"""
+
+
+def test_only_a_pocket_walk_asks_to_keep_its_track_for_offline(phone_page, server):
+    screen = phone_page(server.url)
+    screen.context.add_init_script(SW_MESSAGES_JS)
+    screen.goto("/")
+    plan = create_plan(screen, "Screen walk keeps no track", STEPS)
+    start_in_mode(screen, plan, "screen")
+    assert screen.evaluate(SW_READY_JS), "the service worker never became ready"
+    # A cue heard as a clip: the walk is well under way, long after hello and Start.
+    wait_until(lambda: played_cues(screen), 15, "no cue was heard in screen-on mode")
+    assert screen.evaluate(KEEP_TRACK_ASKED_JS) == 0, "screen-on mode asked to keep a track it never plays"
+
+    pocket = phone_page(server.url)
+    pocket.context.add_init_script(SW_MESSAGES_JS)
+    pocket.goto("/")
+    start_in_mode(pocket, create_plan(pocket, "Pocket walk keeps its track", STEPS), "pocket")
+    wait_until(lambda: pocket.evaluate(KEEP_TRACK_ASKED_JS) >= 1, 15, "pocket mode never asked to keep its track")

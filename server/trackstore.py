@@ -41,9 +41,14 @@ TEMP_SUFFIX = ".part"
 TRACK_FILE_MODE = 0o644
 # A temporary file this old was left by a process that died mid-render.
 STALE_TEMP_SECONDS = 3600
-# Complete track files kept on disk (about 70 four-hour or 580 half-hour walks); past this the
-# least recently served go. Their manifests stay, so an evicted track is still served, rendered.
+# Complete track files and manifests kept on disk (about 70 four-hour or 580 half-hour walks'
+# files); past this the least recently served files go first (their manifests stay, so an
+# evicted track is still served, rendered), then the least recently used manifests (a track
+# without one is 404 until a session of the same walk registers it again).
 TRACK_FILES_MAX_BYTES = 2 * 1024**3
+# Manifest bytes written between two evictions (a session of a new walk writes a few KB): a
+# directory scan per new session would cost more than the bound needs.
+EVICT_EVERY_MANIFEST_BYTES = 1024**2
 MONO = 1
 # LAME's recommended high quality; at 16 kbit/s the faster settings save little time (measured).
 LAME_QUALITY = 2
@@ -148,6 +153,7 @@ class TrackStore:
         self._pcm = functools.lru_cache(maxsize=PCM_CACHE_FILES)(self._decode_file)
         self._encoded = functools.lru_cache(maxsize=CHUNK_CACHE)(self._encode_chunk)
         self._layouts: OrderedDict[str, Layout] = OrderedDict()  # least recently used first
+        self._manifest_bytes_since_evict = 0
         self._sweep_stale_temp_files()
 
     # --- registering ---------------------------------------------------------------------
@@ -157,9 +163,20 @@ class TrackStore:
         key = layout_maths.track_key(timeline, end_ms)
         digest = layout_maths.track_hash(key)
         path = self._manifest_path(digest)
-        if self.layout(digest) is None:
+        # The file is checked too: an evicted manifest may still have its layout in memory.
+        if not path.is_file() or self.layout(digest) is None:
             samples = {file: self._samples_of(file) for file, _ in key["cues"]}
-            self._write_atomically(path, json.dumps(layout_maths.manifest(key, samples)).encode("utf-8"))
+            data = json.dumps(layout_maths.manifest(key, samples)).encode("utf-8")
+            self._write_atomically(path, data)
+            with self._lock:
+                self._manifest_bytes_since_evict += len(data)
+                due = self._manifest_bytes_since_evict >= EVICT_EVERY_MANIFEST_BYTES
+                if due:
+                    self._manifest_bytes_since_evict = 0
+            if due:
+                self._evict(keep=digest)
+        else:
+            _touch(path)  # a new session of this walk: its manifest is among the last to go
         return digest
 
     def _samples_of(self, file: str) -> int:
@@ -209,6 +226,7 @@ class TrackStore:
         track = self.layout(digest)
         if track is None:
             raise NotFound("There is no such track.")
+        _touch(self._manifest_path(digest))  # recently served: the last to be evicted
         opened = self._open_complete(digest, track)
         if opened is not None:
             return _file_pieces(opened, start, stop)
@@ -223,10 +241,7 @@ class TrackStore:
             return None  # not written yet, or evicted meanwhile
         size = os.fstat(fp.fileno()).st_size
         if size == track.byte_length:
-            try:
-                os.utime(path)  # recently served: the last to be evicted
-            except OSError:
-                pass
+            _touch(path)  # recently served: the last to be evicted
             return fp
         # Truncated or damaged (a full disk, a copy gone wrong): serve the rendered bytes and let
         # the background render write it again; delete it only if it is still the file we opened.
@@ -326,24 +341,34 @@ class TrackStore:
             os.replace(temp, final)
         finally:
             temp.unlink(missing_ok=True)
-        self._evict(keep=final)
+        self._evict(keep=digest)
         return final
 
-    def _evict(self, keep: Path) -> None:
-        """Delete the least recently served complete files while they take more than the bound."""
-        files = []
-        for path in self.root.glob("*" + layout_maths.TRACK_SUFFIX):
-            try:
-                files.append((path.stat().st_mtime, path.stat().st_size, path))
-            except FileNotFoundError:
-                pass  # evicted by another process meanwhile
-        total = sum(size for _, size, _ in files)
-        for _, size, path in sorted(files):
-            if total <= self.max_file_bytes:
-                break
-            if path != keep:
+    def _evict(self, keep: str) -> None:
+        """While files and manifests take more than the bound, delete the least recently served
+        complete files, then the least recently used manifests (never those of track `keep`)."""
+        kinds = (layout_maths.TRACK_SUFFIX, MANIFEST_SUFFIX)
+        found: dict[str, list[tuple[float, int, Path]]] = {kind: [] for kind in kinds}
+        for kind in kinds:
+            for path in self.root.glob("*" + kind):
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:
+                    continue  # evicted by another process meanwhile
+                found[kind].append((stat.st_mtime, stat.st_size, path))
+        total = sum(size for files in found.values() for _, size, _ in files)
+        for kind in kinds:  # files first: a manifest is small and keeps its track playable
+            for _, size, path in sorted(found[kind]):
+                if total <= self.max_file_bytes:
+                    return
+                digest = path.name[: -len(kind)]
+                if digest == keep:
+                    continue
                 path.unlink(missing_ok=True)  # a response reading it keeps its open file
                 total -= size
+                if kind == MANIFEST_SUFFIX:
+                    with self._lock:
+                        self._layouts.pop(digest, None)
 
     def _sweep_stale_temp_files(self) -> None:
         """Delete temporary files left by a process that died mid-render."""
@@ -381,6 +406,14 @@ class TrackStore:
             os.replace(temp_name, path)
         finally:
             Path(temp_name).unlink(missing_ok=True)
+
+
+def _touch(path: Path) -> None:
+    """Mark a file as just used (eviction goes by last use); a file gone meanwhile is no matter."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
 
 
 def _file_pieces(fp: BinaryIO, start: int, stop: int) -> Iterator[bytes]:

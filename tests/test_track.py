@@ -404,9 +404,11 @@ def test_past_the_disk_bound_the_least_recently_served_file_goes_and_its_track_s
 
     session, mp3 = walk
     end_ms = sum(s["seconds"] for s in VARIED_WALK) * 1000
-    store = TrackStore(tmp_path, app.extensions["audio_cache"].path_for, max_file_bytes=len(mp3))
+    store = TrackStore(tmp_path, app.extensions["audio_cache"].path_for)
     first = store.register(session["timeline"], end_ms)
     second = store.register(session["timeline"][:-1], end_ms)
+    # Room for one track file and both manifests (they count towards the bound too).
+    store.max_file_bytes = len(mp3) + sum(path.stat().st_size for path in store.root.glob("*.json"))
     store.render_file(first)
     store.render_file(second)
     assert store.complete_path(first) is None and store.complete_path(second) is not None
@@ -479,3 +481,33 @@ def test_background_renders_run_one_at_a_time_and_a_track_is_rendered_once(app, 
     release.set()
     store.wait_for_renders(60)
     assert rendered == [first, second] and most[0] == 1
+
+
+def test_past_the_disk_bound_the_least_used_manifest_goes_too_and_a_new_session_writes_it_again(app, walk, tmp_path):
+    import os
+
+    import flask
+
+    from server.errors import NotFound
+    from server.trackstore import TrackStore, track_response
+
+    session, mp3 = walk
+    end_ms = sum(s["seconds"] for s in VARIED_WALK) * 1000
+    store = TrackStore(tmp_path, app.extensions["audio_cache"].path_for)
+    old = store.register(session["timeline"], end_ms)
+    new = store.register(session["timeline"][:-1], end_ms)
+    old_manifest, new_manifest = store.root / f"{old}.json", store.root / f"{new}.json"
+    os.utime(old_manifest, (1, 1))  # walked long ago
+    # Room for the new walk's file and manifest only: the old walk's manifest is past the bound.
+    new_length = store.layout(new).byte_length
+    store.max_file_bytes = new_length + new_manifest.stat().st_size
+    store.render_file(new)
+    assert not old_manifest.exists() and new_manifest.exists() and store.complete_path(new) is not None
+    # Its track is now unknown, in this process and after a restart: 404, not a failure.
+    for process in (store, TrackStore(tmp_path, app.extensions["audio_cache"].path_for)):
+        with app.test_request_context(f"/audio/tracks/{old}.mp3"):
+            with pytest.raises(NotFound):
+                track_response(process, f"{old}.mp3", flask.request, 60)
+    # The next session of the old walk writes its manifest again, and the track plays.
+    assert store.register(session["timeline"], end_ms) == old and old_manifest.is_file()
+    assert b"".join(store.pieces(old, 0, len(mp3))) == mp3

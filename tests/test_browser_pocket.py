@@ -423,3 +423,23 @@ def test_only_a_pocket_walk_asks_to_keep_its_track_for_offline(phone_page, serve
     pocket.goto("/")
     start_in_mode(pocket, create_plan(pocket, "Pocket walk keeps its track", STEPS), "pocket")
     wait_until(lambda: pocket.evaluate(KEEP_TRACK_ASKED_JS) >= 1, 15, "pocket mode never asked to keep its track")
+
+
+def test_a_pocket_walk_rejoined_without_its_track_plays_as_clips_after_one_tap(phone_page, server):
+    page = phone_page(server.url)
+    page.goto("/")
+    plan = create_plan(page, "Pocket rejoin without track", STEPS)
+    log = start_in_mode(page, plan, "pocket")
+    hello = session_of(log)
+    wait_until(lambda: track(page)["time"] > hello["track_lead_in_ms"], 10, "the track is not playing")
+    # The track cannot be had any more: not kept on this phone, and its requests fail.
+    page.context.route(f"**{hello['track']}*", lambda route: route.abort())
+    page.evaluate("async () => { for (const key of await caches.keys()) await caches.delete(key); }")
+    page.reload()
+    page.wait_for_selector(".phase")
+    page.get_by_role("button", name="Tap for sound").click()
+    # One tap: the walk goes on as clips (no track that can never play, no gate again and again).
+    wait_until(lambda: played_cues(page), 15, "no cue was heard as a clip after the rejoin")
+    assert page.evaluate(TRACK_JS) is None
+    assert page.get_by_role("button", name="Tap for sound").is_hidden()
+    assert not page.js_errors

@@ -36,6 +36,8 @@ const HELLO_WAIT_MS = 10_000;
 const CLOSE_AFTER_MS = 5000;
 /** Error codes of a control the server refused (server/live.py): the phone's guess was wrong. */
 const REFUSED_CONTROLS = new Set(["segment_ending", "not_running", "not_paused", "not_started", "already_started", "bad_time"]);
+/** How long a rejoin waits to learn the track can be had (main.js gives the whole rejoin 3 s). */
+const REJOIN_TRACK_WAIT_MS = 1000;
 /** With no word from the server, the phone ends the workout itself this long after its end. */
 const LOCAL_FINISH_GRACE_MS = 3000;
 
@@ -251,7 +253,7 @@ export class Coach extends EventTarget {
     this.source.connect();
     await this.greeted;
     this.startTicking();
-    if (this.mode === AUDIO_MODES.POCKET && this.makeTrackPlayer() && !(await this.trackPlayer.ready())) {
+    if (this.mode === AUDIO_MODES.POCKET && this.makeTrackPlayer() && !(await this.trackPlayer.ready(REJOIN_TRACK_WAIT_MS))) {
       // Offline with a track never kept here: the clips it is, not a tap for sound that cannot come.
       this.trackPlayer.dispose();
       this.trackPlayer = null;

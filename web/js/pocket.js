@@ -93,12 +93,13 @@ export class TrackPlayer {
    * Find out whether the track can be played: its first bytes answer (from the server, or
    * offline from the service worker's cache). The element's own loading is not waited for:
    * iOS loads no media before a tap, and a long track streams on while it plays.
+   * @param {number} [waitMs] how long to wait for an answer before taking it as no
    * @returns {Promise<boolean>} false when it cannot be had (then the walk plays clips)
    */
-  async ready() {
+  async ready(waitMs = TRACK_WAIT_MS) {
     if (this.element.error) return false;
     if (this.element.readyState >= HAVE_METADATA) return true;
-    const timeout = new Promise((resolve) => setTimeout(() => resolve(null), TRACK_WAIT_MS));
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(null), waitMs));
     const probe = fetch(this.url, { headers: { Range: FIRST_BYTES } }).catch(() => null);
     const response = await Promise.race([probe, timeout]);
     return Boolean(response && response.ok);

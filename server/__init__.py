@@ -49,8 +49,10 @@ DEFAULTS: dict[str, Any] = {
     "WS_MAX_MESSAGE_BYTES": 4096,
     "WS_MAX_FRAME_BYTES": 64 * 1024,
     # How often a socket's handler wakes when the phone is silent, to check for a send stuck on a
-    # phone that stopped reading (each new frame checks too); with 10,000 sockets every wake-up counts.
-    "WS_RECEIVE_POLL_S": 30,
+    # phone that stopped reading (each new frame checks too). Some closed sockets' handlers only
+    # notice the close here, holding the session's socket slot until then: at 30 s the churn
+    # benchmark's reconnects got 429 too_many_sockets, so 5 s until that is found.
+    "WS_RECEIVE_POLL_S": 5,
     # A send blocked this long (a phone that stopped reading) closes the socket.
     "WS_SEND_TIMEOUT_S": 30,
     # Frames queued for one socket beyond this close it: the phone has stopped reading.

@@ -68,7 +68,7 @@ export default {
   "Walk this session: {label}, {programme}": "Hacer esta sesión: {label}, {programme}",
   "Warm-up": "Calentamiento",
   "Week {week}, session {session}": "Semana {week}, sesión {session}",
-  "Workouts": "Entrenamientos",
+  "Workouts": "Entrenos",
   "Works offline": "Funciona sin conexión",
   "You are offline.": "No tienes conexión.",
   "You are offline. Workouts marked “Works offline” can be played from this phone.": "No tienes conexión. Los entrenamientos marcados con «Funciona sin conexión» se pueden hacer desde este móvil.",

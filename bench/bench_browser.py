@@ -53,7 +53,7 @@ SHELL_TARGET_BYTES = 60 * 1024
 FCP_TARGET_MS = 500
 CUE_P99_TARGET_MS = 20
 FCP_RUNS = 7
-# Pocket mode: the first word is heard within this long of the Start tap (issue 8), even for a 4-hour plan.
+# Pocket mode: the first word is heard within this long of the Start tap, even for a 4-hour plan.
 FIRST_WORD_TARGET_MS = 1000
 # A peak above this on the element's captured output is sound (the lead-in is digital silence).
 SOUND_PEAK = 0.01

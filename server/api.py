@@ -224,7 +224,7 @@ def audio_track(name: str):
     return track_response(current_app.extensions["tracks"], name, request, current_app.config["AUDIO_MAX_AGE_S"])
 
 
-# --- Coaching: device settings, programmes, weekly stats, history export (issue 5) ---
+# --- Coaching: device settings, programmes, weekly stats, history export ---
 
 DEFAULT_TIMEZONE = "UTC"
 HISTORY_CSV_NAME = "retrowalk-history-{date}.csv"

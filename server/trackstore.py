@@ -29,18 +29,14 @@ from flask import Request, Response
 from . import track as layout_maths
 from .errors import NotFound, error_response
 from .track import FRAME_BYTES, SAMPLE_RATE, SAMPLES_PER_MS, SILENT_FRAME, Chunk, Layout
-from .voice import VoiceUnavailable, mp3_duration_ms
+from .voice import TEMP_PREFIX, TEMP_SUFFIX, VoiceUnavailable, mp3_duration_ms, sweep_stale_temp_files
 
 log = logging.getLogger(__name__)
 
 TRACKS_DIR = "tracks"
 MANIFEST_SUFFIX = ".json"
-TEMP_PREFIX = ".render-"
-TEMP_SUFFIX = ".part"
 # Track files are public audio, like the cue files beside them.
 TRACK_FILE_MODE = 0o644
-# A temporary file this old was left by a process that died mid-render.
-STALE_TEMP_SECONDS = 3600
 # Complete track files and manifests kept on disk (about 70 four-hour or 580 half-hour walks'
 # files); past this the least recently served files go first (their manifests stay, so an
 # evicted track is still served, rendered), then the least recently used manifests (a track
@@ -372,13 +368,7 @@ class TrackStore:
 
     def _sweep_stale_temp_files(self) -> None:
         """Delete temporary files left by a process that died mid-render."""
-        cutoff = time.time() - STALE_TEMP_SECONDS
-        for temp in self.root.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
-            try:
-                if temp.stat().st_mtime < cutoff:
-                    temp.unlink()
-            except FileNotFoundError:
-                pass  # another process swept it
+        sweep_stale_temp_files(self.root)
 
     def _render_file(self, digest: str) -> None:
         """The background render: never raises (the range path keeps serving meanwhile)."""

@@ -51,6 +51,19 @@ TEMP_PREFIX = ".render-"
 TEMP_SUFFIX = ".part"
 # A temporary file this old was left by a process that died mid-render.
 STALE_TEMP_SECONDS = 3600
+
+
+def sweep_stale_temp_files(root: Path) -> None:
+    """Delete the temporary render files in `root` that a process which died mid-render left."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for temp in root.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+        try:
+            if temp.stat().st_mtime < cutoff:
+                temp.unlink()
+        except FileNotFoundError:
+            pass  # another process swept it
+
+
 # Cache files are public audio a web server or CDN may serve, unlike mkstemp's 0600.
 CACHE_FILE_MODE = 0o644
 CACHE_NAME = re.compile(r"[0-9a-f]{64}" + re.escape(AUDIO_SUFFIX))
@@ -1005,10 +1018,4 @@ class AudioCache:
 
     def _sweep_stale_temp_files(self) -> None:
         """Delete temporary files left by a process that died mid-render."""
-        cutoff = time.time() - STALE_TEMP_SECONDS
-        for temp in self.root.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
-            try:
-                if temp.stat().st_mtime < cutoff:
-                    temp.unlink()
-            except FileNotFoundError:
-                pass  # another process swept it
+        sweep_stale_temp_files(self.root)

@@ -8,18 +8,18 @@ Starts its own server, walks through picker, safety check, get ready, player (mi
 and paused), summary and history, plus the desktop page with its QR code. Takes about
 two minutes (the summary comes from a real 80-second workout).
 
---coaching shows issue 5's screens instead: nine weeks of history seeded into the server's
+--coaching shows the coaching screens instead: nine weeks of history seeded into the server's
 database, a programme followed and its first session walked (skipping ahead, on a server
 with a short cue lead), the summary with calories and the next session, the picker with
 the programme's progress, the plan editor mid-edit with a rule broken, settings, progress
 with both charts, and a plan shared by link. About a minute.
 
---languages es,de,fr,en shows every screen in each language (issue 10): the picker with a
+--languages es,de,fr,en shows every screen in each language: the picker with a
 programme followed and its description open, safety check, get ready, the player in each kind
 of interval (the phase word must fit), paused, summary, history, progress, settings (a change
 saved), the editor with its save bar, and a shared plan. Use --height too (320x568, 768x1024).
 
---pocket shows issue 8's screens: the get-ready screen offering the two audio modes, the
+--pocket shows the screen-off screens: the get-ready screen offering the two audio modes, the
 player in pocket mode, the pocket lock of screen-on mode (and the hold under way), and the
 player unlocked with its Lock button. About half a minute.
 """
@@ -235,7 +235,7 @@ ALL_KINDS = [
 
 
 def language_screens(browser, out: Path, size: dict, lang: str) -> None:
-    """Every screen in one language, as a walker who uses it sees them (issue 10)."""
+    """Every screen in one language, as a walker who uses it sees them."""
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "data").mkdir()
         server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio", env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)}).start()
@@ -330,9 +330,9 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/shots")
     parser.add_argument("--width", type=int, default=390)
     parser.add_argument("--skip-summary", action="store_true", help="do not play the 80-second workout")
-    parser.add_argument("--coaching", action="store_true", help="issue 5's screens: programmes, editor, settings, progress")
-    parser.add_argument("--pocket", action="store_true", help="issue 8's screens: audio modes, pocket mode, the pocket lock")
-    parser.add_argument("--languages", help="issue 10: every screen in these languages, e.g. es,de,fr,en")
+    parser.add_argument("--coaching", action="store_true", help="the coaching screens: programmes, editor, settings, progress")
+    parser.add_argument("--pocket", action="store_true", help="the screen-off screens: audio modes, pocket mode, the pocket lock")
+    parser.add_argument("--languages", help="every screen in these languages, e.g. es,de,fr,en")
     parser.add_argument("--height", type=int, default=844)
     args = parser.parse_args()
     out = Path(args.out)

@@ -133,7 +133,7 @@ def test_spanish_and_kilometres_chosen_in_settings_are_what_the_coach_says(phone
     # The screen is drawn again in Spanish; the toast says it was saved.
     page.wait_for_selector("#toast:not([hidden])")
     assert "Español" in page.inner_text("#toast")
-    # The screens speak Spanish from the change on (issue 10), kilograms included.
+    # The screens speak Spanish from the change on, kilograms included.
     page.wait_for_selector("html[lang=es]")
     wait_until(lambda: page.get_by_label(re.compile("^Peso corporal, kg")).count() == 1, 5, "the weight is not asked in kilograms, in Spanish")
     settings = page.request.get("/api/settings").json()

@@ -1,4 +1,4 @@
-"""Rough edges found on the phone (issue 10, item 9): deleting a walk with Undo, toasts, numbered copies."""
+"""Rough edges found on the phone: deleting a walk with Undo, toasts, numbered copies."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hostile input and hostile conditions (issue 9): every one gets a 4xx JSON error or a socket `error`, never a 500."""
+"""Hostile input and hostile conditions: every one gets a 4xx JSON error or a socket `error`, never a 500."""
 
 from __future__ import annotations
 

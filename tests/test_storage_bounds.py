@@ -1,4 +1,4 @@
-"""Disk and memory stay bounded (issue 9): devices only when needed, per-device session bounds,
+"""Disk and memory stay bounded: devices only when needed, per-device session bounds,
 timelines stored once, idle sessions unloaded and reloaded, abandoned sessions ended."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The whole walk as one MP3 track (issue 8, pocket mode): layout, placement by decoding, size, HTTP."""
+"""The whole walk as one MP3 track (pocket mode): layout, placement by decoding, size, HTTP."""
 
 from __future__ import annotations
 

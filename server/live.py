@@ -21,6 +21,7 @@ the thread and locks are greenlet-friendly, as everything else in the worker.
 
 from __future__ import annotations
 
+import functools
 import gc
 import heapq
 import itertools
@@ -195,6 +196,11 @@ class LiveSession:
 
     # --- positions and due times -----------------------------------------------------
 
+    @functools.cached_property
+    def track(self) -> dict:
+        """The session's `track` fields, hashed once: its timeline never changes (hello needs them twice)."""
+        return track_fields(self.timeline, self.total_ms)
+
     @property
     def total_ms(self) -> int:
         """The plan's length."""
@@ -356,7 +362,7 @@ class LiveSession:
             "finished_at": self.finished_at,
             "ended_by": self.ended_by,
             "summary": self.summary,
-            **track_fields(self.timeline, self.total_ms),
+            **self.track,
             **self.clock(now),
         }
 
@@ -763,7 +769,7 @@ class LiveHub:
             "server_time": now,
             "lead_ms": self.lead_ms,
             "start_lead_ms": self.start_lead_ms,
-            **track_fields(session.timeline, session.total_ms),
+            **session.track,
             "timeline": session.timeline,
         }
 

@@ -514,7 +514,8 @@ async function restorePlan(plan) {
 /** An editable copy of any plan, built-in ones included. */
 async function showCopy(id) {
   const visit = app.visit;
-  const [{ copyName }, plan] = await Promise.all([import("./plans.js"), findPlan(id), loadStrings("more")]);
+  // A fresh list: the copy saved a moment ago may not be in the one the picker was still loading.
+  const [{ copyName }, plan] = await Promise.all([import("./plans.js"), findPlan(id, true), loadStrings("more")]);
   if (!current(visit)) return;
   if (!plan) {
     missingPlan();

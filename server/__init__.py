@@ -61,11 +61,14 @@ DEFAULTS: dict[str, Any] = {
     # permessage-deflate: off, as cue frames are tiny and its zlib state is ~300 KB a socket.
     "WS_COMPRESSION": False,
     # Full garbage collections run by the cue scheduler, with the cues of their pause sent ahead
-    # (server/live.py); `retrowalk serve` turns this on, other processes keep Python's own.
+    # (server/sessions/scheduler.py); `retrowalk serve` turns this on, other processes keep Python's own.
     "SCHEDULED_GC": False,
     # Several instances behind a balancer that routes /ws/sessions/<id> by its first letters: this
     # instance's letters, put before each session id it makes (docs/scaling.md); empty for one.
     "SHARD": "",
+    # The phone app's folder: web/ in the repository; another (a copy changed in a test, a
+    # customised build) is served, and version-stamped into sw.js, just the same.
+    "WEB_DIR": str(WEB_DIR),
 }
 
 
@@ -76,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("RETROWALK")
     if test_config:
         app.config.from_mapping(test_config)
+    app.static_folder = app.config["WEB_DIR"]
     data_dir = Path(app.config["DATA_DIR"])
     data_dir.mkdir(parents=True, exist_ok=True)
     app.config.setdefault("DATABASE", str(data_dir / "retrowalk.db"))

@@ -55,6 +55,7 @@ const PRECACHE = [
   "/js/pocket.js",
   "/js/settings.js",
   "/js/store.js",
+  "/js/updates.js",
   "/js/walkclock.js",
   "/js/workout.js",
   "/js/screens/editor.js",
@@ -79,8 +80,15 @@ self.addEventListener("install", (event) => {
     const cache = await caches.open(SHELL_CACHE);
     // cache.addAll fails as a whole if any answer is not ok: a half shell is never installed.
     await cache.addAll(PRECACHE.map((url) => new Request(url, { cache: "reload" })));
-    await self.skipWaiting();
+    // No skipWaiting here: a new version waits until the page asks (web/js/updates.js), so a page
+    // that loaded the old main.js never imports the new screens. A first install has no worker to
+    // wait for and activates at once.
   })());
+});
+
+self.addEventListener("message", (event) => {
+  // The walker tapped "Reload to update": take over now; the page reloads on controllerchange.
+  if (event.data?.type === "skip-waiting") self.skipWaiting();
 });
 
 self.addEventListener("activate", (event) => {
@@ -89,6 +97,8 @@ self.addEventListener("activate", (event) => {
       // Only our own old shells go; the audio and API caches outlive versions.
       if (name.startsWith(`${PREFIX}shell-`) && name !== SHELL_CACHE) await caches.delete(name);
     }
+    // On a first install the open page is taken over at once (it has no other version to mix
+    // with); after an update every page it takes over reloads or is offered the reload.
     await self.clients.claim();
   })());
 });

@@ -16,6 +16,7 @@ import { SETTINGS_RULES, changeSettings, currentSettings, loadSettings } from ".
 import {
   activeWorkout, confirmSafety, lastPlans, localHistory, safetyConfirmed, savePlans, saveActive, saveSettingsCopy, savedTimeline, savedTimelines,
 } from "./store.js";
+import { watchForUpdates } from "./updates.js";
 
 /** The workout machinery's messages that reach the screen (coach.js), marked here for the string tables. */
 const COACH_MESSAGES = Object.freeze([N_("The workout could not be loaded from the server.")]);
@@ -136,15 +137,16 @@ let toastTimer = null;
  * A short message over the tabs, with an optional action (Undo).
  * @param {string} text
  * @param {{label: string, run: () => void}} [action]
+ * @param {{stay?: boolean}} [options] `stay`: shown until tapped or replaced (an offer that must not slip by)
  */
-function toast(text, action) {
+function toast(text, action, { stay = false } = {}) {
   clearTimeout(toastTimer);
   // replaceChildren would write a missing action as the text "null": only what there is goes in.
   const parts = [h("span", { text })];
   if (action) parts.push(h("button", { type: "button", class: "btn btn-small", onclick: () => { toastBox.hidden = true; action.run(); } }, action.label));
   toastBox.replaceChildren(...parts);
   toastBox.hidden = false;
-  toastTimer = setTimeout(() => { toastBox.hidden = true; }, TOAST_MS);
+  if (!stay) toastTimer = setTimeout(() => { toastBox.hidden = true; }, TOAST_MS);
 }
 
 function setStatus(text, tone = "") {
@@ -659,9 +661,13 @@ async function showPhonePanel() {
   }
 }
 
+/** The service worker keeps the app offline; a new version of it is offered between walks. */
 function registerServiceWorker() {
   if (!("serviceWorker" in navigator)) return;
-  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((error) => {
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((registration) => watchForUpdates(registration, {
+    walking: () => app.coach?.state.state === "running" || app.coach?.state.state === "paused",
+    offer: (update) => toast(t("A new version of RetroWalk is ready."), { label: t("Reload to update"), run: update }, { stay: true }),
+  }), (error) => {
     // Plain http on a LAN address: no service worker, the app still works online.
     console.info("No offline support here:", error.message);
   });

@@ -3,6 +3,7 @@
 export default {
   ", done": ", erledigt",
   ", next": ", als Nächstes",
+  "A new version of RetroWalk is ready.": "Eine neue Version von RetroWalk ist bereit.",
   "All sessions done. Well walked!": "Alle Einheiten geschafft. Gut gemacht!",
   "All {n} sessions": "Alle {n} Einheiten",
   "Back to it": "Zurück dazu",
@@ -35,6 +36,7 @@ export default {
   "Progress": "Fortschritt",
   "QR code of the address to open on your phone": "QR-Code der Adresse, die du auf dem Handy öffnest",
   "Quick workouts": "Schnelle Trainings",
+  "Reload to update": "Zum Aktualisieren neu laden",
   "Rest": "Erholung",
   "RetroWalk — backward walking coach": "RetroWalk — dein Coach fürs Rückwärtsgehen",
   "RetroWalk, back to workouts": "RetroWalk, zurück zu den Trainings",

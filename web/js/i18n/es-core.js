@@ -3,6 +3,7 @@
 export default {
   ", done": ", hecha",
   ", next": ", la siguiente",
+  "A new version of RetroWalk is ready.": "Hay una nueva versión de RetroWalk lista.",
   "All sessions done. Well walked!": "Todas las sesiones hechas. ¡Buen trabajo!",
   "All {n} sessions": "Las {n} sesiones",
   "Back to it": "Volver",
@@ -35,6 +36,7 @@ export default {
   "Progress": "Progreso",
   "QR code of the address to open on your phone": "Código QR de la dirección que abrir en tu móvil",
   "Quick workouts": "Entrenamientos rápidos",
+  "Reload to update": "Recargar para actualizar",
   "Rest": "Descanso",
   "RetroWalk — backward walking coach": "RetroWalk — entrenador de marcha hacia atrás",
   "RetroWalk, back to workouts": "RetroWalk, volver a los entrenamientos",

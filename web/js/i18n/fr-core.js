@@ -3,6 +3,7 @@
 export default {
   ", done": ", faite",
   ", next": ", la prochaine",
+  "A new version of RetroWalk is ready.": "Une nouvelle version de RetroWalk est prête.",
   "All sessions done. Well walked!": "Toutes les séances sont faites. Bravo !",
   "All {n} sessions": "Les {n} séances",
   "Back to it": "Y retourner",
@@ -35,6 +36,7 @@ export default {
   "Progress": "Progrès",
   "QR code of the address to open on your phone": "Code QR de l’adresse à ouvrir sur ton téléphone",
   "Quick workouts": "Entraînements rapides",
+  "Reload to update": "Recharger pour mettre à jour",
   "Rest": "Repos",
   "RetroWalk — backward walking coach": "RetroWalk — ton coach de marche arrière",
   "RetroWalk, back to workouts": "RetroWalk, retour aux entraînements",

@@ -15,8 +15,8 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from server.phrases import standard_phrases  # noqa: E402
-from server.voice import AUDIO_SUFFIX, LANGUAGES, AudioCache  # noqa: E402
+from server.phrases import LANGUAGES, standard_phrases  # noqa: E402
+from server.voice import AUDIO_SUFFIX, AudioCache  # noqa: E402
 
 # Each phrase is synthesised, levelled (BS.1770 loudness, limiter), encoded and checked once
 # decoded; the standard set is some 860 phrases a language, so the target is per phrase.

@@ -16,10 +16,17 @@ BUSY_TIMEOUT_S = 10.0
 DATABASE_FILE = "retrowalk.db"
 
 
-def connect(path: str | Path) -> Database:
-    """Open one connection with the pragmas every connection needs (foreign keys are per connection)."""
+def connect(path: str | Path, *, shared_across_threads: bool = False) -> Database:
+    """Open one connection with the pragmas every connection needs (foreign keys are per connection).
+
+    Every SQLite file of the app is opened here: the database, the live hub's store and the
+    audio cache's index. shared_across_threads is for an owner that serialises every use of
+    the connection under a lock of its own (the live hub's store).
+    """
     # autocommit mode: each statement commits unless we open a transaction with `with db.conn:`.
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    conn = sqlite3.connect(
+        str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=not shared_across_threads
+    )
     conn.execute("PRAGMA foreign_keys = ON")
     # WAL with synchronous=NORMAL: a committed write survives the process being killed.
     conn.execute("PRAGMA synchronous = NORMAL")

@@ -13,7 +13,7 @@ Pure functions over mono float samples in [-1, 1] (numpy arrays) and their sampl
 - `normalise` brings a phrase to TARGET_LUFS and keeps its peaks under LIMIT_DBFS with a
   smooth look-ahead limiter, so a short "Three." is as loud as a long sentence and no
   phrase clips. The MP3 encoder may lift peaks a little; the cache checks the decoded
-  file against PEAK_CEILING_DBFS (see voice.py).
+  file against PEAK_CEILING_DBFS (see voice/engines.py).
 """
 
 from __future__ import annotations

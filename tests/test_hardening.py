@@ -266,9 +266,9 @@ def test_serve_refuses_an_unwritable_data_folder_in_one_line_before_claiming_to_
 def read_only_later(app, monkeypatch):
     """Make every database connection opened from now on refuse writes, as a remounted disk would."""
 
-    def connect(path):
+    def connect(path, **options):
         """A real connection that refuses every write."""
-        database = real_connect(path)
+        database = real_connect(path, **options)
         database.conn.execute("PRAGMA query_only = ON")
         return database
 

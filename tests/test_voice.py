@@ -35,9 +35,9 @@ from server.loudness import (
     sample_peak_dbfs,
     true_peak_dbfs,
 )
+from server.phrases import LANGUAGES
 from server.programmes import BUILTIN_PLANS
 from server.voice import (
-    LANGUAGES,
     AudioCache,
     CircuitBreaker,
     EspeakEngine,
@@ -420,8 +420,8 @@ def test_offline_phrase_is_upgraded_to_gtts_when_the_network_is_back(tmp_path, g
     google.mode = "ok"
     clock.now += BACKOFF
     report = cache.prerender([SWITCH], "en")
-    assert report["gtts"] == {"rendered": 1, "reused": 0, "failed": 0}
-    assert report["espeak"] == {"rendered": 0, "reused": 0, "failed": 0}
+    assert report.engines["gtts"] == {"rendered": 1, "reused": 0, "failed": 0}
+    assert report.engines["espeak"] == {"rendered": 0, "reused": 0, "failed": 0}
     assert report.gtts_reachable
 
     online = cache.ensure([SWITCH], "en")[SWITCH]
@@ -443,7 +443,7 @@ def test_prerender_offline_reports_each_engine(tmp_path, google, clock):
     assert len(google.calls) == 1
 
     again = online_cache(tmp_path, clock).prerender(phrases, "en")
-    assert again["espeak"] == {"rendered": 0, "reused": 3, "failed": 0}
+    assert again.engines["espeak"] == {"rendered": 0, "reused": 3, "failed": 0}
 
 
 def test_prerender_with_gtts_disabled_says_so(tmp_path):

@@ -113,9 +113,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     devices.init_app(app)
     ratelimit.init_app(app)
     app.register_blueprint(api.bp)
-    from . import live, ws
+    from . import ws
+    from .sessions import hub
 
-    live.init_app(app)
+    hub.init_app(app)
     ws.init_app(app)
     app.register_blueprint(pages.bp)
     from . import openapi

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import walkclock as wc
-from .live import Event, LiveSession
+from .sessions.model import Event, LiveSession
 from .plans import Plan, PlanInvalid, parse_plan
 
 WALK_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")

@@ -26,10 +26,15 @@ from flask import Flask, current_app, g, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
-from . import inputs, live
+from . import inputs
 from .db import close_db
 from .devices import current_device
 from .errors import STORAGE_MESSAGE, STORAGE_UNAVAILABLE, error_response, is_storage_fault
+from .sessions.hub import LiveHub
+from .sessions.messages import encode
+from .sessions.metrics import now_ms
+from .sessions.model import ControlRefused, SessionGone
+from .walkclock import CONTROLS
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +92,9 @@ def parse_message(data: Any, max_bytes: int) -> dict:
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise MessageInvalid("bad_message", 'A message must be a JSON object with a "type".')
     kind = message["type"]
-    if kind not in live.CONTROLS and kind != "ping":
-        raise MessageInvalid("unknown_type", f"Unknown message type {kind[:40]!r}; expected one of {', '.join(live.CONTROLS)} or ping.")
-    if kind in live.CONTROLS and message.get("at") is not None:
+    if kind not in CONTROLS and kind != "ping":
+        raise MessageInvalid("unknown_type", f"Unknown message type {kind[:40]!r}; expected one of {', '.join(CONTROLS)} or ping.")
+    if kind in CONTROLS and message.get("at") is not None:
         at = message["at"]
         if not isinstance(at, (int, float)) or isinstance(at, bool) or not math.isfinite(at):
             raise MessageInvalid("bad_time", "A control's at must be the server-clock time it happened, in epoch ms.")
@@ -101,7 +106,7 @@ def parse_message(data: Any, max_bytes: int) -> dict:
     return message
 
 
-def answer(hub: live.LiveHub, session_id: str, data: Any, max_bytes: int, throttle: Callable[[], dict | None] | None = None) -> dict | None:
+def answer(hub: LiveHub, session_id: str, data: Any, max_bytes: int, throttle: Callable[[], dict | None] | None = None) -> dict | None:
     """Act on one message from the phone; return the reply for this socket alone (None: the broadcast says it).
 
     `throttle` counts a control against the device's and address's rate limits and returns
@@ -119,9 +124,9 @@ def answer(hub: live.LiveHub, session_id: str, data: Any, max_bytes: int, thrott
             return limited
     try:
         hub.control(session_id, message["type"], message.get("at"))
-    except live.ControlRefused as refused:
+    except ControlRefused as refused:
         return error_message(refused.code, refused.message)
-    except live.SessionGone:
+    except SessionGone:
         return error_message("not_found", "This session no longer exists.")
     except Exception as exc:  # the change was not stored (a locked database, say): say so, keep the socket
         if is_storage_fault(exc):
@@ -260,7 +265,7 @@ class Outbox:
     cue's cost with thousands of walkers; the writer exists only while something is queued.
     """
 
-    def __init__(self, ws, raw: LockedSocket | None, hub: live.LiveHub, limit: int, send_timeout_s: float | None = None, direct: bool = True):
+    def __init__(self, ws, raw: LockedSocket | None, hub: LiveHub, limit: int, send_timeout_s: float | None = None, direct: bool = True):
         self.ws, self.raw, self.hub, self.limit = ws, raw, hub, limit
         self.send_timeout_s = send_timeout_s
         # Frames are written straight to the socket unless they must go through wsproto (deflate).
@@ -329,7 +334,7 @@ class Outbox:
                         self.writer = None
                         return
                     text, not_after = self.queue.popleft()
-                if not_after is not None and live.now_ms() > not_after:
+                if not_after is not None and now_ms() > not_after:
                     self.hub.metrics.cues_dropped_late += 1
                     continue
                 self.sending_since = time.monotonic()
@@ -370,7 +375,7 @@ def session_socket(ws, session_id: str):
     # the whole workout, so give it back now rather than hold a connection per walker.
     close_db()
     app = current_app
-    hub: live.LiveHub = app.extensions["live"]
+    hub: LiveHub = app.extensions["live"]
     config = app.config
     poll_s, send_timeout_s = float(config["WS_RECEIVE_POLL_S"]), float(config["WS_SEND_TIMEOUT_S"])
     outbox = Outbox(
@@ -390,12 +395,12 @@ def session_socket(ws, session_id: str):
             if data is not None:
                 reply = answer(hub, session_id, data, max_bytes, throttle)
                 if reply is not None:
-                    outbox.deliver(live.encode(reply))
+                    outbox.deliver(encode(reply))
             if outbox.stuck_for() > send_timeout_s:
                 log.warning("A send blocked over %.0f s: closing the socket", send_timeout_s)
                 outbox.abort()
-    except live.SessionGone:
-        outbox.deliver(live.encode(error_message("not_found", "This session no longer exists.")))
+    except SessionGone:
+        outbox.deliver(encode(error_message("not_found", "This session no longer exists.")))
     finally:
         hub.detach(session_id, outbox)
         if not outbox.closed:
@@ -414,7 +419,7 @@ def refuse_foreign_upgrade():
     if not same_origin(request.headers.get("Origin"), request.host, request.scheme):
         return error_response(403, "forbidden_origin", "This websocket only accepts pages served by this server.")
     session_id = (request.view_args or {}).get("session_id", "")
-    hub: live.LiveHub = current_app.extensions["live"]
+    hub: LiveHub = current_app.extensions["live"]
     if hub.owner(session_id) != current_device():
         return error_response(404, "not_found", "There is no such session on this device.")
     limit = int(current_app.config["WS_MAX_SOCKETS_PER_SESSION"])

@@ -9,7 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server import db as storage
-from server import live
+from server.sessions import scheduler
+from server.sessions import store as sessions_store
+from server.sessions.hub import LiveHub
+from server.sessions.model import ControlRefused, LiveSession, SessionGone
+from server.walkclock import ENDED_COMPLETE, FINISHED
 from server.cues import CueOptions, compile_timeline, needed_phrases
 from server.plans import Plan, Segment
 
@@ -27,12 +31,12 @@ def timeline_of(segments, options=CueOptions()) -> list[dict]:
     return [{**cue.to_dict(), "audio": f"/audio/{cue.seq}.mp3"} for cue in compile_timeline(segments, options, spoken)]
 
 
-def new_session(segments=THREE_FIVES) -> live.LiveSession:
+def new_session(segments=THREE_FIVES) -> LiveSession:
     """A ready session of `segments`."""
-    return live.LiveSession("s1", "d1", "p", "Plan", tuple(segments), timeline_of(segments), created_at=T0)
+    return LiveSession("s1", "d1", "p", "Plan", tuple(segments), timeline_of(segments), created_at=T0)
 
 
-def run_until(session: live.LiveSession, until: int, step: int = 10, start: int = T0) -> list[tuple[int, dict, int]]:
+def run_until(session: LiveSession, until: int, step: int = 10, start: int = T0) -> list[tuple[int, dict, int]]:
     """Drive take_due every `step` ms; return (sent_at, cue, due) for every cue handed out."""
     sent = []
     for now in range(start, until + 1, step):
@@ -106,7 +110,7 @@ def test_a_skip_starts_the_next_segment_one_lead_later_and_moves_later_cues_earl
 def test_skipping_when_the_next_segment_is_about_to_start_is_refused():
     session = new_session()
     session.start(T0, LEAD)
-    with pytest.raises(live.ControlRefused) as refused:
+    with pytest.raises(ControlRefused) as refused:
         session.skip(session.started_at + 5_000 - LEAD + 1, LEAD)
     assert refused.value.code == "segment_ending"
 
@@ -141,7 +145,7 @@ def test_controls_that_do_not_apply_are_refused_and_change_nothing(steps, contro
     for step in steps:
         session.apply(step, T0 + 100, LEAD)
     before = dict(session.__dict__)
-    with pytest.raises(live.ControlRefused) as refused:
+    with pytest.raises(ControlRefused) as refused:
         session.apply(control, T0 + 200, LEAD)
     assert refused.value.code == code and refused.value.message
     assert session.__dict__ == before
@@ -153,7 +157,7 @@ def test_controls_that_do_not_apply_are_refused_and_change_nothing(steps, contro
 def test_the_summary_of_a_completed_workout_counts_forward_and_backward_seconds():
     session = new_session()
     session.start(T0, LEAD)
-    session.finish(session.end_at(), live.ENDED_COMPLETE)
+    session.finish(session.end_at(), ENDED_COMPLETE)
     summary = session.summary
     assert (summary["forward_seconds"], summary["backward_seconds"], summary["rest_seconds"]) == (10.0, 5.0, 0.0)
     assert summary["duration_seconds"] == 15.0 and summary["ended_by"] == "complete"
@@ -213,13 +217,13 @@ def test_any_walk_plays_each_cue_once_in_order_never_late_and_sums_up(steps):
         play_until(now)
         end = session.end_at()
         if end is not None and end <= now:
-            session.finish(end, live.ENDED_COMPLETE)
-        if session.state == live.FINISHED:
+            session.finish(end, ENDED_COMPLETE)
+        if session.state == FINISHED:
             break
         if op != "wait":
             try:
                 session.apply(op, now, LEAD)
-            except live.ControlRefused:
+            except ControlRefused:
                 continue
             # The phone's rule on every `state`: drop scheduled cues from next_seq on.
             next_seq = session.clock(now)["next_seq"]
@@ -240,7 +244,7 @@ def test_any_walk_plays_each_cue_once_in_order_never_late_and_sums_up(steps):
 class FakeWatcher:
     """A socket that records what it is sent, and what the database said when it was."""
 
-    def __init__(self, store: live.SessionStore | None = None):
+    def __init__(self, store: sessions_store.SessionStore | None = None):
         self.messages: list[dict] = []
         self.stored_state: list[str | None] = []
         self.store = store
@@ -277,17 +281,17 @@ def database(tmp_path):
     conn = storage.connect(path)
     storage.migrate(conn)
     conn.execute("INSERT INTO devices (id, created_at) VALUES ('d1', 0)")
-    session_id = live.insert_session(conn, device_id="d1", plan=PLAN, options={}, timeline=timeline_of(THREE_FIVES), now=T0)
+    session_id = sessions_store.insert_session(conn, device_id="d1", plan=PLAN, options={}, timeline=timeline_of(THREE_FIVES), now=T0)
     conn.close()
     return path, session_id
 
 
-def make_hub(path, clock) -> live.LiveHub:
+def make_hub(path, clock) -> LiveHub:
     """A hub on the database whose scheduler the test ticks by hand."""
-    return live.LiveHub(live.SessionStore(str(path)), LEAD, MARGIN, max_pause_ms=60_000, clock=clock)
+    return LiveHub(sessions_store.SessionStore(str(path)), LEAD, MARGIN, max_pause_ms=60_000, clock=clock)
 
 
-def tick_until(hub: live.LiveHub, clock: Clock, until: int, step: int = 10) -> None:
+def tick_until(hub: LiveHub, clock: Clock, until: int, step: int = 10) -> None:
     """Move the clock forward, ticking the scheduler as its thread would."""
     while clock.now < until:
         clock.now += step
@@ -316,7 +320,7 @@ def test_changes_are_committed_before_any_socket_hears_of_them(database):
     path, session_id = database
     clock = Clock(T0)
     hub = make_hub(path, clock)
-    watcher = FakeWatcher(live.SessionStore(str(path)))
+    watcher = FakeWatcher(sessions_store.SessionStore(str(path)))
     watcher.session_id = session_id
     hub.attach(session_id, watcher)
     for control, state in (("start", "running"), ("pause", "paused"), ("resume", "running")):
@@ -419,7 +423,7 @@ def test_a_change_that_cannot_be_stored_is_not_applied_nor_broadcast(database, m
 def test_an_unknown_session_is_gone(database):
     path, _ = database
     hub = make_hub(path, Clock(T0))
-    with pytest.raises(live.SessionGone):
+    with pytest.raises(SessionGone):
         hub.attach("nope", FakeWatcher())
     assert hub.owner("nope") is None
 
@@ -427,13 +431,13 @@ def test_an_unknown_session_is_gone(database):
 def test_before_a_full_collection_every_cue_due_in_its_pause_goes_out_ahead_and_each_cue_once(database):
     path, session_id = database
     clock = Clock(T0)
-    hub = live.LiveHub(live.SessionStore(str(path)), LEAD, MARGIN, max_pause_ms=60_000, clock=clock, full_gc_every_ms=60_000)
+    hub = LiveHub(sessions_store.SessionStore(str(path)), LEAD, MARGIN, max_pause_ms=60_000, clock=clock, full_gc_every_ms=60_000)
     phone = FakeWatcher()
     hub.attach(session_id, phone)
     hub.control(session_id, "start")
     hub.collect_garbage()
     # The walker's phone already holds every cue due before the collection could end.
-    horizon = T0 + LEAD + live.GC_HEADROOM_MS
+    horizon = T0 + LEAD + scheduler.GC_HEADROOM_MS
     timeline = timeline_of(THREE_FIVES)
     expected_ahead = [c["seq"] for c in timeline if hub.sessions[session_id].started_at + c["offset_ms"] <= horizon]
     assert [m["seq"] for m in phone.of_type("cue")] == expected_ahead and len(expected_ahead) < len(timeline)
@@ -451,18 +455,18 @@ def test_an_instance_makes_ids_of_its_shard_and_brings_back_only_its_own_walks_a
     conn.execute("INSERT INTO devices (id, created_at) VALUES ('d1', 0)")
     walks = {}
     for shard in ("a", "b"):
-        monkeypatch.setattr(live, "_shard", "")
-        live.set_shard(shard)
-        walks[shard] = live.insert_session(conn, device_id="d1", plan=PLAN, options={}, timeline=timeline_of(THREE_FIVES), now=T0)
+        monkeypatch.setattr(sessions_store, "_shard", "")
+        sessions_store.set_shard(shard)
+        walks[shard] = sessions_store.insert_session(conn, device_id="d1", plan=PLAN, options={}, timeline=timeline_of(THREE_FIVES), now=T0)
     conn.close()
     assert walks["a"].startswith("a") and walks["b"].startswith("b")
     clock = Clock(T0)
     hub = make_hub(path, clock)
     for session_id in walks.values():
         hub.control(session_id, "start")
-    live.set_shard("a")
+    sessions_store.set_shard("a")
     again = make_hub(path, clock)
     assert again.restore() == 1 and set(again.sessions) == {walks["a"]}, "b's walk is b's instance's to run"
     with pytest.raises(ValueError):
-        live.set_shard("a/b")
-    live.set_shard("")
+        sessions_store.set_shard("a/b")
+    sessions_store.set_shard("")

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from server.live import CONTROLS
+from server.walkclock import CONTROLS
 
 SEGMENTS = [{"kind": "forward", "seconds": 5}, {"kind": "reverse", "seconds": 5}, {"kind": "forward", "seconds": 5}]
 WAIT_S = 15  # generous: two busy cores

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import click
 
-from . import DEFAULTS
+from . import DEFAULTS, network
 from .db import DATABASE_FILE
+from .phrases import LANGUAGES
 from .security import parse_networks
 
 DEFAULT_HOST = "0.0.0.0"
@@ -25,20 +26,6 @@ WORKER_CONNECTIONS = 20_000
 GRACEFUL_TIMEOUT_S = 5
 # What `serve` writes into each folder before starting, to find a full or read-only disk.
 STORAGE_PROBE_BYTES = 64 * 1024
-
-
-def _lan_address() -> str | None:
-    """This machine's address on the local network, for a phone to reach (no packet is sent)."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        # Connecting a UDP socket only picks a route; nothing goes on the wire.
-        probe.connect(("10.255.255.255", 1))
-        address = probe.getsockname()[0]
-    except OSError:
-        return None
-    finally:
-        probe.close()
-    return None if address.startswith("127.") else address
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -126,7 +113,7 @@ def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, pr
     scheme = "https" if certfile else "http"
     shown_host = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
     click.echo(f"RetroWalk is running: open {scheme}://{shown_host}:{port}/")
-    lan = _lan_address() if host in ("0.0.0.0", "::") else None
+    lan = network.lan_address() if host in ("0.0.0.0", "::") else None
     if lan:
         click.echo(f"On a phone on this network: {scheme}://{lan}:{port}/")
         if scheme == "http":
@@ -155,12 +142,12 @@ def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, pr
 
 
 @cli.command()
-@click.option("--lang", type=click.Choice(["en", "es", "de", "fr", "all"]), default="all", show_default=True, help="Voice language to render.")
+@click.option("--lang", type=click.Choice([*LANGUAGES, "all"]), default="all", show_default=True, help="Voice language to render.")
 @click.option("--audio-cache", type=click.Path(file_okay=False), default=DEFAULTS["AUDIO_CACHE"], show_default=True, help="Folder of the rendered cue audio.")
 @click.option("--offline", is_flag=True, help="Never call Google's text-to-speech; speak with eSpeak NG only.")
 def prerender(lang, audio_cache, offline):
     """Render every standard phrase into the audio cache and report per engine."""
-    from .phrases import LANGUAGES, standard_phrases
+    from .phrases import standard_phrases
     from .voice import AudioCache
 
     cache = AudioCache(audio_cache, gtts_enabled=not offline, gtts_timeout=DEFAULTS["GTTS_TIMEOUT_S"], gtts_min_interval=DEFAULTS["GTTS_MIN_INTERVAL_S"])

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 
 from flask import Flask, current_app, g, request
 
+from .clock import now_ms
 from .db import get_db
 
 TOKEN_BYTES = 24
@@ -41,7 +41,7 @@ def _issue() -> str:
     count_new_device()
     token = secrets.token_urlsafe(TOKEN_BYTES)
     get_db().execute(
-        "INSERT INTO devices (id, created_at) VALUES (?, ?)", [token, int(time.time() * 1000)]
+        "INSERT INTO devices (id, created_at) VALUES (?, ?)", [token, now_ms()]
     )
     return token
 

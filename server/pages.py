@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 from functools import lru_cache
 from io import BytesIO
@@ -12,6 +11,8 @@ from urllib.parse import urlsplit
 
 import segno
 from flask import Blueprint, Response, current_app, request, send_file
+
+from . import network
 
 bp = Blueprint("pages", __name__)
 
@@ -23,7 +24,6 @@ SW_VERSION_PLACEHOLDER = 'const VERSION = "dev";'
 PRECACHE_PATTERN = re.compile(r"const PRECACHE = \[(.*?)\];", re.S)
 QR_SCALE = 6
 QR_BORDER = 2
-LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost"})
 
 
 def web_dir() -> Path:
@@ -94,16 +94,6 @@ def service_worker():
     return _fresh(response)
 
 
-def _is_loopback(host: str) -> bool:
-    """True when a host name only reaches this machine."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def phone_address() -> dict:
     """The address a phone should open, and whether it can install the app from there.
 
@@ -117,10 +107,8 @@ def phone_address() -> dict:
     else:
         here = urlsplit("//" + request.host)
         host = here.hostname or "localhost"
-        if _is_loopback(host):
-            from .cli import _lan_address
-
-            host = _lan_address() or host
+        if network.is_loopback(host):
+            host = network.lan_address() or host
         if ":" in host:
             host = f"[{host}]"
         url = f"{request.scheme}://{host}{f':{here.port}' if here.port else ''}/"
@@ -128,7 +116,7 @@ def phone_address() -> dict:
     return {
         "url": url,
         "secure": parts.scheme == "https",
-        "reachable": not _is_loopback(parts.hostname or "localhost"),
+        "reachable": not network.is_loopback(parts.hostname or "localhost"),
     }
 
 

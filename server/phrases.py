@@ -13,6 +13,8 @@ from functools import lru_cache
 
 from .plans import MAX_SEGMENT_SECONDS, MAX_SPEED_MPH, MIN_SEGMENT_SECONDS, MIN_SPEED_MPH, SEGMENT_KINDS
 
+# The voice languages: the one list the settings, the voice, the programme texts and the CLI check against
+# (web/js/i18n.js mirrors it).
 LANGUAGES = ("en", "es", "de", "fr")
 UNITS = ("mph", "kmh")
 KM_PER_MILE = 1.609344

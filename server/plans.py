@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SEGMENT_KINDS = ("warmup", "forward", "reverse", "rest", "cooldown")
-# Segments walked backwards; every other kind is walked (or stood) facing forward.
+# How each kind is walked, for the walk's summary and the stats: backward, forward, or a rest
+# standing at the rail (the one home of these sets; walkclock.js mirrors them).
+FORWARD_KINDS = frozenset({"warmup", "forward", "cooldown"})
 BACKWARD_KINDS = frozenset({"reverse"})
+REST_KINDS = frozenset({"rest"})
 
 MIN_SEGMENT_SECONDS = 5
 MAX_SEGMENT_SECONDS = 3600

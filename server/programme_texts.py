@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 
+from .phrases import LANGUAGES
 from .programmes import in_units
 
-LANGUAGES = ("en", "es", "de", "fr")
 # Languages that write a decimal comma.
 DECIMAL_COMMA = ("es", "de", "fr")
 # A speed (or range of speeds) as `in_units` writes it: "2.5 mph", "3.2-4.8 km/h".

@@ -67,7 +67,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from .plans import BACKWARD_KINDS
+from .plans import BACKWARD_KINDS, REST_KINDS
 from .rounding import round_parts
 
 # ---- calories ----------------------------------------------------------------------------
@@ -96,7 +96,6 @@ ONE_MET_OVERESTIMATE = 0.20
 # Speeds assumed for a segment without a hint (the programmes' usual hints).
 ASSUMED_FORWARD_MPH = 2.5
 ASSUMED_BACKWARD_MPH = 1.5
-REST_KINDS = frozenset({"rest"})
 
 # ---- weekly targets ----------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
+from .plans import BACKWARD_KINDS, FORWARD_KINDS, REST_KINDS
 from .rounding import round_parts
 
 READY, RUNNING, PAUSED, FINISHED = "ready", "running", "paused", "finished"
@@ -37,11 +38,6 @@ CONTROLS = ("start", "pause", "resume", "skip", "stop")
 EVENT_TYPES = CONTROLS + ("finish",)
 ENDED_COMPLETE, ENDED_STOPPED = "complete", "stopped"
 ENDINGS = (ENDED_COMPLETE, ENDED_STOPPED)
-
-# Segment kinds counted as walked forward (rest is standing at the rail, reverse is backward).
-FORWARD_KINDS = frozenset({"warmup", "forward", "cooldown"})
-BACKWARD_KINDS = frozenset({"reverse"})
-REST_KINDS = frozenset({"rest"})
 
 MS_PER_TENTH = 100
 TENTHS_PER_S = 10

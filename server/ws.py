@@ -27,12 +27,12 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 from . import inputs
+from .clock import now_ms
 from .db import close_db
 from .devices import current_device
 from .errors import STORAGE_MESSAGE, STORAGE_UNAVAILABLE, error_response, is_storage_fault
 from .sessions.hub import LiveHub
 from .sessions.messages import encode
-from .sessions.metrics import now_ms
 from .sessions.model import ControlRefused, SessionGone
 from .walkclock import CONTROLS
 

@@ -128,7 +128,7 @@ def test_worker_never_touches_websockets_and_keeps_audio_and_api_apart():
 
 
 def test_phone_address_names_the_lan_address_not_localhost(client, monkeypatch):
-    monkeypatch.setattr("server.cli._lan_address", lambda: "192.168.1.20")
+    monkeypatch.setattr("server.network.lan_address", lambda: "192.168.1.20")
     answer = client.get("/phone.json", base_url="http://localhost:8123").json
     assert answer == {"url": "http://192.168.1.20:8123/", "secure": False, "reachable": True}
     answer = client.get("/phone.json", base_url="https://walk.example.org").json
@@ -142,12 +142,12 @@ def test_phone_address_from_config_wins(tmp_path):
 
 
 def test_phone_address_without_a_network_says_it_is_unreachable(client, monkeypatch):
-    monkeypatch.setattr("server.cli._lan_address", lambda: None)
+    monkeypatch.setattr("server.network.lan_address", lambda: None)
     assert client.get("/phone.json", base_url="http://127.0.0.1:8000").json["reachable"] is False
 
 
 def test_qr_code_is_an_svg_drawn_here(client, monkeypatch):
-    monkeypatch.setattr("server.cli._lan_address", lambda: "192.168.1.20")
+    monkeypatch.setattr("server.network.lan_address", lambda: "192.168.1.20")
     response = client.get("/phone-qr.svg", base_url="http://localhost:8123")
     assert response.mimetype == "image/svg+xml"
     svg = response.get_data(as_text=True)

@@ -249,33 +249,6 @@ def _first_free_start(busy: list[tuple[int, int]], start: int, length: int) -> i
     return start
 
 
-def place_by_rule(
-    segments: Sequence[Segment], options: CueOptions, spoken_ms: Mapping[str, int]
-) -> list[Cue]:
-    """The placement rule of this module's docstring, written the plain way (the reference for tests)."""
-    wishes = sorted(_wishes(segments, options, spoken_ms), key=lambda w: (PRIORITY[w.kind], w.ideal_ms, w.about))
-    busy: list[tuple[int, int]] = []
-    placed: list[tuple[int, _Wish]] = []
-    hinted: set[int] = set()  # segments whose speed hint has been placed
-    for wish in wishes:
-        if wish.fallback and wish.about in hinted:
-            continue
-        length = spoken_ms[wish.text]
-        start = _first_free_start(busy, wish.ideal_ms, length)
-        if start != wish.ideal_ms:
-            if wish.kind in MOVABLE:
-                if start + length > wish.latest_end_ms:
-                    continue
-            elif wish.kind not in ("switch", "complete"):
-                continue
-        busy.append((start, start + length))
-        placed.append((start, wish))
-        if wish.kind == "speed":
-            hinted.add(wish.about)
-    placed.sort(key=lambda item: (item[0], PRIORITY[item[1].kind]))
-    return [Cue(seq, at, wish.kind, wish.text, wish.segment) for seq, (at, wish) in enumerate(placed)]
-
-
 def compile_timeline(
     segments: Sequence[Segment], options: CueOptions, spoken_ms: Mapping[str, int]
 ) -> list[Cue]:
@@ -284,7 +257,7 @@ def compile_timeline(
     `spoken_ms` gives each phrase's spoken length (from its rendered audio); every text of
     `needed_phrases` must be in it. This is the placement rule of the module docstring done
     in one sweep: a cue can only meet cues of the segment it is spoken in and the next
-    switch, so each segment is placed on its own (the tests check it against `place_by_rule`).
+    switch, so each segment is placed on its own (tests/cue_rule.py states the rule the plain way to check it).
     """
     lang = options.lang
     counts = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 THREE_FIVES = [{"kind": "forward", "seconds": 5}, {"kind": "reverse", "seconds": 5, "speed_mph": 1.5}, {"kind": "forward", "seconds": 5}]
@@ -45,6 +47,27 @@ def test_a_built_in_plan_can_be_walked(server, device):
     response = device.post(server.url + "/api/sessions", json={"plan_id": plan_id}, timeout=120)
     assert response.status_code == 201, response.text
     assert response.json()["plan"]["id"] == plan_id
+
+
+def test_identical_plans_from_two_devices_share_one_track_and_a_changed_option_makes_another(server, device):
+    # Pocket mode downloads a walk's whole track: walkers of the same plan with the same options
+    # share one stored timeline and one track file; an option that changes what is said gets its own.
+    other = server.client()
+    first = device.post(server.url + "/api/sessions", json={"plan_id": custom_plan(device, server)["id"]}, timeout=60).json()
+    second = other.post(server.url + "/api/sessions", json={"plan_id": custom_plan(other, server)["id"]}, timeout=60).json()
+    assert second["timeline"] == first["timeline"] and second["track"] == first["track"]
+    db = sqlite3.connect(server.data_dir / "retrowalk.db")
+    try:
+        stored = db.execute(
+            "SELECT count(DISTINCT timeline_id) FROM sessions WHERE id IN (?, ?)", [first["id"], second["id"]]
+        ).fetchone()[0]
+    finally:
+        db.close()
+    assert stored == 1
+    quieter = device.post(
+        server.url + "/api/sessions", json={"plan_id": first["plan"]["id"], "options": {"countdown": 0}}, timeout=60
+    ).json()
+    assert quieter["timeline"] != first["timeline"] and quieter["track"] != first["track"]
 
 
 @pytest.mark.parametrize(

@@ -516,12 +516,3 @@ def week_backward_minutes(programme: Programme, week: int) -> tuple[float, float
     if not minutes:
         minutes = [s.plan.reverse_seconds / 60 for s in programme.sessions]
     return min(minutes), max(minutes)
-
-
-def session_for_plan(plan_id: str) -> ProgrammeSession | None:
-    """The programme session a plan id (or alias) names, if it names one."""
-    plan_id = PLAN_ALIASES.get(plan_id, plan_id)
-    for session in programme_sessions():
-        if session.plan.id == plan_id:
-            return session
-    return None

@@ -8,6 +8,8 @@
 // The server replaces "dev" with a hash of every file below (server/pages.py), so any
 // change to the app ships a new cache without anyone bumping a number.
 const VERSION = "dev";
+/** This script's global scope, as the service worker it is (for the type check: jsconfig.sw.json). */
+const worker = /** @type {ServiceWorkerGlobalScope & typeof globalThis} */ (/** @type {unknown} */ (self));
 const PREFIX = "retrowalk-";
 const SHELL_CACHE = `${PREFIX}shell-${VERSION}`;
 const AUDIO_CACHE = `${PREFIX}audio`;
@@ -37,8 +39,15 @@ const PRECACHE = [
   "/js/api.js",
   "/js/audio.js",
   "/js/charts.js",
+  "/js/chrome.js",
   "/js/clock.js",
   "/js/coach.js",
+  "/js/controllers/editing.js",
+  "/js/controllers/held.js",
+  "/js/controllers/picker.js",
+  "/js/controllers/records.js",
+  "/js/controllers/settings.js",
+  "/js/controllers/walk.js",
   "/js/dom.js",
   "/js/i18n.js",
   "/js/i18n/de-core.js",
@@ -53,6 +62,8 @@ const PRECACHE = [
   "/js/phone.js",
   "/js/plans.js",
   "/js/pocket.js",
+  "/js/rounding.js",
+  "/js/router.js",
   "/js/settings.js",
   "/js/store.js",
   "/js/updates.js",
@@ -75,7 +86,7 @@ const PRECACHE = [
   "/icons/apple-touch-icon.png",
 ];
 
-self.addEventListener("install", (event) => {
+worker.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(SHELL_CACHE);
     // cache.addAll fails as a whole if any answer is not ok: a half shell is never installed.
@@ -86,12 +97,12 @@ self.addEventListener("install", (event) => {
   })());
 });
 
-self.addEventListener("message", (event) => {
+worker.addEventListener("message", (event) => {
   // The walker tapped "Reload to update": take over now; the page reloads on controllerchange.
-  if (event.data?.type === "skip-waiting") self.skipWaiting();
+  if (event.data?.type === "skip-waiting") worker.skipWaiting();
 });
 
-self.addEventListener("activate", (event) => {
+worker.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     for (const name of await caches.keys()) {
       // Only our own old shells go; the audio and API caches outlive versions.
@@ -99,14 +110,14 @@ self.addEventListener("activate", (event) => {
     }
     // On a first install the open page is taken over at once (it has no other version to mix
     // with); after an update every page it takes over reloads or is offered the reload.
-    await self.clients.claim();
+    await worker.clients.claim();
   })());
 });
 
-self.addEventListener("fetch", (event) => {
+worker.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
-  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (request.method !== "GET" || url.origin !== worker.location.origin) return;
   if (url.pathname.startsWith(TRACK_PATH)) {
     event.respondWith(trackFirst(event, url));
   } else if (url.pathname.startsWith("/audio/")) {
@@ -286,7 +297,7 @@ function tracksToEvict(index) {
 /** Drop the tracks beyond the bounds from the cache and the index. */
 async function evictTracks(cache, index) {
   for (const path of tracksToEvict(index)) {
-    await cache.delete(new URL(path, self.location.origin).href);
+    await cache.delete(new URL(path, worker.location.origin).href);
     delete index[path];
   }
 }
@@ -312,7 +323,7 @@ function withTrackIndex(change) {
       }
     }
     for (const path of Object.keys(index)) {
-      if (!(await cache.match(new URL(path, self.location.origin).href, { ignoreVary: true }))) delete index[path];
+      if (!(await cache.match(new URL(path, worker.location.origin).href, { ignoreVary: true }))) delete index[path];
     }
     const result = await change(index);
     if (result !== false) {
@@ -324,12 +335,12 @@ function withTrackIndex(change) {
   return run;
 }
 
-self.addEventListener("message", (event) => {
+worker.addEventListener("message", (event) => {
   // The page says a walk with this track is starting: keep it for offline, as played now.
   const message = event.data;
   if (message?.type !== "keep-track" || typeof message.url !== "string") return;
-  const url = new URL(message.url, self.location.origin);
-  if (url.origin !== self.location.origin || !url.pathname.startsWith(TRACK_PATH)) return;
+  const url = new URL(message.url, worker.location.origin);
+  if (url.origin !== worker.location.origin || !url.pathname.startsWith(TRACK_PATH)) return;
   event.waitUntil(keepTrack(url).catch((error) => console.warn("Could not keep the track for offline:", error.message)));
 });
 

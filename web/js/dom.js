@@ -1,17 +1,18 @@
 // Building the page: elements from plain data with textContent, never HTML strings.
 
 import { number, plural } from "./i18n.js";
-import { roundParts } from "./walkclock.js";
+import { roundParts } from "./rounding.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /**
  * Create an element. `props` sets properties (class, text, on<event>, data-*, aria-*, any
  * attribute); children are nodes, strings (as text) or nothing.
- * @param {string} tag
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
  * @param {Record<string, any>} [props]
  * @param {...(Node|string|null|undefined|false|Array)} children
- * @returns {HTMLElement}
+ * @returns {HTMLElementTagNameMap[K]} the element of its tag (an input's `value`, a button's `disabled` are known to the checker)
  */
 export function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);

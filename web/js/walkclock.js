@@ -2,6 +2,11 @@
 // and now. The one statement of the clock rules in JavaScript; server/walkclock.py says the
 // same in Python and tests/fixtures/walk_clock.json checks both. No DOM, no I/O.
 
+import { roundParts } from "./rounding.js";
+
+// The one rounding rule lives in rounding.js (the page loads it without the walk clock); it is also offered from here.
+export { roundParts };
+
 /**
  * API (the phone codes against these names; server/walkclock.py has them in snake_case):
  *
@@ -70,10 +75,22 @@ export class WalkRefused extends Error {
     super(message);
     this.name = "WalkRefused";
     this.code = code;
+    /** @type {number|undefined} which event of a log was refused (set by replay) */
+    this.index = undefined;
   }
 }
 
-/** A walk nobody has started. */
+/**
+ * A walk's state and clock (plain JSON, the same shape as the server's).
+ * @typedef {{state: string, started_at: number|null, paused_at: number|null, shift_ms: number,
+ *   skips: ReadonlyArray<{segment: number, from_ms: number, to_ms: number, next_ms: number}>,
+ *   finished_at: number|null, ended_by: string|null, last_at: number|null}} Walk
+ */
+
+/**
+ * A walk nobody has started.
+ * @type {Readonly<Walk>}
+ */
 export const READY_WALK = Object.freeze({
   state: READY, started_at: null, paused_at: null, shift_ms: 0, skips: Object.freeze([]),
   finished_at: null, ended_by: null, last_at: null,
@@ -374,21 +391,4 @@ export function summarize(walk, starts, kinds) {
     skipped_segments: [...new Set(walk.skips.map((s) => s.segment))].sort((a, b) => a - b),
     segments_walked: rounded.map((t) => t / TENTHS_PER_S),
   };
-}
-
-/**
- * Whole `step`s for each non-negative integer value, summing to the total rounded half up:
- * each part rounded down, then the missing steps to the largest remainders (ties: the larger
- * value, then the first). The parts always add up to the total (server/rounding.py).
- * @param {number[]} values
- * @param {number} step
- * @returns {number[]}
- */
-export function roundParts(values, step) {
-  const total = Math.floor((values.reduce((a, b) => a + b, 0) + Math.floor(step / 2)) / step);
-  const floors = values.map((v) => Math.floor(v / step));
-  const missing = total - floors.reduce((a, b) => a + b, 0);
-  const order = values.map((_, i) => i).sort((a, b) => (values[b] % step) - (values[a] % step) || values[b] - values[a] || a - b);
-  for (const index of order.slice(0, missing)) floors[index] += 1;
-  return floors;
 }

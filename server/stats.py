@@ -288,10 +288,9 @@ def mets_range(kind: str, speed_mph: float | None) -> tuple[float, float]:
     if kind in REST_KINDS:
         return STANDING_METS, STANDING_METS
     if kind in BACKWARD_KINDS:
-        forward = forward_mets(ASSUMED_BACKWARD_MPH if speed_mph is None else speed_mph)
-        scaled = BACKWARD_REFERENCE_METS * forward / forward_mets(BACKWARD_REFERENCE_MPH)
-        low = forward * BACKWARD_RULE_LOW
-        return low, max(forward * BACKWARD_RULE_HIGH, scaled)
+        mph = ASSUMED_BACKWARD_MPH if speed_mph is None else speed_mph
+        forward = forward_mets(mph)
+        return forward * BACKWARD_RULE_LOW, max(forward * BACKWARD_RULE_HIGH, backward_mets_scaled(mph))
     value = forward_mets(ASSUMED_FORWARD_MPH if speed_mph is None else speed_mph)
     return value, value
 

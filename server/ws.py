@@ -277,7 +277,6 @@ class Outbox:
         self.rest: bytes | None = None  # a frame's tail after a partial write; the writer sends it first
         self.closed = False
         self.sending_since: float | None = None
-        self.sent = 0
 
     def deliver(self, text: str, not_after: int | None = None) -> bool:
         """Send or queue a frame (never blocks); a phone that falls this far behind is cut off."""
@@ -313,7 +312,6 @@ class Outbox:
             self.rest = frame[written:]
             self.sending_since = time.monotonic()
             self._start_writer()
-        self.sent += 1
         return True
 
     def _start_writer(self) -> None:
@@ -340,7 +338,6 @@ class Outbox:
                 self.sending_since = time.monotonic()
                 self.ws.send(text)
                 self.sending_since = None
-                self.sent += 1
         except (ConnectionClosed, OSError):
             with self.mutex:
                 self.closed = True

@@ -11,6 +11,7 @@ from flask import current_app
 from sqlite_utils import Database
 
 from .errors import error_response
+from .sessions import store
 
 # Sessions ready but never started one device keeps: the phone makes one each time it opens a
 # plan's ready screen, so past this the oldest unwatched ones are forgotten to make room
@@ -39,11 +40,7 @@ def setting(name: str) -> int:
 
 def session_room_problem(db: Database, device_id: str, watched) -> object | None:
     """None when this device may create another session (old unwatched ready ones forgotten to make room), else a 409."""
-    ready, live, total = db.execute(
-        """SELECT count(*) FILTER (WHERE state = 'ready'), count(*) FILTER (WHERE state IN ('running', 'paused')),
-                  count(*) FROM sessions WHERE device_id = ?""",
-        [device_id],
-    ).fetchone()
+    ready, live, total = store.session_counts(db, device_id)
     max_live, max_total = setting("MAX_LIVE_SESSIONS_PER_DEVICE"), setting("MAX_SESSIONS_PER_DEVICE")
     if live >= max_live:
         return error_response(
@@ -52,19 +49,15 @@ def session_room_problem(db: Database, device_id: str, watched) -> object | None
         )
     excess = ready - setting("MAX_READY_SESSIONS_PER_DEVICE") + 1
     if excess > 0:
-        ready_ids = [row[0] for row in db.execute(
-            "SELECT id FROM sessions WHERE device_id = ? AND state = 'ready' ORDER BY created_at, rowid", [device_id]
-        )]
-        forget = [session_id for session_id in ready_ids if not watched(session_id)][:excess]
-        db.conn.executemany("DELETE FROM sessions WHERE id = ? AND state = 'ready'", [(i,) for i in forget])
+        forget = [session_id for session_id in store.ready_session_ids(db, device_id) if not watched(session_id)][:excess]
+        store.forget_ready_sessions(db, forget)
         total -= len(forget)
     return _full(total, max_total)
 
 
 def history_room_problem(db: Database, device_id: str):
     """None when this device may store another (finished) session, such as a walk played offline, else a 409."""
-    total = db.execute("SELECT count(*) FROM sessions WHERE device_id = ?", [device_id]).fetchone()[0]
-    return _full(total, setting("MAX_SESSIONS_PER_DEVICE"))
+    return _full(store.session_count(db, device_id), setting("MAX_SESSIONS_PER_DEVICE"))
 
 
 def _full(total: int, max_total: int):

@@ -106,13 +106,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Each session's whole walk as one MP3 (pocket mode), kept beside the cue files it is made of.
     app.extensions["tracks"] = TrackStore(app.config["AUDIO_CACHE"], app.extensions["audio_cache"].path_for)
 
-    from . import api, devices, errors, pages, ratelimit, security
+    from . import devices, errors, pages, ratelimit, routes, security
 
     errors.register_error_handlers(app)
     security.init_app(app)
     devices.init_app(app)
     ratelimit.init_app(app)
-    app.register_blueprint(api.bp)
+    routes.register(app)
     from . import ws
     from .sessions import hub
 

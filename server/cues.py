@@ -40,6 +40,7 @@ from typing import Mapping, NamedTuple, Sequence
 
 from . import phrases
 from .plans import SEGMENT_KINDS, Segment
+from .refusals import Refusal
 
 COUNTDOWN_CHOICES = (0, 3, 5, 10)
 DEFAULT_COUNTDOWN = 3
@@ -60,8 +61,12 @@ PRIORITY = {"switch": 0, "complete": 0, "speed": 1, "countdown": 2, "halfway": 3
 MOVABLE = frozenset({"speed", "halfway", "remaining"})
 
 
-class CueOptionsInvalid(Exception):
-    """Cue options a walker cannot choose."""
+class CueOptionsInvalid(Refusal):
+    """Cue options a walker cannot choose: a 400 `invalid_options` with the rule broken."""
+
+    def __init__(self, message: str):
+        """An `invalid_options` refusal with this sentence."""
+        super().__init__("invalid_options", message)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from .db import get_db
 TOKEN_BYTES = 24
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 # Files anyone may fetch: no identity needed, so no database work on the hot path.
-ANONYMOUS_ENDPOINTS = frozenset({"static", "api.audio", "api.healthz", "openapi.openapi_json"})
+ANONYMOUS_ENDPOINTS = frozenset({"static", "audio.audio", "health.healthz", "openapi.openapi_json"})
 # Requests that store something for their device, so a new visitor gets a device for them.
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The app's page: a phone gets its identity on its first visit (README: "any GET / gives a

@@ -1,4 +1,8 @@
-"""One error shape for the whole API: `{"error": code, "message": sentence}` with a 4xx/5xx status."""
+"""One error shape for the whole API: `{"error": code, "message": sentence}` with a 4xx/5xx status.
+
+Every refusal is a `Refusal` (server/refusals.py, re-exported here) and is answered from one
+table of HTTP handlers (`HTTP_HANDLERS`) and, on the live socket, by `socket_error`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,11 @@ import sqlite3
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+
+from .refusals import BadInput, NotFound, Refusal
+from .voice import VoiceUnavailable
+
+__all__ = ["BadInput", "NotFound", "Refusal", "error_response", "register_error_handlers", "socket_error"]
 
 log = logging.getLogger(__name__)
 
@@ -27,18 +36,6 @@ def is_storage_fault(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) and code is not None and code & SQLITE_PRIMARY_CODE_MASK in STORAGE_FAULT_CODES
 
 
-class NotFound(Exception):
-    """Something a device asked for that does not exist, or is not theirs to see."""
-
-
-class BadInput(Exception):
-    """A request the server understood but cannot accept; `code` is the short error code."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-
-
 def error_response(status: int, error: str, message: str, **extra):
     """A JSON error the phone can show as it is (extra fields, such as a list of problems, may follow)."""
     response = jsonify(error=error, message=message, **extra)
@@ -51,39 +48,61 @@ def _code_of(exc: HTTPException) -> str:
     return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
 
 
+def socket_error(code: str, message: str, **extra) -> dict:
+    """The one error shape as a message on the live socket."""
+    return {"type": "error", "error": code, "message": message, **extra}
+
+
+def refused_on_socket(exc: Refusal) -> dict:
+    """A refusal as the socket's `error` message."""
+    return socket_error(exc.code, exc.message, **exc.extra)
+
+
+def http_error(exc: HTTPException):
+    """Werkzeug's HTTP errors (bad JSON, too large, not found, ...) as JSON."""
+    message = exc.description or exc.name
+    if exc.code == 400 and "JSON" in (exc.description or ""):
+        message = "The request body is not valid JSON."
+    if exc.code == 413:
+        message = "The request body is too large."
+    response = error_response(exc.code or 500, _code_of(exc), message)
+    if exc.code == 405 and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def refused(exc: Refusal):
+    """Anything the server will not do as asked: its status, code, sentence and extra fields."""
+    return error_response(exc.status, exc.code, exc.message, **exc.extra)
+
+
+def voice_unavailable(exc: VoiceUnavailable):
+    """No engine could speak a phrase: the session cannot promise its cues."""
+    return error_response(503, "voice_unavailable", "The coach's voice is not available right now; please try again.")
+
+
+def unexpected(exc: Exception):
+    """A storage fault: 503 and one log line; anything else is a bug, logged in full, a plain sentence for the walker."""
+    if is_storage_fault(exc):
+        log.warning("Storage unavailable: %s", exc)
+        response = error_response(503, STORAGE_UNAVAILABLE, STORAGE_MESSAGE)
+        response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
+        return response
+    log.exception("Unhandled error")
+    return error_response(500, "internal", "Something went wrong on the server; please try again.")
+
+
+# Every error the HTTP API answers, by type (Flask picks the most specific); rate limits are
+# answered by server/ratelimit.py, which registers its own handler with its Retry-After.
+HTTP_HANDLERS = (
+    (HTTPException, http_error),
+    (Refusal, refused),
+    (VoiceUnavailable, voice_unavailable),
+    (Exception, unexpected),
+)
+
+
 def register_error_handlers(app: Flask) -> None:
     """Turn every HTTP and unexpected error into the one JSON shape, never a traceback."""
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        """Werkzeug's HTTP errors (bad JSON, too large, not found, ...) as JSON."""
-        message = exc.description or exc.name
-        if exc.code == 400 and "JSON" in (exc.description or ""):
-            message = "The request body is not valid JSON."
-        if exc.code == 413:
-            message = "The request body is too large."
-        response = error_response(exc.code or 500, _code_of(exc), message)
-        if exc.code == 405 and exc.valid_methods:
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
-        return response
-
-    @app.errorhandler(BadInput)
-    def bad_input(exc: BadInput):
-        """A body or parameter that breaks a rule."""
-        return error_response(400, exc.code, str(exc))
-
-    @app.errorhandler(NotFound)
-    def not_found(exc: NotFound):
-        """A missing plan, session or file."""
-        return error_response(404, "not_found", str(exc))
-
-    @app.errorhandler(Exception)
-    def unexpected(exc: Exception):
-        """A storage fault: 503 and one log line; anything else is a bug, logged in full, a plain sentence for the walker."""
-        if is_storage_fault(exc):
-            log.warning("Storage unavailable: %s", exc)
-            response = error_response(503, STORAGE_UNAVAILABLE, STORAGE_MESSAGE)
-            response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
-            return response
-        log.exception("Unhandled error")
-        return error_response(500, "internal", "Something went wrong on the server; please try again.")
+    for kind, handler in HTTP_HANDLERS:
+        app.register_error_handler(kind, handler)

@@ -1,9 +1,12 @@
 """Reading what a client sends, once, at the boundary: one JSON reader and one query-integer reader.
 
 Every JSON route and the session websocket read through `loads` (HTTP bodies through
-`request_json`), and every whole-number query parameter through `query_int`, so bad input
-is refused the same way everywhere with a 400 (or an `error` message on the socket) before
-any of it reaches a plan, the database or Python's recursion limit.
+`request_json`, or `request_object` for a body of known fields), and every whole-number
+query parameter through `query_int`, so bad input is refused the same way everywhere with a
+400 (or an `error` message on the socket) before any of it reaches a plan, the database or
+Python's recursion limit: text that is not JSON we accept is `invalid_json`; a body of the
+wrong shape `invalid_request` (or the domain's own code, such as `invalid_plan` with its
+`problems`, where the domain checks the shape).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ _ASCII_WHOLE_NUMBER = re.compile(r"[0-9]+")
 _MAX_INT_DIGITS = 19
 
 INVALID_JSON = "invalid_json"
+INVALID_REQUEST = "invalid_request"
 
 
 class JsonInvalid(BadInput):
@@ -109,7 +113,18 @@ def request_json() -> Any:
     return loads(request.get_data(cache=True))
 
 
-def query_int(name: str, default: int | None, low: int, high: int, code: str = "invalid_request") -> int | None:
+def request_object(fields: frozenset[str], example: str) -> dict:
+    """This request's JSON body as an object of known `fields`, else a 400 (`invalid_json` or `invalid_request`)."""
+    body = request_json()
+    if not isinstance(body, dict):
+        raise BadInput(INVALID_REQUEST, f"The body must be a JSON object such as {example}.")
+    unknown = sorted(set(body) - fields)
+    if unknown:
+        raise BadInput(INVALID_REQUEST, f"Unknown field(s): {', '.join(unknown)}.")
+    return body
+
+
+def query_int(name: str, default: int | None, low: int, high: int, code: str = INVALID_REQUEST) -> int | None:
     """A whole-number query parameter in [low, high] written in ASCII digits, its default when absent, else a 400."""
     raw = request.args.get(name)
     if raw is None:

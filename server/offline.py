@@ -4,7 +4,7 @@ A phone that could not reach the server keeps each walk's event log (web/js/offl
 uploads it with ``PUT /api/sessions/offline/<walk_id>`` when the server is back. The log is
 replayed here with the same rules as a live walk (server/walkclock.py, through LiveSession,
 so the stored events and summary look exactly like a live walk's), and the walk is stored
-as a finished session of the device (api.py). No Flask here: plain data in, a finished
+as a finished session of the device (server/routes/sessions.py). No Flask here: plain data in, a finished
 LiveSession and its events out, or OfflineWalkInvalid / OfflineWalkUnfinished.
 
 How a log ends: a stop ends it there; a log without a stop completes at the walk's end if
@@ -26,6 +26,7 @@ from typing import Any
 from . import walkclock as wc
 from .sessions.model import Event, LiveSession
 from .plans import Plan, PlanInvalid, parse_plan
+from .refusals import CONFLICT, Refusal
 
 WALK_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 BODY_FIELDS = frozenset({"plan_id", "plan_name", "segments", "options", "events", "lead_ms", "end_ms"})
@@ -48,17 +49,18 @@ MAX_LEAD_MS = 10_000
 MAX_END_PAST_PLAN_MS = 60_000
 
 
-class OfflineWalkInvalid(Exception):
-    """An upload that can never be stored as it is; `code` names the rule broken."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class OfflineWalkInvalid(Refusal):
+    """An upload that can never be stored as it is (a 400); `code` names the rule broken."""
 
 
-class OfflineWalkUnfinished(Exception):
-    """A log whose walk is still under way by its clock: not stored yet, try again after it ends."""
+class OfflineWalkUnfinished(Refusal):
+    """A log whose walk is still under way by its clock: not stored yet (a 409), try again after it ends."""
+
+    status = CONFLICT
+
+    def __init__(self, message: str):
+        """A `walk_not_finished` refusal with this sentence."""
+        super().__init__("walk_not_finished", message)
 
 
 @dataclass(frozen=True)

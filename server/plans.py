@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .refusals import Refusal
+
 SEGMENT_KINDS = ("warmup", "forward", "reverse", "rest", "cooldown")
 # How each kind is walked, for the walk's summary and the stats: backward, forward, or a rest
 # standing at the rail (the one home of these sets; walkclock.js mirrors them).
@@ -25,11 +27,12 @@ SEGMENT_FIELDS = frozenset({"kind", "seconds", "speed_mph"})
 PLAN_FIELDS = frozenset({"name", "description", "segments"})
 
 
-class PlanInvalid(Exception):
+class PlanInvalid(Refusal):
     """A plan that breaks a rule; `problems` holds one human sentence per rule broken."""
 
     def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
+        """A 400 `invalid_plan` naming every problem, each also listed in `problems`."""
+        super().__init__("invalid_plan", " ".join(problems), problems=problems)
         self.problems = problems
 
 

@@ -32,13 +32,13 @@ MAX_BUCKETS = 100_000
 RATE_LIMITED = "rate_limited"
 # Which limit each endpoint counts against.
 ENDPOINT_RULES = {
-    "api.create_session": "session",
-    "api.upload_offline_walk": "session",
-    "api.create_plan": "write",
-    "api.update_plan": "write",
-    "api.delete_plan": "write",
-    "api.change_settings": "write",
-    "api.start_programme": "write",
+    "sessions.create_session": "session",
+    "sessions.upload_offline_walk": "session",
+    "plans.create_plan": "write",
+    "plans.update_plan": "write",
+    "plans.delete_plan": "write",
+    "settings.change_settings": "write",
+    "programmes.follow_programme": "write",
 }
 # Rule -> scope -> [events a minute, burst]. Generous for a walker (and the test suite and
 # benchmarks), tight for a script: a walker makes a session or two an hour.

@@ -18,6 +18,7 @@ from typing import Any
 from . import phrases
 from .cues import COUNTDOWN_CHOICES, DEFAULT_COUNTDOWN, CueOptions
 from .programmes import PROGRAMMES
+from .refusals import Refusal
 
 # Body weight only feeds the calorie estimate; outside this range it is surely a typo.
 MIN_WEIGHT_KG = 25
@@ -33,11 +34,12 @@ DEFAULT_AUDIO_MODE = "pocket"
 PROGRAMME_STARTS_KEY = "programme_starts"
 
 
-class SettingsInvalid(Exception):
+class SettingsInvalid(Refusal):
     """Settings a walker cannot choose; `problems` holds one sentence per field."""
 
     def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
+        """A 400 `invalid_settings` naming every problem, each also listed in `problems`."""
+        super().__init__("invalid_settings", " ".join(problems), problems=problems)
         self.problems = problems
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from .plans import BACKWARD_KINDS, FORWARD_KINDS, REST_KINDS
+from .refusals import CONFLICT, Refusal
 from .rounding import round_parts
 
 READY, RUNNING, PAUSED, FINISHED = "ready", "running", "paused", "finished"
@@ -43,13 +44,10 @@ MS_PER_TENTH = 100
 TENTHS_PER_S = 10
 
 
-class WalkRefused(Exception):
-    """An event that does not apply to the walk as it is; `code` names the reason."""
+class WalkRefused(Refusal):
+    """An event that does not apply to the walk as it is (a 409); `code` names the reason."""
 
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    status = CONFLICT
 
 
 @dataclass(frozen=True)

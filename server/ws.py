@@ -30,10 +30,10 @@ from . import inputs
 from .clock import now_ms
 from .db import close_db
 from .devices import current_device
-from .errors import STORAGE_MESSAGE, STORAGE_UNAVAILABLE, error_response, is_storage_fault
+from .errors import STORAGE_MESSAGE, STORAGE_UNAVAILABLE, Refusal, error_response, is_storage_fault, refused_on_socket, socket_error
 from .sessions.hub import LiveHub
 from .sessions.messages import encode
-from .sessions.model import ControlRefused, SessionGone
+from .sessions.model import SessionGone
 from .walkclock import CONTROLS
 
 log = logging.getLogger(__name__)
@@ -65,30 +65,17 @@ def text_frame(text: str) -> bytes:
     return header + payload
 
 
-class MessageInvalid(Exception):
+class MessageInvalid(Refusal):
     """A message from the phone that cannot be acted on; `code` names the reason."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def error_message(code: str, message: str) -> dict:
-    """The one error shape, on the socket as over HTTP."""
-    return {"type": "error", "error": code, "message": message}
 
 
 def parse_message(data: Any, max_bytes: int) -> dict:
-    """A control or ping message as a dict with a known `type`, or MessageInvalid."""
+    """A control or ping message as a dict with a known `type`, or a Refusal (MessageInvalid; JsonInvalid for bad JSON)."""
     if isinstance(data, (bytes, bytearray)):
         raise MessageInvalid("bad_message", "Messages must be JSON text frames, not binary.")
     if len(data) > max_bytes or len(data.encode("utf-8", "surrogatepass")) > max_bytes:
         raise MessageInvalid("too_large", f"Messages may be at most {max_bytes} bytes.")
-    try:
-        message = inputs.loads(data)
-    except inputs.JsonInvalid as invalid:
-        raise MessageInvalid(invalid.code, str(invalid)) from None
+    message = inputs.loads(data)  # JsonInvalid, a Refusal like MessageInvalid, when it is not JSON we accept
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         raise MessageInvalid("bad_message", 'A message must be a JSON object with a "type".')
     kind = message["type"]
@@ -114,8 +101,8 @@ def answer(hub: LiveHub, session_id: str, data: Any, max_bytes: int, throttle: C
     """
     try:
         message = parse_message(data, max_bytes)
-    except MessageInvalid as invalid:
-        return error_message(invalid.code, invalid.message)
+    except Refusal as invalid:
+        return refused_on_socket(invalid)
     if message["type"] == "ping":
         return {"type": "pong", "t": message.get("t"), "server_time": hub.clock()}
     if throttle is not None:
@@ -124,16 +111,16 @@ def answer(hub: LiveHub, session_id: str, data: Any, max_bytes: int, throttle: C
             return limited
     try:
         hub.control(session_id, message["type"], message.get("at"))
-    except ControlRefused as refused:
-        return error_message(refused.code, refused.message)
+    except Refusal as refused:
+        return refused_on_socket(refused)
     except SessionGone:
-        return error_message("not_found", "This session no longer exists.")
+        return socket_error("not_found", "This session no longer exists.")
     except Exception as exc:  # the change was not stored (a locked database, say): say so, keep the socket
         if is_storage_fault(exc):
             log.warning("Control %s of session %s not stored: %s", message["type"], session_id, exc)
-            return error_message(STORAGE_UNAVAILABLE, STORAGE_MESSAGE)
+            return socket_error(STORAGE_UNAVAILABLE, STORAGE_MESSAGE)
         log.exception("Control %s of session %s failed", message["type"], session_id)
-        return error_message("internal", "The server could not save that; please try again.")
+        return socket_error("internal", "The server could not save that; please try again.")
     return None
 
 
@@ -397,7 +384,7 @@ def session_socket(ws, session_id: str):
                 log.warning("A send blocked over %.0f s: closing the socket", send_timeout_s)
                 outbox.abort()
     except SessionGone:
-        outbox.deliver(encode(error_message("not_found", "This session no longer exists.")))
+        outbox.deliver(encode(socket_error("not_found", "This session no longer exists.")))
     finally:
         hub.detach(session_id, outbox)
         if not outbox.closed:

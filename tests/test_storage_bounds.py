@@ -322,9 +322,9 @@ def test_a_session_unloaded_twice_is_finished_once_and_not_kept_in_memory(walker
 
 
 def test_a_device_keeps_at_most_so_many_plans(make_app, monkeypatch):
-    from server import api
+    from server.routes import plans
 
-    monkeypatch.setattr(api, "MAX_PLANS_PER_DEVICE", 2)
+    monkeypatch.setattr(plans, "MAX_PLANS_PER_DEVICE", 2)
     app = make_app()
     client = app.test_client()
     made = [client.post("/api/plans", json=PLAN) for _ in range(2)]

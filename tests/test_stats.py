@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server import stats
+from server import calories, stats
 from server.programmes import BUILTIN_PLANS
 from server.stats import WalkedPart, WalkRecord
 
@@ -48,28 +48,28 @@ TWICE_A_WEEK = stats.Targets(sessions_per_week=2, backward_minutes=(2.0, 2.0), p
     [(2.0, 2.8), (2.5, 3.0), (3.0, 3.5), (3.5, 4.3), (2.75, 3.25), (3.25, 3.9), (1.5, 2.4), (1.0, 2.0), (0.3, 2.0), (4.0, 5.0)],
 )
 def test_forward_mets_follow_the_compendium_and_interpolate(mph, mets):
-    assert stats.forward_mets(mph) == pytest.approx(mets)
+    assert calories.forward_mets(mph) == pytest.approx(mets)
 
 
 def test_the_slow_end_falls_gently_and_never_below_the_strolling_entry():
     speeds = [s / 10 for s in range(3, 41)]
-    mets = [stats.forward_mets(s) for s in speeds]
+    mets = [calories.forward_mets(s) for s in speeds]
     assert mets == sorted(mets) and min(mets) == 2.0
 
 
 def test_seventy_kilos_twenty_minutes_at_six_mets_is_140_kcal():
-    assert stats.kcal(6.0, 70, 20 * MINUTE) == pytest.approx(140)
+    assert calories.kcal(6.0, 70, 20 * MINUTE) == pytest.approx(140)
 
 
 def test_forward_at_3_mph_for_30_minutes_at_70_kg_is_122_5_kcal_with_the_byrne_low_end():
-    energy = stats.calories([WalkedPart("forward", 30 * MINUTE, 3.0)], 70)
+    energy = calories.calories([WalkedPart("forward", 30 * MINUTE, 3.0)], 70)
     assert energy.high == pytest.approx(3.5 * 70 * 0.5) == pytest.approx(122.5)
     assert energy.estimate == pytest.approx(122.5)
     assert energy.low == pytest.approx(122.5 * 0.8)  # 1 MET runs ~20% high (Byrne 2005)
 
 
 def test_backward_at_3_5_mph_reaches_the_compendium_six_mets():
-    energy = stats.calories([WalkedPart("reverse", 20 * MINUTE, 3.5)], 70)
+    energy = calories.calories([WalkedPart("reverse", 20 * MINUTE, 3.5)], 70)
     assert energy.high == pytest.approx(140)
     # Low end: 10% over forward (4.3 x 1.1 METs), less the 20% MET overestimate.
     assert energy.low == pytest.approx(4.3 * 1.1 * 70 / 3 * 0.8)
@@ -78,26 +78,26 @@ def test_backward_at_3_5_mph_reaches_the_compendium_six_mets():
 
 @pytest.mark.parametrize("mph", [0.5, 1.5, 2.0, 3.0, 3.5, 4.0])
 def test_the_backward_range_spans_the_10_20_percent_rule_and_the_scaled_compendium(mph):
-    forward = stats.forward_mets(mph)
-    low, high = stats.mets_range("reverse", mph)
+    forward = calories.forward_mets(mph)
+    low, high = calories.mets_range("reverse", mph)
     assert low == pytest.approx(forward * 1.10)
     assert high >= forward * 1.20
     assert high == pytest.approx(max(forward * 1.2, 6.0 * forward / 4.3))
 
 
 def test_backward_walking_is_scaled_down_at_slower_speeds():
-    assert stats.backward_mets_scaled(3.5) == pytest.approx(6.0)
-    assert stats.backward_mets_scaled(2.0) == pytest.approx(6.0 * 2.8 / 4.3)
+    assert calories.backward_mets_scaled(3.5) == pytest.approx(6.0)
+    assert calories.backward_mets_scaled(2.0) == pytest.approx(6.0 * 2.8 / 4.3)
 
 
 def test_a_rest_at_the_rail_counts_as_standing_and_no_hint_means_the_usual_speed():
-    assert stats.mets_range("rest", None) == (1.3, 1.3)
-    assert stats.mets_range("forward", None) == (3.0, 3.0)
-    assert stats.mets_range("reverse", None) == stats.mets_range("reverse", 1.5)
+    assert calories.mets_range("rest", None) == (1.3, 1.3)
+    assert calories.mets_range("forward", None) == (3.0, 3.0)
+    assert calories.mets_range("reverse", None) == calories.mets_range("reverse", 1.5)
 
 
 def test_no_weight_means_no_calories_and_a_note_saying_why():
-    assert stats.calories_dict([WalkedPart("forward", 600, 3.0)], None) is None
+    assert calories.calories_dict([WalkedPart("forward", 600, 3.0)], None) is None
     week = stats.week_summary([walk(ms(2025, 1, 8))], UTC, ms(2025, 1, 9), None)
     assert week["calories"] is None and "weight" in week["calories_note"]
 

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from .refusals import BadInput, NotFound, Refusal
 from .voice import VoiceUnavailable
 
-__all__ = ["BadInput", "NotFound", "Refusal", "error_response", "register_error_handlers", "socket_error"]
+__all__ = ["BadInput", "NotFound", "Refusal", "error_response", "refused_on_socket", "register_error_handlers", "socket_error"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ SQLITE_PRIMARY_CODE_MASK = 0xFF
 # How long a client should wait before trying a write again after a storage fault.
 STORAGE_RETRY_AFTER_S = 30
 STORAGE_UNAVAILABLE = "storage_unavailable"
+INTERNAL_ERROR = 500
+SERVICE_UNAVAILABLE = 503
+VOICE_UNAVAILABLE_MESSAGE = "The coach's voice is not available right now; please try again."
 STORAGE_MESSAGE = "The server cannot save right now (its storage is unavailable); please try again later."
 
 
@@ -65,7 +68,7 @@ def http_error(exc: HTTPException):
         message = "The request body is not valid JSON."
     if exc.code == 413:
         message = "The request body is too large."
-    response = error_response(exc.code or 500, _code_of(exc), message)
+    response = error_response(exc.code or INTERNAL_ERROR, _code_of(exc), message)
     if exc.code == 405 and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
@@ -78,18 +81,18 @@ def refused(exc: Refusal):
 
 def voice_unavailable(exc: VoiceUnavailable):
     """No engine could speak a phrase: the session cannot promise its cues."""
-    return error_response(503, "voice_unavailable", "The coach's voice is not available right now; please try again.")
+    return error_response(SERVICE_UNAVAILABLE, "voice_unavailable", VOICE_UNAVAILABLE_MESSAGE)
 
 
 def unexpected(exc: Exception):
     """A storage fault: 503 and one log line; anything else is a bug, logged in full, a plain sentence for the walker."""
     if is_storage_fault(exc):
         log.warning("Storage unavailable: %s", exc)
-        response = error_response(503, STORAGE_UNAVAILABLE, STORAGE_MESSAGE)
+        response = error_response(SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, STORAGE_MESSAGE)
         response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
         return response
     log.exception("Unhandled error")
-    return error_response(500, "internal", "Something went wrong on the server; please try again.")
+    return error_response(INTERNAL_ERROR, "internal", "Something went wrong on the server; please try again.")
 
 
 # Every error the HTTP API answers, by type (Flask picks the most specific); rate limits are

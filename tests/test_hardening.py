@@ -567,6 +567,15 @@ def test_session_creation_is_limited_per_device(tmp_path):
     assert_rate_limited(walker.post("/api/sessions", json={"plan_id": "first-steps"}))
 
 
+def test_every_limited_or_anonymous_endpoint_named_is_one_the_app_serves(app):
+    """A route moved to another blueprint changes its endpoint name: its rate limit and cookie rule must follow it."""
+    from server.devices import ANONYMOUS_ENDPOINTS
+    from server.ratelimit import ENDPOINT_RULES
+
+    served = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert set(ENDPOINT_RULES) <= served and ANONYMOUS_ENDPOINTS <= served
+
+
 def test_writes_from_one_address_are_limited_across_its_devices_and_loopback_is_exempt(tmp_path):
     app = limited_app(tmp_path, write={"device": [600, 600], "address": [6, 3]})
     stranger = {"REMOTE_ADDR": STRANGER}

@@ -1,4 +1,4 @@
-"""The cue placement rule of server/cues.py's docstring, written the plain way: the reference its one-sweep compiler is checked against."""
+"""server/cues.py's placement rule written the plain way: the reference its one-sweep compiler is checked against."""
 
 from __future__ import annotations
 

@@ -14,14 +14,14 @@ from typing import Any, Callable
 
 from flask import Flask
 
-from ..clock import now_ms
+from ..clock import MS_PER_S, now_ms
 from ..limits import EMPTY_DEVICE_TTL_S, HOUSEKEEPING_EVERY_S, IDLE_UNLOAD_S, READY_SESSION_TTL_S
 from ..walkclock import ENDED_COMPLETE, FINISHED, LIVE_STATES, RUNNING
 from . import store as stored
 from .messages import Watcher, cue_message, encode, finished_message, hello_message, state_message
 from .metrics import watch_gc
 from .model import Event, LiveSession, SessionGone, event_time
-from .scheduler import FULL_GC_EVERY_MS, MS_PER_S, Scheduler
+from .scheduler import FULL_GC_EVERY_MS, Scheduler
 from .store import SessionStore
 
 log = logging.getLogger(__name__)

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import walkclock as wc
+from ..clock import MS_PER_S
 from ..cues import segment_starts_ms
 from ..plans import Segment
 from ..track import track_fields
 from ..walkclock import FINISHED, LIVE_STATES, PAUSED, RUNNING
 
-MS_PER_S = 1000
 # A control's `at` a little ahead of the server clock (the phone's estimate of it is off by a
 # few ms, at worst a round trip) is taken as now; further ahead it is refused.
 MAX_FUTURE_SKEW_MS = 2 * MS_PER_S
@@ -59,9 +59,12 @@ def event_time(at: int | None, now: int, last_at: int | None) -> int:
         raise ControlRefused("bad_time", "That control's time is in the future; check the phone's clock.")
     at = min(at, now)
     if at < now - MAX_EVENT_AGE_MS:
-        raise ControlRefused("bad_time", f"That control is too old (more than {MAX_EVENT_AGE_MS // MS_PER_HOUR} hours ago).")
+        hours = MAX_EVENT_AGE_MS // MS_PER_HOUR
+        raise ControlRefused("bad_time", f"That control is too old (more than {hours} hours ago).")
     if last_at is not None and at < last_at:
-        raise ControlRefused("bad_time", "That control happened before the session's last change; it no longer applies.")
+        raise ControlRefused(
+            "bad_time", "That control happened before the session's last change; it no longer applies."
+        )
     return at
 
 
@@ -85,7 +88,7 @@ def _walk_field(name: str) -> property:
 
 @dataclass
 class LiveSession:
-    """One workout: its plan, timeline, walk clock (server/walkclock.py) and the scheduler's cursor."""
+    """One session (a walk): its plan, timeline, walk clock (server/walkclock.py) and the scheduler's cursor."""
 
     id: str
     device_id: str
@@ -143,7 +146,7 @@ class LiveSession:
         return wc.due_ms(self.walk, self.offsets[index])
 
     def end_at(self) -> int | None:
-        """When a running workout ends on its own."""
+        """When a running walk ends on its own."""
         return wc.end_at(self.walk, self.end_ms)
 
     def pending_from(self, position: int) -> int:
@@ -185,11 +188,11 @@ class LiveSession:
         return Event("skip", now, {**skip.to_dict(), "shift_ms": self.shift_ms})
 
     def stop(self, now: int) -> Event:
-        """End the workout here, at the walker's request."""
+        """End the walk here, at the walker's request."""
         return self._finished(self._step("stop", now), now)
 
     def finish(self, now: int, ended_by: str) -> Event:
-        """End the workout (the server's own finish: at its end, or after the longest pause)."""
+        """End the walk (the server's own finish: at its end, or after the longest pause)."""
         return self._finished(self._step("finish", now, ended_by=ended_by), now)
 
     def _finished(self, walk: wc.Walk, now: int) -> Event:

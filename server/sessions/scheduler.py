@@ -18,6 +18,7 @@ import threading
 import time
 from typing import Callable
 
+from ..clock import MS_PER_S
 from ..errors import is_storage_fault
 from ..walkclock import ENDED_COMPLETE, ENDED_STOPPED, LIVE_STATES, PAUSED, RUNNING
 from .metrics import Metrics
@@ -54,7 +55,6 @@ RETRY_MS = 1000
 HEAP_SLACK = 64
 # The scheduler works at most this long before yielding, so sockets' writers run between slices.
 TICK_SLICE_S = 0.005
-MS_PER_S = 1000
 
 
 class Scheduler:
@@ -89,7 +89,9 @@ class Scheduler:
         self._gc_generation = 0  # only the latest FULL_GC entry counts
         self._gc_due = False
         self._closed_since_gc = 0
-        self._socket_count = 0  # sockets attached and not yet detached (kept as they come and go: a sum over 10,000 sessions per close is not cheap)
+        # Sockets attached and not yet detached, kept as they come and go (a sum over 10,000 sessions
+        # per close is not cheap).
+        self._socket_count = 0
         self._gc_last_at = 0  # when the scheduler's last full collection ended
         self._gc_threshold_before: tuple[int, int, int] | None = None
         self.empty_device_ttl_ms = empty_device_ttl_ms
@@ -138,7 +140,8 @@ class Scheduler:
     def _socket_closed(self) -> None:
         """Count a closed socket; once enough have closed, their cycles are garbage worth a full collection soon."""
         self._closed_since_gc += 1
-        if self.full_gc_every_ms and self._closed_since_gc >= max(FULL_GC_MIN_CLOSED, FULL_GC_CLOSED_SHARE * self._socket_count):
+        enough = max(FULL_GC_MIN_CLOSED, FULL_GC_CLOSED_SHARE * self._socket_count)
+        if self.full_gc_every_ms and self._closed_since_gc >= enough:
             self._closed_since_gc = 0
             self._schedule_full_gc(max(self.clock(), self._gc_last_at + FULL_GC_MIN_GAP_MS))
             self._wake.set()
@@ -158,7 +161,7 @@ class Scheduler:
                 self._wake.set()
 
     def _is_current(self, entry: tuple[int, int, str, int]) -> bool:
-        """Whether a heap entry still matters: housekeeping, an unloaded session's end, or a session's latest wake-up."""
+        """Whether a heap entry still matters: housekeeping, an unloaded session's end, a session's latest wake-up."""
         _, _, session_id, generation = entry
         if session_id == HOUSEKEEPING or generation == UNLOADED:
             return True
@@ -168,7 +171,7 @@ class Scheduler:
         return session is not None and session.generation == generation
 
     def _compact_if_stale(self) -> None:
-        """Drop stale wake-ups once the heap has doubled since the last compaction (so each costs as many pushes as it keeps)."""
+        """Drop stale wake-ups once the heap has doubled since the last compaction (each costs the pushes it keeps)."""
         if len(self.heap) <= 2 * self._heap_floor + HEAP_SLACK:
             return
         self.heap = [entry for entry in self.heap if self._is_current(entry)]
@@ -194,12 +197,15 @@ class Scheduler:
             self._schedule(session, wake_scheduler=False)
 
     def _note_missed(self, missed: list[tuple[dict, int]], now: int) -> None:
-        """Count cues not sent in time; log them at most once a second (a line per cue would slow a scheduler already behind)."""
+        """Count cues not sent in time; log them once a second at most (a line per cue slows a scheduler behind)."""
         self.metrics.cues_missed += len(missed)
         self._missed_unlogged += len(missed)
         self._missed_worst_ms = max(self._missed_worst_ms, now - missed[0][1])
         if now - self._missed_logged_at >= MS_PER_S:
-            log.warning("%d cue(s) not sent since the last note: due passed or too soon (the worst %d ms ago)", self._missed_unlogged, self._missed_worst_ms)
+            log.warning(
+                "%d cue(s) not sent since the last note: due passed or too soon (the worst %d ms ago)",
+                self._missed_unlogged, self._missed_worst_ms,
+            )
             self._missed_logged_at, self._missed_unlogged, self._missed_worst_ms = now, 0, -self.margin_ms
 
     def tick(self, now: int | None = None, budget_s: float | None = None) -> int | None:
@@ -246,7 +252,7 @@ class Scheduler:
         heapq.heappush(self.heap, (at, next(self._counter), FULL_GC, self._gc_generation))
 
     def send_ahead(self, now: int, early_ms: int) -> int:
-        """Send now every running session's cues due within the lead plus `early_ms`; returns how many sessions it advanced."""
+        """Send now every running session's cues due within the lead plus `early_ms`; returns how many it advanced."""
         with self.lock:
             coming = []
             while self.heap and self.heap[0][0] <= now + early_ms:
@@ -309,7 +315,8 @@ class Scheduler:
         try:
             self._unload_idle(now)
             if self.ready_ttl_ms:
-                self.metrics.ready_sessions_forgotten += self.store.forget_ready(now - self.ready_ttl_ms, keep=set(self.sessions))
+                forgotten = self.store.forget_ready(now - self.ready_ttl_ms, keep=set(self.sessions))
+                self.metrics.ready_sessions_forgotten += forgotten
             if self.empty_device_ttl_ms:
                 self.metrics.empty_devices_forgotten += self.store.forget_empty_devices(now - self.empty_device_ttl_ms)
         except Exception:  # a busy database, say: the next round tries again

@@ -45,7 +45,7 @@ def set_shard(shard: str) -> None:
 
 
 def new_session_id() -> str:
-    """An unguessable session id, after this instance's shard (ownership is checked too; this keeps ids from being enumerated)."""
+    """An unguessable session id after this instance's shard (ownership is checked too; this stops enumeration)."""
     return _shard + secrets.token_urlsafe(SESSION_ID_BYTES)
 
 
@@ -70,7 +70,8 @@ def insert_session(db: Database, *, device_id: str, plan: Any, options: dict, ti
     session_id = new_session_id()
     timeline_id = store_timeline(db, timeline, now)
     db.execute(
-        """INSERT INTO sessions (id, device_id, plan_id, plan_name, plan, options, timeline, timeline_id, state, created_at)
+        """INSERT INTO sessions
+               (id, device_id, plan_id, plan_name, plan, options, timeline, timeline_id, state, created_at)
            VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?)""",
         [
             session_id, device_id, plan.id, plan.name,
@@ -87,8 +88,9 @@ def insert_played_session(db: Database, session: LiveSession, events: Iterable[E
     The caller holds the transaction (BEGIN IMMEDIATE), so a retry racing this one finds it.
     """
     db.execute(
-        """INSERT INTO sessions (id, device_id, plan_id, plan_name, plan, options, timeline, timeline_id, state, created_at,
-               started_at, paused_at, shift_ms, finished_at, ended_by, summary, client_id)
+        """INSERT INTO sessions
+               (id, device_id, plan_id, plan_name, plan, options, timeline, timeline_id, state, created_at,
+                started_at, paused_at, shift_ms, finished_at, ended_by, summary, client_id)
            VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             session.id, session.device_id, session.plan_id, session.plan_name,
@@ -111,7 +113,9 @@ SESSION_COLUMNS = (
 )
 # SESSION_COLUMNS as a SELECT list that fetches the shared timeline (a row from before
 # migration 5 that still has its own copy is read as it is).
-TIMELINE_COLUMN = "COALESCE((SELECT cues FROM timelines WHERE timelines.id = sessions.timeline_id), sessions.timeline) AS timeline"
+TIMELINE_COLUMN = (
+    "COALESCE((SELECT cues FROM timelines WHERE timelines.id = sessions.timeline_id), sessions.timeline) AS timeline"
+)
 SESSION_SELECT = ", ".join(TIMELINE_COLUMN if name == "timeline" else f"sessions.{name}" for name in SESSION_COLUMNS)
 # Parsed timelines shared by the sessions in memory that use them (they are never changed).
 PARSED_TIMELINES_KEPT = 64
@@ -217,7 +221,8 @@ def walk_record(row: dict[str, Any]) -> WalkRecord | None:
 
 def device_session_row(db: Database, session_id: str, device_id: str) -> dict | None:
     """One of this device's sessions as stored, timeline included, else None (another device's is not found either)."""
-    row = db.execute(f"SELECT {SESSION_SELECT} FROM sessions WHERE id = ? AND device_id = ?", [session_id, device_id]).fetchone()
+    select = f"SELECT {SESSION_SELECT} FROM sessions WHERE id = ? AND device_id = ?"
+    row = db.execute(select, [session_id, device_id]).fetchone()
     return dict(zip(SESSION_COLUMNS, row)) if row else None
 
 
@@ -265,7 +270,8 @@ def finished_walks(db: Database, device_id: str) -> list[WalkRecord]:
 
 def finished_walk(db: Database, session_id: str, device_id: str) -> WalkRecord | None:
     """One of this device's sessions as a walk record, or None if there is no such finished one."""
-    rows = list(db.query(f"SELECT {RECORD_COLUMNS} FROM sessions WHERE id = ? AND device_id = ?", [session_id, device_id]))
+    select = f"SELECT {RECORD_COLUMNS} FROM sessions WHERE id = ? AND device_id = ?"
+    rows = list(db.query(select, [session_id, device_id]))
     return walk_record(rows[0]) if rows else None
 
 
@@ -357,7 +363,7 @@ class SessionStore:
             return row[0] if row else None
 
     def forget_ready(self, created_before: int, keep: Iterable[str] = ()) -> int:
-        """Delete sessions made before `created_before` and never started (but not those in `keep`), then timelines no session uses."""
+        """Delete sessions made before `created_before`, never started, not in `keep`; then timelines none uses."""
         keep = set(keep)
         with self.lock:
             conn = self.conn
@@ -367,7 +373,10 @@ class SessionStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany("DELETE FROM sessions WHERE id = ? AND state = 'ready'", [(i,) for i in ids])
-                conn.execute("DELETE FROM timelines WHERE NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.timeline_id = timelines.id)")
+                conn.execute(
+                    "DELETE FROM timelines WHERE NOT EXISTS"
+                    " (SELECT 1 FROM sessions WHERE sessions.timeline_id = timelines.id)"
+                )
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise

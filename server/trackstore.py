@@ -1,6 +1,6 @@
-"""The edge of the walk's track: decoding cue files, encoding chunks, manifests and files on disk, HTTP.
+"""The edge of the walk's track: manifests and files on disk, renders, caches and HTTP.
 
-The layout maths lives in server/track.py. Here a session's track is registered (its manifest
+The layout maths lives in server/track.py, the decoding, mixing and encoding in server/trackaudio.py. Here a session's track is registered (its manifest
 written to <audio cache>/tracks/<hash>.json when the session is created, so the track can be
 served after a restart), any byte range is rendered on demand from the few chunks it overlaps
 (so the first word plays at once even for a 4-hour walk), and the complete file is written to
@@ -14,7 +14,6 @@ import functools
 import json
 import logging
 import os
-import sys
 import tempfile
 import threading
 import time
@@ -22,13 +21,12 @@ from collections import OrderedDict, deque
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Mapping, Sequence
 
-import lameenc
-import miniaudio
 from flask import Request, Response
 
 from . import track as layout_maths
 from .errors import NotFound, error_response
-from .track import FRAME_BYTES, SAMPLE_RATE, SAMPLES_PER_MS, SILENT_FRAME, Chunk, Layout
+from .track import SAMPLES_PER_MS, SILENT_FRAME, Chunk, Layout
+from .trackaudio import decode_cue, encode_pcm, fit, frames_exact, mix_parts
 from .voice import TEMP_PREFIX, TEMP_SUFFIX, VoiceUnavailable, mp3_duration_ms, sweep_stale_temp_files
 
 log = logging.getLogger(__name__)
@@ -45,11 +43,6 @@ TRACK_FILES_MAX_BYTES = 2 * 1024**3
 # Manifest bytes written between two evictions (a session of a new walk writes a few KB): a
 # directory scan per new session would cost more than the bound needs.
 EVICT_EVERY_MANIFEST_BYTES = 1024**2
-MONO = 1
-# LAME's recommended high quality; at 16 kbit/s the faster settings save little time (measured).
-LAME_QUALITY = 2
-PCM_SAMPLE_BYTES = 2
-PCM_MAX = 32767
 # Distinct cue files decoded at once in memory (a few seconds of 24 kHz audio each, ~150 KB).
 PCM_CACHE_FILES = 64
 # Encoded chunks kept in memory (2-7 KB each); a walk's repeated phrases at the same
@@ -61,72 +54,10 @@ LAYOUT_CACHE = 32
 RENDERS_AT_ONCE = 1
 # Tracks waiting for a render; past this a GET does not queue one (the next GET of it will).
 RENDERS_WAITING_MAX = 256
-MAIN_DATA_BEGIN_BYTE = 4  # the first byte of Layer III side information
 
 
 class CueAudioMissing(VoiceUnavailable):
     """A cue file a track needs is not in the audio cache (a session cannot promise its cues: 503)."""
-
-
-def decode_cue(data: bytes) -> array.array:
-    """A cue MP3 as mono signed 16-bit PCM at the track's sample rate (dr_mp3 through miniaudio)."""
-    decoded = miniaudio.decode(data, output_format=miniaudio.SampleFormat.SIGNED16, nchannels=MONO, sample_rate=SAMPLE_RATE)
-    return decoded.samples
-
-
-def encode_pcm(pcm: bytes) -> bytes:
-    """Mono 16-bit PCM at 24 kHz as constant 16 kbit/s MP3 frames, with no tag."""
-    encoder = lameenc.Encoder()
-    encoder.set_bit_rate(layout_maths.BITRATE_KBPS)
-    encoder.set_in_sample_rate(SAMPLE_RATE)
-    # Without this LAME picks a lower rate for 16 kbit/s and the frame maths no longer holds.
-    encoder.set_out_sample_rate(SAMPLE_RATE)
-    encoder.set_channels(MONO)
-    encoder.set_quality(LAME_QUALITY)
-    return bytes(encoder.encode(pcm) + encoder.flush())
-
-
-def _fit(pcm: array.array, samples: int) -> array.array:
-    """The decoded audio cut or padded with quiet to the length the layout planned."""
-    if len(pcm) >= samples:
-        return pcm[:samples]
-    return pcm + array.array("h", bytes((samples - len(pcm)) * PCM_SAMPLE_BYTES))
-
-
-def mix_parts(parts: Sequence[tuple[array.array, int]], input_samples: int) -> bytes:
-    """Cue audio placed at its input positions; overlaps are summed, then scaled so nothing clips."""
-    out = array.array("h", bytes(input_samples * PCM_SAMPLE_BYTES))
-    sums: dict[int, int] = {}  # only samples where two cues overlap, which is rare
-    written_to = 0
-    for pcm, at in sorted(parts, key=lambda part: part[1]):
-        overlap = max(0, min(written_to, at + len(pcm)) - at)
-        for i in range(overlap):
-            sums[at + i] = sums.get(at + i, out[at + i]) + pcm[i]
-        out[at + overlap : at + len(pcm)] = pcm[overlap:]
-        written_to = max(written_to, at + len(pcm))
-    peak = max((abs(value) for value in sums.values()), default=0)
-    if peak > PCM_MAX:
-        # Turn the whole chunk down rather than clip where two cues meet.
-        gain = PCM_MAX / peak
-        out = array.array("h", (round(sample * gain) for sample in out))
-        for index, value in sums.items():
-            out[index] = round(value * gain)
-    else:
-        for index, value in sums.items():
-            out[index] = value
-    if sys.byteorder != "little":
-        out.byteswap()  # LAME takes little-endian PCM
-    return out.tobytes()
-
-
-def _frames_exact(encoded: bytes, frames: int) -> bytes:
-    """The encode as exactly the planned number of frames (LAME's count is measured; be safe anyway)."""
-    if len(encoded) % FRAME_BYTES or encoded[MAIN_DATA_BEGIN_BYTE] != 0:
-        raise ValueError("LAME wrote frames the track layout cannot place")
-    have = len(encoded) // FRAME_BYTES
-    if have != frames:
-        log.warning("chunk encoded to %d frames, %d planned", have, frames)
-    return (encoded + SILENT_FRAME * max(0, frames - have))[: frames * FRAME_BYTES]
 
 
 class TrackStore:
@@ -264,11 +195,11 @@ class TrackStore:
         encoded = self._encoded(chunk.parts, chunk.input_samples)
         # Encoding holds the GIL for milliseconds; under gevent let other walkers' cues go out.
         time.sleep(0)
-        return _frames_exact(encoded, chunk.frames)
+        return frames_exact(encoded, chunk.frames)
 
     def _encode_chunk(self, parts: tuple[tuple[str, int, int], ...], input_samples: int) -> bytes:
         """Mix a chunk's cues at their input positions and encode them."""
-        pcm = [(_fit(self._pcm(file), samples), at) for file, at, samples in parts]
+        pcm = [(fit(self._pcm(file), samples), at) for file, at, samples in parts]
         return encode_pcm(mix_parts(pcm, input_samples))
 
     def _decode_file(self, file: str) -> array.array:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from server import create_app
 from server import track as t
-from server.trackstore import decode_cue, encode_pcm, mix_parts
+from server.trackaudio import decode_cue, encode_pcm, mix_parts
 from server.voice import mp3_duration_ms
 from track_support import decode_miniaudio, decode_sox, placement_errors_ms
 

@@ -1,5 +1,7 @@
 """The HTTP API described as OpenAPI 3.1, served at GET /openapi.json.
 
+Longer than 450 lines: the whole API is one document, every route and schema written out as data.
+
 Written by hand as plain data (no apispec/spectree: those want a schema library's models or
 YAML in every docstring, which this small, concurrently edited API does not need). It is kept
 honest by tests/test_openapi.py: every route here is in the app and every app route is here

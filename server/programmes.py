@@ -1,5 +1,8 @@
 """Programmes: built-in series of sessions (each one a Plan) and the walker's place in them.
 
+Longer than 450 lines: the four built-in programmes are written out here, week by week, beside
+the model they fill and the sources their numbers come from.
+
 Every number here comes from a source listed in docs/sources.md (cited below by author and year):
 
 - "First steps backward" follows trainers' treadmill advice for beginners (a practice, not a

@@ -9,7 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server import calories, stats
+from server.plans import Segment
 from server.programmes import BUILTIN_PLANS
+from server.sessions.model import LiveSession
+from server.sessions.rows import walk_record
 from server.stats import WalkedPart, WalkRecord
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -174,7 +177,7 @@ def test_week_1_session_1_walked_as_set_counts_towards_the_backward_card():
         "plan": json.dumps([s.to_dict() for s in plan.segments]),
         "summary": json.dumps({"segments_walked": [float(s.seconds) for s in plan.segments]}),
     }
-    record = stats.record_from_session(row)
+    record = walk_record(row)
     assert record.counted and stats.walk_stats(record, UTC, None)["counts"] is True
     targets = stats.Targets(3, (5.0, 5.0), "First steps backward")
     week = stats.week_summary([record], UTC, ms(2025, 1, 7), None, targets)
@@ -259,20 +262,28 @@ def test_a_stored_session_keeps_each_segments_walked_seconds_and_speed():
         "plan": json.dumps([{"kind": "warmup", "seconds": 180, "speed_mph": 2.5}, {"kind": "reverse", "seconds": 60, "speed_mph": 1.5}, {"kind": "cooldown", "seconds": 120}]),
         "summary": json.dumps({"segments_walked": [180.0, 42.5, 0.0], "forward_seconds": 180.0, "backward_seconds": 42.5}),
     }
-    record = stats.record_from_session(row)
+    record = walk_record(row)
     assert record.parts == (WalkedPart("warmup", 180.0, 2.5), WalkedPart("reverse", 42.5, 1.5))
     assert (record.backward_s, record.forward_s, record.completed, record.at_ms) == (42.5, 180.0, False, 1_000)
-    assert stats.record_from_session({**row, "finished_at": None}) is None
+    assert walk_record({**row, "finished_at": None}) is None
 
 
-def test_a_summary_without_per_segment_seconds_falls_back_to_its_totals():
+def test_every_finish_stores_each_segments_walked_seconds_so_stats_keep_every_parts_speed():
+    # Every summary the server stores comes from the session model's finish (a live walk, a stop,
+    # an offline upload alike), so stats always find each segment's walked seconds: no fallback.
+    segments = (Segment("warmup", 60, 2.5), Segment("reverse", 60, 1.5), Segment("cooldown", 60))
+    session = LiveSession("s", "d", "p", "Plan", segments, [], created_at=0)
+    session.start(0, 0)
+    session.skip(30_000, 0)  # half the warm-up, then straight to the backward segment
+    session.stop(60_000)  # 30 s into it (the skip moved the clock on 30 s)
     row = {
-        "id": "abc", "plan_id": "x", "plan_name": "X", "started_at": None, "finished_at": 5, "ended_by": "complete",
-        "plan": json.dumps([{"kind": "reverse", "seconds": 60}]),
-        "summary": json.dumps({"forward_seconds": 120, "backward_seconds": 60, "rest_seconds": 30}),
+        "id": session.id, "plan_id": session.plan_id, "plan_name": session.plan_name, "started_at": session.started_at,
+        "finished_at": session.finished_at, "ended_by": session.ended_by,
+        "plan": json.dumps([s.to_dict() for s in segments]), "summary": json.dumps(session.summary),
     }
-    record = stats.record_from_session(row)
-    assert (record.forward_s, record.backward_s, record.active_s, record.at_ms) == (120, 60, 180, 5)
+    record = walk_record(row)
+    assert record.parts == (WalkedPart("warmup", 30.0, 2.5), WalkedPart("reverse", 30.0, 1.5))
+    assert (record.completed, record.planned_backward_s) == (False, 60.0)
 
 
 @pytest.mark.parametrize("forward_s, backward_s", [(9, 3), (10, 5), (20.2, 5.1), (87.4, 33.3), (0, 0.1), (599.9, 0.05)])

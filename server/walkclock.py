@@ -5,8 +5,8 @@ in JavaScript, and tests/fixtures/walk_clock.json checks both. No Flask, sqlite,
 or voice here: plain data in, plain data out. Every time is epoch ms of the server clock.
 
 Events are ``{"type", "at"}`` with type start, pause, resume, skip, stop, or the server's own
-finish (``{"type": "finish", "at", "ended_by"}``). The rules (the ones server/live.py has
-always followed):
+finish (``{"type": "finish", "at", "ended_by"}``). The rules (the live sessions of
+server/sessions/ follow them):
 
 - ``start`` takes effect ``lead_ms`` after the tap (``started_at = at + lead_ms``), so the
   first phrase can reach the phone before it is due.

@@ -3,7 +3,7 @@
 History is made two ways. Where the server's clock allows it, by running real workouts
 (POST /api/sessions, then the websocket). Walks in past weeks cannot be run (the server's
 clock is the real one), so `seed_finished_session` writes finished sessions, shaped as
-server/live.py writes them, straight into the server's SQLite file.
+server/sessions/store.py writes them, straight into the server's SQLite file.
 """
 
 import csv
@@ -34,7 +34,7 @@ def now_ms() -> int:
 
 def seed_finished_session(server, device, *, started_at, segments, walked, ended_by="complete",
                           plan_id="my-seeded", plan_name="Seeded walk"):
-    """Write one finished session of `device` into the server's database, as live.py stores it."""
+    """Write one finished session of `device` into the server's database, as server/sessions/store.py stores it."""
     by_kind = {"forward": 0.0, "backward": 0.0, "rest": 0.0}
     for segment, seconds in zip(segments, walked):
         key = {"reverse": "backward", "rest": "rest"}.get(segment["kind"], "forward")

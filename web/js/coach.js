@@ -34,7 +34,7 @@ const SYNC_WAIT_MS = 3000;
 const HELLO_WAIT_MS = 10_000;
 /** After the last cue, the context stays open this long so "workout complete" is heard. */
 const CLOSE_AFTER_MS = 5000;
-/** Error codes of a control the server refused (server/live.py): the phone's guess was wrong. */
+/** Error codes of a control the server refused (server/sessions/model.py): the phone's guess was wrong. */
 const REFUSED_CONTROLS = new Set(["segment_ending", "not_running", "not_paused", "not_started", "already_started", "bad_time"]);
 /** How long a rejoin waits to learn the track can be had (main.js gives the whole rejoin 3 s). */
 const REJOIN_TRACK_WAIT_MS = 1000;

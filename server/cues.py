@@ -35,10 +35,11 @@ time for the same plan, options and phrase lengths):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping, NamedTuple, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Mapping, NamedTuple, Sequence
 
 from . import phrases
+from .numbers import is_whole_number
 from .plans import SEGMENT_KINDS, Segment
 from .refusals import Refusal
 
@@ -81,14 +82,43 @@ class CueOptions:
 
     def __post_init__(self):
         """Refuse options outside the closed set, so every phrase can be prerendered."""
-        if self.countdown not in COUNTDOWN_CHOICES:
-            raise CueOptionsInvalid(f"Countdown must be one of {COUNTDOWN_CHOICES}.")
-        if self.lang not in phrases.LANGUAGES:
-            raise CueOptionsInvalid(f"Voice language must be one of {', '.join(phrases.LANGUAGES)}.")
-        if self.units not in phrases.UNITS:
-            raise CueOptionsInvalid(f"Units must be one of {', '.join(phrases.UNITS)}.")
-        if not isinstance(self.halfway, bool) or not isinstance(self.time_remaining, bool):
-            raise CueOptionsInvalid("Halfway and time remaining must be true or false.")
+        for name in CUE_OPTION_FIELDS:
+            problem = cue_option_problem(name, getattr(self, name))
+            if problem is not None:
+                raise CueOptionsInvalid(problem)
+
+
+# The cue options a walker chooses: CueOptions' fields, also kept in the device's settings.
+CUE_OPTION_FIELDS = ("countdown", "halfway", "time_remaining", "lang", "units")
+
+
+def cue_option_problem(name: str, value: Any) -> str | None:
+    """Why `value` cannot be the cue option `name`, as a sentence, else None: the one rule for settings and sessions."""
+    if name == "countdown":
+        if not is_whole_number(value) or value not in COUNTDOWN_CHOICES:
+            return f"Countdown must be one of {', '.join(map(str, COUNTDOWN_CHOICES))} seconds."
+    elif name in ("halfway", "time_remaining"):
+        if not isinstance(value, bool):
+            return f"{name} must be true or false."
+    elif name == "lang":
+        if not isinstance(value, str) or value not in phrases.LANGUAGES:
+            return f"The voice language must be one of {', '.join(phrases.LANGUAGES)}."
+    elif name == "units":
+        if not isinstance(value, str) or value not in phrases.UNITS:
+            return "Units must be " + " or ".join(f'"{units}"' for units in phrases.UNITS) + "."
+    return None
+
+
+def parse_cue_options(raw: Any, defaults: CueOptions) -> CueOptions:
+    """A request's cue options over `defaults` (the device's settings), or CueOptionsInvalid; absent means the defaults."""
+    if raw is None:
+        return defaults
+    if not isinstance(raw, dict):
+        raise CueOptionsInvalid("options must be an object of cue options.")
+    unknown = sorted(set(raw) - set(CUE_OPTION_FIELDS))
+    if unknown:
+        raise CueOptionsInvalid(f"Unknown option(s): {', '.join(map(str, unknown))}.")
+    return replace(defaults, **raw)
 
 
 class Cue(NamedTuple):

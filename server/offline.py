@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import walkclock as wc
-from .sessions.model import Event, LiveSession
+from .numbers import is_whole_number
 from .plans import Plan, PlanInvalid, parse_plan
 from .refusals import CONFLICT, Refusal
+from .sessions.model import Event, LiveSession
 
 WALK_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 BODY_FIELDS = frozenset({"plan_id", "plan_name", "segments", "options", "events", "lead_ms", "end_ms"})
@@ -78,11 +79,6 @@ def valid_walk_id(walk_id: str) -> bool:
     return WALK_ID.fullmatch(walk_id) is not None
 
 
-def _whole(value: Any) -> bool:
-    """True for an integer that is not a boolean."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _events(raw: Any, now: int) -> tuple[dict, ...]:
     """The log's events as {type, at}, or OfflineWalkInvalid naming the first that breaks a rule."""
     if not isinstance(raw, list) or not raw:
@@ -97,7 +93,7 @@ def _events(raw: Any, now: int) -> tuple[dict, ...]:
         if event["type"] not in wc.CONTROLS:
             raise OfflineWalkInvalid("invalid_events", f"{where}: type must be one of {', '.join(wc.CONTROLS)}.")
         at = event["at"]
-        if not _whole(at):
+        if not is_whole_number(at):
             raise OfflineWalkInvalid("invalid_events", f"{where}: at must be whole epoch milliseconds (server clock).")
         if number == 1 and event["type"] != "start":
             raise OfflineWalkInvalid("invalid_events", "The first event must be the start.")
@@ -127,11 +123,11 @@ def parse_log(body: Any, now: int, default_lead_ms: int) -> OfflineLog:
     except PlanInvalid as invalid:
         raise OfflineWalkInvalid("invalid_plan", " ".join(invalid.problems)) from None
     lead_ms = body.get("lead_ms", default_lead_ms)
-    if not _whole(lead_ms) or not 0 <= lead_ms <= MAX_LEAD_MS:
+    if not is_whole_number(lead_ms) or not 0 <= lead_ms <= MAX_LEAD_MS:
         raise OfflineWalkInvalid("invalid_request", f"lead_ms must be whole milliseconds from 0 to {MAX_LEAD_MS}.")
     total_ms = plan.total_seconds * 1000
     end_ms = body.get("end_ms", total_ms)
-    if not _whole(end_ms) or not total_ms <= end_ms <= total_ms + MAX_END_PAST_PLAN_MS:
+    if not is_whole_number(end_ms) or not total_ms <= end_ms <= total_ms + MAX_END_PAST_PLAN_MS:
         raise OfflineWalkInvalid(
             "invalid_request",
             f"end_ms must be where the walk ended on its own: the plan's end ({total_ms}) or its last cue, at most {MAX_END_PAST_PLAN_MS} ms later.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .numbers import is_number
 from .refusals import Refusal
 
 SEGMENT_KINDS = ("warmup", "forward", "reverse", "rest", "cooldown")
@@ -92,11 +93,6 @@ class Plan:
         }
 
 
-def _is_number(value: Any) -> bool:
-    """True for ints and floats but not for booleans, which JSON keeps apart."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _segment_problems(index: int, raw: Any) -> tuple[Segment | None, list[str]]:
     """Check one raw segment and return it parsed, or the sentences saying what is wrong."""
     where = f"Segment {index + 1}"
@@ -110,7 +106,7 @@ def _segment_problems(index: int, raw: Any) -> tuple[Segment | None, list[str]]:
     if kind not in SEGMENT_KINDS:
         problems.append(f"{where} kind must be one of {', '.join(SEGMENT_KINDS)}.")
     seconds = raw.get("seconds")
-    if not _is_number(seconds) or seconds != int(seconds):
+    if not is_number(seconds) or seconds != int(seconds):
         problems.append(f"{where} seconds must be a whole number.")
     elif not MIN_SEGMENT_SECONDS <= seconds <= MAX_SEGMENT_SECONDS:
         problems.append(
@@ -118,7 +114,7 @@ def _segment_problems(index: int, raw: Any) -> tuple[Segment | None, list[str]]:
         )
     speed = raw.get("speed_mph")
     if speed is not None:
-        if not _is_number(speed):
+        if not is_number(speed):
             problems.append(f"{where} speed_mph must be a number.")
         elif not MIN_SPEED_MPH <= speed <= MAX_SPEED_MPH:
             problems.append(f"{where} speed must be {MIN_SPEED_MPH} to {MAX_SPEED_MPH} mph.")

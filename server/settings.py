@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from . import phrases
-from .cues import COUNTDOWN_CHOICES, DEFAULT_COUNTDOWN, CueOptions
+from .cues import CUE_OPTION_FIELDS, DEFAULT_COUNTDOWN, CueOptions, cue_option_problem
+from .numbers import is_number
 from .programmes import PROGRAMMES
 from .refusals import Refusal
 
@@ -101,31 +101,16 @@ def timezone_problem(name: Any) -> str | None:
     return 'The time zone must be an IANA name such as "Europe/Madrid" or "America/New_York".'
 
 
-def _is_number(value: Any) -> bool:
-    """True for ints and floats but not booleans."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _check(name: str, value: Any) -> tuple[Any, str | None]:
     """One field's value, normalised, or the sentence saying why it cannot be chosen."""
-    if name == "units":
-        if value not in phrases.UNITS:
-            return None, 'Units must be "mph" or "kmh".'
-    elif name == "lang":
-        if value not in phrases.LANGUAGES:
-            return None, f"The voice language must be one of {', '.join(phrases.LANGUAGES)}."
-    elif name == "countdown":
-        if not _is_number(value) or value not in COUNTDOWN_CHOICES:
-            choices = ", ".join(str(c) for c in COUNTDOWN_CHOICES)
-            return None, f"The countdown must be one of {choices} seconds."
-        return int(value), None
-    elif name in ("halfway", "time_remaining"):
-        if not isinstance(value, bool):
-            return None, f"{name} must be true or false."
+    if name in CUE_OPTION_FIELDS:
+        problem = cue_option_problem(name, value)
+        if problem is not None:
+            return None, problem
     elif name == "weight_kg":
         if value is None:
             return None, None
-        if not _is_number(value) or not MIN_WEIGHT_KG <= value <= MAX_WEIGHT_KG:
+        if not is_number(value) or not MIN_WEIGHT_KG <= value <= MAX_WEIGHT_KG:
             return None, f"Weight must be a number of kilograms from {MIN_WEIGHT_KG} to {MAX_WEIGHT_KG}, or null."
         return round(float(value), 1), None
     elif name == "timezone":
@@ -172,7 +157,7 @@ def from_stored(data: Any) -> Settings:
     starts = data.get(PROGRAMME_STARTS_KEY)
     if isinstance(starts, dict):
         kept[PROGRAMME_STARTS_KEY] = {
-            k: v for k, v in starts.items() if k in PROGRAMMES and _is_number(v)
+            k: v for k, v in starts.items() if k in PROGRAMMES and is_number(v)
         }
     return Settings(**kept)
 

@@ -29,6 +29,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
+from .numbers import is_whole_number
 from .plans import BACKWARD_KINDS, FORWARD_KINDS, REST_KINDS
 from .refusals import CONFLICT, Refusal
 from .rounding import round_parts
@@ -217,7 +218,7 @@ def finish(walk: Walk, at: int, ended_by: str) -> Walk:
 def _event_time(event: Mapping[str, Any]) -> int:
     """An event's `at` as an integer, or WalkRefused."""
     at = event.get("at")
-    if not isinstance(at, int) or isinstance(at, bool):
+    if not is_whole_number(at):
         raise WalkRefused("bad_time", "An event's at must be a whole number of milliseconds.")
     return at
 

@@ -30,6 +30,7 @@ from . import inputs
 from .clock import now_ms
 from .db import close_db
 from .devices import current_device
+from .numbers import is_number
 from .errors import STORAGE_MESSAGE, STORAGE_UNAVAILABLE, Refusal, error_response, is_storage_fault, refused_on_socket, socket_error
 from .sessions.hub import LiveHub
 from .sessions.messages import encode
@@ -83,12 +84,12 @@ def parse_message(data: Any, max_bytes: int) -> dict:
         raise MessageInvalid("unknown_type", f"Unknown message type {kind[:40]!r}; expected one of {', '.join(CONTROLS)} or ping.")
     if kind in CONTROLS and message.get("at") is not None:
         at = message["at"]
-        if not isinstance(at, (int, float)) or isinstance(at, bool) or not math.isfinite(at):
+        if not is_number(at) or not math.isfinite(at):
             raise MessageInvalid("bad_time", "A control's at must be the server-clock time it happened, in epoch ms.")
         message["at"] = int(at)
     if kind == "ping":
         t = message.get("t")
-        if t is not None and (not isinstance(t, (int, float)) or isinstance(t, bool)):
+        if t is not None and not is_number(t):
             raise MessageInvalid("bad_message", "A ping's t must be the client's clock in milliseconds.")
     return message
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from server.cues import CueOptions
+from server.cues import CueOptions, CueOptionsInvalid, parse_cue_options
 from server.settings import (
     Settings,
     SettingsInvalid,
@@ -44,6 +44,25 @@ def test_null_clears_the_optional_fields():
 def test_cue_options_come_from_the_settings():
     chosen = apply_changes(Settings(), {"countdown": 10, "halfway": False, "lang": "de", "units": "kmh"})
     assert chosen.cue_options() == CueOptions(countdown=10, halfway=False, time_remaining=True, lang="de", units="kmh")
+
+
+@pytest.mark.parametrize(
+    "option",
+    [{"countdown": 4}, {"countdown": 3.0}, {"countdown": True}, {"halfway": "yes"}, {"time_remaining": 1},
+     {"lang": "it"}, {"lang": ["en"]}, {"units": "knots"}],
+)
+def test_a_cue_option_is_refused_with_the_same_sentence_in_settings_and_for_a_new_session(option):
+    with pytest.raises(SettingsInvalid) as in_settings:
+        apply_changes(Settings(), option)
+    with pytest.raises(CueOptionsInvalid) as for_a_session:
+        parse_cue_options(option, Settings().cue_options())
+    assert in_settings.value.problems == [for_a_session.value.message]
+
+
+def test_a_new_session_takes_the_settings_options_it_is_not_given():
+    chosen = apply_changes(Settings(), {"countdown": 10, "lang": "fr"}).cue_options()
+    assert parse_cue_options(None, chosen) == chosen
+    assert parse_cue_options({"halfway": False}, chosen) == CueOptions(countdown=10, halfway=False, lang="fr")
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 from dataclasses import asdict
-from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from flask import Blueprint, current_app
@@ -17,13 +16,13 @@ from flask import Blueprint, current_app
 from .. import limits, offline, phrases
 from ..clock import now_ms
 from ..cues import (
-    COUNTDOWN_CHOICES,
     GAP_MS,
     CueOptions,
     CueOptionsInvalid,
     compile_timeline,
     needed_phrases,
     opening_text,
+    parse_cue_options,
     segment_starts_ms,
     speed_hints,
 )
@@ -34,12 +33,12 @@ from ..inputs import request_json, request_object
 from ..sessions.hub import LiveHub
 from ..sessions.model import LiveSession, socket_path
 from ..sessions.store import (
-    SESSION_COLUMNS,
-    SESSION_SELECT,
+    device_session,
+    forget_session,
     insert_played_session,
     insert_session,
     new_session_id,
-    session_from_row,
+    offline_session_id,
 )
 from ..track import track_fields
 from ..voice import VoiceUnavailable
@@ -52,36 +51,19 @@ log = logging.getLogger(__name__)
 
 SESSION_BODY_FIELDS = frozenset({"plan_id", "options"})
 SESSION_BODY_EXAMPLE = '{"plan_id": "..."}'
-CUE_OPTION_FIELDS = frozenset(f.name for f in dataclass_fields(CueOptions))
 
 
 def resolve_cue_options(raw: Any, device_id: str) -> CueOptions:
-    """The cue options of a new session: the request's choices over this device's defaults."""
-    # The one place defaults come from: the device's saved settings (GET/PUT /api/settings).
-    defaults = asdict(device_settings(device_id).cue_options())
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise CueOptionsInvalid("options must be an object of cue options.")
-    unknown = sorted(set(raw) - CUE_OPTION_FIELDS)
-    if unknown:
-        raise CueOptionsInvalid(f"Unknown option(s): {', '.join(map(str, unknown))}.")
-    countdown = raw.get("countdown", defaults["countdown"])
-    if not isinstance(countdown, int) or isinstance(countdown, bool):
-        raise CueOptionsInvalid(f"Countdown must be one of {COUNTDOWN_CHOICES}.")
-    return CueOptions(**{**defaults, **raw})
+    """The cue options of a new session: the request's choices over this device's saved settings."""
+    return parse_cue_options(raw, device_settings(device_id).cue_options())
 
 
-def _session_row(session_id: str, device_id: str) -> dict:
-    """One of this device's sessions as stored, else NotFound (another device's is not found either)."""
-    cursor = get_db().execute(
-        f"SELECT {SESSION_SELECT} FROM sessions WHERE id = ? AND device_id = ?",
-        [session_id, device_id],
-    )
-    row = cursor.fetchone()
-    if row is None:
+def _device_session(session_id: str, device_id: str) -> LiveSession:
+    """One of this device's sessions, else NotFound (another device's is not found either)."""
+    session = device_session(get_db(), session_id, device_id)
+    if session is None:
         raise NotFound(f"There is no session {session_id!r}.")
-    return dict(zip(SESSION_COLUMNS, row))
+    return session
 
 
 def confirmation_texts(lang: str) -> list[str]:
@@ -170,10 +152,7 @@ def create_session():
 
 def _session_view(session_id: str, device_id: str) -> dict:
     """One of this device's sessions as GET /api/sessions/<id> shows it."""
-    row = _session_row(session_id, device_id)
-    session = session_from_row(row, get_db().query(
-        "SELECT type, at, data FROM session_events WHERE session_id = ? ORDER BY id", [session_id]
-    ))
+    session = _device_session(session_id, device_id)
     now = now_ms()
     session.restore(now)
     options = session.options if isinstance(session.options, dict) else {}
@@ -197,20 +176,10 @@ def show_session(session_id: str):
 def delete_session(session_id: str):
     """Forget one of this device's finished walks (a false start, a test): it leaves history, stats and the CSV."""
     device_id = current_device()
-    row = _session_row(session_id, device_id)
-    if row.get("finished_at") is None:
+    if _device_session(session_id, device_id).finished_at is None:
         raise Refusal("session_not_finished", "This walk is not finished; stop it first, then delete it.", status=409)
-    # One statement, so atomic: its events go with it (ON DELETE CASCADE).
-    get_db().execute("DELETE FROM sessions WHERE id = ? AND device_id = ?", [session_id, device_id])
+    forget_session(get_db(), session_id, device_id)
     return "", 204
-
-
-def _offline_session_id(device_id: str, walk_id: str) -> str | None:
-    """The session stored for a walk this device played offline, if it was uploaded before."""
-    row = get_db().execute(
-        "SELECT id FROM sessions WHERE device_id = ? AND client_id = ?", [device_id, walk_id]
-    ).fetchone()
-    return row[0] if row else None
 
 
 @bp.put("/api/sessions/offline/<walk_id>")
@@ -219,7 +188,7 @@ def upload_offline_walk(walk_id: str):
     device_id = current_device()
     if not offline.valid_walk_id(walk_id):
         raise Refusal("invalid_walk_id", "A walk id is 8 to 64 letters, digits, _ or -.")
-    stored = _offline_session_id(device_id, walk_id)
+    stored = offline_session_id(get_db(), device_id, walk_id)
     if stored is not None:
         return _session_view(stored, device_id), 200
     refused = limits.history_room_problem(get_db(), device_id)
@@ -239,7 +208,7 @@ def upload_offline_walk(walk_id: str):
     with db.conn:
         # BEGIN IMMEDIATE: of two uploads of one walk at once, the second finds the first's row.
         db.conn.execute("BEGIN IMMEDIATE")
-        stored = _offline_session_id(device_id, walk_id)
+        stored = offline_session_id(db, device_id, walk_id)
         if stored is None:
             insert_played_session(db, session, events, walk_id)
     if stored is not None:

@@ -1,7 +1,7 @@
 """Stats: walked minutes per week, calories (server/calories.py), streaks, chart series and CSV history.
 
 Pure: plain functions over `WalkRecord`s (what a finished session actually walked); the API
-reads the sessions table and turns rows into records at the edge (`record_from_session`).
+reads the sessions table and turns rows into records at the edge (server/sessions/rows.py).
 
 Walked time is what the summaries say was walked (a skipped or stopped segment counts only
 the seconds walked), never the plan's totals. Minutes are shown to a tenth by the one
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, Sequence
@@ -411,49 +410,3 @@ def history_csv(records: Iterable[WalkRecord], tz: ZoneInfo, weight_kg: float | 
             ]
         )
     return out.getvalue()
-
-
-# ---- from stored sessions ----------------------------------------------------------------
-
-
-def record_from_session(row: dict[str, Any]) -> WalkRecord | None:
-    """A finished session row (plan snapshot and summary as JSON text) as a WalkRecord, else None.
-
-    The summary written by server/live.py gives the seconds actually walked in each segment
-    of the plan snapshot (`segments_walked`), which keeps each part's speed for calories.
-    A summary without it falls back to its forward/backward/rest totals, without speeds.
-    """
-    if row.get("finished_at") is None or not row.get("summary"):
-        return None
-    try:
-        summary = json.loads(row["summary"])
-        segments = json.loads(row["plan"])
-    except (TypeError, ValueError):
-        return None
-    planned_backward = sum(
-        float(seg.get("seconds", 0)) for seg in segments if isinstance(seg, dict) and seg.get("kind") in BACKWARD_KINDS
-    ) if isinstance(segments, list) else None
-    walked = summary.get("segments_walked")
-    if isinstance(walked, list) and len(walked) == len(segments):
-        parts = tuple(
-            WalkedPart(seg["kind"], float(seconds), seg.get("speed_mph"))
-            for seg, seconds in zip(segments, walked)
-            if seconds
-        )
-    else:
-        totals_by_kind = (
-            ("forward", summary.get("forward_seconds")),
-            ("reverse", summary.get("backward_seconds")),
-            ("rest", summary.get("rest_seconds")),
-        )
-        parts = tuple(WalkedPart(kind, float(s)) for kind, s in totals_by_kind if s)
-    return WalkRecord(
-        session_id=row["id"],
-        plan_id=row["plan_id"],
-        plan_name=row["plan_name"],
-        finished_at_ms=row["finished_at"],
-        completed=row.get("ended_by") == "complete",
-        parts=parts,
-        started_at_ms=row.get("started_at"),
-        planned_backward_s=planned_backward,
-    )

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify
 from ..db import get_db
 from ..devices import current_device
 from ..inputs import SQLITE_MAX_INT, query_int
-from ..sessions.store import SESSION_COLUMNS, history_entry
+from ..sessions import store
 
 bp = Blueprint("history", __name__)
 
@@ -21,13 +21,4 @@ def history():
     # limit is clamped to 1..MAX_HISTORY_LIMIT; before is a created_at, so any stored time.
     limit = min(max(query_int("limit", DEFAULT_HISTORY_LIMIT, 0, SQLITE_MAX_INT), 1), MAX_HISTORY_LIMIT)
     before = query_int("before", None, 0, SQLITE_MAX_INT)
-    where, params = "device_id = ?", [current_device()]
-    if before is not None:
-        where += " AND created_at < ?"
-        params.append(before)
-    rows = get_db().execute(
-        f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE {where} "
-        "ORDER BY created_at DESC, rowid DESC LIMIT ?",
-        [*params, limit],
-    ).fetchall()
-    return jsonify([history_entry(dict(zip(SESSION_COLUMNS, row))) for row in rows])
+    return jsonify(store.history(get_db(), current_device(), limit, before))

@@ -11,6 +11,7 @@ from ..devices import current_device
 from ..errors import NotFound
 from ..programme_texts import localize_programme, localize_progress
 from ..programmes import PROGRAMMES, CompletedWalk, Programme, progress, week_backward_minutes
+from ..sessions import store
 from ..settings import Settings, start_programme
 from .settings import device_settings, display_lang, display_units, save_settings
 
@@ -19,11 +20,7 @@ bp = Blueprint("programmes", __name__)
 
 def completed_walks(device_id: str) -> list[CompletedWalk]:
     """This device's finished sessions as progress needs them."""
-    rows = get_db().execute(
-        "SELECT plan_id, finished_at, ended_by FROM sessions WHERE device_id = ? AND finished_at IS NOT NULL",
-        [device_id],
-    ).fetchall()
-    return [CompletedWalk(plan_id, at, ended_by == "complete") for plan_id, at, ended_by in rows]
+    return store.completed_walks(get_db(), device_id)
 
 
 def progress_targets(device_id: str, settings: Settings) -> stats.Targets:
@@ -32,8 +29,8 @@ def progress_targets(device_id: str, settings: Settings) -> stats.Targets:
     if programme is None:
         return stats.GENERAL_TARGETS
     state = progress(programme, completed_walks(device_id), settings.programme_starts.get(programme.id))
-    week = state.next_session.week if state.next_session is not None else programme.weeks
-    return stats.Targets(programme.sessions_per_week, week_backward_minutes(programme, week), programme.name)
+    week = state.next_workout.week if state.next_workout is not None else programme.weeks
+    return stats.Targets(programme.workouts_per_week, week_backward_minutes(programme, week), programme.name)
 
 
 def _programme_view(programme: Programme, settings: Settings, walks: list[CompletedWalk]) -> dict:

@@ -17,6 +17,7 @@ from ..devices import current_device
 from ..errors import BadInput, NotFound
 from ..inputs import query_int
 from ..programme_texts import localize_text, pattern
+from ..sessions import store
 from ..settings import Settings, timezone_problem, valid_timezone
 from .programmes import progress_targets
 from .settings import device_settings, display_lang
@@ -25,8 +26,6 @@ bp = Blueprint("stats", __name__)
 
 DEFAULT_TIMEZONE = "UTC"
 HISTORY_CSV_NAME = "retrowalk-history-{date}.csv"
-# What the stats read of a session row, in this order.
-WALK_COLUMNS = ("id", "plan_id", "plan_name", "plan", "started_at", "finished_at", "ended_by", "summary")
 
 
 def stats_zone(settings: Settings) -> ZoneInfo:
@@ -39,12 +38,7 @@ def stats_zone(settings: Settings) -> ZoneInfo:
 
 def device_walks(device_id: str) -> list[stats.WalkRecord]:
     """This device's finished sessions as walk records, oldest first."""
-    rows = get_db().query(
-        f"""SELECT {", ".join(WALK_COLUMNS)}
-           FROM sessions WHERE device_id = ? AND finished_at IS NOT NULL ORDER BY finished_at""",
-        [device_id],
-    )
-    return [record for record in map(stats.record_from_session, rows) if record is not None]
+    return store.finished_walks(get_db(), device_id)
 
 
 @bp.get("/api/stats/week")
@@ -81,11 +75,7 @@ def stats_weeks():
 def stats_session(session_id: str):
     """One finished walk of this device: minutes walked each way and its calorie range (the summary screen)."""
     device_id = current_device()
-    row = get_db().execute(
-        f"SELECT {', '.join(WALK_COLUMNS)} FROM sessions WHERE id = ? AND device_id = ?",
-        [session_id, device_id],
-    ).fetchone()
-    record = stats.record_from_session(dict(zip(WALK_COLUMNS, row))) if row else None
+    record = store.finished_walk(get_db(), session_id, device_id)
     if record is None:
         raise NotFound(f"There is no finished session {session_id!r} on this device.")
     settings = device_settings(device_id)

@@ -135,7 +135,7 @@ def device_session(db: Database, session_id: str, device_id: str) -> LiveSession
     return session_from_row(row, events)
 
 
-def delete_session(db: Database, session_id: str, device_id: str) -> None:
+def forget_session(db: Database, session_id: str, device_id: str) -> None:
     """Forget one of this device's sessions; one statement, so atomic: its events go with it (ON DELETE CASCADE)."""
     db.execute("DELETE FROM sessions WHERE id = ? AND device_id = ?", [session_id, device_id])
 

@@ -17,7 +17,7 @@ from .sessions import store
 # plan's ready screen, so past this the oldest unwatched ones are forgotten to make room
 # (they hold nothing walked).
 MAX_READY_SESSIONS_PER_DEVICE = 10
-# Workouts running or paused at once on one device: a walker walks one; past this, 409.
+# Walks (sessions) running or paused at once on one device: a walker walks one; past this, 409.
 MAX_LIVE_SESSIONS_PER_DEVICE = 5
 # Every session one device keeps, finished ones included: two walks a day for about seven years.
 MAX_SESSIONS_PER_DEVICE = 5000

@@ -357,7 +357,7 @@ class Outbox:
 def session_socket(ws, session_id: str):
     """One phone (or tablet) watching and controlling a session."""
     # The upgrade's device check opened this request's database connection; a socket lives for
-    # the whole workout, so give it back now rather than hold a connection per walker.
+    # the whole walk, so give it back now rather than hold a connection per walker.
     close_db()
     app = current_app
     hub: LiveHub = app.extensions["live"]

@@ -63,6 +63,10 @@ DEFAULTS: dict[str, Any] = {
     # Full garbage collections run by the cue scheduler, with the cues of their pause sent ahead
     # (server/sessions/scheduler.py); `retrowalk serve` turns this on, other processes keep Python's own.
     "SCHEDULED_GC": False,
+    # Seconds between copies of the database's write-ahead log into its file by a thread of its own
+    # (server/db.py Checkpointer), so no commit does it with the worker stopped; `retrowalk serve`
+    # sets 2, other processes (0) leave it to SQLite.
+    "WAL_CHECKPOINT_EVERY_S": 0,
     # Several instances behind a balancer that routes /ws/sessions/<id> by its first letters: this
     # instance's letters, put before each session id it makes (docs/scaling.md); empty for one.
     "SHARD": "",
@@ -91,6 +95,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db.migrate(database)
     finally:
         database.close()
+    if app.config["WAL_CHECKPOINT_EVERY_S"]:
+        # Before the live hub and the requests open their connections, so none of them copies the log itself.
+        app.extensions["checkpointer"] = db.Checkpointer(app.config["DATABASE"], app.config["WAL_CHECKPOINT_EVERY_S"]).start()
     app.teardown_appcontext(db.close_db)
 
     from .voice import AudioCache

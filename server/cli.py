@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from . import DEFAULTS, network
-from .db import DATABASE_FILE
+from .db import CHECKPOINT_EVERY_S, DATABASE_FILE
 from .phrases import LANGUAGES
 from .security import parse_networks
 
@@ -110,6 +110,8 @@ def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, pr
         env["RETROWALK_GTTS_ENABLED"] = "false"
     # The worker holds every walker's socket: its full garbage collections are the scheduler's to time.
     env.setdefault("RETROWALK_SCHEDULED_GC", "true")
+    # ...and no commit of its copies the write-ahead log back (two disk flushes with every socket waiting).
+    env.setdefault("RETROWALK_WAL_CHECKPOINT_EVERY_S", str(CHECKPOINT_EVERY_S))
     scheme = "https" if certfile else "http"
     shown_host = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
     click.echo(f"RetroWalk is running: open {scheme}://{shown_host}:{port}/")

@@ -1,10 +1,15 @@
 """Storage: migrations are numbered and idempotent, every connection enforces foreign keys and WAL."""
 
 import sqlite3
+import time
 
 import pytest
+import requests
 
 from server import db
+
+# Generous: the thread copies every 50 ms, but the machine may be loaded.
+WAIT_S = 30
 
 
 def test_migrations_bring_a_new_file_to_the_latest_version(tmp_path):
@@ -48,3 +53,64 @@ def test_a_failed_migration_leaves_the_version_where_it_was(tmp_path, monkeypatc
         db.migrate(database)
     assert db.schema_version(database) == len(db.MIGRATIONS) - 1
     assert "half_done" not in database.table_names()
+
+
+# --- the write-ahead log's copy into the database file, off the worker ---------------------------
+
+# More pages in the write-ahead log than SQLite's own trigger for copying it back (1,000).
+LOG_PAGES = 1_200
+# A row this big fills about one 4 KB page.
+ROW_BYTES = 4_000
+
+
+def fill_log(path) -> db.Database:
+    """Commit LOG_PAGES pages that nobody has copied into the database file yet; the connection stays open (closing the last one copies)."""
+    writer = db.connect(path)
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("CREATE TABLE ballast (b BLOB)")
+    writer.execute("BEGIN")
+    writer.conn.executemany("INSERT INTO ballast VALUES (?)", [(b"\0" * ROW_BYTES,) for _ in range(LOG_PAGES)])
+    writer.execute("COMMIT")
+    return writer
+
+
+@pytest.mark.parametrize("checkpointer", [True, False], ids=["with a checkpointer", "SQLite alone"])
+def test_with_a_checkpointer_no_commit_copies_the_log_back_with_the_worker_waiting(tmp_path, checkpointer):
+    # A walk's start is committed between fixing its first cue's due (500 ms away) and sending
+    # it; a commit that also copied the log back flushed the disk twice first (0.2-0.8 s here).
+    path = tmp_path / "r.db"
+    db.migrate(db.connect(path))
+    copier = db.Checkpointer(path).take_over() if checkpointer else None
+    try:
+        writer = fill_log(path)
+        before = path.read_bytes()
+        start = db.connect(path)  # opened as the hub's and each request's are: after the checkpointer took over
+        start.execute("INSERT INTO devices (id, created_at) VALUES (?, 1)", ["d" * 32])
+        assert (path.read_bytes() == before) is checkpointer, "only SQLite alone copies the log in a commit"
+        if copier is not None:
+            assert copier.run_once(start) >= LOG_PAGES
+            assert path.read_bytes() != before, "the checkpointer's copy reaches the database file"
+        writer.close()
+    finally:
+        if copier is not None:
+            copier.stop()
+
+
+def test_the_checkpointers_own_thread_copies_the_log(tmp_path):
+    path = tmp_path / "r.db"
+    db.migrate(db.connect(path))
+    copier = db.Checkpointer(path, every_s=0.05).start()
+    try:
+        writer = fill_log(path)
+        deadline = time.monotonic() + WAIT_S
+        while copier.pages_copied < LOG_PAGES and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert copier.pages_copied >= LOG_PAGES and copier.failures == 0
+        writer.close()
+    finally:
+        copier.stop()
+
+
+def test_retrowalk_serve_copies_the_log_from_its_own_thread(server):
+    metrics = requests.get(server.url + "/api/live/metrics", timeout=10).json()
+    assert metrics["wal_checkpoints"]["every_s"] == db.CHECKPOINT_EVERY_S

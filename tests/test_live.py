@@ -19,6 +19,7 @@ from server.plans import Plan, Segment
 
 LEAD = 1500
 MARGIN = 50
+START_LEAD = 500  # the server's default START_LEAD_MS: a start takes effect (a skip lands) this long after the tap
 T0 = 1_800_000_000_000  # an arbitrary epoch ms, so every time below is exact
 
 THREE_FIVES = (Segment("forward", 5), Segment("reverse", 5), Segment("forward", 5))
@@ -426,6 +427,27 @@ def test_an_unknown_session_is_gone(database):
     with pytest.raises(SessionGone):
         hub.attach("nope", FakeWatcher())
     assert hub.owner("nope") is None
+
+
+@pytest.mark.parametrize("control", ["start", "skip"])
+def test_a_start_or_skip_sends_the_cue_it_makes_due_with_its_state_not_at_the_schedulers_next_turn(database, control):
+    # That cue is due one start lead (500 ms) after the tap: a scheduler behind by that much would make it late.
+    path, session_id = database
+    clock = Clock(T0)
+    hub = LiveHub(sessions_store.SessionStore(str(path)), LEAD, MARGIN, clock=clock, start_lead_ms=START_LEAD)
+    phone = FakeWatcher()
+    hub.attach(session_id, phone)
+    if control == "skip":
+        hub.control(session_id, "start")
+        tick_until(hub, clock, T0 + 2_000)
+    hub.stop()  # no scheduler from here on: whatever the phone hears next, the control itself sent
+    heard = len(phone.messages)
+    tapped = clock.now
+    hub.control(session_id, control)
+    state, cue = phone.messages[heard:heard + 2]
+    assert (state["type"], state["event"], cue["type"]) == ("state", control, "cue")
+    assert cue["due"] == tapped + START_LEAD, "the cue that opens the (next) segment, due one start lead after the tap"
+    assert cue["segment"] == (0 if control == "start" else 1)
 
 
 def test_before_a_full_collection_every_cue_due_in_its_pause_goes_out_ahead_and_each_cue_once(database):

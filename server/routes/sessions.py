@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from .. import limits, offline, phrases
+from .. import limits, phrases
 from ..clock import now_ms
 from ..cues import (
     GAP_MS,
@@ -30,6 +30,7 @@ from ..db import get_db
 from ..devices import current_device
 from ..errors import NotFound, Refusal
 from ..inputs import request_json, request_object
+from ..sessions import offline
 from ..sessions.hub import LiveHub
 from ..sessions.model import LiveSession, socket_path
 from ..sessions.store import (

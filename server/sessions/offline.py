@@ -4,8 +4,8 @@ A phone that could not reach the server keeps each walk's event log (web/js/offl
 uploads it with ``PUT /api/sessions/offline/<walk_id>`` when the server is back. The log is
 replayed here with the same rules as a live walk (server/walkclock.py, through LiveSession,
 so the stored events and summary look exactly like a live walk's), and the walk is stored
-as a finished session of the device (server/routes/sessions.py). No Flask here: plain data in, a finished
-LiveSession and its events out, or OfflineWalkInvalid / OfflineWalkUnfinished.
+as a finished session of the device (server/routes/sessions.py). No Flask here: plain data
+in, a finished LiveSession and its events out, or OfflineWalkInvalid / OfflineWalkUnfinished.
 
 How a log ends: a stop ends it there; a log without a stop completes at the walk's end if
 that end has passed by the time of the upload, or, left paused, is stopped after the
@@ -23,11 +23,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import walkclock as wc
-from .numbers import is_whole_number
-from .plans import Plan, PlanInvalid, parse_plan
-from .refusals import CONFLICT, Refusal
-from .sessions.model import Event, LiveSession
+from .. import walkclock as wc
+from ..clock import MS_PER_S
+from ..numbers import is_whole_number
+from ..plans import Plan, PlanInvalid, parse_plan
+from ..refusals import CONFLICT, Refusal
+from .model import Event, LiveSession
 
 WALK_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 BODY_FIELDS = frozenset({"plan_id", "plan_name", "segments", "options", "events", "lead_ms", "end_ms"})
@@ -41,7 +42,7 @@ MAX_PLAN_ID_LENGTH = 100
 # been set since. A refused log is lost for good, so this is looser than a live control's 2 s.
 MAX_LOG_FUTURE_SKEW_MS = 60_000
 # Walks older than this are not taken: a phone that kept one longer has lost track of it.
-MS_PER_DAY = 24 * 3600 * 1000
+MS_PER_DAY = 24 * 3600 * MS_PER_S
 MAX_WALK_AGE_MS = 30 * MS_PER_DAY
 # The start lead a phone may have played with (the server's START_LEAD_MS is the default).
 MAX_LEAD_MS = 10_000
@@ -98,11 +99,14 @@ def _events(raw: Any, now: int) -> tuple[dict, ...]:
         if number == 1 and event["type"] != "start":
             raise OfflineWalkInvalid("invalid_events", "The first event must be the start.")
         if last is not None and at < last:
-            raise OfflineWalkInvalid("invalid_events", f"{where} is earlier than the one before it: events must be in time order.")
+            raise OfflineWalkInvalid(
+                "invalid_events", f"{where} is earlier than the one before it: events must be in time order."
+            )
         if at > now + MAX_LOG_FUTURE_SKEW_MS:
             raise OfflineWalkInvalid("invalid_events", f"{where} is in the future; check the phone's clock.")
         if at < now - MAX_WALK_AGE_MS:
-            raise OfflineWalkInvalid("invalid_events", f"{where} is more than {MAX_WALK_AGE_MS // MS_PER_DAY} days old.")
+            days = MAX_WALK_AGE_MS // MS_PER_DAY
+            raise OfflineWalkInvalid("invalid_events", f"{where} is more than {days} days old.")
         events.append({"type": event["type"], "at": at})
         last = at
     return tuple(events)
@@ -111,13 +115,18 @@ def _events(raw: Any, now: int) -> tuple[dict, ...]:
 def parse_log(body: Any, now: int, default_lead_ms: int) -> OfflineLog:
     """An upload's plan, events, lead and end after the shape checks (the clock's own checks are play's)."""
     if not isinstance(body, dict):
-        raise OfflineWalkInvalid("invalid_request", "The body must be a JSON object with plan_id, plan_name, segments, options and events.")
+        raise OfflineWalkInvalid(
+            "invalid_request", "The body must be a JSON object with plan_id, plan_name, segments, options and events."
+        )
     unknown = sorted(set(body) - BODY_FIELDS)
     if unknown:
         raise OfflineWalkInvalid("invalid_request", f"Unknown field(s): {', '.join(map(str, unknown))}.")
     plan_id = body.get("plan_id")
     if not isinstance(plan_id, str) or not 0 < len(plan_id) <= MAX_PLAN_ID_LENGTH:
-        raise OfflineWalkInvalid("invalid_request", f"plan_id must be the id of the plan walked, a string of at most {MAX_PLAN_ID_LENGTH} characters.")
+        raise OfflineWalkInvalid(
+            "invalid_request",
+            f"plan_id must be the id of the plan walked, a string of at most {MAX_PLAN_ID_LENGTH} characters.",
+        )
     try:
         plan = parse_plan({"name": body.get("plan_name"), "segments": body.get("segments")}, plan_id)
     except PlanInvalid as invalid:
@@ -130,7 +139,8 @@ def parse_log(body: Any, now: int, default_lead_ms: int) -> OfflineLog:
     if not is_whole_number(end_ms) or not total_ms <= end_ms <= total_ms + MAX_END_PAST_PLAN_MS:
         raise OfflineWalkInvalid(
             "invalid_request",
-            f"end_ms must be where the walk ended on its own: the plan's end ({total_ms}) or its last cue, at most {MAX_END_PAST_PLAN_MS} ms later.",
+            f"end_ms must be where the walk ended on its own: the plan's end ({total_ms}) or its last cue,"
+            f" at most {MAX_END_PAST_PLAN_MS} ms later.",
         )
     return OfflineLog(plan, _events(body.get("events"), now), lead_ms, end_ms)
 
@@ -151,11 +161,13 @@ def play(session: LiveSession, log: OfflineLog, now: int, max_pause_ms: int | No
         try:
             stored.append(session.apply(event["type"], event["at"], log.lead_ms))
         except wc.WalkRefused as refused:
-            raise OfflineWalkInvalid("invalid_events", f"Event {number} ({event['type']}) does not apply: {refused.message}") from None
+            problem = f"Event {number} ({event['type']}) does not apply: {refused.message}"
+            raise OfflineWalkInvalid("invalid_events", problem) from None
     if session.state == wc.RUNNING:
         end = session.end_at()
         if end > now:
-            raise OfflineWalkUnfinished(f"By its clock this walk ends in {(end - now + 999) // 1000} s; upload it after that.")
+            seconds_left = (end - now + MS_PER_S - 1) // MS_PER_S
+            raise OfflineWalkUnfinished(f"By its clock this walk ends in {seconds_left} s; upload it after that.")
         stored.append(session.finish(end, wc.ENDED_COMPLETE))
     elif session.state == wc.PAUSED:
         if not max_pause_ms or session.paused_at + max_pause_ms > now:

@@ -19,7 +19,7 @@ const LOG_EVENT = Object.freeze({ start: "start", pause: "pause", resume: "resum
  * phone's estimate of the server clock, so a small clock error cannot make it look unfinished.
  */
 const SETTLE_MARGIN_MS = 5000;
-/** The most events the server takes in one walk's log (server/offline.py MAX_EVENTS); the last place is kept for the stop. */
+/** The most events the server takes in one walk's log (server/sessions/offline.py MAX_EVENTS); the last place is kept for the stop. */
 const MAX_LOG_EVENTS = 1000;
 /** Sent on window when walks reached the server (detail: {count}), so a screen showing history can refresh. */
 export const WALKS_UPLOADED = "retrowalk:walks-uploaded";

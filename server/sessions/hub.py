@@ -17,12 +17,11 @@ from flask import Flask
 from ..clock import MS_PER_S, now_ms
 from ..limits import EMPTY_DEVICE_TTL_S, HOUSEKEEPING_EVERY_S, IDLE_UNLOAD_S, READY_SESSION_TTL_S
 from ..walkclock import ENDED_COMPLETE, FINISHED, LIVE_STATES, RUNNING
-from . import store as stored
 from .messages import Watcher, cue_message, encode, finished_message, hello_message, state_message
 from .metrics import watch_gc
 from .model import Event, LiveSession, SessionGone, event_time
 from .scheduler import FULL_GC_EVERY_MS, Scheduler
-from .store import SessionStore
+from .store import SessionStore, current_shard, set_shard
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,7 @@ class LiveHub(Scheduler):
         now = self.clock()
         with self.lock:
             # Another instance's walks are its own to bring back (they share the database).
-            for session in self.store.load_live(stored.current_shard()):
+            for session in self.store.load_live(current_shard()):
                 session.restore(now)
                 self.sessions[session.id] = session
                 end = session.end_at()
@@ -222,7 +221,7 @@ def init_app(app: Flask) -> LiveHub:
         full_gc_every_ms=FULL_GC_EVERY_MS if app.config.get("SCHEDULED_GC") else None,
     )
     app.extensions["live"] = hub
-    stored.set_shard(app.config.get("SHARD", ""))
+    set_shard(app.config.get("SHARD", ""))
     watch_gc(hub.metrics)
     hub.restore()
     return hub

@@ -121,7 +121,7 @@ PLAN_INPUT = {
 
 PLAN = {
     "type": "object",
-    "required": ["id", "name", "description", "builtin", "segments", "total_seconds", "reverse_seconds"],
+    "required": ["id", "name", "description", "builtin", "segments", "total_seconds", "backward_seconds", "reverse_seconds"],
     "properties": {
         "id": {"type": "string"},
         "name": {"type": "string"},
@@ -129,7 +129,8 @@ PLAN = {
         "builtin": {"type": "boolean"},
         "segments": {"type": "array", "items": ref("Segment")},
         "total_seconds": {"type": "integer", "minimum": 0},
-        "reverse_seconds": {"type": "integer", "minimum": 0},
+        "backward_seconds": {"type": "integer", "minimum": 0, "description": "Seconds walked backward."},
+        "reverse_seconds": {"type": "integer", "minimum": 0, "description": "The older name of backward_seconds, kept as an alias."},
     },
 }
 
@@ -287,13 +288,26 @@ HISTORY_ENTRY = {
 
 PROGRAMME = {
     "type": "object",
-    "required": ["id", "name", "sessions", "following", "progress"],
+    "required": ["id", "name", "workouts", "following", "progress"],
     "properties": {
         "id": {"type": "string"},
         "name": {"type": "string"},
         "weeks": {"type": "integer"},
-        "sessions_per_week": {"type": "integer"},
-        "sessions": {"type": "array", "items": {"type": "object", "required": ["plan_id", "plan"], "properties": {"plan": ref("Plan")}}},
+        "workouts_per_week": {"type": "integer"},
+        "sessions_per_week": {"type": "integer", "description": "The older name of workouts_per_week, kept as an alias."},
+        # A programme's workouts in order (they were `sessions` before; no alias: each carries its whole plan).
+        "workouts": {"type": "array", "items": {
+            "type": "object",
+            "required": ["plan_id", "week", "session", "label", "why", "plan"],
+            "properties": {
+                "plan_id": {"type": "string"},
+                "week": {"type": "integer", "minimum": 1},
+                "session": {"type": "integer", "minimum": 1, "description": "The workout's number in its week."},
+                "label": {"type": "string"},
+                "why": {"type": "string"},
+                "plan": ref("Plan"),
+            },
+        }},
         "following": {"type": "boolean"},
         "started_at": {"type": ["integer", "null"]},
         "progress": {"type": "object", "required": ["done", "total", "label"]},

@@ -75,7 +75,7 @@ class Plan:
         return sum(s.seconds for s in self.segments)
 
     @property
-    def reverse_seconds(self) -> int:
+    def backward_seconds(self) -> int:
         """Seconds walked backwards."""
         return sum(s.seconds for s in self.segments if s.backward)
 
@@ -88,7 +88,9 @@ class Plan:
             "builtin": self.builtin,
             "segments": [s.to_dict() for s in self.segments],
             "total_seconds": self.total_seconds,
-            "reverse_seconds": self.reverse_seconds,
+            "backward_seconds": self.backward_seconds,
+            # The name before "backward" was the word for it; kept so older readers still find it.
+            "reverse_seconds": self.backward_seconds,
             **self.extra,
         }
 

@@ -305,11 +305,11 @@ def localize_text(text: str, units: str, lang: str) -> str:
     return _decimals(in_units(_pick(TEXTS, text, lang), units), lang)
 
 
-def _label(session: dict, repeats: bool, count: int, lang: str) -> str:
-    """A session's place in the walker's language: "Semana 2, sesión 3" or "Séance 1 sur 3"."""
+def _label(workout: dict, repeats: bool, count: int, lang: str) -> str:
+    """A programme workout's place in the walker's language: "Semana 2, sesión 3" or "Séance 1 sur 3"."""
     if repeats:
-        return _pick(PATTERNS, "Session {session} of {count}", lang).format(session=session["session"], count=count)
-    return _pick(PATTERNS, "Week {week}, session {session}", lang).format(week=session["week"], session=session["session"])
+        return _pick(PATTERNS, "Session {session} of {count}", lang).format(session=workout["session"], count=count)
+    return _pick(PATTERNS, "Week {week}, session {session}", lang).format(week=workout["week"], session=workout["session"])
 
 
 def localize_progress(progress: dict, programme: dict, lang: str) -> dict:
@@ -320,7 +320,7 @@ def localize_progress(progress: dict, programme: dict, lang: str) -> dict:
         label = _pick(PATTERNS, "Programme complete", lang)
     else:
         following = {"week": progress["next_week"], "session": progress["next_session"]}
-        label = _label(following, programme["repeats"], len(programme["sessions"]), lang)
+        label = _label(following, programme["repeats"], len(programme["workouts"]), lang)
     return {**progress, "label": label}
 
 
@@ -346,15 +346,15 @@ def localize_plan(plan: dict, units: str, lang: str, programme_name: str | None 
 
 def localize_programme(programme: dict, units: str, lang: str) -> dict:
     """A programme (Programme.to_dict("mph"), texts in English) in the walker's language and units."""
-    count = len(programme["sessions"])
-    sessions = [
+    count = len(programme["workouts"])
+    workouts = [
         {
-            **session,
-            "label": _label(session, programme["repeats"], count, lang) if lang != "en" else session["label"],
-            "why": localize_text(session["why"], units, lang),
-            "plan": localize_plan(session["plan"], units, lang, programme["name"]),
+            **workout,
+            "label": _label(workout, programme["repeats"], count, lang) if lang != "en" else workout["label"],
+            "why": localize_text(workout["why"], units, lang),
+            "plan": localize_plan(workout["plan"], units, lang, programme["name"]),
         }
-        for session in programme["sessions"]
+        for workout in programme["workouts"]
     ]
     return {
         **programme,
@@ -362,5 +362,5 @@ def localize_programme(programme: dict, units: str, lang: str) -> dict:
         "description": localize_text(programme["description"], units, lang),
         "audience": _pick(TEXTS, programme["audience"], lang),
         "source": in_units(programme["source"], units),
-        "sessions": sessions,
+        "workouts": workouts,
     }

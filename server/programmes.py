@@ -1,4 +1,4 @@
-"""Programmes: built-in series of sessions (each one a Plan) and the walker's place in them.
+"""Programmes: built-in courses of workouts over weeks (each workout a Plan) and the walker's place in them.
 
 Longer than 450 lines: the four built-in programmes are written out here, week by week, beside
 the model they fill and the sources their numbers come from.
@@ -34,9 +34,10 @@ from typing import Iterable, Sequence
 
 from .plans import Plan, Segment, walk
 
-# A session's backward minutes may grow by at most this much over the session before it:
+# A workout's backward minutes may grow by at most this much over the workout before it:
 # "keep it short, begin with 5 minutes backward and add slowly" (trainers' advice).
-MAX_BACKWARD_STEP_SECONDS = 2 * 60
+SECONDS_PER_MINUTE = 60
+MAX_BACKWARD_STEP_SECONDS = 2 * SECONDS_PER_MINUTE
 # Treadmill hints: under 2 mph at first, towards 2-3 mph later (trainers' advice).
 BEGINNER_MAX_REVERSE_MPH = 2.0
 MAX_REVERSE_MPH = 3.0
@@ -68,8 +69,8 @@ def in_units(text: str, units: str) -> str:
 
 
 @dataclass(frozen=True)
-class ProgrammeSession:
-    """One session of a programme: its place (week and number), its plan and why it is there."""
+class ProgrammeWorkout:
+    """One workout of a programme: its place (week and number), its plan and why it is there."""
 
     programme_id: str
     week: int
@@ -81,13 +82,13 @@ class ProgrammeSession:
 
     @property
     def label(self) -> str:
-        """Where this session sits, the way the walker says it: "Week 2, session 3"."""
+        """Where this workout sits, the way the walker says it: "Week 2, session 3"."""
         if self.weekly:
             return f"Week {self.week}, session {self.number}"
         return f"Session {self.number} of {self.count}"
 
     def to_dict(self, units: str = "mph") -> dict:
-        """The session as GET /api/programmes lists it: its place, its why, and the whole plan (speeds in `units`)."""
+        """The workout as GET /api/programmes lists it: its place, its why, and the whole plan (speeds in `units`)."""
         plan = self.plan.to_dict()
         plan["description"] = in_units(plan["description"], units)
         return {
@@ -102,7 +103,7 @@ class ProgrammeSession:
 
 @dataclass(frozen=True)
 class Programme:
-    """A built-in series of sessions, walked in order (or, when `repeats`, in rotation)."""
+    """A built-in course of workouts, walked in order (or, when `repeats`, in rotation)."""
 
     id: str
     name: str
@@ -110,15 +111,15 @@ class Programme:
     audience: str
     source: str
     weeks: int
-    sessions_per_week: int
-    sessions: tuple[ProgrammeSession, ...]
+    workouts_per_week: int
+    workouts: tuple[ProgrammeWorkout, ...]
     repeats: bool = False
 
     def index_of(self, plan_id: str) -> int | None:
-        """The position of a session (by plan id or one of its aliases) in this programme, if it is one."""
+        """The position of a workout (by plan id or one of its aliases) in this programme, if it is one."""
         plan_id = PLAN_ALIASES.get(plan_id, plan_id)
-        for index, session in enumerate(self.sessions):
-            if session.plan.id == plan_id:
+        for index, workout in enumerate(self.workouts):
+            if workout.plan.id == plan_id:
                 return index
         return None
 
@@ -131,40 +132,42 @@ class Programme:
             "audience": self.audience,
             "source": in_units(self.source, units),
             "weeks": self.weeks,
-            "sessions_per_week": self.sessions_per_week,
+            "workouts_per_week": self.workouts_per_week,
+            # The name before workouts were called workouts; an int, so kept for older readers.
+            "sessions_per_week": self.workouts_per_week,
             "repeats": self.repeats,
-            "sessions": [s.to_dict(units) for s in self.sessions],
+            "workouts": [w.to_dict(units) for w in self.workouts],
         }
 
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a walker is in a programme: sessions done in order and the next one offered."""
+    """Where a walker is in a programme: workouts done in order and the next one offered."""
 
     programme: Programme
     done: int
     completed_total: int
-    next_session: ProgrammeSession | None
+    next_workout: ProgrammeWorkout | None
     last_completed_at_ms: int | None = None
 
     @property
     def finished(self) -> bool:
-        """True when every session of a (non-rotating) programme has been completed."""
-        return self.next_session is None
+        """True when every workout of a (non-rotating) programme has been completed."""
+        return self.next_workout is None
 
     @property
     def label(self) -> str:
-        """What the app shows: the next session's place, or that the programme is done."""
-        if self.next_session is None:
+        """What the app shows: the next workout's place, or that the programme is done."""
+        if self.next_workout is None:
             return "Programme complete"
-        return self.next_session.label
+        return self.next_workout.label
 
     def to_dict(self) -> dict:
         """Progress as the API shows it."""
-        following = self.next_session
+        following = self.next_workout
         return {
             "done": self.done,
-            "total": len(self.programme.sessions),
+            "total": len(self.programme.workouts),
             "completed_sessions": self.completed_total,
             "finished": self.finished,
             "label": self.label,
@@ -189,9 +192,9 @@ def progress(programme: Programme, walks: Iterable[CompletedWalk], since_ms: int
 
     The rule: walks are taken oldest first; only those ended by completing the plan count
     (stopped early does not), and only those at or after `since_ms` (a restart), if given.
-    Completing the session offered next advances by one. Completing a later session skips
+    Completing the workout offered next advances by one. Completing a later workout skips
     ahead to the one after it (the walker chose to); repeating an earlier one changes
-    nothing. A rotating programme (`repeats`) offers the session after the last completed,
+    nothing. A rotating programme (`repeats`) offers the workout after the last completed,
     round and round.
     """
     done = 0
@@ -208,15 +211,15 @@ def progress(programme: Programme, walks: Iterable[CompletedWalk], since_ms: int
         last_index, last_at = index, walk_.finished_at_ms
         if index >= done:
             done = index + 1
-    sessions = programme.sessions
+    workouts = programme.workouts
     if programme.repeats:
-        following = sessions[0] if last_index is None else sessions[(last_index + 1) % len(sessions)]
-        return Progress(programme, min(done, len(sessions)), completed_total, following, last_at)
-    following = sessions[done] if done < len(sessions) else None
+        following = workouts[0] if last_index is None else workouts[(last_index + 1) % len(workouts)]
+        return Progress(programme, min(done, len(workouts)), completed_total, following, last_at)
+    following = workouts[done] if done < len(workouts) else None
     return Progress(programme, done, completed_total, following, last_at)
 
 
-# ---- building the sessions ------------------------------------------------------------
+# ---- building the workouts ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -231,7 +234,7 @@ class _Bouts:
     why: str
 
 
-def _interval_session(
+def _interval_workout(
     week: _Bouts,
     warmup: Segment,
     cooldown: Segment,
@@ -256,12 +259,12 @@ def _weekly_programme(
     programme_id: str,
     name: str,
     weeks: Sequence[tuple[tuple[Segment, ...], str]],
-    sessions_per_week: int,
-) -> tuple[ProgrammeSession, ...]:
-    """The sessions of a programme that repeats each week's workout `sessions_per_week` times."""
-    sessions = []
+    workouts_per_week: int,
+) -> tuple[ProgrammeWorkout, ...]:
+    """The workouts of a programme that repeats each week's plan `workouts_per_week` times."""
+    workouts = []
     for week_number, (segments, why) in enumerate(weeks, start=1):
-        for number in range(1, sessions_per_week + 1):
+        for number in range(1, workouts_per_week + 1):
             plan = Plan(
                 f"{programme_id}-w{week_number}s{number}",
                 f"{name}: week {week_number}, session {number}",
@@ -270,8 +273,8 @@ def _weekly_programme(
                 builtin=True,
                 extra={"programme": programme_id, "week": week_number, "session": number},
             )
-            sessions.append(ProgrammeSession(programme_id, week_number, number, plan, why))
-    return tuple(sessions)
+            workouts.append(ProgrammeWorkout(programme_id, week_number, number, plan, why))
+    return tuple(workouts)
 
 
 FIRST_STEPS_WEEKS = (
@@ -289,10 +292,10 @@ FIRST_STEPS_WEEKS = (
 
 
 def _first_steps() -> Programme:
-    """Six weeks, three sessions a week, from 5 to 14 minutes backward."""
+    """Six weeks, three workouts a week, from 5 to 14 minutes backward."""
     weeks = [
         (
-            _interval_session(week, walk("warmup", 3, 2.5), walk("cooldown", 2, 2.0), last_forward_minutes=1),
+            _interval_workout(week, walk("warmup", 3, 2.5), walk("cooldown", 2, 2.0), last_forward_minutes=1),
             week.why,
         )
         for week in FIRST_STEPS_WEEKS
@@ -367,10 +370,10 @@ STEADY_SESSIONS_PER_WEEK = 2
 
 
 def _steady_balance() -> Programme:
-    """Ten gentle sessions (five weeks, twice a week) of short, slow bouts with rests."""
+    """Ten gentle workouts (five weeks, twice a week) of short, slow bouts with rests."""
     weeks = [
         (
-            _interval_session(
+            _interval_workout(
                 week,
                 walk("warmup", 3, 1.2),
                 walk("cooldown", 3, 1.0),
@@ -398,7 +401,7 @@ def _steady_balance() -> Programme:
 
 
 def _quick_mix() -> Programme:
-    """Three stand-alone sessions of 10, 20 and 30 minutes, offered in rotation."""
+    """Three stand-alone workouts of 10, 20 and 30 minutes, offered in rotation."""
     ten = (
         walk("warmup", 2, 2.5),
         *[seg for _ in range(3) for seg in (walk("reverse", 1, 1.8), walk("forward", 1, 2.5))],
@@ -420,8 +423,8 @@ def _quick_mix() -> Programme:
         (20, twenty, "Twenty minutes: four rounds of 2 minutes forward and 90 seconds backward."),
         (30, thirty, "Thirty minutes: six rounds of 2 minutes forward and 2 minutes backward."),
     )
-    sessions = tuple(
-        ProgrammeSession(
+    workouts = tuple(
+        ProgrammeWorkout(
             "quick-mix",
             1,
             number,
@@ -449,8 +452,8 @@ def _quick_mix() -> Programme:
         "Physical Activities (Ainsworth et al., Medicine & Science in Sports & Exercise 2011;43:1575), "
         "code 17320, walking backwards at 3.5 mph, 6.0 METs.",
         1,
-        len(sessions),
-        sessions,
+        len(workouts),
+        workouts,
         repeats=True,
     )
 
@@ -459,7 +462,7 @@ PROGRAMMES: dict[str, Programme] = {
     p.id: p for p in (_first_steps(), _knee_friendly(), _steady_balance(), _quick_mix())
 }
 
-# The foundation's plan ids, kept working: each names the programme session it always was.
+# The foundation's plan ids, kept working: each names the programme workout it always was.
 PLAN_ALIASES: dict[str, str] = {
     "first-steps": "first-steps-w1s1",
     "knee-friendly-10": "knee-friendly-w1s1",
@@ -467,9 +470,9 @@ PLAN_ALIASES: dict[str, str] = {
 }
 
 
-def programme_sessions() -> list[ProgrammeSession]:
-    """Every session of every programme, programme by programme, in order."""
-    return [session for programme in PROGRAMMES.values() for session in programme.sessions]
+def programme_workouts() -> list[ProgrammeWorkout]:
+    """Every workout of every programme, programme by programme, in order."""
+    return [workout for programme in PROGRAMMES.values() for workout in programme.workouts]
 
 
 _ALIAS_TEXT = {
@@ -492,30 +495,30 @@ _ALIAS_TEXT = {
 
 
 def _builtin_plans() -> dict[str, Plan]:
-    """The aliases first (quick starts the phone already knows), then every programme session."""
-    sessions = {s.plan.id: s.plan for s in programme_sessions()}
+    """The aliases first (quick starts the phone already knows), then every programme workout."""
+    workouts = {w.plan.id: w.plan for w in programme_workouts()}
     aliases = {
         alias: Plan(
             alias,
             _ALIAS_TEXT[alias][0],
-            sessions[target].segments,
+            workouts[target].segments,
             _ALIAS_TEXT[alias][1],
             builtin=True,
             extra={"alias_of": target},
         )
         for alias, target in PLAN_ALIASES.items()
     }
-    return {**aliases, **sessions}
+    return {**aliases, **workouts}
 
 
-# Every built-in plan by id: the programmes' sessions, plus the foundation's three plan ids
-# kept as aliases of the sessions they always were.
+# Every built-in plan by id: the programmes' workouts, plus the foundation's three plan ids
+# kept as aliases of the workouts they always were.
 BUILTIN_PLANS: dict[str, Plan] = _builtin_plans()
 
 
 def week_backward_minutes(programme: Programme, week: int) -> tuple[float, float]:
-    """The backward minutes of one week's sessions of a programme, (fewest, most): its own targets."""
-    minutes = [s.plan.reverse_seconds / 60 for s in programme.sessions if s.week == week]
+    """The backward minutes of one week's workouts of a programme, (fewest, most): its own targets."""
+    minutes = [w.plan.backward_seconds / SECONDS_PER_MINUTE for w in programme.workouts if w.week == week]
     if not minutes:
-        minutes = [s.plan.reverse_seconds / 60 for s in programme.sessions]
+        minutes = [w.plan.backward_seconds / SECONDS_PER_MINUTE for w in programme.workouts]
     return min(minutes), max(minutes)

@@ -38,7 +38,9 @@ def test_plans_list_has_the_builtin_plans_with_totals(device, server):
     assert {"first-steps", "knee-friendly-10", "intervals-20"} <= set(by_id)
     for plan in plans:
         assert plan["total_seconds"] == sum(s["seconds"] for s in plan["segments"])
-        assert plan["reverse_seconds"] == sum(s["seconds"] for s in plan["segments"] if s["kind"] == "reverse")
+        backward = sum(s["seconds"] for s in plan["segments"] if s["kind"] == "reverse")
+        # reverse_seconds is the older name of backward_seconds, kept for readers that know only it.
+        assert plan["backward_seconds"] == plan["reverse_seconds"] == backward
         assert plan["name"] and plan["description"]
 
 
@@ -47,7 +49,7 @@ def test_a_custom_plan_belongs_to_its_device(server):
     created = mine.post(server.url + "/api/plans", json=GOOD_PLAN, timeout=10)
     assert created.status_code == 201
     plan = created.json()
-    assert plan["total_seconds"] == 180 and plan["reverse_seconds"] == 60 and not plan["builtin"]
+    assert plan["total_seconds"] == 180 and plan["backward_seconds"] == 60 and not plan["builtin"]
     assert plan["id"] in [p["id"] for p in mine.get(server.url + "/api/plans", timeout=10).json()]
     assert plan["id"] not in [p["id"] for p in theirs.get(server.url + "/api/plans", timeout=10).json()]
     stolen = theirs.get(f"{server.url}/api/plans/{plan['id']}", timeout=10)

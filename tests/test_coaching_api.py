@@ -207,12 +207,12 @@ def test_programmes_list_every_session_and_a_new_walker_starts_at_week_1_session
     by_id = {p["id"]: p for p in body["programmes"]}
     assert set(by_id) == {"first-steps", "knee-friendly", "steady-balance", "quick-mix"}
     first = by_id["first-steps"]
-    assert len(first["sessions"]) == 18 and first["sessions"][0]["plan"]["reverse_seconds"] == 300
+    assert len(first["workouts"]) == 18 and first["workouts"][0]["plan"]["backward_seconds"] == 300
     assert first["progress"]["label"] == "Week 1, session 1"
     assert first["progress"]["next_plan_id"] == "first-steps-w1s1"
     # Every session is a plan the phone can start.
     plan_ids = {p["id"] for p in device.get(server.url + "/api/plans", timeout=TIMEOUT).json()}
-    assert {s["plan_id"] for p in body["programmes"] for s in p["sessions"]} <= plan_ids
+    assert {s["plan_id"] for p in body["programmes"] for s in p["workouts"]} <= plan_ids
 
 
 def test_an_unknown_programme_is_a_404(device, server):
@@ -307,7 +307,7 @@ def test_programme_texts_speak_the_walkers_units_and_cite_their_sources(device, 
     assert "under 2 mph" in imperial["description"] and "Hreljac" in imperial["source"]
     device.put(server.url + "/api/settings", json={"units": "kmh"}, timeout=TIMEOUT)
     metric = device.get(server.url + "/api/programmes", timeout=TIMEOUT).json()["programmes"]
-    texts = [p["description"] for p in metric] + [s["why"] for p in metric for s in p["sessions"]]
+    texts = [p["description"] for p in metric] + [s["why"] for p in metric for s in p["workouts"]]
     assert "under 3.2 km/h" in metric[0]["description"] and not any("mph" in text for text in texts)
     plans = device.get(server.url + "/api/plans", timeout=TIMEOUT).json()
     assert not any("mph" in plan["description"] for plan in plans)

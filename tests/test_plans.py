@@ -28,7 +28,7 @@ def test_a_valid_plan_keeps_its_segments_and_totals():
     )
     assert plan.segments[1] == Segment("reverse", 90, 1.5)
     assert plan.total_seconds == 180
-    assert plan.reverse_seconds == 90
+    assert plan.backward_seconds == 90
     assert plan.to_dict()["segments"][2] == {"kind": "cooldown", "seconds": 30}
 
 
@@ -98,7 +98,7 @@ def test_there_are_at_least_three_builtin_plans_with_totals():
     assert len(BUILTIN_PLANS) >= 3
     for plan in BUILTIN_PLANS.values():
         assert isinstance(plan, Plan) and plan.builtin
-        assert plan.total_seconds > 0 and 0 < plan.reverse_seconds < plan.total_seconds
+        assert plan.total_seconds > 0 and 0 < plan.backward_seconds < plan.total_seconds
 
 
 def test_the_first_session_is_five_one_minute_backward_bouts_under_2_mph():
@@ -112,7 +112,7 @@ def test_the_first_session_is_five_one_minute_backward_bouts_under_2_mph():
 
 
 def test_knee_friendly_is_ten_minutes_backward():
-    assert BUILTIN_PLANS["knee-friendly-10"].reverse_seconds == 600
+    assert BUILTIN_PLANS["knee-friendly-10"].backward_seconds == 600
 
 
 def test_intervals_20_lasts_twenty_minutes():

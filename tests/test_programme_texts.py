@@ -1,4 +1,4 @@
-"""The programmes, their sessions and the calorie notes reach the walker in their own language."""
+"""The programmes, their workouts and the calorie notes reach the walker in their own language."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def english_texts() -> set[str]:
     """Every text of the programmes and notes a walker reads."""
     texts = {stats.CALORIES_NOTE, stats.CALORIES_NEED_WEIGHT}
     for programme in PROGRAMMES.values():
-        texts |= {programme.name, programme.description, programme.audience, *(s.why for s in programme.sessions)}
+        texts |= {programme.name, programme.description, programme.audience, *(w.why for w in programme.workouts)}
     for name, description in _ALIAS_TEXT.values():
         texts |= {name, description}
     return texts
@@ -39,8 +39,8 @@ def test_a_spanish_walker_in_kmh_reads_spanish_with_their_speeds_and_decimal_com
     view = localize_programme(PROGRAMMES["first-steps"].to_dict("mph"), "kmh", "es")
     assert view["name"] == "Primeros pasos hacia atrás"
     assert "menos de 3,2 km/h hacia 3,2-4,8 km/h" in view["description"] and "mph" not in view["description"]
-    assert view["sessions"][4]["label"] == "Semana 2, sesión 2"
-    assert view["sessions"][0]["plan"]["name"] == "Primeros pasos hacia atrás: semana 1, sesión 1"
+    assert view["workouts"][4]["label"] == "Semana 2, sesión 2"
+    assert view["workouts"][0]["plan"]["name"] == "Primeros pasos hacia atrás: semana 1, sesión 1"
     assert localize_text("Three-minute bouts at 2.2 mph: backward walking starts to feel like work. Form first; "
                          "slow down if you wobble.", "mph", "de").startswith("Drei-Minuten-Abschnitte bei 2,2 mph")
 
@@ -49,13 +49,13 @@ def test_the_api_speaks_the_devices_language_and_lang_overrides_it(client):
     assert client.put("/api/settings", json={"lang": "fr"}).status_code == 200
     answer = client.get("/api/programmes").json
     quick = next(p for p in answer["programmes"] if p["id"] == "quick-mix")
-    assert quick["name"] == "Mix rapide" and quick["sessions"][0]["label"] == "Séance 1 sur 3"
+    assert quick["name"] == "Mix rapide" and quick["workouts"][0]["label"] == "Séance 1 sur 3"
     assert quick["progress"]["label"] == "Séance 1 sur 3"
     plans = {plan["id"]: plan for plan in client.get("/api/plans").json}
     assert plans["quick-mix-10"]["name"] == "Mix rapide : 10 minutes"
     assert plans["knee-friendly-10"]["name"] == "Doux pour les genoux 10"
     english = client.get("/api/programmes?lang=en").json["programmes"][0]
-    assert english["name"] == "First steps backward" and english["sessions"][0]["label"] == "Week 1, session 1"
+    assert english["name"] == "First steps backward" and english["workouts"][0]["label"] == "Week 1, session 1"
     assert client.get("/api/stats/week?lang=de").json["calories_note"] == TEXTS[stats.CALORIES_NEED_WEIGHT][1]
 
 

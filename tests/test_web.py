@@ -261,5 +261,5 @@ def test_plan_lengths_speeds_and_share_links_agree_with_the_server(tmp_path):
     # A share link is base64url JSON any client can read, and the server accepts what it holds.
     raw = json.loads(base64.urlsafe_b64decode(out["packed"] + "=" * (-len(out["packed"]) % 4)))
     plan = parse_plan({key: raw[key] for key in ("name", "description", "segments")}, "my-x")
-    assert plan.name == "Évening walk ✓" and plan.reverse_seconds == 60
+    assert plan.name == "Évening walk ✓" and plan.backward_seconds == 60
     assert out["back"]["plan"]["segments"] == raw["segments"] and out["cut"]["plan"] is None

@@ -67,9 +67,9 @@ function ownPlanCard(plan, { onPick, onEdit, onCopy }, playable, offline) {
 
 /**
  * Plans grouped the way the walker thinks of them: programmes of several weeks (their
- * sessions in order), quick workouts, and the walker's own. Aliases of a session are hidden.
+ * workouts in order), quick workouts, and the walker's own. Aliases of a workout are hidden.
  * @param {Array<object>} plans
- * @returns {{programmes: Array<{id: string, name: string, sessions: Array<object>}>, quick: Array<object>, own: Array<object>}}
+ * @returns {{programmes: Array<{id: string, name: string, workouts: Array<object>}>, quick: Array<object>, own: Array<object>}}
  */
 export function groupPlans(plans) {
   const byProgramme = new Map();
@@ -84,12 +84,12 @@ export function groupPlans(plans) {
     } else quick.push(plan);
   }
   const programmes = [];
-  for (const [id, sessions] of byProgramme) {
-    sessions.sort((a, b) => (a.week - b.week) || (a.session - b.session));
-    if (new Set(sessions.map((s) => s.week)).size > 1) {
-      programmes.push({ id, name: sessions[0].name.split(":")[0].trim(), sessions });
+  for (const [id, workouts] of byProgramme) {
+    workouts.sort((a, b) => (a.week - b.week) || (a.session - b.session));
+    if (new Set(workouts.map((w) => w.week)).size > 1) {
+      programmes.push({ id, name: workouts[0].name.split(":")[0].trim(), workouts });
     } else {
-      quick.push(...sessions);
+      quick.push(...workouts);
     }
   }
   return { programmes, quick, own };
@@ -115,13 +115,13 @@ function progressBar(progress, name) {
  * @param {Set<string>} playable
  */
 function upNextCard(programme, plan, onPick, playable, offline) {
-  const session = programme.sessions.find((s) => s.plan_id === plan.id);
+  const workout = programme.workouts.find((w) => w.plan_id === plan.id);
   const { total, reverse } = totals(plan.segments);
   const label = programme.progress.label;
   return h("section", { class: "up-next", "aria-labelledby": "up-next-title", "data-programme": programme.id },
     h("p", { class: "eyebrow", text: t("Up next · {programme}", { programme: programme.name }) }),
     h("h2", { id: "up-next-title", text: label }),
-    session?.why ? h("p", { class: "desc", text: session.why }) : null,
+    workout?.why ? h("p", { class: "desc", text: workout.why }) : null,
     planChips(plan, total, reverse, playable, offline),
     segmentStrip(plan.segments),
     progressBar(programme.progress, programme.name),
@@ -145,7 +145,7 @@ function upNextCard(programme, plan, onPick, playable, offline) {
 function programmeCard(programme, { onPick, onFollow }, followedName) {
   const progress = programme.progress;
   const started = programme.following || progress.done > 0;
-  const backward = programme.sessions.map((s) => s.plan.reverse_seconds);
+  const backward = programme.workouts.map((w) => w.plan.backward_seconds);
   const [least, most] = [Math.min(...backward), Math.max(...backward)];
   const range = t("{time} backward", { time: least === most ? minutesText(least) : `${minutesText(least).replace(" min", "")}–${minutesText(most)}` });
   // Following this one instead of another forgets nothing, but the other stops being offered: a second tap confirms it.
@@ -168,21 +168,21 @@ function programmeCard(programme, { onPick, onFollow }, followedName) {
       onFollow(programme);
     },
   }, idle);
-  const rows = programme.sessions.map((session, index) => {
-    const plan = session.plan;
+  const rows = programme.workouts.map((workout, index) => {
+    const plan = workout.plan;
     const done = !programme.repeats && index < progress.done;
-    const next = session.plan_id === progress.next_plan_id && started;
+    const next = workout.plan_id === progress.next_plan_id && started;
     const state = done ? t(", done") : next ? t(", next") : "";
     return h("li", {}, h("button", {
       type: "button", class: "session-row", "data-plan": plan.id, "data-state": done ? "done" : next ? "next" : "",
       onclick: () => onPick(plan),
-      "aria-label": t("{name}: {total} total, {backward} backward", { name: `${session.label}${state}`, total: minutesText(plan.total_seconds), backward: minutesText(plan.reverse_seconds) }),
+      "aria-label": t("{name}: {total} total, {backward} backward", { name: `${workout.label}${state}`, total: minutesText(plan.total_seconds), backward: minutesText(plan.backward_seconds) }),
     },
     h("span", { class: "row-label" },
       done ? svg({ viewBox: "0 0 24 24", class: "tick" }, [["path", { d: "M5 12.5l4.5 4.5L19 7.5" }]])
         : next ? svg({ viewBox: "0 0 24 24", class: "tick tick-next" }, [["path", { d: "M8 5l8 7-8 7z" }]]) : h("i", { class: "dot" }),
-      session.label),
-    h("span", { class: "len", text: t("{backward} back · {total}", { backward: minutesText(plan.reverse_seconds), total: minutesText(plan.total_seconds) }) })));
+      workout.label),
+    h("span", { class: "len", text: t("{backward} back · {total}", { backward: minutesText(plan.backward_seconds), total: minutesText(plan.total_seconds) }) })));
   });
   return h("li", { class: "programme", "data-programme": programme.id },
     h("div", { class: "programme-head" },
@@ -191,13 +191,13 @@ function programmeCard(programme, { onPick, onFollow }, followedName) {
     h("p", { class: "audience", text: programme.audience }),
     programmeDescription(programme),
     h("div", { class: "plan-meta" },
-      h("span", { class: "chip", text: `${plural(programme.weeks, "{n} week", "{n} weeks")} · ${t("{n} a week", { n: number(programme.sessions_per_week) })}` }),
+      h("span", { class: "chip", text: `${plural(programme.weeks, "{n} week", "{n} weeks")} · ${t("{n} a week", { n: number(programme.workouts_per_week) })}` }),
       h("span", { class: "chip chip-reverse", text: range })),
     started ? h("p", { class: "where", text: progress.finished ? t("All sessions done. Well walked!") : t("{label} next", { label: progress.label }) }) : null,
     started ? progressBar(progress, programme.name) : null,
     h("div", { class: "programme-actions" }, follow),
     h("details", { class: "sessions" },
-      h("summary", { text: t("All {n} sessions", { n: number(programme.sessions.length) }) }),
+      h("summary", { text: t("All {n} sessions", { n: number(programme.workouts.length) }) }),
       h("ul", {}, rows)));
 }
 
@@ -218,16 +218,16 @@ function programmeDescription(programme) {
 /** The programmes' cards from the plans list alone (no programmes answer: offline and never fetched). */
 function fallbackProgrammes(programmes, onPick, playable, offline) {
   return programmes.map((programme) => {
-    const first = programme.sessions[0];
-    const weeks = new Set(programme.sessions.map((s) => s.week)).size;
+    const first = programme.workouts[0];
+    const weeks = new Set(programme.workouts.map((w) => w.week)).size;
     const card = planCard(first, onPick, playable, programme.name, offline);
-    card.querySelector("h3").after(h("p", { class: "chip-muted", text: `${plural(weeks, "{n} week", "{n} weeks")} · ${plural(programme.sessions.length, "{n} session", "{n} sessions")}` }));
-    const rows = programme.sessions.map((plan) => h("li", {}, h("button", {
+    card.querySelector("h3").after(h("p", { class: "chip-muted", text: `${plural(weeks, "{n} week", "{n} weeks")} · ${plural(programme.workouts.length, "{n} session", "{n} sessions")}` }));
+    const rows = programme.workouts.map((plan) => h("li", {}, h("button", {
       type: "button", class: "session-row", "data-plan": plan.id, onclick: () => onPick(plan),
-      "aria-label": t("{name}: {total} total, {backward} backward", { name: `${programme.name}, ${sessionLabel(plan)}`, total: minutesText(plan.total_seconds), backward: minutesText(plan.reverse_seconds) }),
+      "aria-label": t("{name}: {total} total, {backward} backward", { name: `${programme.name}, ${sessionLabel(plan)}`, total: minutesText(plan.total_seconds), backward: minutesText(plan.backward_seconds) }),
     }, h("span", { text: sessionLabel(plan) }),
-    h("span", { class: "len", text: t("{backward} back · {total}", { backward: minutesText(plan.reverse_seconds), total: minutesText(plan.total_seconds) }) }))));
-    card.append(h("details", { class: "sessions" }, h("summary", { text: t("All {n} sessions", { n: number(programme.sessions.length) }) }), h("ul", {}, rows)));
+    h("span", { class: "len", text: t("{backward} back · {total}", { backward: minutesText(plan.backward_seconds), total: minutesText(plan.total_seconds) }) }))));
+    card.append(h("details", { class: "sessions" }, h("summary", { text: t("All {n} sessions", { n: number(programme.workouts.length) }) }), h("ul", {}, rows)));
     return card;
   });
 }
@@ -254,7 +254,7 @@ export function renderPicker(root, props) {
   if (programmes) {
     const next = programmes.next;
     const followed = next && programmes.programmes.find((p) => p.id === next.programme_id);
-    const plan = next && (byId.get(next.plan_id) || followed?.sessions.find((s) => s.plan_id === next.plan_id)?.plan);
+    const plan = next && (byId.get(next.plan_id) || followed?.workouts.find((w) => w.plan_id === next.plan_id)?.plan);
     if (followed && plan) upNext = upNextCard(followed, plan, onPick, playable, offline);
   }
   const importInput = h("input", {

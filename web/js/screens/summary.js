@@ -54,11 +54,11 @@ export function nextStep(programme, complete) {
   if (progress.finished) {
     return { title: t("{programme}: all done", { programme: programme.name }), text: t("You have walked all {n} sessions. Well walked!", { n: number(progress.total) }), planId: null };
   }
-  const session = programme.sessions.find((s) => s.plan_id === progress.next_plan_id);
+  const workout = programme.workouts.find((w) => w.plan_id === progress.next_plan_id);
   return {
     title: t("Next: {label}", { label: progress.label }),
     text: complete
-      ? `${t("{done} of {total} done.", { done: number(progress.done), total: number(progress.total) })} ${session?.why || ""}`.trim()
+      ? `${t("{done} of {total} done.", { done: number(progress.done), total: number(progress.total) })} ${workout?.why || ""}`.trim()
       : t("A session stopped early does not count, so {label} is still next in {programme}.", { label: progress.label, programme: programme.name }),
     planId: progress.next_plan_id,
   };
@@ -133,7 +133,7 @@ export function renderSummary(root, { plan, summary, onDone, onHistory }) {
         return;
       }
       const step = nextStep(programme, complete);
-      const nextPlan = step.planId && programme.sessions.find((s) => s.plan_id === step.planId)?.plan;
+      const nextPlan = step.planId && programme.workouts.find((w) => w.plan_id === step.planId)?.plan;
       const length = nextPlan ? totals(nextPlan.segments) : null;
       fill(nextSlot,
         h("p", { class: "eyebrow", text: programme.name }),

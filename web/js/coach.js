@@ -1,6 +1,8 @@
 // One workout from "prepare" to "finished": the session clock (server or local), the sound
 // (pocket mode: the walk's track on one media element; screen-on mode: cue clips on the
 // AudioContext), the screen kept on, the lock-screen controls. Screens listen to its events.
+// Longer than 450 lines: Coach is one state machine over one walk (its clock, the two ways of
+// sounding, the lock screen, the recovery from a lost track or socket), whose methods share that state.
 
 import { CONTROL_FROM, CuePlayer, confirmationAudio, confirmationFor, confirmsAloud, skipConfirmation } from "./audio.js";
 import { LiveConnection, LocalSession } from "./live.js";

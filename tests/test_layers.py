@@ -17,10 +17,11 @@ SERVER = REPO / "server"
 # Plain functions over plain data: the rules a walker's plan, cues, clock, track and records follow.
 PURE_CORE = (
     "plans", "cues", "stats", "calories", "walkclock", "rounding", "track", "programmes", "programme_texts",
-    "phrases", "loudness", "clock",
+    "phrases", "loudness", "clock", "refusals", "numbers",
 )
-# The sessions' pure model (server/sessions/model.py), found by name so a rename within the pattern keeps it covered.
-PURE_CORE_PATTERNS = ("sessions/model*.py",)
+# The sessions' pure parts (the model, the socket's messages, stored rows read back, offline walks
+# replayed), found by name so a rename within the pattern keeps them covered.
+PURE_CORE_PATTERNS = ("sessions/model*.py", "sessions/messages*.py", "sessions/rows*.py", "sessions/offline*.py")
 # What the edges are made of: the web framework, storage, sockets and the voice engines.
 EDGE_LIBRARIES = frozenset({
     "flask", "werkzeug", "flask_sock", "simple_websocket", "gevent", "gunicorn", "socket", "requests",

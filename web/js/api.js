@@ -67,9 +67,16 @@ function markOffline(body) {
 export const getPlans = () => call("/api/plans");
 
 /**
+ * A walk prepared on the server, as POST /api/sessions answers (NEW_SESSION in server/openapi.py).
+ * @typedef {{id: string, ws: string, state: string, created_at: number, plan: object, options: object,
+ *   lead_ms: number, start_lead_ms: number, track?: string, track_lead_in_ms?: number,
+ *   timeline: Array<object>, confirmations?: object|null}} NewSession
+ */
+
+/**
  * Create a live session of a plan; all its cue audio exists when this returns.
  * @param {string} planId
- * @returns {Promise<{id: string, ws: string, timeline: Array<object>}>}
+ * @returns {Promise<NewSession>}
  */
 export const createSession = (planId) => call("/api/sessions", { json: { plan_id: planId } });
 

@@ -21,7 +21,7 @@ const LABEL_EVERY = 4;
 /**
  * An SVG element with attributes and children.
  * @param {string} tag
- * @param {Record<string, string|number>} [attrs]
+ * @param {Record<string, string|number|null|undefined|false>} [attrs] null, undefined and false leave an attribute out
  * @param {...(Node|string|null|false|Array)} children
  * @returns {SVGElement}
  */

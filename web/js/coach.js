@@ -47,7 +47,7 @@ const LOCAL_FINISH_GRACE_MS = 3000;
  * A hello or state message in the phone's terms (hello keeps the clock in `session`).
  * @param {object} msg
  * @returns {{state: string, started_at: number|null, paused_at: number|null, shift_ms: number,
- *   skipped_segments: number[], ended_by?: string}}
+ *   skipped_segments: number[], ended_by?: string, finished_at: number|null, last_at: number|null}}
  */
 export function normalizeState(msg) {
   const clock = msg.type === "hello" ? { ...(msg.session || {}) } : msg;
@@ -71,10 +71,10 @@ export function normalizeState(msg) {
  */
 export class Coach extends EventTarget {
   /**
-   * @param {{plan: object, session?: {id: string, ws: string, timeline?: Array<object>, track?: string, track_lead_in_ms?: number},
-   *   saved?: {plan: object, timeline: Array<object>, track?: string}, mode?: string}} options
-   *   a server session, or a remembered timeline to play without the server; `mode`: the audio
-   *   mode of a walk being rejoined
+   * @param {{plan: object, session?: {id: string, ws: string} & Partial<import("./api.js").NewSession>,
+   *   saved?: import("./store.js").SavedTimeline, mode?: string}} options
+   *   a server session (as created, or only its id and socket when rejoined), or a remembered
+   *   timeline to play without the server; `mode`: the audio mode of a walk being rejoined
    */
   constructor({ plan, session, saved, mode }) {
     super();
@@ -106,6 +106,10 @@ export class Coach extends EventTarget {
     this.floorMs = 0;
     this.lastIndex = -1;
     this.summary = null;
+    /** @type {ReturnType<typeof setTimeout>|null} the end the server said, finished here if its summary does not follow */
+    this.finishTimer = null;
+    /** @type {number|null} when a walk without the server's word passed its end (performance.now()) */
+    this.endedAt = null;
     this.player = new CuePlayer();
     this.keeper = new ScreenKeeper();
     const handlers = { onMessage: (msg) => this.onMessage(msg), onStatus: (status) => this.setStatus(status) };
@@ -115,6 +119,16 @@ export class Coach extends EventTarget {
     document.addEventListener("visibilitychange", this.onVisible);
     this.onOnline = () => this.source.nudge();
     window.addEventListener("online", this.onOnline);
+  }
+
+  /** The walk's socket to the server; null for a walk played without it. */
+  get connection() {
+    return this.local ? null : /** @type {LiveConnection} */ (this.source);
+  }
+
+  /** A walk played without the server: its own id (its log's, and its id on the server once uploaded). */
+  get localWalkId() {
+    return this.local ? /** @type {LocalSession} */ (this.source).id : null;
   }
 
   /** The clock the session runs on (server time estimate, or the phone's own). */
@@ -161,7 +175,7 @@ export class Coach extends EventTarget {
     this.trackPlayer = null;
     this.mode = AUDIO_MODES.SCREEN;
     this.trackLost = true;
-    if (!this.local) saveActive({ session: { id: this.sessionId, ws: this.source.url.pathname }, plan: this.plan, mode: this.mode });
+    if (!this.local) saveActive({ session: { id: this.sessionId, ws: this.connection.url.pathname }, plan: this.plan, mode: this.mode });
     const walking = this.state.state === "running" || this.state.state === "paused";
     if (walking) this.keeper.keepOn();
     // The clips come from the server or the service worker's cache; each is scheduled as it decodes.
@@ -204,7 +218,9 @@ export class Coach extends EventTarget {
       while (this.clock.samples.length < SYNC_SAMPLES && performance.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      saveTimeline(this.plan, this.timeline, this.options, this.track, this.confirmations);
+      saveTimeline(this.plan, this.timeline, {
+        options: this.options, track: this.track, trackLeadInMs: this.trackLeadInMs, confirmations: this.confirmations,
+      });
       rememberServerClock(this.clock);
     }
     return { ...result, track: Boolean(this.trackPlayer) };
@@ -242,7 +258,7 @@ export class Coach extends EventTarget {
     this.startTicking();
     // With the screen off in a pocket there is nothing to keep awake; screen-on mode keeps it on.
     if (!this.pocket) this.keeper.keepOn();
-    if (!this.local) saveActive({ session: { id: this.sessionId, ws: this.source.url.pathname }, plan: this.plan, mode: this.mode });
+    if (!this.local) saveActive({ session: { id: this.sessionId, ws: this.connection.url.pathname }, plan: this.plan, mode: this.mode });
     this.emitMedia();
     if (!(await unlocked) && this.pocket) this.askForTap();
   }
@@ -461,7 +477,7 @@ export class Coach extends EventTarget {
         break;
       case "state":
         // A walk played without the server keeps its event log, uploaded when the server is back.
-        if (this.local) recordWalkEvent(this.source.id, { plan: this.plan, options: this.options, timeline: this.timeline, leadMs: this.leadMs }, msg);
+        if (this.local) recordWalkEvent(this.localWalkId, { plan: this.plan, options: this.options, timeline: this.timeline, leadMs: this.leadMs }, msg);
         this.applyState(normalizeState(msg), true);
         break;
       case "cue":
@@ -486,7 +502,7 @@ export class Coach extends EventTarget {
         } else if (REFUSED_CONTROLS.has(msg.error)) {
           // A control the server refused (the phone guessed its effect already): take the
           // server's clock again by reconnecting, whose hello carries it.
-          this.source.resync?.();
+          this.connection?.resync();
         }
         this.emit("error", msg);
         break;
@@ -737,11 +753,11 @@ export class Coach extends EventTarget {
     if (summary.ended_by !== "stopped") vibrate(COMPLETE_VIBRATION);
     if (this.local) {
       addLocalHistory({
-        id: this.source.id, plan_id: this.plan.id, plan_name: this.plan.name, state: "finished",
+        id: this.localWalkId, plan_id: this.plan.id, plan_name: this.plan.name, state: "finished",
         started_at: this.state.started_at, finished_at: this.clock.serverNow(), ended_by: summary.ended_by,
         planned_seconds: summary.planned_seconds, summary, local: true,
       });
-      closeWalkLog(this.source.id);
+      closeWalkLog(this.localWalkId);
     }
     saveActive(null);
     this.keeper.release();

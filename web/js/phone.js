@@ -101,7 +101,7 @@ export function showMediaSession(info, actions = {}) {
   });
   const handlers = { play: actions.play, pause: actions.pause, nexttrack: actions.next, stop: actions.stop, seekto: actions.seekto };
   for (const [action, handler] of Object.entries(handlers)) {
-    try { navigator.mediaSession.setActionHandler(action, handler || null); } catch { /* unsupported action */ }
+    try { navigator.mediaSession.setActionHandler(/** @type {MediaSessionAction} */ (action), handler || null); } catch { /* unsupported action */ }
   }
 }
 

@@ -31,27 +31,34 @@ export const safetyConfirmed = () => read("safety", null) !== null;
 export const confirmSafety = () => write("safety", { at: Date.now() });
 
 /**
+ * A plan's compiled timeline as this phone remembers it, to play the plan without the server.
+ * @typedef {{plan: object, timeline: Array<object>, options?: object|null, track?: string|null,
+ *   track_lead_in_ms?: number|null, confirmations?: object|null, savedAt?: number}} SavedTimeline
+ */
+
+/**
  * Keep a plan's compiled timeline so it can be played without the server.
  * @param {object} plan the plan as the API gives it
  * @param {Array<object>} timeline cues with offset_ms, kind, text, audio, segment
- * @param {object|null} [options] the cue options it was compiled with (units, language)
- * @param {string|null} [track] the walk's track (pocket mode plays it offline from the service worker's cache)
- * @param {object|null} [confirmations] what pause, resume and skip say (the session's `confirmations`)
+ * @param {{options?: object|null, track?: string|null, trackLeadInMs?: number|null, confirmations?: object|null}} [extras]
+ *   the cue options it was compiled with (units, language); the walk's track (pocket mode plays
+ *   it offline from the service worker's cache) and the quiet before its position 0; what
+ *   pause, resume and skip say (the session's `confirmations`)
  */
-export function saveTimeline(plan, timeline, options = null, track = null, confirmations = null) {
+export function saveTimeline(plan, timeline, { options = null, track = null, trackLeadInMs = null, confirmations = null } = {}) {
   const all = read("timelines", {});
-  all[plan.id] = { plan, timeline, options, track, confirmations, savedAt: Date.now() };
+  all[plan.id] = { plan, timeline, options, track, track_lead_in_ms: trackLeadInMs, confirmations, savedAt: Date.now() };
   write("timelines", all);
 }
 
 /**
  * A plan's remembered timeline, if it was played here before.
  * @param {string} planId
- * @returns {{plan: object, timeline: Array<object>, options?: object, confirmations?: object|null}|null}
+ * @returns {SavedTimeline|null}
  */
 export const savedTimeline = (planId) => read("timelines", {})[planId] || null;
 
-/** @returns {Record<string, {plan: object, timeline: Array<object>}>} every remembered timeline */
+/** @returns {Record<string, SavedTimeline>} every remembered timeline */
 export const savedTimelines = () => read("timelines", {});
 
 /** @returns {Array<object>} the plans list as last fetched (for the picker when offline) */

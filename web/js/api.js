@@ -58,12 +58,19 @@ export async function call(path, options = {}) {
   return body;
 }
 
+/**
+ * An answer that may come from the service worker's cache with no network: then `fromCache` is true.
+ * @template T
+ * @typedef {T & {fromCache?: boolean}} Cached
+ */
+
+/** Mark an answer as the cached one (not enumerable: it is never sent back or stored). */
 function markOffline(body) {
   if (body && typeof body === "object") Object.defineProperty(body, "fromCache", { value: true });
   return body;
 }
 
-/** @returns {Promise<Array<object>>} built-in plans, then this device's own */
+/** @returns {Promise<Cached<Array<object>>>} built-in plans, then this device's own */
 export const getPlans = () => call("/api/plans");
 
 /**
@@ -97,7 +104,7 @@ export const putOfflineWalk = (walkId, walk) =>
  */
 export const deleteSession = (id) => call(`/api/sessions/${encodeURIComponent(id)}`, { method: "DELETE" });
 
-/** @returns {Promise<Array<object>>} this device's past sessions, newest first */
+/** @returns {Promise<Cached<Array<object>>>} this device's past sessions, newest first */
 export const getHistory = () => call("/api/history");
 
 /** @returns {Promise<{url: string, secure: boolean, reachable: boolean}>} where a phone should open the app */
@@ -125,7 +132,7 @@ export const updatePlan = (id, plan) => call(`/api/plans/${encodeURIComponent(id
  */
 export const deletePlan = (id) => call(`/api/plans/${encodeURIComponent(id)}`, { method: "DELETE" });
 
-/** @returns {Promise<object>} the programmes with this device's progress, and the next session offered */
+/** @returns {Promise<Cached<object>>} the programmes with this device's progress, and the next session offered */
 export const getProgrammes = () => call("/api/programmes");
 
 /**
@@ -135,7 +142,7 @@ export const getProgrammes = () => call("/api/programmes");
  */
 export const startProgramme = (id) => call(`/api/programmes/${encodeURIComponent(id)}/start`, { method: "POST" });
 
-/** @returns {Promise<object>} this device's settings */
+/** @returns {Promise<Cached<import("./settings.js").Settings>>} this device's settings */
 export const getSettings = () => call("/api/settings");
 
 /**
@@ -145,13 +152,13 @@ export const getSettings = () => call("/api/settings");
  */
 export const putSettings = (changes) => call("/api/settings", { method: "PUT", json: changes });
 
-/** @returns {Promise<object>} this week's minutes, backward minutes, sessions, streak and calories */
+/** @returns {Promise<Cached<object>>} this week's minutes, backward minutes, sessions, streak and calories */
 export const getWeek = () => call("/api/stats/week");
 
 /**
  * Chart data: a bar per week and a point per session.
  * @param {number} [weeks]
- * @returns {Promise<{weeks: Array<object>, sessions: Array<object>, target_minutes: number}>}
+ * @returns {Promise<Cached<{weeks: Array<object>, sessions: Array<object>, target_minutes: number}>>}
  */
 export const getWeeks = (weeks = 12) => call(`/api/stats/weeks?weeks=${weeks}`);
 

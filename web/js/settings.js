@@ -4,7 +4,16 @@
 import { getSettings, putSettings } from "./api.js";
 import { lastSettings, saveSettingsCopy } from "./store.js";
 
-/** What a new device starts with (server/settings.py). */
+/**
+ * A device's settings (server/settings.py); `fromCache` when the service worker answered with no network.
+ * @typedef {{units: string, weight_kg: number|null, countdown: number, halfway: boolean, time_remaining: boolean,
+ *   lang: string, timezone: string|null, programme: string|null, audio_mode: string, fromCache?: boolean}} Settings
+ */
+
+/**
+ * What a new device starts with (server/settings.py).
+ * @type {Readonly<Settings>}
+ */
 export const DEFAULT_SETTINGS = Object.freeze({
   units: "mph", weight_kg: null, countdown: 3, halfway: true, time_remaining: true, lang: "en", timezone: null, programme: null,
   audio_mode: "pocket",
@@ -29,19 +38,19 @@ export function phoneTimezone() {
 
 /**
  * The settings as last known on this phone (defaults until the server has answered once).
- * @returns {typeof DEFAULT_SETTINGS}
+ * @returns {Settings}
  */
 export function currentSettings() {
   return { ...DEFAULT_SETTINGS, ...(lastSettings() || {}) };
 }
 
-/** @type {Promise<typeof DEFAULT_SETTINGS>|null} the load under way, shared by whoever asks meanwhile */
+/** @type {Promise<Settings>|null} the load under way, shared by whoever asks meanwhile */
 let loading = null;
 
 /**
  * Fetch the settings, and tell the server the phone's time zone when it does not know it
  * yet (weeks start on Monday in the walker's own zone). Offline: the remembered ones.
- * @returns {Promise<typeof DEFAULT_SETTINGS>}
+ * @returns {Promise<Settings>}
  */
 export function loadSettings() {
   // One load at a time: the app's start and the settings screen may both ask.
@@ -67,8 +76,8 @@ async function fetchSettings() {
 
 /**
  * Change some settings on the server and remember the result here.
- * @param {Partial<typeof DEFAULT_SETTINGS>} changes
- * @returns {Promise<typeof DEFAULT_SETTINGS>} every setting after the change
+ * @param {Partial<Settings>} changes
+ * @returns {Promise<Settings>} every setting after the change
  * @throws {import("./api.js").ApiError|import("./api.js").Unreachable}
  */
 export async function changeSettings(changes) {

@@ -38,7 +38,7 @@ export function lengthText(seconds) {
 /**
  * A length as typed: "1:30" (min:sec), "1.5" or "2" (minutes), "45s" (seconds).
  * @param {string} text
- * @returns {{seconds: number}|{error: string}}
+ * @returns {{seconds: number, error?: undefined}|{error: string, seconds?: undefined}} one or the other
  */
 export function parseLength(text) {
   const value = String(text).trim().replace(",", ".");

@@ -75,13 +75,6 @@ export function watchForUpdates(registration, { walking, offer }, container = na
  * @param {() => void} then
  */
 function whenIdle(walking, then) {
-  if (!walking()) {
-    then();
-    return;
-  }
-  const timer = setInterval(() => {
-    if (walking()) return;
-    clearInterval(timer);
-    then();
-  }, WALK_CHECK_MS);
+  if (walking()) setTimeout(() => whenIdle(walking, then), WALK_CHECK_MS);
+  else then();
 }

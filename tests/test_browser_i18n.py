@@ -107,6 +107,8 @@ def test_every_screen_and_accessible_name_is_in_the_walkers_language(phone_page,
     assert put.ok
     plan = create_plan(page, "Zz 7", SHORT)
     page.reload()
+    # The picker is drawn at once in the language last known on this phone, then in the server's.
+    page.wait_for_selector(f"html[lang={lang}]")
     page.wait_for_selector(".plan-card")
     page.click('[data-follow="first-steps"]')
     page.wait_for_selector(".up-next")

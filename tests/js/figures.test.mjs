@@ -1,10 +1,10 @@
-// Numbers that add up on screen (web/js/dom.js): the player's done and to go, a summary's
+// Numbers that add up on screen (web/js/figures.js): the player's done and to go, a summary's
 // walked, paused and total, the week's minutes and minutes to go. Run: node --test tests/js/
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { clockParts, minutesShown, minutesToGo, walkFigures, weekMinutes } from "../../web/js/dom.js";
+import { clockParts, minutesShown, minutesToGo, walkFigures, weekMinutes } from "../../web/js/figures.js";
 
 test("4.5 s into a 15 s plan reads 0:04 done, 0:11 to go (not 0:05 and 0:11)", () => {
   assert.deepEqual(clockParts(4500, 15_000), { done: 4, toGo: 11 });

@@ -4,7 +4,8 @@
 // Sizes are in viewBox units; the SVG scales to its box, whose height its aspect ratio fixes
 // before any data arrive, so nothing on the page moves when a chart is drawn.
 
-import { h, minutesFigure, weekMinutes } from "./dom.js";
+import { h } from "./dom.js";
+import { minutesFigure, weekMinutes } from "./figures.js";
 import { dateFormat, number, plural, t } from "./i18n.js";
 
 const NS = "http://www.w3.org/2000/svg";

@@ -1,14 +1,17 @@
 // The page furniture around every screen: the toast over the tabs, the status line, the banner
-// back to a walk under way, the desktop's "take it to the gym" panel, the page's own words in
-// the walker's language, and the service worker (offline use, and a new version offered between walks).
+// back to a walk under way, the page's own words in the walker's language, and the later
+// screens' stylesheet. What the first screen does not need (the service worker, the desktop's
+// phone panel) is in install.js, loaded after it.
 
 import { h } from "./dom.js";
 import { t } from "./i18n.js";
 
 /** How long a message with an Undo stays on screen. */
 export const TOAST_MS = 8000;
-/** Wide screens with a mouse are desktops: they show the QR code for the phone. */
-const DESKTOP_QUERY = "(min-width: 960px) and (pointer: fine)";
+/** A page that paints no frame (hidden) waits at most this long for one before going on. */
+const FRAME_WAIT_MS = 100;
+/** The later screens' rules (get ready, player, summary, history, editor, settings, progress): app.css has the picker's. */
+const SCREENS_CSS = "/css/screens.css";
 
 const statusLine = /** @type {HTMLElement} */ (document.getElementById("status"));
 const banner = /** @type {HTMLElement} */ (document.getElementById("banner"));
@@ -62,44 +65,34 @@ export function showBanner(walk) {
   }
 }
 
-/** On a desktop, the address to open on the phone as a QR code. */
-export async function showPhonePanel() {
-  if (!matchMedia(DESKTOP_QUERY).matches) return;
-  const panel = /** @type {HTMLElement} */ (document.getElementById("phone-panel"));
-  try {
-    const { getPhoneAddress } = await import("./api.js");
-    const phone = await getPhoneAddress();
-    const link = /** @type {HTMLAnchorElement} */ (document.getElementById("phone-url"));
-    link.href = phone.url;
-    link.textContent = phone.url;
-    /** @type {HTMLImageElement} */ (document.getElementById("phone-qr")).src = "/phone-qr.svg";
-    const notes = [];
-    if (!phone.reachable) notes.push(t("This address only works on this computer: start the server with --host 0.0.0.0 to reach it from a phone."));
-    if (!phone.secure) notes.push(t("Over plain http a phone can play workouts, but installing the app, keeping the screen awake and playing offline need https: serve it with a certificate (--certfile and --keyfile), or behind an https proxy or tunnel."));
-    document.getElementById("phone-note").textContent = notes.join(" ");
-    panel.hidden = false;
-  } catch {
-    panel.hidden = true;
-  }
+/**
+ * Resolves once what is on screen now has been painted: what the screen does not need waits for this.
+ * @returns {Promise<void>}
+ */
+export function afterPaint() {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, FRAME_WAIT_MS);
+    requestAnimationFrame(() => setTimeout(() => { clearTimeout(timer); resolve(); }, 0));
+  });
 }
 
+/** @type {Promise<void>|null} the later screens' stylesheet, loading or loaded */
+let screenStyles = null;
+
 /**
- * The service worker keeps the app offline; a new version of it is offered between walks
- * (web/js/updates.js, loaded with the registration, after the first screen).
- * @param {() => boolean} walking true while a walk is under way (the offer waits for its end)
+ * Load the later screens' stylesheet once; resolves when it applies (or failed: offline and never cached).
+ * @returns {Promise<void>}
  */
-export function registerServiceWorker(walking) {
-  if (!("serviceWorker" in navigator)) return;
-  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(async (registration) => {
-    const { watchForUpdates } = await import("./updates.js");
-    watchForUpdates(registration, {
-      walking,
-      offer: (update) => toast(t("A new version of RetroWalk is ready."), { label: t("Reload to update"), run: update }, { stay: true }),
-    });
-  }, (error) => {
-    // Plain http on a LAN address: no service worker, the app still works online.
-    console.info("No offline support here:", error.message);
+export function loadScreenStyles() {
+  screenStyles ??= new Promise((resolve) => {
+    const link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = SCREENS_CSS;
+    link.addEventListener("load", () => resolve());
+    link.addEventListener("error", () => resolve());
+    document.head.append(link);
   });
+  return screenStyles;
 }
 
 /** The page's own words (tabs, links, the desktop panel) in the walker's language. */

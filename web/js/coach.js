@@ -14,7 +14,7 @@ import { addLocalHistory, saveActive, saveTimeline, savedTimeline } from "./stor
 import { WalkRefused, finish as finishWalk, positionMs as walkPositionMs, step, summarize, walkEndMs } from "./walkclock.js";
 import { closeWalkLog, keepTrack, recordWalkEvent, rememberServerClock } from "./offline.js";
 import { kindInfo, position, segmentIndex, segmentStarts, totals } from "./workout.js";
-import { clockText } from "./dom.js";
+import { clockText } from "./figures.js";
 import { language, t } from "./i18n.js";
 
 /**

@@ -1,32 +1,35 @@
 // RetroWalk's phone app starts here: the screens in the walker's language, a walk left
-// running rejoined, then the screen the address names (router.js); after the first screen,
-// what it did not need: the service worker (chrome.js), walks played offline sent to the
-// server (offline.js), the desktop's phone panel.
+// running rejoined, then the screen the address names (router.js); once it is painted, what
+// it did not need: the later screens' stylesheet, the settings from the server, the service
+// worker and the desktop's phone panel (install.js), walks played offline sent to the server (offline.js).
 //
 // The module map: router.js (addresses -> controllers, one-shot parameters in history.state),
-// chrome.js (toast, status line, banner, phone panel, service worker), controllers/*.js (what
+// chrome.js (toast, status line, banner; install.js: phone panel, service worker), controllers/*.js (what
 // each screen fetches and does; held.js is what they hold between screens), screens/*.js (each
 // screen drawn from plain data and callbacks), and the walk machinery that loads with the first walk (coach.js).
 
-import { showBanner, showOnlineStatus, showPhonePanel, registerServiceWorker, translateChrome } from "./chrome.js";
+import { afterPaint, loadScreenStyles, showBanner, showOnlineStatus, translateChrome } from "./chrome.js";
 import { app, walking } from "./controllers/held.js";
 // The picker is the first screen of almost every visit: its controller comes with the page.
 import "./controllers/picker.js";
 import { language, useLanguage } from "./i18n.js";
 import { route, startRouting } from "./router.js";
-import { currentSettings, loadSettings } from "./settings.js";
-import { activeWorkout } from "./store.js";
+import { activeWorkout, lastSettings } from "./store.js";
 
-/** The screens in the language last chosen on this phone, then in the one the server has (another phone may have changed it). */
+/** The screens in the language last chosen on this phone (the settings module and the API under it load after the first screen). */
 async function startInLanguage() {
-  await useLanguage(currentSettings().lang);
+  await useLanguage(lastSettings()?.lang || "en");
   translateChrome();
-  loadSettings().then(async (settings) => {
-    if (settings.lang === language()) return;
-    await useLanguage(settings.lang);
-    translateChrome();
-    route();
-  }, () => {});
+}
+
+/** Fresh settings (units, language) and, once, the phone's time zone; another phone may have changed the language. */
+async function followServerLanguage() {
+  const { loadSettings } = await import("./settings.js");
+  const settings = await loadSettings();
+  if (settings.lang === language()) return;
+  await useLanguage(settings.lang);
+  translateChrome();
+  route();
 }
 
 /** A walk left running (a reload, the phone closed the page): rejoined before any screen, when there is one. */
@@ -36,10 +39,16 @@ async function rejoinWalk() {
   await rejoin();
 }
 
-/** What the first screen does not need, once it is drawn. */
+/** What the first screen does not need, once it is painted. */
 async function afterFirstScreen() {
-  registerServiceWorker(walking);
-  showPhonePanel();
+  await afterPaint();
+  // The later screens' rules, ready before the walker taps a workout.
+  loadScreenStyles();
+  followServerLanguage().catch(() => {});
+  import("./install.js").then(({ registerServiceWorker, showPhonePanel }) => {
+    registerServiceWorker(walking);
+    showPhonePanel();
+  });
   const { WALKS_UPLOADED, uploadWhenReachable } = await import("./offline.js");
   // Walks played without the server go to it now, and whenever it is reachable again.
   uploadWhenReachable();

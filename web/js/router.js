@@ -12,6 +12,8 @@
 // awaits anything checks `isCurrent(visit)` (visit = `currentVisit()` on entry) before drawing,
 // so a screen that finished loading late never draws over a newer one.
 
+import { loadScreenStyles } from "./chrome.js";
+
 /**
  * What a controller hands back: `leave()` runs once when the walker goes to another address
  * (cancel work under way, keep unsaved edits).
@@ -20,16 +22,22 @@
 
 /** @typedef {() => Promise<Record<string, (params: object, ...parts: string[]) => (Screen|void|Promise<Screen|void>)>>} Controllers */
 
+/**
+ * A later screen's controllers, with the later screens' stylesheet (app.css has only the picker's rules).
+ * @param {Promise<any>} loading
+ */
+const withScreenStyles = (loading) => Promise.all([loading, loadScreenStyles()]).then(([controllers]) => controllers);
+
 /** @type {Controllers} */
 const picker = () => import("./controllers/picker.js");
 /** @type {Controllers} */
-const walk = () => import("./controllers/walk.js");
+const walk = () => withScreenStyles(import("./controllers/walk.js"));
 /** @type {Controllers} */
-const editing = () => import("./controllers/editing.js");
+const editing = () => withScreenStyles(import("./controllers/editing.js"));
 /** @type {Controllers} */
-const records = () => import("./controllers/records.js");
+const records = () => withScreenStyles(import("./controllers/records.js"));
 /** @type {Controllers} */
-const settings = () => import("./controllers/settings.js");
+const settings = () => withScreenStyles(import("./controllers/settings.js"));
 
 /** The routes: a hash pattern, the controllers' module, the controller's name in it, the tab it belongs to. */
 const ROUTES = [

@@ -67,6 +67,18 @@ export const lastPlans = () => read("plans", null);
 /** @param {Array<object>} plans */
 export const savePlans = (plans) => write("plans", plans);
 
+/** @returns {object|null} the programmes answer as last fetched (the picker is drawn from it before the server answers) */
+export const lastProgrammes = () => read("programmes", null);
+
+/** @param {object} programmes GET /api/programmes */
+export const saveProgrammes = (programmes) => write("programmes", programmes);
+
+/** @returns {string[]} the plans found playable with no server when the picker last looked (its first draw marks them) */
+export const lastPlayable = () => read("playable", []);
+
+/** @param {string[]} planIds */
+export const savePlayable = (planIds) => write("playable", planIds);
+
 /**
  * Add a workout played offline to this phone's own history.
  * @param {object} entry

@@ -1,32 +1,56 @@
-// The workouts tab: the picker, following a programme, and reading a plan file to import.
+// The workouts tab: the picker, drawn at once from what the phone already has (the device's
+// last answers, or on a first visit the built-in plans shipped with the app, builtin.js), then
+// drawn again only if the server's answers differ (fetched by pickerdata.js, which loads after
+// the first screen), keeping what the walker opened and where the focus was.
 
-import { getProgrammes, startProgramme } from "../api.js";
-import { showOnlineStatus, setStatus, toast } from "../chrome.js";
-import { announce, h } from "../dom.js";
-import { loadStrings, t } from "../i18n.js";
-import { go, isCurrent, currentVisit, replaceWith } from "../router.js";
+import { BUILTIN_PLANS, NEW_DEVICE_PROGRAMMES } from "../builtin.js";
+import { afterPaint, setStatus, showOnlineStatus } from "../chrome.js";
+import { h } from "../dom.js";
+import { N_, t } from "../i18n.js";
+import { currentVisit, go, isCurrent } from "../router.js";
 import { renderPicker } from "../screens/picker.js";
-import { savedTimelines } from "../store.js";
-import { app, loadPlans } from "./held.js";
+import { lastPlans, lastPlayable, lastProgrammes } from "../store.js";
+import { app } from "./held.js";
 
-/** The cache the service worker keeps cue audio in (see sw.js). */
-const AUDIO_CACHE = "retrowalk-audio";
-/** A plan file bigger than this is not a plan (200 intervals fit in far less). */
-const MAX_PLAN_FILE_BYTES = 256 * 1024;
+/** The API's messages (api.js, loaded after the first screen) that the picker can show, marked here so they come with the first screen's strings. */
+const SERVER_MESSAGES = Object.freeze([N_("You are offline."), N_("The RetroWalk server cannot be reached."), N_("The server answered {status}.")]);
 
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 
-/** Plans whose timeline and every cue file this phone has: they can be played with no server. */
-async function offlinePlayable() {
-  const playable = new Set();
-  if (!("caches" in window)) return playable;
-  const cache = await caches.open(AUDIO_CACHE);
-  for (const [planId, saved] of Object.entries(savedTimelines())) {
-    const urls = [...new Set(saved.timeline.map((cue) => cue.audio))];
-    const hits = await Promise.all(urls.map((url) => cache.match(url)));
-    if (hits.every(Boolean)) playable.add(planId);
-  }
-  return playable;
+/** The picker's work with the server (its answers, following a programme, reading a plan file): after the first screen. */
+const serverSide = () => import("./pickerdata.js");
+
+/**
+ * True when two answers hold the same data, whatever the order of their keys.
+ * @param {any} a
+ * @param {any} b
+ * @returns {boolean}
+ */
+export function sameData(a, b) {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && sameData(a[key], b[key]));
+}
+
+/**
+ * What the walker opened on the picker (a programme's workouts, a description's "More") and
+ * where the focus is, to be put back after the picker is drawn again.
+ * @param {HTMLElement} root
+ * @returns {() => void} puts it back
+ */
+function keepPlace(root) {
+  const open = [...root.querySelectorAll("details[open]")].map((details) => details.closest("[data-programme]")?.getAttribute("data-programme"));
+  const unclamped = [...root.querySelectorAll(".desc-box .desc:not(.clamp)")].map((text) => text.id);
+  const active = document.activeElement;
+  const focusKey = active && root.contains(active)
+    ? ["data-plan", "data-follow", "data-edit", "id"].map((name) => [name, active.getAttribute(name)]).find(([, value]) => value)
+    : null;
+  return () => {
+    for (const id of open) root.querySelector(`[data-programme="${CSS.escape(id || "")}"] details`)?.setAttribute("open", "");
+    for (const id of unclamped) root.querySelector(`#${CSS.escape(id)} + .link-btn`)?.click();
+    if (focusKey) /** @type {HTMLElement|null} */ (root.querySelector(`[${focusKey[0]}="${CSS.escape(focusKey[1])}"]`))?.focus({ preventScroll: true });
+  };
 }
 
 /**
@@ -36,54 +60,54 @@ async function offlinePlayable() {
 export async function showPicker({ focusPlan = null }) {
   const visit = currentVisit();
   showOnlineStatus();
-  let result;
-  let playable = new Set();
-  let programmes = null;
+  const remembered = lastPlans();
+  let shown = {
+    plans: remembered || BUILTIN_PLANS,
+    // A phone that has plans but no programmes answer yet (an older version kept only plans) draws the programmes from its plans.
+    programmes: lastProgrammes() || (remembered ? null : NEW_DEVICE_PROGRAMMES),
+    offline: navigator.onLine === false,
+    playable: [...lastPlayable()].sort(),
+  };
+  app.plans ??= shown.plans;
+  draw(shown, focusPlan);
+  let fresh;
   try {
-    // All at once, so the picker is drawn once, with its "Works offline" marks and programme progress in place.
-    [result, playable, programmes] = await Promise.all([
-      loadPlans(), offlinePlayable().catch(() => new Set()), getProgrammes().catch(() => null)]);
+    // Painted first, then asked of the server.
+    await afterPaint();
+    fresh = await (await serverSide()).freshPickerData(shown);
   } catch (error) {
+    // The server said no (not merely unreachable): say so instead of a picker that may be wrong.
     if (!isCurrent(visit)) return;
     main.replaceChildren(h("div", { class: "screen-head" }, h("h1", { text: t("Pick a workout") })),
       h("p", { class: "error-box", text: `${error.message} ${t("Try again when you are connected.")}` }));
     return;
   }
-  app.plans = result.plans;
   if (!isCurrent(visit)) return;
-  if (result.offline) setStatus(t("Offline"), "off");
+  if (fresh.offline) setStatus(t("Offline"), "off");
+  if (sameData(fresh, shown)) return;
+  const putBack = keepPlace(main);
+  shown = fresh;
+  draw(shown, focusPlan);
+  putBack();
+}
+
+/**
+ * Draw the picker from plain data.
+ * @param {{plans: Array<object>, programmes: object|null, offline: boolean, playable: string[]}} data
+ * @param {string|null} focusPlan
+ */
+function draw({ plans, programmes, offline, playable }, focusPlan) {
   renderPicker(main, {
-    plans: result.plans,
+    plans,
     programmes,
-    offline: result.offline,
-    playable,
+    offline,
+    playable: new Set(playable),
     focusPlan,
     onPick: (plan) => go(`#/plan/${encodeURIComponent(plan.id)}`),
-    onFollow: followProgramme,
+    onFollow: (programme) => serverSide().then((side) => side.followProgramme(programme)),
     onEdit: (plan) => go(`#/edit/${encodeURIComponent(plan.id)}`),
     onCopy: (plan) => go(`#/copy/${encodeURIComponent(plan.id)}`),
     onNew: () => { app.unsaved = null; go("#/edit/new"); },
-    onImport: importFile,
+    onImport: (file) => serverSide().then((side) => side.importFile(file)),
   });
-}
-
-/** Follow a programme from its first session, then show it offered at the top. */
-async function followProgramme(programme) {
-  try {
-    const followed = await startProgramme(programme.id);
-    replaceWith(location.hash || "#/", { focusPlan: followed.progress.next_plan_id });
-    announce(t("Following {name}. Next: {label}.", { name: followed.name, label: followed.progress.label }));
-  } catch (error) {
-    toast(error.message);
-    replaceWith(location.hash || "#/");
-  }
-}
-
-/** Read a plan file the walker picked, then offer it to save. */
-async function importFile(file) {
-  const [{ planFromFile }] = await Promise.all([import("../plans.js"), loadStrings("more")]);
-  const incoming = file.size > MAX_PLAN_FILE_BYTES
-    ? { plan: null, problems: [t("This file is too big to be a RetroWalk plan.")] }
-    : planFromFile(await file.text());
-  go("#/import", { incoming });
 }

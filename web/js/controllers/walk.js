@@ -9,7 +9,8 @@ import { N_, loadStrings, t } from "../i18n.js";
 import { currentVisit, go, isCurrent, route } from "../router.js";
 import { changeSettings, currentSettings } from "../settings.js";
 import { activeWorkout, confirmSafety, safetyConfirmed, saveActive, saveSettingsCopy, savedTimeline } from "../store.js";
-import { app, findPlan, missingPlan } from "./held.js";
+import { app, missingPlan } from "./held.js";
+import { findPlan } from "./planlist.js";
 
 /** The walk machinery's messages that reach the screen (coach.js), marked here for the string tables. */
 const COACH_MESSAGES = Object.freeze([N_("The workout could not be loaded from the server.")]);
@@ -173,7 +174,7 @@ export async function showSummary() {
   if (plan.programme || plan.alias_of) {
     getProgrammes().then((all) => {
       // What comes next only for the programme the walker follows: a Quick mix walked on its own offers nothing.
-      const programme = all.programmes.find((p) => p.sessions.some((s) => s.plan_id === sessionPlan));
+      const programme = all.programmes.find((p) => p.workouts.some((w) => w.plan_id === sessionPlan));
       view.next(programme?.following ? programme : null);
     }, () => view.next(null));
   }

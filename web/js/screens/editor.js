@@ -1,7 +1,8 @@
 // Build or change a plan of the walker's own: a name, intervals (kind, length, speed), totals as
 // they type, the server's rules checked inline, and the plan as a file or a link to share.
 
-import { announce, clockText, fill, h, svg } from "../dom.js";
+import { announce, fill, h, svg } from "../dom.js";
+import { clockText } from "../figures.js";
 import { number, plural, t } from "../i18n.js";
 import {
   PLAN_RULES, SEGMENT_KINDS, checkDraft, draftOf, parseLength, parseSpeed, planFileName, planFileText, shareLink, speedBounds,

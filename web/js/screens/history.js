@@ -1,7 +1,8 @@
 // Past workouts: from the server, and those played on this phone without it.
 
 import { HISTORY_CSV_URL } from "../api.js";
-import { clockText, h, fill, svg, walkFigures } from "../dom.js";
+import { h, fill, svg } from "../dom.js";
+import { clockText, walkFigures } from "../figures.js";
 import { dateFormat, t } from "../i18n.js";
 
 /** How a walk's start is shown: "Tue 1 Dec, 18:05", in the walker's language. */

@@ -3,7 +3,8 @@
 // In screen-on mode a running walk is behind the pocket lock: a black screen that ignores
 // touches until a press and hold.
 
-import { announce, clockParts, clockText, durationWords, fill, h, svg } from "../dom.js";
+import { announce, fill, h, svg } from "../dom.js";
+import { clockParts, clockText, durationWords } from "../figures.js";
 import { N_, number, t } from "../i18n.js";
 import { kindInfo, position, speedText } from "../workout.js";
 

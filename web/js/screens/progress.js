@@ -3,7 +3,8 @@
 
 import { HISTORY_CSV_URL } from "../api.js";
 import { dayMonth, sessionChart, weekRing, weeklyChart } from "../charts.js";
-import { fill, h, minutesFigure, minutesToGo } from "../dom.js";
+import { fill, h } from "../dom.js";
+import { minutesFigure, minutesToGo } from "../figures.js";
 import { language, number, plural, t } from "../i18n.js";
 import { caloriesTile } from "./summary.js";
 

@@ -1,7 +1,8 @@
 // Before a workout: the one-time safety check, then the plan, the audio being prepared, how
 // the coach plays (pocket or screen-on), and Start.
 
-import { clockText, fill, h, minutesText } from "../dom.js";
+import { fill, h, minutesText } from "../dom.js";
+import { clockText } from "../figures.js";
 import { N_, number, plural, t } from "../i18n.js";
 import { isInstalled } from "../phone.js";
 import { kindInfo, speedText, totals } from "../workout.js";

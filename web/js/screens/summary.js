@@ -1,7 +1,8 @@
 // The finished workout: what was walked, forward and backward, the calories as a range, the
 // week so far, and (after a programme session) what comes next.
 
-import { clockText, fill, h, minutesFigure, minutesText, svg, walkFigures } from "../dom.js";
+import { fill, h, minutesText, svg } from "../dom.js";
+import { clockText, minutesFigure, walkFigures } from "../figures.js";
 import { number, t } from "../i18n.js";
 import { totals } from "../workout.js";
 

@@ -1,0 +1,35 @@
+// The plans list: fetched from the server and remembered on the phone for offline use, and a
+// plan looked up by id (in the list, else in a timeline played on this phone).
+
+import { Unreachable, getPlans } from "../api.js";
+import { lastPlans, savePlans, savedTimeline } from "../store.js";
+import { app } from "./held.js";
+
+/**
+ * The plans from the server, remembered for offline use; offline, the ones last remembered.
+ * @returns {Promise<{plans: Array<object>, offline: boolean}>}
+ */
+export async function loadPlans() {
+  try {
+    const plans = await getPlans();
+    savePlans(plans);
+    return { plans, offline: Boolean(plans.fromCache) };
+  } catch (error) {
+    const remembered = lastPlans();
+    if (error instanceof Unreachable && remembered) return { plans: remembered, offline: true };
+    throw error;
+  }
+}
+
+/**
+ * A plan by id: from the list held (fetched again when `fresh`), else from a timeline played here.
+ * @param {string} id
+ * @param {boolean} [fresh] fetch the list again first (a plan saved a moment ago)
+ * @returns {Promise<object|null>}
+ */
+export async function findPlan(id, fresh = false) {
+  if (!app.plans || fresh) {
+    try { app.plans = (await loadPlans()).plans; } catch { app.plans = app.plans || []; }
+  }
+  return app.plans.find((p) => p.id === id) || savedTimeline(id)?.plan || null;
+}

@@ -63,9 +63,11 @@ class RunningServer:
         ]
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")
+        # Its own process group: gunicorn's master and worker can be killed together (kill()).
         self.process = subprocess.Popen(
             argv, stdout=self.log, stderr=subprocess.STDOUT,
             env={**os.environ, **self.env}, cwd=Path(__file__).resolve().parent.parent,
+            start_new_session=True,
         )
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -90,6 +92,17 @@ class RunningServer:
         self.log.close()
         return self.process.returncode if self.process else 0
 
+    def kill(self) -> None:
+        """End the server at once, master and worker (a test's teardown: nothing is left to save)."""
+        if self.process and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+        if not self.log.closed:
+            self.log.close()
+
     def client(self) -> requests.Session:
         """A new device: a requests session that holds its own rw_device cookie."""
         session = requests.Session()
@@ -99,8 +112,16 @@ class RunningServer:
 
 @pytest.fixture(scope="session")
 def shared_audio_cache(tmp_path_factory) -> Path:
-    """One audio cache for the whole run, so each phrase is rendered once."""
-    return tmp_path_factory.mktemp("audio_cache")
+    """One audio cache for the whole run, shared by pytest-xdist's workers, so each phrase is rendered once.
+
+    The cache is safe across processes (renders are renamed into place under a write lock),
+    as it is between the servers of one run.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return tmp_path_factory.mktemp("audio_cache")
+    shared = tmp_path_factory.getbasetemp().parent / "audio_cache"
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +129,7 @@ def server(tmp_path_factory, shared_audio_cache):
     """One real server for the tests that only need a running app."""
     running = RunningServer(tmp_path_factory.mktemp("data"), shared_audio_cache).start()
     yield running
-    running.stop()
+    running.kill()
 
 
 @pytest.fixture
@@ -124,7 +145,7 @@ def fresh_server(tmp_path, shared_audio_cache):
 
     yield start
     for running in servers:
-        running.stop()
+        running.kill()
 
 
 @pytest.fixture

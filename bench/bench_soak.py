@@ -62,6 +62,8 @@ START_SPREAD_S = 20.0
 # RSS "at start" is read once every walker is walking and the attack is on.
 WARMUP_S = 30.0
 SAMPLE_EVERY_S = 5.0
+# How often each walker process checks its own event loop's lag (a late wake-up delays every cue it reads).
+LAG_PROBE_S = 0.02
 SETUP_TIMEOUT_S = 600
 WAIT_S = 30
 # A walker whose session could not be made (a 429, a hiccup) tries again after this long.
@@ -127,6 +129,9 @@ class Tally:
     late: int = 0
     unsent: int = 0  # cues due during the run that never came (the server missed or dropped them)
     min_lead_ms: int | None = None
+    # The first cue after a Start is due only START_LEAD_MS (500 ms) after it, the others a push lead (1.5 s): apart.
+    first_min_lead_ms: int | None = None
+    loop_lag_max_ms: float = 0.0  # the walkers' own event loop, late by this much at worst: it counts in their leads
     http_statuses: Counter = field(default_factory=Counter)
     server_errors: int = 0  # 5xx statuses and `internal` socket errors
     socket_drops: int = 0  # an honest socket closed by the server before `finished`
@@ -139,23 +144,30 @@ class Tally:
         if code >= 500:
             self.server_errors += 1
 
-    def lead(self, lead_ms: int) -> None:
-        """Count one cue and how early it came."""
+    def lead(self, lead_ms: int, first: bool = False) -> None:
+        """Count one cue and how early it came (`first`: the first after a Start)."""
         self.cues += 1
         if lead_ms < 0:
             self.late += 1
-        if self.min_lead_ms is None or lead_ms < self.min_lead_ms:
-            self.min_lead_ms = lead_ms
+        self.min_lead_ms = _least(self.min_lead_ms, lead_ms)
+        if first:
+            self.first_min_lead_ms = _least(self.first_min_lead_ms, lead_ms)
 
     def add(self, other: "Tally") -> None:
         """Add another process's figures to these."""
         for name in ("workouts", "workouts_finished", "cues", "late", "unsent", "server_errors", "socket_drops"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        if other.min_lead_ms is not None and (self.min_lead_ms is None or other.min_lead_ms < self.min_lead_ms):
-            self.min_lead_ms = other.min_lead_ms
+        self.min_lead_ms = _least(self.min_lead_ms, other.min_lead_ms)
+        self.first_min_lead_ms = _least(self.first_min_lead_ms, other.first_min_lead_ms)
+        self.loop_lag_max_ms = max(self.loop_lag_max_ms, other.loop_lag_max_ms)
         self.http_statuses.update(other.http_statuses)
         self.hostile.update(other.hostile)
         self.errors.extend(other.errors[:20])
+
+
+def _least(a: int | None, b: int | None) -> int | None:
+    """The smaller of two figures, either of which may be missing."""
+    return b if a is None else a if b is None else min(a, b)
 
 
 def retry_after(response: requests.Response) -> float:
@@ -226,7 +238,7 @@ async def walk_until(ws_base: str, walker, address: str, deadline: float, tally:
                     received = time.time() * 1000
                     message = json.loads(raw)
                     if message["type"] == "cue":
-                        tally.lead(int(message["due"] - received))
+                        tally.lead(int(message["due"] - received), first=not seen)
                         seen.add(message["seq"])
                     elif message["type"] == "state" and message.get("started_at") is not None:
                         started_at = message["started_at"]
@@ -250,6 +262,14 @@ async def walk_until(ws_base: str, walker, address: str, deadline: float, tally:
             tally.unsent += sum(1 for cue in session["timeline"] if started_at + cue["offset_ms"] <= cutoff and cue["seq"] not in seen)
 
 
+async def watch_loop_lag(deadline: float, tally: Tally) -> None:
+    """Note how late this process's event loop wakes (a cue read late looks as if it came late)."""
+    while time.time() < deadline:
+        asked = time.monotonic()
+        await asyncio.sleep(LAG_PROBE_S)
+        tally.loop_lag_max_ms = max(tally.loop_lag_max_ms, (time.monotonic() - asked - LAG_PROBE_S) * 1000)
+
+
 def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: list[dict], ready, go, start_value, duration_s: float, results) -> None:
     """A walker process: make `count` walkers, report ready, walk on the signal, report the tally."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -269,7 +289,9 @@ def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: l
         """Every walker of this process at once, on one event loop."""
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(SETUP_THREADS))
         gate = asyncio.Semaphore(CONNECTS_IN_FLIGHT)
+        probe = asyncio.create_task(watch_loop_lag(deadline, tally))
         await asyncio.gather(*(walk_until(ws_base, w, a, deadline, tally, gate, base_url) for w, a in walkers))
+        await probe
 
     asyncio.run(main())
     results.put((index, tally))
@@ -512,6 +534,8 @@ def soak(walkers: int, minutes: float, workdir: Path, attacks: tuple[str, ...]) 
                 worst = metrics["scheduler_lag_max_ms"]
                 lag_steps.append(f"{worst} ms by {at:.0f} s")
         log_text = server.log_path.read_text(errors="replace")
+        database = server.data_dir / "retrowalk.db"
+        wal = database.with_name(database.name + "-wal")
         return {
             "walkers": walkers, "made": made, "minutes": minutes, "setup_s": setup_s, "honest": honest, "attack": attack,
             "rss_start": rss_start, "rss_end": rss_end, "rss_peak": max(s[1]["rss_mb"] for s in samples),
@@ -519,6 +543,8 @@ def soak(walkers: int, minutes: float, workdir: Path, attacks: tuple[str, ...]) 
             "lag_max_ms": last_metrics.get("scheduler_lag_max_ms"), "server_missed": last_metrics.get("cues_missed"),
             "lag_steps": lag_steps, "gc_pause_max_ms": last_metrics.get("gc_pause_max_ms"), "load": os.getloadavg()[0],
             "server_dropped": last_metrics.get("cues_dropped_late"), "unhandled_in_log": log_text.count("Unhandled error"),
+            "checkpoints": last_metrics.get("wal_checkpoints"),
+            "database_mb": database.stat().st_size / 2**20, "wal_mb": wal.stat().st_size / 2**20 if wal.exists() else 0.0,
         }
     finally:
         server.stop()
@@ -531,7 +557,7 @@ def report(f: dict) -> bool:
     five_xx = honest.server_errors + attack.server_errors
     checks = {
         "late cues (received after due, or never sent)": (f"{honest.late + honest.unsent} ({honest.late} late, {honest.unsent} never sent)", f"{TARGET_LATE}", honest.late + honest.unsent <= TARGET_LATE),
-        "minimum lead": (f"{honest.min_lead_ms} ms", f">= {TARGET_MIN_LEAD_MS} ms", (honest.min_lead_ms or 0) >= TARGET_MIN_LEAD_MS and honest.cues > 0),
+        "minimum lead": (f"{honest.min_lead_ms} ms (first cue after a Start {honest.first_min_lead_ms} ms)", f">= {TARGET_MIN_LEAD_MS} ms", (honest.min_lead_ms or 0) >= TARGET_MIN_LEAD_MS and honest.cues > 0),
         "worker RSS after warm-up -> end": (f"{f['rss_start']:.0f} -> {f['rss_end']:.0f} MB ({growth:+.1%}; peak {f['rss_peak']:.0f} MB)", f"within {TARGET_RSS_GROWTH:.0%}", abs(growth) <= TARGET_RSS_GROWTH),
         "5xx (HTTP statuses and `internal` socket errors)": (five_xx, "0", five_xx == 0),
     }
@@ -545,6 +571,10 @@ def report(f: dict) -> bool:
     print(f"Server: longest scheduler lag {f['lag_max_ms']} ms ({', '.join(f['lag_steps']) or 'none'}); longest GC pause "
           f"{f['gc_pause_max_ms']} ms; cues it missed {f['server_missed']}, dropped late {f['server_dropped']}; "
           f"'Unhandled error' in its log: {f['unhandled_in_log']}; worker CPU {f['cpu_s']:.0f} s; machine load {f['load']:.1f} at the end")
+    checkpoints = f["checkpoints"] or {}
+    print(f"Walkers' own event loop late by up to {honest.loop_lag_max_ms:.0f} ms (it counts in the leads they measure); "
+          f"write-ahead log copied {checkpoints.get('runs', 0):,} times off the worker (longest {checkpoints.get('longest_ms', 0):.0f} ms, "
+          f"failures {checkpoints.get('failures', 0)}); database {f['database_mb']:.1f} MB, log {f['wal_mb']:.1f} MB at the end")
     print(f"Attack: HTTP {dict(attack.http_statuses)}; " + "; ".join(f"{k}: {v:,}" for k, v in sorted(attack.hostile.items())))
     if honest.errors:
         kinds = Counter(e.split(":")[0] for e in honest.errors)

@@ -91,9 +91,9 @@ def sine_mp3(seconds: float = SINE_SECONDS, rate: int = GOOGLE_RATE) -> bytes:
 
 
 def rms(pcm: bytes) -> float:
-    """Root mean square level of signed 16-bit PCM."""
-    samples = array.array("h", pcm)
-    return math.sqrt(sum(s * s for s in samples) / len(samples))
+    """Root mean square level of signed 16-bit PCM (numpy: a Python loop over samples cost ~50 s a run)."""
+    samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
+    return float(np.sqrt(np.mean(samples * samples)))
 
 
 def sox_decode(path: Path) -> tuple[bytes, int]:

@@ -69,12 +69,13 @@ STARTUP_JS = r"""
   const probe = { tappable: null, shifts: [] };
   window.__startup = probe;
   const seen = () => document.querySelector("#main [data-plan]");
+  // Watched from the document's start: the picker may be drawn before DOMContentLoaded.
   const watch = new MutationObserver(() => {
     if (probe.tappable !== null || !seen()) return;
     watch.disconnect();
     requestAnimationFrame(() => { probe.tappable = performance.now(); });
   });
-  document.addEventListener("DOMContentLoaded", () => watch.observe(document.getElementById("main"), { childList: true, subtree: true }));
+  watch.observe(document, { childList: true, subtree: true });
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) if (!entry.hadRecentInput) probe.shifts.push({ at: entry.startTime, value: entry.value });
   }).observe({ type: "layout-shift", buffered: true });

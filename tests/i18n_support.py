@@ -18,7 +18,7 @@ PARTS = ("core", "more")
 _LITERAL = r'"((?:[^"\\]|\\.)*)"'
 _SINGLE = re.compile(r"\b(?:t|N_)\(\s*" + _LITERAL)
 _PLURAL = re.compile(r"\bplural\(\s*[^,\"]+,\s*" + _LITERAL + r",\s*" + _LITERAL)
-_IMPORT = re.compile(r'^import (?:[^;]*? from )?"(\.[^"]+)";', re.M | re.S)
+_IMPORT = re.compile(r'^(?:import|export) (?:[^;]*? from )?"(\.[^"]+)";', re.M | re.S)
 _LAZY_IMPORT = re.compile(r'import\("(\.[^"]+)"\)')
 
 

@@ -211,7 +211,7 @@ LAZY = ("screens/editor.js", "screens/incoming.js", "screens/progress.js", "scre
 def static_imports(path: Path, seen: set[Path] | None = None) -> set[Path]:
     """Every module `path` loads before it runs (its static imports, transitively)."""
     seen = set() if seen is None else seen
-    for target in re.findall(r'^import (?:[^;]*? from )?"(\.[^"]+)";', path.read_text(), re.M | re.S):
+    for target in re.findall(r'^(?:import|export) (?:[^;]*? from )?"(\.[^"]+)";', path.read_text(), re.M | re.S):
         module = (path.parent / target).resolve()
         if module not in seen:
             seen.add(module)
@@ -225,6 +225,13 @@ def test_the_new_screens_load_when_opened_not_with_the_page():
     controllers = "".join(path.read_text() for path in (WEB / "js" / "controllers").glob("*.js"))
     for module in ("screens/editor.js", "screens/incoming.js", "screens/progress.js", "screens/settings.js", "plans.js"):
         assert f'import("../{module}")' in controllers, module
+
+
+def test_the_page_preloads_exactly_what_its_first_screen_imports():
+    """Every module main.js loads before it runs is fetched at once from the page (no waterfall), and nothing more."""
+    html = (WEB / "index.html").read_text()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="/([^"]+)">', html))
+    assert preloaded == {str(p.relative_to(WEB)) for p in static_imports(WEB / "js" / "main.js")}
 
 
 def test_every_tab_has_a_route():

@@ -11,9 +11,9 @@ import {
 } from "./phone.js";
 import { STEER_THRESHOLD_MS, TrackPlayer } from "./pocket.js";
 import { addLocalHistory, saveActive, saveTimeline, savedTimeline } from "./store.js";
-import { WalkRefused, finish as finishWalk, positionMs as walkPositionMs, step, summarize, walkEndMs } from "./walkclock.js";
+import { WalkRefused, finish as finishWalk, positionMs as walkPositionMs, segmentIndex, step, summarize, walkEndMs } from "./walkclock.js";
 import { closeWalkLog, keepTrack, recordWalkEvent, rememberServerClock } from "./offline.js";
-import { kindInfo, position, segmentIndex, segmentStarts, totals } from "./workout.js";
+import { kindInfo, position, segmentStarts, totals } from "./workout.js";
 import { clockText } from "./figures.js";
 import { language, t } from "./i18n.js";
 

@@ -10,8 +10,6 @@
 
 import { afterPaint, loadScreenStyles, showBanner, showOnlineStatus, translateChrome } from "./chrome.js";
 import { app, walking } from "./controllers/held.js";
-// The picker is the first screen of almost every visit: its controller comes with the page.
-import "./controllers/picker.js";
 import { language, useLanguage } from "./i18n.js";
 import { route, startRouting } from "./router.js";
 import { activeWorkout, lastSettings } from "./store.js";

@@ -1,6 +1,6 @@
 // The app's addresses: one hash route per screen, the controller that shows it and the tab it
-// belongs to. A controller's module loads when its screen is first opened (the picker's comes
-// with the page; the others are precached all the same).
+// belongs to. A controller's module loads when its screen is first opened, with the later
+// screens' stylesheet (the picker's comes with the page; the others are precached all the same).
 //
 // One-shot parameters of a route (the draft the editor opens with, a plan file being imported,
 // the plan the picker scrolls to) travel in `history.state` with the navigation that asks for
@@ -13,6 +13,7 @@
 // so a screen that finished loading late never draws over a newer one.
 
 import { loadScreenStyles } from "./chrome.js";
+import * as pickerControllers from "./controllers/picker.js";
 
 /**
  * What a controller hands back: `leave()` runs once when the walker goes to another address
@@ -20,7 +21,7 @@ import { loadScreenStyles } from "./chrome.js";
  * @typedef {{leave: () => void}} Screen
  */
 
-/** @typedef {() => Promise<Record<string, (params: object, ...parts: string[]) => (Screen|void|Promise<Screen|void>)>>} Controllers */
+/** @typedef {() => (Record<string, any>|Promise<Record<string, any>>)} Controllers a screen's controllers module, loaded on first use */
 
 /**
  * A later screen's controllers, with the later screens' stylesheet (app.css has only the picker's rules).
@@ -28,8 +29,8 @@ import { loadScreenStyles } from "./chrome.js";
  */
 const withScreenStyles = (loading) => Promise.all([loading, loadScreenStyles()]).then(([controllers]) => controllers);
 
-/** @type {Controllers} */
-const picker = () => import("./controllers/picker.js");
+/** The picker is the first screen of almost every visit: its controllers come with the page (no import round). */
+const picker = () => pickerControllers;
 /** @type {Controllers} */
 const walk = () => withScreenStyles(import("./controllers/walk.js"));
 /** @type {Controllers} */
@@ -103,7 +104,7 @@ export function route() {
     onEnter();
     window.scrollTo(0, 0);
     const parts = match.slice(1).map((part) => decodeURIComponent(part));
-    load()
+    Promise.resolve(load())
       .then((controllers) => (isCurrent(visit) ? controllers[name](params, ...parts) : null))
       .then((screen) => {
         if (!screen) return;

@@ -115,7 +115,3 @@ export function speedText(mph, units = "mph") {
   if (typeof mph !== "number") return "";
   return `${number(speedIn(mph, units))} ${SPEED_UNITS[units] || SPEED_UNITS.mph}`;
 }
-
-// Where a position falls among the segments is the walk clock's rule (walkclock.js), kept
-// there once; screens import it from here with the rest of the workout maths.
-export { segmentIndex } from "./walkclock.js";

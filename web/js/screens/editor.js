@@ -86,7 +86,9 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
   const saveButton = h("button", { type: "button", class: "btn btn-primary", id: "save-plan", onclick: () => save() }, t("Save plan"));
   const status = h("p", { class: "note", role: "status" });
 
-  for (const [input, key] of [[nameInput, "name"], [descInput, "description"]]) {
+  /** @type {Array<[HTMLInputElement|HTMLTextAreaElement, string]>} */
+  const textFields = [[nameInput, "name"], [descInput, "description"]];
+  for (const [input, key] of textFields) {
     input.addEventListener("input", () => { start[key] = input.value; refresh(); });
     input.addEventListener("change", () => { touched.add(input.id); refresh(); });
   }
@@ -212,6 +214,7 @@ export function renderEditor(root, { title, plan, units, saved, resume, onSave, 
   }
 
   /** The first field with an error, to take the walker there. */
+  /** @returns {HTMLElement|null} the first field marked in red, or Add interval when the plan as a whole is wrong */
   function firstInvalid() {
     return root.querySelector("[aria-invalid=true]") || (planError.hidden ? null : addButton);
   }

@@ -5,7 +5,10 @@ import { h, fill, svg } from "../dom.js";
 import { clockText, walkFigures } from "../figures.js";
 import { dateFormat, t } from "../i18n.js";
 
-/** How a walk's start is shown: "Tue 1 Dec, 18:05", in the walker's language. */
+/**
+ * How a walk's start is shown: "Tue 1 Dec, 18:05", in the walker's language.
+ * @type {Intl.DateTimeFormatOptions}
+ */
 const DATE_OPTIONS = { weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit" };
 
 function badge(entry) {

@@ -287,7 +287,7 @@ export function renderPicker(root, props) {
       importInput),
   );
   // The session offered next, if it is that plan, else its card.
-  const focused = focusPlan && root.querySelector(`.up-next [data-plan="${CSS.escape(focusPlan)}"], .plan-card[data-plan="${CSS.escape(focusPlan)}"]`);
+  const focused = focusPlan && /** @type {HTMLElement|null} */ (root.querySelector(`.up-next [data-plan="${CSS.escape(focusPlan)}"], .plan-card[data-plan="${CSS.escape(focusPlan)}"]`));
   if (focused) {
     focused.scrollIntoView({ block: "center" });
     focused.focus({ preventScroll: true });

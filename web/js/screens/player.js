@@ -51,7 +51,7 @@ function pocketLock({ onUnlock }) {
   // Every touch on the lock stops here: nothing under it is reached, nothing scrolls or zooms.
   element.addEventListener("pointerdown", (event) => {
     event.preventDefault();
-    if (event.target.closest(".lock-hold")) {
+    if (/** @type {Element} */ (event.target).closest(".lock-hold")) {
       hold.setPointerCapture?.(event.pointerId);
       press();
     }

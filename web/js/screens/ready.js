@@ -21,7 +21,8 @@ const START_SLOW_MPH = 2;
 /**
  * Render the one-time safety check.
  * @param {HTMLElement} root
- * @param {{plan: object, onConfirm: () => void, onCancel: () => void}} props
+ * @param {{plan: object, units?: string, onConfirm: () => void, onCancel: () => void}} props `units`: the
+ *   speeds' units ("mph" or "kmh") the check's advice names
  */
 export function renderSafety(root, { plan, units = "mph", onConfirm, onCancel }) {
   const boxes = [];

@@ -26,8 +26,19 @@ function weightField(kg, units) {
 }
 
 /**
+ * Tick a choice again (the server refused the change to another).
+ * @param {HTMLElement} group the choices' fieldset
+ * @param {string|number} value
+ */
+function checkAgain(group, value) {
+  /** @type {HTMLInputElement} */ (group.querySelector(`input[value="${value}"]`)).checked = true;
+}
+
+/**
  * A weight as typed in the walker's units, checked by the server's bounds.
- * @returns {{kg: number|null}|{error: string}}
+ * @param {string} text
+ * @param {string} units "mph" (pounds) or "kmh" (kilograms)
+ * @returns {{kg: number|null, error?: undefined}|{error: string, kg?: undefined}} one or the other
  */
 function parseWeight(text, units) {
   const value = String(text).trim().replace(",", ".");
@@ -123,7 +134,7 @@ export function renderSettings(root, { settings, programmeName, offline, onChang
     async (units) => {
       const before = current.units;
       const ok = await change({ units }, units === "kmh" ? t("kilometres per hour") : t("miles per hour"), () => {
-        unitsGroup.querySelector(`input[value="${before}"]`).checked = true;
+        checkAgain(unitsGroup, before);
       });
       if (ok) showWeight();
     });
@@ -134,14 +145,14 @@ export function renderSettings(root, { settings, programmeName, offline, onChang
     current.lang, (lang) => {
       const before = current.lang;
       change({ lang }, t("screens and voice in {language}", { language: SETTINGS_RULES.LANGUAGES[lang] }), () => {
-        languages.querySelector(`input[value="${before}"]`).checked = true;
+        checkAgain(languages, before);
       });
     });
 
   const countdown = choices("countdown", t("Countdown before each switch"),
     SETTINGS_RULES.COUNTDOWN_CHOICES.map((n) => [n, n ? `${n} s` : t("Off")]), current.countdown, (n) => {
       const before = current.countdown;
-      change({ countdown: n }, n ? t("a {n}-second countdown", { n }) : t("no countdown"), () => { countdown.querySelector(`input[value="${before}"]`).checked = true; });
+      change({ countdown: n }, n ? t("a {n}-second countdown", { n }) : t("no countdown"), () => { checkAgain(countdown, before); });
     });
 
   const MODE_SENTENCES = {
@@ -154,7 +165,7 @@ export function renderSettings(root, { settings, programmeName, offline, onChang
       const before = current.audio_mode;
       modeNote.textContent = MODE_SENTENCES[mode];
       change({ audio_mode: mode }, mode === "pocket" ? t("pocket mode") : t("screen-on mode"), () => {
-        audioMode.querySelector(`input[value="${before}"]`).checked = true;
+        checkAgain(audioMode, before);
         modeNote.textContent = MODE_SENTENCES[before];
       });
     });

@@ -18,10 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = ROOT / "web" / "js" / "builtin.js"
 HEADER = """\
-// The built-in plans and programmes as a new device first sees them (English, mph, nothing
-// walked yet), so the picker is drawn before the server answers (controllers/picker.js) and
-// refreshed, unchanged, when it does. Written from the server's own answers by
-// `.venv/bin/python tests/test_builtin_plans.py`; that test fails when they differ.
+// The built-in plans and programmes as a new device sees them, so the picker is drawn before the server answers.
+// Written from the server's answers by `.venv/bin/python tests/test_builtin_plans.py`, which fails when they differ.
 
 """
 FOOTER = """
@@ -60,7 +58,7 @@ def new_device_answers() -> dict:
 
 def module_text(answers: dict) -> str:
     """web/js/builtin.js for these answers."""
-    return HEADER + "/** The server's answers, each workout's plan by id (filled in below). */\n" + \
+    return HEADER + "/** GET /api/plans and /api/programmes, each workout's plan by id (filled in below). */\n" + \
         f"const ANSWERS = {json.dumps(answers, ensure_ascii=False, separators=(',', ':'))};\n" + FOOTER
 
 

@@ -1,12 +1,6 @@
 // RetroWalk's phone app starts here: the screens in the walker's language, a walk left
 // running rejoined, then the screen the address names (router.js); once it is painted, what
-// it did not need: the later screens' stylesheet, the settings from the server, the service
-// worker and the desktop's phone panel (install.js), walks played offline sent to the server (offline.js).
-//
-// The module map: router.js (addresses -> controllers, one-shot parameters in history.state),
-// chrome.js (toast, status line, banner; install.js: phone panel, service worker), controllers/*.js (what
-// each screen fetches and does; held.js is what they hold between screens), screens/*.js (each
-// screen drawn from plain data and callbacks), and the walk machinery that loads with the first walk (coach.js).
+// it did not need. The README's Layout section maps the modules.
 
 import { afterPaint, loadScreenStyles, showBanner, showOnlineStatus, translateChrome } from "./chrome.js";
 import { app, walking } from "./controllers/held.js";

@@ -6,8 +6,8 @@ import { toast } from "../chrome.js";
 import { loadStrings, t } from "../i18n.js";
 import { currentVisit, go, isCurrent, replaceWith, route } from "../router.js";
 import { currentSettings } from "../settings.js";
-import { app, missingPlan } from "./held.js";
-import { findPlan } from "./planlist.js";
+import { app } from "./held.js";
+import { findPlan, missingPlan } from "./planlist.js";
 
 /** What a new plan starts from: a short beginner's walk to change (lengths and speeds in mph). */
 const STARTER_PLAN = {

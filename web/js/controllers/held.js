@@ -1,10 +1,7 @@
 // What the app holds between screens: the plans list last fetched, the walk under way, the
 // walk just finished, edits left unsaved in the editor, and walks being deleted. Only the
 // controllers read and change it; one-shot route parameters travel in history.state instead
-// (router.js). It loads with the page, so it fetches nothing itself (planlist.js does).
-
-import { h } from "../dom.js";
-import { t } from "../i18n.js";
+// (router.js). It loads with the page, so it imports nothing (planlist.js fetches the plans).
 
 /** What the app holds between screens. */
 export const app = {
@@ -22,11 +19,3 @@ export const app = {
 
 /** @returns {boolean} true while a walk runs or is paused (not while it is only prepared) */
 export const walking = () => app.coach?.state.state === "running" || app.coach?.state.state === "paused";
-
-/**
- * Say a plan asked for by its address does not exist.
- * @param {HTMLElement} root
- */
-export function missingPlan(root) {
-  root.replaceChildren(h("p", { class: "error-box", text: t("This workout does not exist (any more).") }));
-}

@@ -1,7 +1,6 @@
-// The workouts tab: the picker, drawn at once from what the phone already has (the device's
-// last answers, or on a first visit the built-in plans shipped with the app, builtin.js), then
-// drawn again only if the server's answers differ (fetched by pickerdata.js, which loads after
-// the first screen), keeping what the walker opened and where the focus was.
+// The workouts tab: the picker, drawn at once from what the phone has (its last answers, else
+// builtin.js), then again only if the server's answers differ (pickerdata.js), keeping what
+// the walker opened and where the focus was.
 
 import { BUILTIN_PLANS, NEW_DEVICE_PROGRAMMES } from "../builtin.js";
 import { afterPaint, setStatus, showOnlineStatus } from "../chrome.js";
@@ -12,7 +11,7 @@ import { renderPicker } from "../screens/picker.js";
 import { lastPlans, lastPlayable, lastProgrammes } from "../store.js";
 import { app } from "./held.js";
 
-/** The API's messages (api.js, loaded after the first screen) that the picker can show, marked here so they come with the first screen's strings. */
+/** The API's messages (api.js loads after the first screen) the picker shows: marked here, they are in the core strings. */
 const SERVER_MESSAGES = Object.freeze([N_("You are offline."), N_("The RetroWalk server cannot be reached."), N_("The server answered {status}.")]);
 
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));

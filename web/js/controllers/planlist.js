@@ -1,7 +1,9 @@
 // The plans list: fetched from the server and remembered on the phone for offline use, and a
-// plan looked up by id (in the list, else in a timeline played on this phone).
+// plan looked up by id (in the list, else in a timeline played on this phone), or said missing.
 
 import { Unreachable, getPlans } from "../api.js";
+import { h } from "../dom.js";
+import { t } from "../i18n.js";
 import { lastPlans, savePlans, savedTimeline } from "../store.js";
 import { app } from "./held.js";
 
@@ -32,4 +34,12 @@ export async function findPlan(id, fresh = false) {
     try { app.plans = (await loadPlans()).plans; } catch { app.plans = app.plans || []; }
   }
   return app.plans.find((p) => p.id === id) || savedTimeline(id)?.plan || null;
+}
+
+/**
+ * Say a plan asked for by its address does not exist.
+ * @param {HTMLElement} root
+ */
+export function missingPlan(root) {
+  root.replaceChildren(h("p", { class: "error-box", text: t("This workout does not exist (any more).") }));
 }

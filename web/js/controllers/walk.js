@@ -9,8 +9,8 @@ import { N_, loadStrings, t } from "../i18n.js";
 import { currentVisit, go, isCurrent, route } from "../router.js";
 import { changeSettings, currentSettings } from "../settings.js";
 import { activeWorkout, confirmSafety, safetyConfirmed, saveActive, saveSettingsCopy, savedTimeline } from "../store.js";
-import { app, missingPlan } from "./held.js";
-import { findPlan } from "./planlist.js";
+import { app } from "./held.js";
+import { findPlan, missingPlan } from "./planlist.js";
 
 /** The walk machinery's messages that reach the screen (coach.js), marked here for the string tables. */
 const COACH_MESSAGES = Object.freeze([N_("The workout could not be loaded from the server.")]);

@@ -44,7 +44,6 @@ export default {
   "The RetroWalk server cannot be reached.": "Der RetroWalk-Server ist nicht erreichbar.",
   "The server answered {status}.": "Der Server antwortete mit {status}.",
   "This session needs the server once; after that it plays offline too.": "Diese Einheit braucht einmal den Server; danach läuft sie auch offline.",
-  "This workout does not exist (any more).": "Dieses Training gibt es nicht (mehr).",
   "Try again when you are connected.": "Versuch es nochmal, wenn du verbunden bist.",
   "Up next · {programme}": "Als Nächstes · {programme}",
   "Walk this session": "Diese Einheit gehen",

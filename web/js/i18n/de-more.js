@@ -195,6 +195,7 @@ export default {
   "This week:": "Diese Woche:",
   "This week: {start} to {end}.": "Diese Woche: {start} bis {end}",
   "This workout could not be loaded on this phone. Try again when you are connected.": "Dieses Training konnte auf diesem Handy nicht geladen werden. Versuch es nochmal, wenn du verbunden bist.",
+  "This workout does not exist (any more).": "Dieses Training gibt es nicht (mehr).",
   "This workout needs a connection the first time you play it; afterwards it plays offline too.": "Dieses Training braucht beim ersten Mal eine Verbindung; danach läuft es auch offline.",
   "Time remaining": "Restzeit",
   "Tip: add RetroWalk to your home screen to open it like an app, even offline.": "Tipp: Füge RetroWalk zum Home-Bildschirm hinzu, um es wie eine App zu öffnen, auch offline.",

@@ -44,7 +44,6 @@ export default {
   "The RetroWalk server cannot be reached.": "No se puede contactar con el servidor de RetroWalk.",
   "The server answered {status}.": "El servidor respondió {status}.",
   "This session needs the server once; after that it plays offline too.": "Esta sesión necesita el servidor una vez; después funciona también sin conexión.",
-  "This workout does not exist (any more).": "Este entrenamiento no existe (o ya no existe).",
   "Try again when you are connected.": "Inténtalo de nuevo cuando tengas conexión.",
   "Up next · {programme}": "A continuación · {programme}",
   "Walk this session": "Hacer esta sesión",

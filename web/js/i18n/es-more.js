@@ -195,6 +195,7 @@ export default {
   "This week:": "Esta semana:",
   "This week: {start} to {end}.": "Esta semana: del {start} al {end}.",
   "This workout could not be loaded on this phone. Try again when you are connected.": "No se pudo cargar este entrenamiento en este móvil. Inténtalo de nuevo cuando tengas conexión.",
+  "This workout does not exist (any more).": "Este entrenamiento no existe (o ya no existe).",
   "This workout needs a connection the first time you play it; afterwards it plays offline too.": "Este entrenamiento necesita conexión la primera vez; después funciona también sin conexión.",
   "Time remaining": "Tiempo restante",
   "Tip: add RetroWalk to your home screen to open it like an app, even offline.": "Consejo: añade RetroWalk a tu pantalla de inicio para abrirlo como una app, incluso sin conexión.",

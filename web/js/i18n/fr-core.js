@@ -44,7 +44,6 @@ export default {
   "The RetroWalk server cannot be reached.": "Le serveur RetroWalk est injoignable.",
   "The server answered {status}.": "Le serveur a répondu {status}.",
   "This session needs the server once; after that it plays offline too.": "Cette séance a besoin du serveur une fois ; ensuite, elle marche aussi hors ligne.",
-  "This workout does not exist (any more).": "Cet entraînement n’existe pas (ou plus).",
   "Try again when you are connected.": "Réessaie quand tu seras connecté.",
   "Up next · {programme}": "À suivre · {programme}",
   "Walk this session": "Faire cette séance",

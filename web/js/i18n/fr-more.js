@@ -195,6 +195,7 @@ export default {
   "This week:": "Cette semaine :",
   "This week: {start} to {end}.": "Cette semaine : du {start} au {end}",
   "This workout could not be loaded on this phone. Try again when you are connected.": "Impossible de charger cet entraînement sur ce téléphone. Réessaie quand tu seras connecté.",
+  "This workout does not exist (any more).": "Cet entraînement n’existe pas (ou plus).",
   "This workout needs a connection the first time you play it; afterwards it plays offline too.": "Cet entraînement a besoin d’une connexion la première fois ; ensuite, il marche aussi hors ligne.",
   "Time remaining": "Temps restant",
   "Tip: add RetroWalk to your home screen to open it like an app, even offline.": "Astuce : ajoute RetroWalk à ton écran d’accueil pour l’ouvrir comme une app, même hors ligne.",

@@ -132,6 +132,23 @@ def server(tmp_path_factory, shared_audio_cache):
     running.kill()
 
 
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory, shared_audio_cache):
+    """The app in this process, reached through `requests` at its own URL: for tests of the HTTP API only.
+
+    Configured as `retrowalk serve --offline` configures its worker. Modules whose tests need
+    no socket and no process of their own point their `server` fixture here.
+    """
+    from server import create_app
+    from wsgi_support import InProcessServer, route_requests_to
+
+    data_dir = tmp_path_factory.mktemp("app-data")
+    app = create_app({"DATA_DIR": str(data_dir), "AUDIO_CACHE": str(shared_audio_cache), "GTTS_ENABLED": False})
+    undo = route_requests_to(app)
+    yield InProcessServer(app, data_dir, shared_audio_cache)
+    undo()
+
+
 @pytest.fixture
 def fresh_server(tmp_path, shared_audio_cache):
     """A server of the test's own (empty database) that the test may stop and restart."""

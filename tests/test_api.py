@@ -1,10 +1,17 @@
-"""The HTTP API against a real server on 127.0.0.1 with a real SQLite file."""
+"""The HTTP API through requests, served by the app in this process (tests/wsgi_support.py), with a real SQLite file."""
 
 import shutil
 import subprocess
 
 import pytest
 import requests
+
+
+@pytest.fixture(scope="module")
+def server(app_server):
+    """The app in this process: the HTTP API needs no socket and no process of its own."""
+    return app_server
+
 
 GOOD_PLAN = {
     "name": "Lunch walk",

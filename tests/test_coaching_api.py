@@ -1,4 +1,4 @@
-"""Coaching API against a real server: settings, programmes and progress, weekly stats, CSV history.
+"""Coaching API in this process: settings, programmes and progress, weekly stats, CSV history.
 
 History is made two ways. Where the server's clock allows it, by running real workouts
 (POST /api/sessions, then the websocket). Walks in past weeks cannot be run (the server's
@@ -16,6 +16,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from websockets.sync.client import connect
+
+
+@pytest.fixture(scope="module")
+def server(app_server):
+    """The app in this process (tests/wsgi_support.py): HTTP only; the real workouts run on `fast_server`, a real server."""
+    return app_server
+
 
 TIMEOUT = 10
 # A short cue lead lets a test skip through a programme session in a few seconds.

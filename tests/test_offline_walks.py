@@ -1,7 +1,7 @@
 """PUT /api/sessions/offline/<walk_id>: walks played without the server count once they are uploaded.
 
-Against a real server and SQLite file; each upload's summary is checked against the walk clock
-(server/walkclock.py) replaying the same log, so a walk counts exactly as its log says.
+Through requests to the app in this process and a real SQLite file; each upload's summary is
+checked against the walk clock (server/walkclock.py) replaying the same log, so a walk counts exactly as its log says.
 """
 
 from __future__ import annotations
@@ -14,6 +14,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server import walkclock as wc
+
+
+@pytest.fixture(scope="module")
+def server(app_server):
+    """The app in this process (tests/wsgi_support.py): an upload needs no socket and no process of its own."""
+    return app_server
+
 
 THREE_FIVES = [{"kind": "forward", "seconds": 5}, {"kind": "reverse", "seconds": 5}, {"kind": "forward", "seconds": 5}]
 STARTS = [0, 5_000, 10_000, 15_000]

@@ -1,10 +1,17 @@
-"""POST /api/sessions, GET /api/sessions/<id> and GET /api/history against a real server."""
+"""POST /api/sessions, GET /api/sessions/<id> and GET /api/history through requests, served in this process."""
 
 from __future__ import annotations
 
 import sqlite3
 
 import pytest
+
+
+@pytest.fixture(scope="module")
+def server(app_server):
+    """The app in this process (tests/wsgi_support.py): these routes need no socket and no process of their own."""
+    return app_server
+
 
 THREE_FIVES = [{"kind": "forward", "seconds": 5}, {"kind": "reverse", "seconds": 5, "speed_mph": 1.5}, {"kind": "forward", "seconds": 5}]
 

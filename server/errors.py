@@ -75,8 +75,10 @@ def http_error(exc: HTTPException):
 
 
 def refused(exc: Refusal):
-    """Anything the server will not do as asked: its status, code, sentence and extra fields."""
-    return error_response(exc.status, exc.code, exc.message, **exc.extra)
+    """Anything the server will not do as asked: its status, code, sentence, extra fields and headers."""
+    response = error_response(exc.status, exc.code, exc.message, **exc.extra)
+    response.headers.update(exc.headers)
+    return response
 
 
 def voice_unavailable(exc: VoiceUnavailable):
@@ -95,8 +97,8 @@ def unexpected(exc: Exception):
     return error_response(INTERNAL_ERROR, "internal", "Something went wrong on the server; please try again.")
 
 
-# Every error the HTTP API answers, by type (Flask picks the most specific); rate limits are
-# answered by server/ratelimit.py, which registers its own handler with its Retry-After.
+# Every error the HTTP API answers, by type (Flask picks the most specific): a rate limit
+# (server/ratelimit.py) is a Refusal too, its Retry-After among its headers.
 HTTP_HANDLERS = (
     (HTTPException, http_error),
     (Refusal, refused),

@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 from flask import Flask, current_app, g, request
 
-from .errors import error_response
+from .errors import refused_on_socket
+from .refusals import TOO_MANY_REQUESTS, Refusal
 from .security import address_in, parse_networks
 
 SECONDS_PER_MINUTE = 60.0
@@ -50,22 +51,26 @@ DEFAULT_RATE_LIMITS: dict[str, dict[str, list[float]]] = {
 }
 
 
-class RateLimited(Exception):
-    """A client over one of its limits; `retry_after` is the seconds until it may try again."""
+class RateLimited(Refusal):
+    """A client over one of its limits (a 429 `rate_limited`); `retry_after` is the seconds until it may try again."""
+
+    status = TOO_MANY_REQUESTS
 
     def __init__(self, rule: str, scope: str, retry_after: float):
-        """Remember which limit was hit and how long to wait."""
-        super().__init__(f"{rule} limit per {scope}")
+        """Remember which limit was hit and how long to wait, and say so (the wait also as `retry_after`)."""
         self.rule, self.scope, self.retry_after = rule, scope, retry_after
+        message = f"Too many requests; please try again in {self.retry_after_s} s."
+        super().__init__(RATE_LIMITED, message, retry_after=self.retry_after_s)
 
     @property
     def retry_after_s(self) -> int:
         """Whole seconds to wait (at least one), as Retry-After wants them."""
         return max(1, math.ceil(self.retry_after))
 
-    def message(self) -> str:
-        """A sentence for the walker."""
-        return f"Too many requests; please try again in {self.retry_after_s} s."
+    @property
+    def headers(self) -> dict[str, str]:
+        """Retry-After, in whole seconds."""
+        return {"Retry-After": str(self.retry_after_s)}
 
 
 @dataclass
@@ -194,17 +199,10 @@ def control_throttle(device: str | None, address: str | None) -> Callable[[], di
         try:
             limits.hit("control", device=device, address=address)
         except RateLimited as limited:
-            return {"type": "error", "error": RATE_LIMITED, "message": limited.message(), "retry_after": limited.retry_after_s}
+            return refused_on_socket(limited)
         return None
 
     return throttle
-
-
-def rate_limited(exc: RateLimited):
-    """429 in the one error shape, with Retry-After."""
-    response = error_response(429, RATE_LIMITED, exc.message(), retry_after=exc.retry_after_s)
-    response.headers["Retry-After"] = str(exc.retry_after_s)
-    return response
 
 
 def merged_limits(overrides: dict[str, Any] | None) -> dict[str, dict[str, list[float]]]:
@@ -229,11 +227,10 @@ def _scheduler_overdue(app: Flask) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Install the yielding middleware, the limiter (from config) and its request hook and error handler."""
+    """Install the yielding middleware, the limiter (from config) and its request hook (errors.py answers its 429)."""
     limits = merged_limits(app.config.get("RATE_LIMITS"))
     app.extensions["limiter"] = Limiter(
         limits, exempt=app.config["RATE_LIMIT_EXEMPT"], enabled=bool(app.config["RATE_LIMITS_ENABLED"])
     )
     app.wsgi_app = YieldingApp(app.wsgi_app, lambda: _scheduler_overdue(app))
     app.before_request(limit_request)
-    app.register_error_handler(RateLimited, rate_limited)

@@ -15,6 +15,7 @@ BAD_REQUEST = 400
 FORBIDDEN = 403
 NOT_FOUND = 404
 CONFLICT = 409
+TOO_MANY_REQUESTS = 429
 
 
 class Refusal(Exception):
@@ -33,6 +34,11 @@ class Refusal(Exception):
         if status is not None:
             self.status = status
         self.extra = extra
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the answer (a rate limit's Retry-After); none by default."""
+        return {}
 
     def to_dict(self) -> dict[str, Any]:
         """The one error shape: code, sentence and any extra fields."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlite_utils import Database
 
-from .errors import error_response
+from .refusals import CONFLICT, Refusal
 from .sessions import store
 
 # Sessions ready but never started one device keeps: the phone makes one each time it opens a
@@ -38,33 +38,34 @@ def setting(name: str) -> int:
     return int(current_app.config.get(name, globals()[name]))
 
 
-def session_room_problem(db: Database, device_id: str, watched) -> object | None:
-    """None when this device may create another session (old unwatched ready ones forgotten to make room), else a 409."""
+def ensure_session_room(db: Database, device_id: str, watched) -> None:
+    """Make room for one more session of this device (old unwatched ready ones are forgotten), else refuse with a 409."""
     ready, live, total = store.session_counts(db, device_id)
     max_live, max_total = setting("MAX_LIVE_SESSIONS_PER_DEVICE"), setting("MAX_SESSIONS_PER_DEVICE")
     if live >= max_live:
-        return error_response(
-            409, "too_many_live_sessions",
+        raise Refusal(
+            "too_many_live_sessions",
             f"This device has {live} workouts running or paused (at most {max_live}); stop one first.",
+            status=CONFLICT,
         )
     excess = ready - setting("MAX_READY_SESSIONS_PER_DEVICE") + 1
     if excess > 0:
         forget = [session_id for session_id in store.ready_session_ids(db, device_id) if not watched(session_id)][:excess]
         store.forget_ready_sessions(db, forget)
         total -= len(forget)
-    return _full(total, max_total)
+    _refuse_when_full(total, max_total)
 
 
-def history_room_problem(db: Database, device_id: str):
-    """None when this device may store another (finished) session, such as a walk played offline, else a 409."""
-    return _full(store.session_count(db, device_id), setting("MAX_SESSIONS_PER_DEVICE"))
+def ensure_history_room(db: Database, device_id: str) -> None:
+    """Refuse with a 409 unless this device may store another (finished) session, such as a walk played offline."""
+    _refuse_when_full(store.session_count(db, device_id), setting("MAX_SESSIONS_PER_DEVICE"))
 
 
-def _full(total: int, max_total: int):
-    """The 409 for a device whose sessions have reached the bound, else None."""
+def _refuse_when_full(total: int, max_total: int) -> None:
+    """The 409 for a device whose sessions have reached the bound."""
     if total >= max_total:
-        return error_response(
-            409, "too_many_sessions",
+        raise Refusal(
+            "too_many_sessions",
             f"This device keeps at most {max_total} sessions; delete old walks from your history to make room.",
+            status=CONFLICT,
         )
-    return None

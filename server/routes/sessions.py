@@ -118,9 +118,7 @@ def create_session():
     plan = get_plan(body.get("plan_id"), device_id)
     options = resolve_cue_options(body.get("options"), device_id)
     hub = current_app.extensions["live"]
-    refused = limits.session_room_problem(get_db(), device_id, lambda session_id: hub.socket_count(session_id) > 0)
-    if refused is not None:
-        return refused
+    limits.ensure_session_room(get_db(), device_id, lambda session_id: hub.socket_count(session_id) > 0)
     texts = needed_phrases(plan.segments, options) + confirmation_texts(options.lang)
     renditions = current_app.extensions["audio_cache"].ensure(texts, options.lang)
     spoken_ms = {text: rendition.spoken_ms for text, rendition in renditions.items()}
@@ -192,9 +190,7 @@ def upload_offline_walk(walk_id: str):
     stored = offline_session_id(get_db(), device_id, walk_id)
     if stored is not None:
         return _session_view(stored, device_id), 200
-    refused = limits.history_room_problem(get_db(), device_id)
-    if refused is not None:
-        return refused
+    limits.ensure_history_room(get_db(), device_id)
     body = request_json()
     now = now_ms()
     hub: LiveHub = current_app.extensions["live"]

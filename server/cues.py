@@ -40,7 +40,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 
 from . import phrases
 from .numbers import is_whole_number
-from .plans import SEGMENT_KINDS, Segment
+from .plans import Segment
 from .refusals import Refusal
 
 COUNTDOWN_CHOICES = (0, 3, 5, 10)
@@ -94,23 +94,19 @@ CUE_OPTION_FIELDS = ("countdown", "halfway", "time_remaining", "lang", "units")
 
 def cue_option_problem(name: str, value: Any) -> str | None:
     """Why `value` cannot be the cue option `name`, as a sentence, else None: the one rule for settings and sessions."""
-    if name == "countdown":
-        if not is_whole_number(value) or value not in COUNTDOWN_CHOICES:
-            return f"Countdown must be one of {', '.join(map(str, COUNTDOWN_CHOICES))} seconds."
-    elif name in ("halfway", "time_remaining"):
-        if not isinstance(value, bool):
-            return f"{name} must be true or false."
-    elif name == "lang":
-        if not isinstance(value, str) or value not in phrases.LANGUAGES:
-            return f"The voice language must be one of {', '.join(phrases.LANGUAGES)}."
-    elif name == "units":
-        if not isinstance(value, str) or value not in phrases.UNITS:
-            return "Units must be " + " or ".join(f'"{units}"' for units in phrases.UNITS) + "."
+    if name == "countdown" and not (is_whole_number(value) and value in COUNTDOWN_CHOICES):
+        return f"Countdown must be one of {', '.join(map(str, COUNTDOWN_CHOICES))} seconds."
+    if name in ("halfway", "time_remaining") and not isinstance(value, bool):
+        return f"{name} must be true or false."
+    if name == "lang" and not (isinstance(value, str) and value in phrases.LANGUAGES):
+        return f"The voice language must be one of {', '.join(phrases.LANGUAGES)}."
+    if name == "units" and not (isinstance(value, str) and value in phrases.UNITS):
+        return "Units must be " + " or ".join(f'"{units}"' for units in phrases.UNITS) + "."
     return None
 
 
 def parse_cue_options(raw: Any, defaults: CueOptions) -> CueOptions:
-    """A request's cue options over `defaults` (the device's settings), or CueOptionsInvalid; absent means the defaults."""
+    """A request's cue options over `defaults` (the device's settings), or CueOptionsInvalid; None: the defaults."""
     if raw is None:
         return defaults
     if not isinstance(raw, dict):

@@ -15,7 +15,15 @@ from werkzeug.exceptions import HTTPException
 from .refusals import BadInput, NotFound, Refusal
 from .voice import VoiceUnavailable
 
-__all__ = ["BadInput", "NotFound", "Refusal", "error_response", "refused_on_socket", "register_error_handlers", "socket_error"]
+__all__ = [
+    "BadInput",
+    "NotFound",
+    "Refusal",
+    "error_response",
+    "refused_on_socket",
+    "register_error_handlers",
+    "socket_error",
+]
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +44,9 @@ STORAGE_MESSAGE = "The server cannot save right now (its storage is unavailable)
 def is_storage_fault(exc: BaseException) -> bool:
     """Whether an error is the database refusing to store (not a bug in the request or the code)."""
     code = getattr(exc, "sqlite_errorcode", None)
-    return isinstance(exc, sqlite3.Error) and code is not None and code & SQLITE_PRIMARY_CODE_MASK in STORAGE_FAULT_CODES
+    if not isinstance(exc, sqlite3.Error) or code is None:
+        return False
+    return code & SQLITE_PRIMARY_CODE_MASK in STORAGE_FAULT_CODES
 
 
 def error_response(status: int, error: str, message: str, **extra):
@@ -87,7 +97,7 @@ def voice_unavailable(exc: VoiceUnavailable):
 
 
 def unexpected(exc: Exception):
-    """A storage fault: 503 and one log line; anything else is a bug, logged in full, a plain sentence for the walker."""
+    """A storage fault is a 503 and one log line; anything else is a bug, logged in full and told plainly."""
     if is_storage_fault(exc):
         log.warning("Storage unavailable: %s", exc)
         response = error_response(SERVICE_UNAVAILABLE, STORAGE_UNAVAILABLE, STORAGE_MESSAGE)

@@ -39,7 +39,7 @@ def setting(name: str) -> int:
 
 
 def ensure_session_room(db: Database, device_id: str, watched) -> None:
-    """Make room for one more session of this device (old unwatched ready ones are forgotten), else refuse with a 409."""
+    """Make room for one more session of this device (old unwatched ready ones go), else refuse with a 409."""
     ready, live, total = store.session_counts(db, device_id)
     max_live, max_total = setting("MAX_LIVE_SESSIONS_PER_DEVICE"), setting("MAX_SESSIONS_PER_DEVICE")
     if live >= max_live:

@@ -121,7 +121,9 @@ PLAN_INPUT = {
 
 PLAN = {
     "type": "object",
-    "required": ["id", "name", "description", "builtin", "segments", "total_seconds", "backward_seconds", "reverse_seconds"],
+    "required": [
+        "id", "name", "description", "builtin", "segments", "total_seconds", "backward_seconds", "reverse_seconds",
+    ],
     "properties": {
         "id": {"type": "string"},
         "name": {"type": "string"},
@@ -130,7 +132,9 @@ PLAN = {
         "segments": {"type": "array", "items": ref("Segment")},
         "total_seconds": {"type": "integer", "minimum": 0},
         "backward_seconds": {"type": "integer", "minimum": 0, "description": "Seconds walked backward."},
-        "reverse_seconds": {"type": "integer", "minimum": 0, "description": "The older name of backward_seconds, kept as an alias."},
+        "reverse_seconds": {
+            "type": "integer", "minimum": 0, "description": "The older name of backward_seconds, kept as an alias.",
+        },
     },
 }
 

@@ -162,7 +162,8 @@ def _session_view(session_id: str, device_id: str) -> dict:
         log.warning("no confirmations for session %s: the audio cache cannot answer", session_id, exc_info=True)
         spoken = None
     start_lead_ms = current_app.extensions["live"].start_lead_ms
-    return {**session.describe(now), "start_lead_ms": start_lead_ms, "timeline": session.timeline, "confirmations": spoken}
+    described = session.describe(now)
+    return {**described, "start_lead_ms": start_lead_ms, "timeline": session.timeline, "confirmations": spoken}
 
 
 @bp.get("/api/sessions/<session_id>")
@@ -183,7 +184,7 @@ def delete_session(session_id: str):
 
 @bp.put("/api/sessions/offline/<walk_id>")
 def upload_offline_walk(walk_id: str):
-    """A walk played without the server, from its event log: stored once per device (201), a retry gets it again (200)."""
+    """A walk played without the server, from its event log: stored once per device (201), a retry gets it (200)."""
     device_id = current_device()
     if not offline.valid_walk_id(walk_id):
         raise Refusal("invalid_walk_id", "A walk id is 8 to 64 letters, digits, _ or -.")

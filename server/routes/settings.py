@@ -7,7 +7,7 @@ and writes the `settings` table (one JSON row per device) and answers GET/PUT /a
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Blueprint, request
 

@@ -50,7 +50,8 @@ def stats_week():
     targets = progress_targets(device_id, settings)
     week = stats.week_summary(device_walks(device_id), zone, now_ms(), settings.weight_kg, targets)
     lang = display_lang(settings)
-    # The two definitions, like the calorie note (which quotes the Compendium's speed), in the walker's language and units.
+    # The two definitions, like the calorie note (which quotes the Compendium's speed), in the walker's
+    # language and units.
     definitions = targets.definitions(
         lambda english: pattern(english, lang),
         localize_text(targets.programme, settings.units, lang) if targets.programme else None,

@@ -147,6 +147,30 @@ def app_server(tmp_path_factory, shared_audio_cache):
     undo = route_requests_to(app)
     yield InProcessServer(app, data_dir, shared_audio_cache)
     undo()
+    app.extensions["live"].stop()
+
+
+@pytest.fixture
+def app_server_of_its_own(tmp_path, shared_audio_cache):
+    """A factory of apps in this process on an empty database, each at its own URL (config overrides as keywords)."""
+    from server import create_app
+    from wsgi_support import InProcessServer, route_requests_to
+
+    made = []
+
+    def make(**config) -> InProcessServer:
+        data_dir = tmp_path / f"app-data-{len(made)}"
+        app = create_app({
+            "DATA_DIR": str(data_dir), "AUDIO_CACHE": str(shared_audio_cache), "GTTS_ENABLED": False, **config,
+        })
+        url = f"http://app-{len(made)}.retrowalk.test"
+        made.append((app, route_requests_to(app, url)))
+        return InProcessServer(app, data_dir, shared_audio_cache, url)
+
+    yield make
+    for app, undo in made:
+        undo()
+        app.extensions["live"].stop()  # its cue scheduler, if a walk started it
 
 
 @pytest.fixture

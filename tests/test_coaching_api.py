@@ -1,8 +1,8 @@
 """Coaching API in this process: settings, programmes and progress, weekly stats, CSV history.
 
-History is made two ways. Where the server's clock allows it, by running real workouts
-(POST /api/sessions, then the websocket). Walks in past weeks cannot be run (the server's
-clock is the real one), so `seed_finished_session` writes finished sessions, shaped as
+History is made two ways. This week's, by running real walks (POST /api/sessions, then the
+controls a socket sends, on the hub of an app whose clock the test moves: `run_workout`). Walks in
+past weeks are not run, so `seed_finished_session` writes finished sessions, shaped as
 server/sessions/store.py writes them, straight into the server's SQLite file.
 """
 
@@ -15,18 +15,23 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from websockets.sync.client import connect
+
+from server import clock as server_clock
+from server.sessions.model import ControlRefused
 
 
 @pytest.fixture(scope="module")
 def server(app_server):
-    """The app in this process (tests/wsgi_support.py): HTTP only; the real workouts run on `fast_server`, a real server."""
+    """The app in this process (tests/wsgi_support.py): HTTP only; walks run on `fast_server`'s hand clock."""
     return app_server
 
 
 TIMEOUT = 10
-# A short cue lead lets a test skip through a programme session in a few seconds.
-FAST_LEAD_MS = 200
+# A walk on the hand clock: the scheduler ticks every 100 ms of walk time, a skip is tapped every
+# 600 ms (after the 500 ms start lead), and no walk is run past two hours.
+TICK_MS = 100
+SKIP_EVERY_MS = 600
+WALK_LIMIT_MS = 2 * 3600 * 1000
 # The cue gap (server/cues.py GAP_MS) and less than any switch phrase lasts ("Cambia a reversa, un minuto.").
 GAP_MS = 150
 MIN_SWITCH_SPOKEN_MS = 500
@@ -79,38 +84,76 @@ def reverse_walk(server, device, started_at, minutes=20, mph=3.5, **kwargs):
     seed_finished_session(server, device, started_at=started_at, segments=segments, walked=[minutes * 60], **kwargs)
 
 
-def run_workout(server, device, plan_id, *, stop_after_s=None, lead_ms=FAST_LEAD_MS):
-    """Run a real workout through the websocket: to its end (skipping each segment), or stopped early."""
-    created = device.post(server.url + "/api/sessions", json={"plan_id": plan_id}, timeout=60)
+class HandClock:
+    """The app's clock (server/clock.py), moved by the test: a walk runs to its end without waiting for it."""
+
+    def __init__(self):
+        self.now = now_ms()
+
+    def time(self) -> float:
+        """Seconds since the epoch, as time.time() gives them."""
+        return self.now / 1000
+
+
+class WalkWatcher:
+    """A socket as the hub sees one (server/sessions/messages.py Watcher): keeps what it is sent."""
+
+    def __init__(self):
+        self.messages: list[dict] = []
+
+    def deliver(self, text: str, not_after: int | None = None) -> bool:
+        """Keep the message; the socket never closes."""
+        self.messages.append(json.loads(text))
+        return True
+
+    def finished(self) -> dict | None:
+        """The `finished` message, once the walk has ended."""
+        return next((m for m in self.messages if m["type"] == "finished"), None)
+
+
+def run_workout(server, device, plan_id, *, stop_after_s=None):
+    """Run a real walk on the app's hub and its scheduler, on the hand clock: to its end (skipping
+    each segment, as a walker's taps do), or stopped after `stop_after_s` of walk time.
+
+    The walk is created over HTTP and controlled as the socket controls it (hub.control); the
+    socket itself is tested against a real server in test_ws.py.
+    """
+    created = device.post(server.url + "/api/sessions", json={"plan_id": plan_id}, timeout=TIMEOUT)
     assert created.status_code == 201, created.text
-    session = created.json()
-    cookie = f"rw_device={device.cookies['rw_device']}"
-    with connect(server.ws_url + session["ws"], additional_headers={"Cookie": cookie}, open_timeout=TIMEOUT) as ws:
-        ws.send(json.dumps({"type": "start"}))
-        started = time.monotonic()
-        deadline = started + 60
-        next_control = started + 2 * lead_ms / 1000
-        while time.monotonic() < deadline:
-            if time.monotonic() >= next_control:
-                if stop_after_s is None:
-                    ws.send(json.dumps({"type": "skip"}))  # refused while a segment is ending: fine
-                    next_control = time.monotonic() + 1.5 * lead_ms / 1000
-                elif time.monotonic() - started >= stop_after_s:
-                    ws.send(json.dumps({"type": "stop"}))
-                    next_control = deadline
-            try:
-                message = json.loads(ws.recv(timeout=0.05))
-            except TimeoutError:
-                continue
-            if message["type"] == "finished":
-                return message["summary"]
-    raise AssertionError("the workout did not finish")
+    session_id = created.json()["id"]
+    hub, clock = server.app.extensions["live"], server.clock
+    watcher = WalkWatcher()
+    hub.attach(session_id, watcher)
+    hub.control(session_id, "start")
+    started = clock.now
+    deadline = started + WALK_LIMIT_MS
+    while clock.now < deadline and not watcher.finished():
+        clock.now += TICK_MS
+        hub.tick()
+        walked_s = (clock.now - started) / 1000
+        try:
+            if stop_after_s is None and (clock.now - started) % SKIP_EVERY_MS == 0:
+                hub.control(session_id, "skip")
+            elif stop_after_s is not None and walked_s >= stop_after_s:
+                hub.control(session_id, "stop")
+        except ControlRefused:
+            pass  # a skip while a segment is ending, a control after the walk ended: as a phone is told
+    hub.detach(session_id, watcher)
+    assert watcher.finished(), "the workout did not finish"
+    return watcher.finished()["summary"]
 
 
 @pytest.fixture
-def fast_server(fresh_server):
-    """A server of the test's own whose cue and start leads are short, so workouts can be skipped through quickly."""
-    return fresh_server(env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)})
+def fast_server(app_server_of_its_own, monkeypatch):
+    """An app of the test's own on a hand clock, so workouts are walked in no real time.
+
+    Every time the server reads (walks, programme starts, stats' "this week") comes from
+    server/clock.py, so the whole app, hub and routes alike, keeps one time: the hand clock's.
+    """
+    server = app_server_of_its_own()
+    server.clock = HandClock()
+    monkeypatch.setattr(server_clock, "time", server.clock)
+    return server
 
 
 # ---- settings ------------------------------------------------------------------------------

@@ -69,12 +69,11 @@ class WSGIAdapter(BaseAdapter):
 class InProcessServer:
     """What the HTTP API tests use of a RunningServer (url, folders, client()), served in this process."""
 
-    url = BASE_URL
-
-    def __init__(self, app, data_dir: Path, audio_cache: Path):
+    def __init__(self, app, data_dir: Path, audio_cache: Path, url: str = BASE_URL):
         self.app = app
         self.data_dir = data_dir
         self.audio_cache = audio_cache
+        self.url = url
 
     def client(self) -> requests.Session:
         """A new device: a requests session that holds its own rw_device cookie."""
@@ -83,18 +82,28 @@ class InProcessServer:
         return session
 
 
-def route_requests_to(app):
-    """Send every request for BASE_URL to `app`; returns a function that undoes it."""
-    adapter = WSGIAdapter(app)
-    original = requests.Session.get_adapter
+# The apps requests are routed to, by URL prefix, and requests' own adapter lookup.
+ROUTES: dict[str, WSGIAdapter] = {}
+REQUESTS_GET_ADAPTER = requests.Session.get_adapter
 
-    def get_adapter(self, url):
-        """The app's adapter for its URL, requests' own for every other."""
-        return adapter if url.startswith(BASE_URL) else original(self, url)
 
+def get_adapter(self, url):
+    """The adapter of the app whose URL this is, requests' own for every other URL."""
+    for prefix, adapter in ROUTES.items():
+        if url.startswith(prefix):
+            return adapter
+    return REQUESTS_GET_ADAPTER(self, url)
+
+
+def route_requests_to(app, base_url: str = BASE_URL):
+    """Send every request for `base_url` to `app`; returns a function that undoes it."""
+    prefix = base_url.rstrip("/") + "/"
+    ROUTES[prefix] = WSGIAdapter(app)
     requests.Session.get_adapter = get_adapter
 
     def undo() -> None:
-        requests.Session.get_adapter = original
+        ROUTES.pop(prefix, None)
+        if not ROUTES:
+            requests.Session.get_adapter = REQUESTS_GET_ADAPTER
 
     return undo

@@ -25,7 +25,15 @@ from .db import close_db
 from .devices import current_device
 from .numbers import is_number
 from .outbox import LockedSocket, Outbox
-from .errors import STORAGE_MESSAGE, STORAGE_UNAVAILABLE, Refusal, error_response, is_storage_fault, refused_on_socket, socket_error
+from .errors import (
+    STORAGE_MESSAGE,
+    STORAGE_UNAVAILABLE,
+    Refusal,
+    error_response,
+    is_storage_fault,
+    refused_on_socket,
+    socket_error,
+)
 from .sessions.hub import LiveHub
 from .sessions.messages import encode
 from .sessions.model import SessionGone
@@ -89,10 +97,8 @@ def answer(hub: LiveHub, session_id: str, data: Any, max_bytes: int, throttle: C
             return limited
     try:
         hub.control(session_id, message["type"], message.get("at"))
-    except Refusal as refused:
+    except Refusal as refused:  # a control that does not apply, or a session that is gone
         return refused_on_socket(refused)
-    except SessionGone:
-        return socket_error("not_found", "This session no longer exists.")
     except Exception as exc:  # the change was not stored (a locked database, say): say so, keep the socket
         if is_storage_fault(exc):
             log.warning("Control %s of session %s not stored: %s", message["type"], session_id, exc)
@@ -189,8 +195,8 @@ def session_socket(ws, session_id: str):
             if outbox.stuck_for() > send_timeout_s:
                 log.warning("A send blocked over %.0f s: closing the socket", send_timeout_s)
                 outbox.abort()
-    except SessionGone:
-        outbox.deliver(encode(socket_error("not_found", "This session no longer exists.")))
+    except SessionGone as gone:
+        outbox.deliver(encode(refused_on_socket(gone)))
     finally:
         hub.detach(session_id, outbox)
         if not outbox.closed:

@@ -27,6 +27,7 @@ from .. import walkclock as wc
 from ..clock import MS_PER_S
 from ..cues import segment_starts_ms
 from ..plans import Segment
+from ..refusals import NotFound
 from ..track import track_fields
 from ..walkclock import FINISHED, LIVE_STATES, PAUSED, RUNNING
 
@@ -68,8 +69,13 @@ def event_time(at: int | None, now: int, last_at: int | None) -> int:
     return at
 
 
-class SessionGone(Exception):
-    """The session does not exist (or no longer does)."""
+class SessionGone(NotFound):
+    """The session does not exist (or no longer does): 404 `not_found` over HTTP, an `error` on the socket."""
+
+    def __init__(self, session_id: str):
+        """Which session is gone, and the sentence the phone is told."""
+        super().__init__("This session no longer exists.")
+        self.session_id = session_id
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,8 @@ from .plans import Plan, Segment, walk
 SECONDS_PER_MINUTE = 60
 MAX_BACKWARD_STEP_SECONDS = 2 * SECONDS_PER_MINUTE
 # Treadmill hints: under 2 mph at first, towards 2-3 mph later (trainers' advice).
-BEGINNER_MAX_REVERSE_MPH = 2.0
-MAX_REVERSE_MPH = 3.0
+BEGINNER_MAX_BACKWARD_MPH = 2.0
+MAX_BACKWARD_MPH = 3.0
 # Backward walking turns into running at 1.63 m/s (Hreljac et al. 2005): no backward hint
 # of a programme may reach it.
 WALK_RUN_TRANSITION_MPH = 3.6
@@ -228,7 +228,7 @@ class _Bouts:
 
     count: int
     minutes: float
-    reverse_mph: float
+    backward_mph: float
     forward_minutes: float
     forward_mph: float
     why: str
@@ -245,7 +245,7 @@ def _interval_workout(
     segments = [warmup]
     for bout in range(week.count):
         last = bout == week.count - 1
-        segments.append(walk("reverse", week.minutes, week.reverse_mph))
+        segments.append(walk("reverse", week.minutes, week.backward_mph))
         if rest_minutes:
             segments.append(walk("rest", rest_minutes))
         forward = last_forward_minutes if last and last_forward_minutes is not None else week.forward_minutes
@@ -320,7 +320,7 @@ def _first_steps() -> Programme:
 KNEE_WARMUP = walk("warmup", 2, 2.0)
 KNEE_COOLDOWN = walk("cooldown", 2, 2.0)
 # A hint only: the trials used each walker's comfortable speed, and did better at it.
-KNEE_REVERSE_MPH = 1.5
+KNEE_BACKWARD_MPH = 1.5
 KNEE_WEEKS = 6
 
 
@@ -328,12 +328,12 @@ def _knee_friendly() -> Programme:
     """Ten minutes of retro walking, three times a week, six weeks (Alghadir et al. 2019)."""
     split = (
         KNEE_WARMUP,
-        walk("reverse", 5, KNEE_REVERSE_MPH),
+        walk("reverse", 5, KNEE_BACKWARD_MPH),
         walk("rest", 0.5),
-        walk("reverse", 5, KNEE_REVERSE_MPH),
+        walk("reverse", 5, KNEE_BACKWARD_MPH),
         KNEE_COOLDOWN,
     )
-    whole = (KNEE_WARMUP, walk("reverse", 10, KNEE_REVERSE_MPH), KNEE_COOLDOWN)
+    whole = (KNEE_WARMUP, walk("reverse", 10, KNEE_BACKWARD_MPH), KNEE_COOLDOWN)
     weeks = [
         (split, "Ten minutes backward in two halves with a short rest: the dose that eased knee pain "
          "in trials. 1.5 mph is a hint; walk at the speed that feels comfortable.")

@@ -78,7 +78,7 @@ def seed_finished_session(server, device, *, started_at, segments, walked, ended
         db.close()
 
 
-def reverse_walk(server, device, started_at, minutes=20, mph=3.5, **kwargs):
+def backward_walk(server, device, started_at, minutes=20, mph=3.5, **kwargs):
     """Seed a completed walk of `minutes` backwards at `mph`."""
     segments = [{"kind": "reverse", "seconds": minutes * 60, "speed_mph": mph}]
     seed_finished_session(server, device, started_at=started_at, segments=segments, walked=[minutes * 60], **kwargs)
@@ -207,7 +207,7 @@ def test_a_body_that_is_not_json_is_a_400(device, server):
 def test_another_device_never_sees_my_settings_or_history(server):
     mine, theirs = server.client(), server.client()
     mine.put(server.url + "/api/settings", json={"units": "kmh", "weight_kg": 80}, timeout=TIMEOUT)
-    reverse_walk(server, mine, now_ms() - 60_000, plan_name="Mine only")
+    backward_walk(server, mine, now_ms() - 60_000, plan_name="Mine only")
     assert theirs.get(server.url + "/api/settings", timeout=TIMEOUT).json()["units"] == "mph"
     assert "Mine only" not in theirs.get(server.url + "/api/history.csv", timeout=TIMEOUT).text
     assert "Mine only" in mine.get(server.url + "/api/history.csv", timeout=TIMEOUT).text
@@ -313,7 +313,7 @@ def test_a_real_workout_moves_this_weeks_minutes(fast_server):
 
 def test_week_stats_shape_and_calories_as_a_range_once_a_weight_is_set(device, server):
     url = server.url + "/api/stats/week?tz=UTC"
-    reverse_walk(server, device, now_ms() - 60_000, minutes=20, mph=3.5)
+    backward_walk(server, device, now_ms() - 60_000, minutes=20, mph=3.5)
     week = device.get(url, timeout=TIMEOUT).json()
     assert week["minutes"] == 20 and week["backward_minutes"] == 20 and week["target_minutes"] == 150
     assert week["sessions"] == 1 and week["backward_goal_sessions"] == 1
@@ -372,7 +372,7 @@ def test_weeks_follow_the_walkers_time_zone(device, server):
     today = datetime.now(NEW_YORK).date()
     sunday = today - timedelta(days=(today.weekday() + 1) % 7 + 7)
     walk_at = datetime(sunday.year, sunday.month, sunday.day, 23, 30, tzinfo=NEW_YORK)
-    reverse_walk(server, device, int(walk_at.timestamp() * 1000), minutes=12)
+    backward_walk(server, device, int(walk_at.timestamp() * 1000), minutes=12)
 
     def week_of_walk(query):
         weeks = device.get(server.url + "/api/stats/weeks?weeks=4" + query, timeout=TIMEOUT).json()["weeks"]
@@ -394,7 +394,7 @@ def test_twelve_weeks_of_bars_a_point_per_session_and_the_streak(device, server)
         # Three sessions that count a week: on plan without a programme ("a few times a week").
         for day in (0, 2, 4):
             at = datetime(monday.year, monday.month, monday.day, 12, tzinfo=timezone.utc) + timedelta(days=day)
-            reverse_walk(server, device, int(at.timestamp() * 1000), minutes=10 + weeks_ago)
+            backward_walk(server, device, int(at.timestamp() * 1000), minutes=10 + weeks_ago)
     body = device.get(server.url + "/api/stats/weeks?tz=UTC", timeout=TIMEOUT).json()
     assert len(body["weeks"]) == 12 and body["target_minutes"] == 150
     assert body["weeks"][-1]["week_start"] == this_monday.isoformat()
@@ -424,8 +424,8 @@ def test_a_bad_time_zone_is_a_400_everywhere(device, server, path):
 def test_history_downloads_as_csv_with_proper_quoting(device, server):
     device.put(server.url + "/api/settings", json={"weight_kg": 70, "timezone": "America/New_York"}, timeout=TIMEOUT)
     started = now_ms() - 3 * DAY_MS
-    reverse_walk(server, device, started, minutes=20, plan_name='Hall, "slow" laps')
-    reverse_walk(server, device, started + DAY_MS, minutes=5, plan_name="=1+1", ended_by="stopped")
+    backward_walk(server, device, started, minutes=20, plan_name='Hall, "slow" laps')
+    backward_walk(server, device, started + DAY_MS, minutes=5, plan_name="=1+1", ended_by="stopped")
     response = device.get(server.url + "/api/history.csv", timeout=TIMEOUT)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/csv")
@@ -444,7 +444,7 @@ def test_a_finished_walk_has_its_own_minutes_and_calories(server):
     mine, theirs = server.client(), server.client()
     mine.put(server.url + "/api/settings", json={"weight_kg": 70}, timeout=TIMEOUT)
     started = now_ms() - 3_600_000
-    reverse_walk(server, mine, started, minutes=20, mph=3.5, plan_id="my-one")
+    backward_walk(server, mine, started, minutes=20, mph=3.5, plan_id="my-one")
     session_id = f"seed-{started}-my-one"
     walk = mine.get(f"{server.url}/api/stats/sessions/{session_id}?tz=UTC", timeout=TIMEOUT).json()
     assert (walk["minutes"], walk["backward_minutes"], walk["completed"]) == (20.0, 20.0, True)

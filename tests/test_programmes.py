@@ -15,9 +15,9 @@ from server.plans import (
 )
 from server.programmes import (
     BUILTIN_PLANS,
-    BEGINNER_MAX_REVERSE_MPH,
+    BEGINNER_MAX_BACKWARD_MPH,
     MAX_BACKWARD_STEP_SECONDS,
-    MAX_REVERSE_MPH,
+    MAX_BACKWARD_MPH,
     PLAN_ALIASES,
     PROGRAMMES,
     WALK_RUN_TRANSITION_MPH,
@@ -31,7 +31,7 @@ WEEKLY = [p for p in PROGRAMMES.values() if not p.repeats]
 MINUTE = 60
 
 
-def reverse_speeds(plan):
+def backward_speeds(plan):
     """The speed hints of a plan's backward segments."""
     return [s.speed_mph for s in plan.segments if s.kind == "reverse"]
 
@@ -77,9 +77,9 @@ def test_backward_minutes_never_drop_and_grow_by_a_small_step(programme):
 
 @pytest.mark.parametrize("programme", WEEKLY, ids=[p.id for p in WEEKLY])
 def test_backward_speed_hints_never_go_down(programme):
-    top_speeds = [max(reverse_speeds(s.plan)) for s in programme.workouts]
+    top_speeds = [max(backward_speeds(s.plan)) for s in programme.workouts]
     assert top_speeds == sorted(top_speeds)
-    assert all(speed <= MAX_REVERSE_MPH for speed in top_speeds)
+    assert all(speed <= MAX_BACKWARD_MPH for speed in top_speeds)
 
 
 def test_first_steps_grows_from_five_minutes_in_one_minute_bouts_to_ten_to_fifteen():
@@ -88,10 +88,10 @@ def test_first_steps_grows_from_five_minutes_in_one_minute_bouts_to_ten_to_fifte
     first, last = workouts[0].plan, workouts[-1].plan
     assert first.backward_seconds == 5 * MINUTE
     assert {s.seconds for s in first.segments if s.kind == "reverse"} == {MINUTE}
-    assert all(speed < BEGINNER_MAX_REVERSE_MPH for speed in reverse_speeds(first))
+    assert all(speed < BEGINNER_MAX_BACKWARD_MPH for speed in backward_speeds(first))
     assert 10 * MINUTE <= last.backward_seconds <= 15 * MINUTE
     assert min(s.seconds for s in last.segments if s.kind == "reverse") > MINUTE
-    assert all(2.0 <= speed <= 3.0 for speed in reverse_speeds(last))
+    assert all(2.0 <= speed <= 3.0 for speed in backward_speeds(last))
 
 
 def test_backward_bouts_sit_between_forward_walking_never_back_to_back():
@@ -112,7 +112,7 @@ def test_steady_balance_is_short_slow_bouts_with_a_rest_after_each():
     assert len(programme.workouts) == 10
     for workout in programme.workouts:
         segments = workout.plan.segments
-        assert all(speed <= 1.5 for speed in reverse_speeds(workout.plan))
+        assert all(speed <= 1.5 for speed in backward_speeds(workout.plan))
         assert all(s.seconds <= 2 * MINUTE for s in segments if s.kind == "reverse")
         for index, segment in enumerate(segments):
             if segment.kind == "reverse":
@@ -204,7 +204,7 @@ def test_no_backward_speed_hint_reaches_the_walk_to_run_transition():
     # Hreljac et al. 2005: walking backwards turns into running at about 1.63 m/s (3.6 mph).
     assert WALK_RUN_TRANSITION_MPH == pytest.approx(1.63 * 3600 / 1609.344, abs=0.05)
     for plan in BUILTIN_PLANS.values():
-        assert all(speed < WALK_RUN_TRANSITION_MPH for speed in reverse_speeds(plan)), plan.id
+        assert all(speed < WALK_RUN_TRANSITION_MPH for speed in backward_speeds(plan)), plan.id
 
 
 @pytest.mark.parametrize("programme", PROGRAMMES.values(), ids=list(PROGRAMMES))

@@ -7,7 +7,7 @@ import { loadStrings, t } from "../i18n.js";
 import { currentVisit, go, isCurrent, replaceWith, route } from "../router.js";
 import { currentSettings } from "../settings.js";
 import { app } from "./held.js";
-import { findPlan, missingPlan } from "./planlist.js";
+import { findPlan, forgetPlan, missingPlan, rememberPlan } from "./planlist.js";
 
 /** What a new plan starts from: a short beginner's walk to change (lengths and speeds in mph). */
 const STARTER_PLAN = {
@@ -75,6 +75,7 @@ async function editPlan(id, draft) {
     resume,
     onSave: async (body) => {
       const saved = id ? await updatePlan(id, body) : await createPlan(body);
+      rememberPlan(saved);
       done = true;
       toast(t("Saved “{name}”.", { name: saved.name }));
       replaceWith("#/", { focusPlan: saved.id });
@@ -89,6 +90,7 @@ async function editPlan(id, draft) {
         route();
         return;
       }
+      forgetPlan(id);
       done = true;
       replaceWith("#/");
       toast(t("Deleted “{name}”.", { name: plan.name }), { label: t("Undo"), run: () => restorePlan(plan) });
@@ -106,6 +108,7 @@ async function editPlan(id, draft) {
 async function restorePlan(plan) {
   try {
     const again = await createPlan({ name: plan.name, description: plan.description || "", segments: plan.segments });
+    rememberPlan(again);
     if (location.hash === "#/" || !location.hash) replaceWith("#/", { focusPlan: again.id });
     toast(t("“{name}” is back.", { name: again.name }));
   } catch (error) {
@@ -166,6 +169,7 @@ function offerPlan(renderIncoming, { plan, problems }, source) {
     plan, problems, source, units: currentSettings().units,
     onSave: async () => {
       const saved = await createPlan(plan);
+      rememberPlan(saved);
       toast(t("Saved “{name}” to your plans.", { name: saved.name }));
       replaceWith("#/", { focusPlan: saved.id });
     },

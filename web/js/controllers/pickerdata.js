@@ -51,6 +51,15 @@ export async function freshPickerData(shown) {
   return fresh;
 }
 
+/**
+ * Fetch the plans and programmes again for the picker's next first draw (their names, units and
+ * progress change with the settings).
+ * @returns {Promise<void>}
+ */
+export async function refreshRemembered() {
+  await Promise.allSettled([loadPlans(), getProgrammes().then(saveProgrammes)]);
+}
+
 /** Follow a programme from its first session, then show it offered at the top. */
 export async function followProgramme(programme) {
   try {

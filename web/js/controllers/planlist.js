@@ -37,6 +37,27 @@ export async function findPlan(id, fresh = false) {
 }
 
 /**
+ * Keep a plan just saved in the list held and remembered, where the server lists it (a new one
+ * last, a changed one in its place), so the picker's first draw already shows it.
+ * @param {object} plan the plan as the server answered it
+ */
+export function rememberPlan(plan) {
+  const plans = app.plans || lastPlans() || [];
+  const at = plans.findIndex((p) => p.id === plan.id);
+  app.plans = at < 0 ? [...plans, plan] : plans.map((p) => (p.id === plan.id ? plan : p));
+  savePlans(app.plans);
+}
+
+/**
+ * Drop a deleted plan from the list held and remembered, so the picker never draws it again.
+ * @param {string} id
+ */
+export function forgetPlan(id) {
+  app.plans = (app.plans || lastPlans() || []).filter((p) => p.id !== id);
+  savePlans(app.plans);
+}
+
+/**
  * Say a plan asked for by its address does not exist.
  * @param {HTMLElement} root
  */

@@ -23,6 +23,8 @@ export async function showSettings() {
     offline: navigator.onLine === false || Boolean(settings.fromCache),
     onChange: async (changes) => {
       const saved = await changeSettings(changes);
+      // The picker draws from the answers last fetched: plan names and units, and the programme followed, change with these.
+      if (["lang", "units", "programme"].some((name) => name in changes)) import("./pickerdata.js").then((data) => data.refreshRemembered());
       // A new language: every screen in it from now on, this one redrawn at once in it.
       if (changes.lang && changes.lang !== language()) {
         await useLanguage(saved.lang);

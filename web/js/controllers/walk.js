@@ -8,7 +8,7 @@ import { showOnlineStatus } from "../chrome.js";
 import { N_, loadStrings, t } from "../i18n.js";
 import { currentVisit, go, isCurrent, route } from "../router.js";
 import { changeSettings, currentSettings } from "../settings.js";
-import { activeWorkout, confirmSafety, safetyConfirmed, saveActive, saveSettingsCopy, savedTimeline } from "../store.js";
+import { activeWorkout, confirmSafety, safetyConfirmed, saveActive, saveProgrammes, saveSettingsCopy, savedTimeline } from "../store.js";
 import { app } from "./held.js";
 import { findPlan, missingPlan } from "./planlist.js";
 
@@ -173,6 +173,8 @@ export async function showSummary() {
   const sessionPlan = plan.alias_of || plan.id;
   if (plan.programme || plan.alias_of) {
     getProgrammes().then((all) => {
+      // The picker's next first draw shows the progress just made.
+      saveProgrammes(all);
       // What comes next only for the programme the walker follows: a Quick mix walked on its own offers nothing.
       const programme = all.programmes.find((p) => p.workouts.some((w) => w.plan_id === sessionPlan));
       view.next(programme?.following ? programme : null);

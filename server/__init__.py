@@ -65,7 +65,7 @@ DEFAULTS: dict[str, Any] = {
     "SCHEDULED_GC": False,
     # Seconds between copies of the database's write-ahead log into its file by a thread of its own
     # (server/db.py Checkpointer), so no commit does it with the worker stopped; `retrowalk serve`
-    # sets 2, other processes (0) leave it to SQLite.
+    # sets 5, other processes (0) leave it to SQLite.
     "WAL_CHECKPOINT_EVERY_S": 0,
     # Several instances behind a balancer that routes /ws/sessions/<id> by its first letters: this
     # instance's letters, put before each session id it makes (docs/scaling.md); empty for one.

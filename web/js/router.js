@@ -84,6 +84,18 @@ function takeParams() {
   return params;
 }
 
+/**
+ * An address part as it was before it was encoded; a malformed one (a hand-typed `%`) as it stands.
+ * @param {string} part
+ */
+function decodePart(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 /** Show the screen of the address now in the location bar. */
 export function route() {
   visits += 1;
@@ -103,7 +115,7 @@ export function route() {
     document.body.dataset.screen = "";
     onEnter();
     window.scrollTo(0, 0);
-    const parts = match.slice(1).map((part) => decodeURIComponent(part));
+    const parts = match.slice(1).map(decodePart);
     Promise.resolve(load())
       .then((controllers) => (isCurrent(visit) ? controllers[name](params, ...parts) : null))
       .then((screen) => {

@@ -39,6 +39,8 @@ export async function showPhonePanel() {
 export function registerServiceWorker(walking) {
   if (!("serviceWorker" in navigator)) return;
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((registration) => {
+    // A browser that blocks service workers (a policy, a test harness) may answer with no registration.
+    if (!registration) return;
     watchForUpdates(registration, {
       walking,
       // The offer's words are in the strings loaded with the later screens.

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import json
 import multiprocessing as mp
 import os
@@ -64,6 +65,8 @@ WARMUP_S = 30.0
 SAMPLE_EVERY_S = 5.0
 # How often each walker process checks its own event loop's lag (a late wake-up delays every cue it reads).
 LAG_PROBE_S = 0.02
+# A wake-up this late is kept with its time, to tell a short lead the walker's own delay explains.
+LAG_KEEP_MS = 20
 SETUP_TIMEOUT_S = 600
 WAIT_S = 30
 # A walker whose session could not be made (a 429, a hiccup) tries again after this long.
@@ -132,6 +135,11 @@ class Tally:
     # The first cue after a Start is due only START_LEAD_MS (500 ms) after it, the others a push lead (1.5 s): apart.
     first_min_lead_ms: int | None = None
     loop_lag_max_ms: float = 0.0  # the walkers' own event loop, late by this much at worst: it counts in their leads
+    # Each stretch the loop was blocked, as (woke at epoch s, blocked ms), and the cues read with a short lead (read at, lead ms).
+    loop_lags: list[tuple[float, float]] = field(default_factory=list)
+    short_cues: list[tuple[float, int]] = field(default_factory=list)
+    short: int = 0  # cues read with under TARGET_MIN_LEAD_MS of lead...
+    short_explained: int = 0  # ...of which the walker's own blocked loop took the rest
     http_statuses: Counter = field(default_factory=Counter)
     server_errors: int = 0  # 5xx statuses and `internal` socket errors
     socket_drops: int = 0  # an honest socket closed by the server before `finished`
@@ -150,12 +158,29 @@ class Tally:
         if lead_ms < 0:
             self.late += 1
         self.min_lead_ms = _least(self.min_lead_ms, lead_ms)
+        if lead_ms < TARGET_MIN_LEAD_MS:
+            self.short_cues.append((time.time(), lead_ms))
         if first:
             self.first_min_lead_ms = _least(self.first_min_lead_ms, lead_ms)
 
+    def client_delay_ms(self, read_at: float) -> float:
+        """How long a message read at `read_at` may have waited on this process's blocked loop (0 if it was not blocked)."""
+        # Stretches are kept in order and never overlap: the first to end after the read is the one.
+        index = bisect.bisect_left(self.loop_lags, (read_at, 0.0))
+        if index == len(self.loop_lags):
+            return 0.0
+        woke, lag_ms = self.loop_lags[index]
+        began = woke - lag_ms / 1000
+        return (read_at - began) * 1000 if began <= read_at else 0.0
+
+    def count_short(self) -> None:
+        """Count the short leads, and those this process's own delay explains (as bench_capacity does)."""
+        self.short = len(self.short_cues)
+        self.short_explained = sum(1 for read_at, lead in self.short_cues if lead + self.client_delay_ms(read_at) >= TARGET_MIN_LEAD_MS)
+
     def add(self, other: "Tally") -> None:
         """Add another process's figures to these."""
-        for name in ("workouts", "workouts_finished", "cues", "late", "unsent", "server_errors", "socket_drops"):
+        for name in ("workouts", "workouts_finished", "cues", "late", "unsent", "server_errors", "socket_drops", "short", "short_explained"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.min_lead_ms = _least(self.min_lead_ms, other.min_lead_ms)
         self.first_min_lead_ms = _least(self.first_min_lead_ms, other.first_min_lead_ms)
@@ -267,7 +292,10 @@ async def watch_loop_lag(deadline: float, tally: Tally) -> None:
     while time.time() < deadline:
         asked = time.monotonic()
         await asyncio.sleep(LAG_PROBE_S)
-        tally.loop_lag_max_ms = max(tally.loop_lag_max_ms, (time.monotonic() - asked - LAG_PROBE_S) * 1000)
+        lag_ms = (time.monotonic() - asked - LAG_PROBE_S) * 1000
+        tally.loop_lag_max_ms = max(tally.loop_lag_max_ms, lag_ms)
+        if lag_ms >= LAG_KEEP_MS:
+            tally.loop_lags.append((time.time(), lag_ms))
 
 
 def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: list[dict], ready, go, start_value, duration_s: float, results) -> None:
@@ -294,6 +322,8 @@ def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: l
         await probe
 
     asyncio.run(main())
+    tally.count_short()
+    tally.loop_lags, tally.short_cues = [], []  # counted: not sent back through the queue
     results.put((index, tally))
 
 
@@ -572,7 +602,8 @@ def report(f: dict) -> bool:
           f"{f['gc_pause_max_ms']} ms; cues it missed {f['server_missed']}, dropped late {f['server_dropped']}; "
           f"'Unhandled error' in its log: {f['unhandled_in_log']}; worker CPU {f['cpu_s']:.0f} s; machine load {f['load']:.1f} at the end")
     checkpoints = f["checkpoints"] or {}
-    print(f"Walkers' own event loop late by up to {honest.loop_lag_max_ms:.0f} ms (it counts in the leads they measure); "
+    print(f"Walkers' own event loop late by up to {honest.loop_lag_max_ms:.0f} ms (it counts in the leads they measure: "
+          f"of {honest.short:,} cues read with under {TARGET_MIN_LEAD_MS} ms, it explains {honest.short_explained:,}); "
           f"write-ahead log copied {checkpoints.get('runs', 0):,} times off the worker (longest {checkpoints.get('longest_ms', 0):.0f} ms, "
           f"failures {checkpoints.get('failures', 0)}); database {f['database_mb']:.1f} MB, log {f['wal_mb']:.1f} MB at the end")
     print(f"Attack: HTTP {dict(attack.http_statuses)}; " + "; ".join(f"{k}: {v:,}" for k, v in sorted(attack.hostile.items())))

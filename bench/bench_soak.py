@@ -135,7 +135,7 @@ class Tally:
     # The first cue after a Start is due only START_LEAD_MS (500 ms) after it, the others a push lead (1.5 s): apart.
     first_min_lead_ms: int | None = None
     loop_lag_max_ms: float = 0.0  # the walkers' own event loop, late by this much at worst: it counts in their leads
-    # Each stretch the loop was blocked, as (woke at epoch s, blocked ms), and the cues read with a short lead (read at, lead ms).
+    # Each stretch the loop was blocked (woke at epoch s, blocked ms); each cue read with a short lead (at, lead ms).
     loop_lags: list[tuple[float, float]] = field(default_factory=list)
     short_cues: list[tuple[float, int]] = field(default_factory=list)
     short: int = 0  # cues read with under TARGET_MIN_LEAD_MS of lead...
@@ -164,7 +164,7 @@ class Tally:
             self.first_min_lead_ms = _least(self.first_min_lead_ms, lead_ms)
 
     def client_delay_ms(self, read_at: float) -> float:
-        """How long a message read at `read_at` may have waited on this process's blocked loop (0 if it was not blocked)."""
+        """How long a message read at `read_at` may have waited on this process's blocked loop (0: not blocked)."""
         # Stretches are kept in order and never overlap: the first to end after the read is the one.
         index = bisect.bisect_left(self.loop_lags, (read_at, 0.0))
         if index == len(self.loop_lags):
@@ -176,11 +176,14 @@ class Tally:
     def count_short(self) -> None:
         """Count the short leads, and those this process's own delay explains (as bench_capacity does)."""
         self.short = len(self.short_cues)
-        self.short_explained = sum(1 for read_at, lead in self.short_cues if lead + self.client_delay_ms(read_at) >= TARGET_MIN_LEAD_MS)
+        self.short_explained = sum(
+            1 for read_at, lead in self.short_cues if lead + self.client_delay_ms(read_at) >= TARGET_MIN_LEAD_MS
+        )
 
     def add(self, other: "Tally") -> None:
         """Add another process's figures to these."""
-        for name in ("workouts", "workouts_finished", "cues", "late", "unsent", "server_errors", "socket_drops", "short", "short_explained"):
+        for name in ("workouts", "workouts_finished", "cues", "late", "unsent", "server_errors", "socket_drops",
+                     "short", "short_explained"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.min_lead_ms = _least(self.min_lead_ms, other.min_lead_ms)
         self.first_min_lead_ms = _least(self.first_min_lead_ms, other.first_min_lead_ms)

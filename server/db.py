@@ -47,13 +47,13 @@ def connect(path: str | Path, *, shared_across_threads: bool = False) -> Databas
 
 
 def checkpoint(db: Database) -> tuple[int, int]:
-    """Copy what the write-ahead log holds into the database file, waiting for no one: (pages in the log, pages copied)."""
+    """Copy the write-ahead log into the database file, waiting for no one: (pages in the log, pages copied)."""
     _busy, in_log, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     return in_log, copied
 
 
 def _os_thread() -> tuple[Callable[..., Any], Callable[[float], None]]:
-    """start_new_thread and sleep as the OS gives them, even in a worker gevent has patched (its threads are greenlets)."""
+    """start_new_thread and sleep as the OS gives them, even where gevent patched them (its threads are greenlets)."""
     try:
         from gevent import monkey
     except ImportError:
@@ -82,12 +82,12 @@ class Checkpointer:
         self.last_failure: str | None = None
         self._stopping = False
 
-    def take_over(self) -> "Checkpointer":
+    def take_over(self) -> Checkpointer:
         """From now on connections opened to the database leave the copy to this."""
         _CHECKPOINTED_ELSEWHERE.add(self.path)
         return self
 
-    def start(self) -> "Checkpointer":
+    def start(self) -> Checkpointer:
         """Take the copy over and start the thread that does it."""
         self.take_over()
         start_thread, self._sleep = _os_thread()
@@ -104,7 +104,7 @@ class Checkpointer:
         return copied
 
     def _run(self) -> None:
-        """The thread: a connection of its own (made here: SQLite connections stay in their thread), a copy every every_s."""
+        """The thread: its own connection (made here: a connection stays in its thread), a copy every every_s."""
         db = connect(self.path)
         try:
             while not self._stopping:

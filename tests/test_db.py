@@ -64,7 +64,7 @@ ROW_BYTES = 4_000
 
 
 def fill_log(path) -> db.Database:
-    """Commit LOG_PAGES pages that nobody has copied into the database file yet; the connection stays open (closing the last one copies)."""
+    """Commit LOG_PAGES pages nobody has copied into the database file yet; kept open (closing the last one copies)."""
     writer = db.connect(path)
     writer.execute("PRAGMA wal_autocheckpoint = 0")
     writer.execute("CREATE TABLE ballast (b BLOB)")

@@ -95,6 +95,14 @@ export function groupPlans(plans) {
   return { programmes, quick, own };
 }
 
+/**
+ * Seconds a plan walks backward: plans this phone remembered from before the field had its
+ * glossary name carry only `reverse_seconds`, its alias.
+ * @param {object} plan a plan as GET /api/plans shows it
+ * @returns {number}
+ */
+const backwardSeconds = (plan) => plan.backward_seconds ?? plan.reverse_seconds;
+
 function sessionLabel(plan) {
   return plan.week ? t("Week {week}, session {session}", { week: number(plan.week), session: number(plan.session) }) : plan.name;
 }
@@ -145,7 +153,7 @@ function upNextCard(programme, plan, onPick, playable, offline) {
 function programmeCard(programme, { onPick, onFollow }, followedName) {
   const progress = programme.progress;
   const started = programme.following || progress.done > 0;
-  const backward = programme.workouts.map((w) => w.plan.backward_seconds);
+  const backward = programme.workouts.map((w) => backwardSeconds(w.plan));
   const [least, most] = [Math.min(...backward), Math.max(...backward)];
   const range = t("{time} backward", { time: least === most ? minutesText(least) : `${minutesText(least).replace(" min", "")}–${minutesText(most)}` });
   // Following this one instead of another forgets nothing, but the other stops being offered: a second tap confirms it.
@@ -176,13 +184,13 @@ function programmeCard(programme, { onPick, onFollow }, followedName) {
     return h("li", {}, h("button", {
       type: "button", class: "session-row", "data-plan": plan.id, "data-state": done ? "done" : next ? "next" : "",
       onclick: () => onPick(plan),
-      "aria-label": t("{name}: {total} total, {backward} backward", { name: `${workout.label}${state}`, total: minutesText(plan.total_seconds), backward: minutesText(plan.backward_seconds) }),
+      "aria-label": t("{name}: {total} total, {backward} backward", { name: `${workout.label}${state}`, total: minutesText(plan.total_seconds), backward: minutesText(backwardSeconds(plan)) }),
     },
     h("span", { class: "row-label" },
       done ? svg({ viewBox: "0 0 24 24", class: "tick" }, [["path", { d: "M5 12.5l4.5 4.5L19 7.5" }]])
         : next ? svg({ viewBox: "0 0 24 24", class: "tick tick-next" }, [["path", { d: "M8 5l8 7-8 7z" }]]) : h("i", { class: "dot" }),
       workout.label),
-    h("span", { class: "len", text: t("{backward} back · {total}", { backward: minutesText(plan.backward_seconds), total: minutesText(plan.total_seconds) }) })));
+    h("span", { class: "len", text: t("{backward} back · {total}", { backward: minutesText(backwardSeconds(plan)), total: minutesText(plan.total_seconds) }) })));
   });
   return h("li", { class: "programme", "data-programme": programme.id },
     h("div", { class: "programme-head" },
@@ -224,9 +232,9 @@ function fallbackProgrammes(programmes, onPick, playable, offline) {
     card.querySelector("h3").after(h("p", { class: "chip-muted", text: `${plural(weeks, "{n} week", "{n} weeks")} · ${plural(programme.workouts.length, "{n} session", "{n} sessions")}` }));
     const rows = programme.workouts.map((plan) => h("li", {}, h("button", {
       type: "button", class: "session-row", "data-plan": plan.id, onclick: () => onPick(plan),
-      "aria-label": t("{name}: {total} total, {backward} backward", { name: `${programme.name}, ${sessionLabel(plan)}`, total: minutesText(plan.total_seconds), backward: minutesText(plan.backward_seconds) }),
+      "aria-label": t("{name}: {total} total, {backward} backward", { name: `${programme.name}, ${sessionLabel(plan)}`, total: minutesText(plan.total_seconds), backward: minutesText(backwardSeconds(plan)) }),
     }, h("span", { text: sessionLabel(plan) }),
-    h("span", { class: "len", text: t("{backward} back · {total}", { backward: minutesText(plan.backward_seconds), total: minutesText(plan.total_seconds) }) }))));
+    h("span", { class: "len", text: t("{backward} back · {total}", { backward: minutesText(backwardSeconds(plan)), total: minutesText(plan.total_seconds) }) }))));
     card.append(h("details", { class: "sessions" }, h("summary", { text: t("All {n} sessions", { n: number(programme.workouts.length) }) }), h("ul", {}, rows)));
     return card;
   });

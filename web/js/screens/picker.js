@@ -250,7 +250,10 @@ function fallbackProgrammes(programmes, onPick, playable, offline) {
  *   `focusPlan`: a plan to scroll to and focus (one just saved)
  */
 export function renderPicker(root, props) {
-  const { plans, programmes, offline, playable, onPick, focusPlan } = props;
+  const { plans, offline, playable, onPick, focusPlan } = props;
+  // An answer kept from before programmes listed their `workouts` (a stale offline copy) is drawn
+  // as if there were none: the cards then come from the plans alone.
+  const programmes = props.programmes?.programmes?.every((p) => Array.isArray(p.workouts)) ? props.programmes : null;
   const { programmes: grouped, quick, own } = groupPlans(plans);
   const byId = new Map(plans.map((plan) => [plan.id, plan]));
   // Programmes of one week that repeat (Quick mix) are quick workouts: groupPlans puts them there.

@@ -14,7 +14,7 @@ from typing import Iterable
 
 from flask import Flask, Response, current_app, request
 
-from .errors import error_response
+from .refusals import FORBIDDEN, Refusal
 from .ws import same_origin
 
 # Requests that change something: a page from another site must not make them on a walker's behalf.
@@ -63,7 +63,7 @@ def refuse_cross_site_write():
         return None
     if same_origin(request.headers.get("Origin"), request.host, request.scheme):
         return None
-    return error_response(403, "forbidden_origin", "This server only accepts changes from pages it serves itself.")
+    raise Refusal("forbidden_origin", "This server only accepts changes from pages it serves itself.", status=FORBIDDEN)
 
 
 def parse_networks(addresses: str | Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

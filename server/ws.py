@@ -28,12 +28,13 @@ from .outbox import LockedSocket, Outbox
 from .errors import (
     STORAGE_MESSAGE,
     STORAGE_UNAVAILABLE,
+    NotFound,
     Refusal,
-    error_response,
     is_storage_fault,
     refused_on_socket,
     socket_error,
 )
+from .refusals import FORBIDDEN, TOO_MANY_REQUESTS
 from .sessions.hub import LiveHub
 from .sessions.messages import encode
 from .sessions.model import SessionGone
@@ -213,14 +214,15 @@ def refuse_foreign_upgrade():
     if request.endpoint != SOCKET_ENDPOINT:
         return None
     if not same_origin(request.headers.get("Origin"), request.host, request.scheme):
-        return error_response(403, "forbidden_origin", "This websocket only accepts pages served by this server.")
+        raise Refusal("forbidden_origin", "This websocket only accepts pages served by this server.", status=FORBIDDEN)
     session_id = (request.view_args or {}).get("session_id", "")
     hub: LiveHub = current_app.extensions["live"]
     if hub.owner(session_id) != current_device():
-        return error_response(404, "not_found", "There is no such session on this device.")
+        raise NotFound("There is no such session on this device.")
     limit = int(current_app.config["WS_MAX_SOCKETS_PER_SESSION"])
     if not current_app.extensions["socket_slots"].reserve(session_id, limit):
-        return error_response(429, "too_many_sockets", f"At most {limit} devices may watch one session at once.")
+        message = f"At most {limit} devices may watch one session at once."
+        raise Refusal("too_many_sockets", message, status=TOO_MANY_REQUESTS)
     # Given back when this request ends (teardown), whether the socket ran or the handshake failed.
     request.environ[SLOT_KEY] = session_id
     if not current_app.config["WS_COMPRESSION"]:
@@ -247,7 +249,7 @@ def release_socket_slot(_exc: BaseException | None = None) -> None:
 def live_metrics():
     """Scheduler counters, sockets and threads (greenlets with ?greenlets=1): for the capacity benchmark, from this machine only."""
     if request.remote_addr not in LOOPBACK:
-        return error_response(404, "not_found", "Not found.")
+        raise NotFound("Not found.")
     stats = current_app.extensions["live"].snapshot()
     stats["threads"] = threading.active_count()
     checkpointer = current_app.extensions.get("checkpointer")  # the log's copies, off the worker (server/db.py)

@@ -7,6 +7,7 @@ Checks: no 5xx, every response matches its schema and media type, every error is
 
 from __future__ import annotations
 
+import atexit
 import json
 import re
 import tempfile
@@ -111,8 +112,13 @@ fuzzed_app = make_app(Path(FUZZ_DIR.name))
 schema = schemathesis.openapi.from_wsgi("/openapi.json", fuzzed_app)
 
 
-def teardown_module():
-    """Stop the fuzzed app's scheduler and remove its data."""
+@atexit.register
+def stop_the_fuzzed_app():
+    """Stop the fuzzed app's scheduler and remove its data when the run ends.
+
+    Not at module teardown: pytest-xdist may hand a worker more of this module's operations
+    after it ran another module's tests, and they need the app and its folder still there.
+    """
     fuzzed_app.extensions["live"].stop()
     FUZZ_DIR.cleanup()
 

@@ -47,7 +47,7 @@ function keepPlace(root) {
     : null;
   return () => {
     for (const id of open) root.querySelector(`[data-programme="${CSS.escape(id || "")}"] details`)?.setAttribute("open", "");
-    for (const id of unclamped) root.querySelector(`#${CSS.escape(id)} + .link-btn`)?.click();
+    for (const id of unclamped) /** @type {HTMLElement|null} */ (root.querySelector(`#${CSS.escape(id)} + .link-btn`))?.click();
     if (focusKey) /** @type {HTMLElement|null} */ (root.querySelector(`[${focusKey[0]}="${CSS.escape(focusKey[1])}"]`))?.focus({ preventScroll: true });
   };
 }

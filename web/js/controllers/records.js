@@ -65,10 +65,11 @@ export async function showProgress() {
     return;
   }
   const failure = [week, weeks].find((r) => r.status === "rejected")?.reason;
+  const weekAnswer = week.status === "fulfilled" ? week.value : null;
   screen.value.renderProgress(main, {
-    week: week.value || null,
-    weeks: weeks.value || null,
-    offline: Boolean(week.value?.fromCache || failure instanceof Unreachable),
+    week: weekAnswer,
+    weeks: weeks.status === "fulfilled" ? weeks.value : null,
+    offline: Boolean(weekAnswer?.fromCache || failure instanceof Unreachable),
     error: failure && !(failure instanceof Unreachable) ? failure.message : "",
   });
 }

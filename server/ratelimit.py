@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 
 from .errors import refused_on_socket
 from .refusals import TOO_MANY_REQUESTS, Refusal

@@ -23,8 +23,6 @@ from flask_sock import Sock
 from . import inputs
 from .db import close_db
 from .devices import current_device
-from .numbers import is_number
-from .outbox import LockedSocket, Outbox
 from .errors import (
     STORAGE_MESSAGE,
     STORAGE_UNAVAILABLE,
@@ -34,6 +32,8 @@ from .errors import (
     refused_on_socket,
     socket_error,
 )
+from .numbers import is_number
+from .outbox import LockedSocket, Outbox
 from .refusals import FORBIDDEN, TOO_MANY_REQUESTS
 from .sessions.hub import LiveHub
 from .sessions.messages import encode

@@ -48,13 +48,23 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from browser_support import (  # noqa: E402
-    CHROMIUM_ARGS, CHROMIUM_PATH, INSTRUMENT_JS, PHONE_VIEWPORT, SocketLog, create_plan, expected_dues,
-    match_plays_to_dues, open_plan, played_cues, wait_until,
-)
-from bench_track import half_hour_track_rows  # noqa: E402
-from conftest import RunningServer  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+
+from bench_track import half_hour_track_rows  # noqa: E402
+from browser_support import (  # noqa: E402
+    CHROMIUM_ARGS,
+    CHROMIUM_PATH,
+    INSTRUMENT_JS,
+    PHONE_VIEWPORT,
+    SocketLog,
+    create_plan,
+    expected_dues,
+    match_plays_to_dues,
+    open_plan,
+    played_cues,
+    wait_until,
+)
+from conftest import RunningServer  # noqa: E402
 
 SHELL_TARGET_BYTES = 30 * 1024
 FCP_TARGET_MS = 100
@@ -77,7 +87,9 @@ STARTUP_JS = r"""
   });
   watch.observe(document, { childList: true, subtree: true });
   new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) if (!entry.hadRecentInput) probe.shifts.push({ at: entry.startTime, value: entry.value });
+    for (const entry of list.getEntries()) {
+      if (!entry.hadRecentInput) probe.shifts.push({ at: entry.startTime, value: entry.value });
+    }
   }).observe({ type: "layout-shift", buffered: true });
 })();
 """
@@ -175,21 +187,33 @@ def measure_shell(browser, url: str) -> dict:
     page.wait_for_function("() => window.__startup && window.__startup.tappable !== null", timeout=30_000)
     page.wait_for_load_state("networkidle")
     # What the page asked for only after its first workout button was drawn loads after the first screen.
-    after = set(page.evaluate("""() => performance.getEntriesByType("resource")
-      .filter((entry) => entry.startTime > window.__startup.tappable).map((entry) => new URL(entry.name).pathname)"""))
+    after = set(
+        page.evaluate("""() => performance.getEntriesByType("resource")
+      .filter((entry) => entry.startTime > window.__startup.tappable).map((entry) => new URL(entry.name).pathname)""")
+    )
     page.evaluate("""() => Promise.race([navigator.serviceWorker.ready, new Promise(r => setTimeout(r, 5000))])""")
     page.wait_for_timeout(1000)
     context.close()
     later = {path: page_files.pop(path) for path in list(page_files) if path in after}
     web = ROOT / "web"
-    precache = {path: (web / (path.lstrip("/") or "index.html")).read_bytes()
-                for path in worker_files if path != "/sw.js" and (web / (path.lstrip("/") or "index.html")).is_file()}
+    precache = {
+        path: (web / (path.lstrip("/") or "index.html")).read_bytes()
+        for path in worker_files
+        if path != "/sw.js" and (web / (path.lstrip("/") or "index.html")).is_file()
+    }
 
     def sizes(files: dict[str, bytes]) -> tuple[int, int]:
         return sum(len(b) for b in files.values()), sum(len(gzip.compress(b, 6)) for b in files.values())
 
-    return {"page": sizes(page_files), "later": sizes(later), "later_files": sorted(later), "precache": sizes(precache),
-            "files": len(page_files), "first_files": sorted(page_files), "foreign": foreign}
+    return {
+        "page": sizes(page_files),
+        "later": sizes(later),
+        "later_files": sorted(later),
+        "precache": sizes(precache),
+        "files": len(page_files),
+        "first_files": sorted(page_files),
+        "foreign": foreign,
+    }
 
 
 def measure_startup(browser, url: str) -> dict:
@@ -224,18 +248,50 @@ def startup_rows(shell: dict, startup: dict) -> list[tuple]:
     raw, packed = shell["page"]
     later_raw, later_packed = shell["later"]
     pre_raw, pre_packed = shell["precache"]
-    fcp, tap, worst_shift = statistics.median(startup["paints"]), statistics.median(startup["taps"]), max(startup["shifts"])
+    fcp, tap, worst_shift = (
+        statistics.median(startup["paints"]),
+        statistics.median(startup["taps"]),
+        max(startup["shifts"]),
+    )
     runs = lambda values: ", ".join(f"{v:.0f}" for v in values)  # noqa: E731
     return [
-        (f"app shell, first screen, {shell['files']} files (gzip)", f"{packed / 1024:.1f} KB ({raw / 1024:.1f} KB raw)",
-         packed <= SHELL_TARGET_BYTES, "<= 30 KB"),
-        (f"then loaded after the first screen, {len(shell['later_files'])} files", f"{later_packed / 1024:.1f} KB ({later_raw / 1024:.1f} KB raw)",
-         True, "(after the first tap is possible)"),
-        ("then precached for offline (gzip)", f"{pre_packed / 1024:.1f} KB ({pre_raw / 1024:.1f} KB raw)", True, "(in the background)"),
+        (
+            f"app shell, first screen, {shell['files']} files (gzip)",
+            f"{packed / 1024:.1f} KB ({raw / 1024:.1f} KB raw)",
+            packed <= SHELL_TARGET_BYTES,
+            "<= 30 KB",
+        ),
+        (
+            f"then loaded after the first screen, {len(shell['later_files'])} files",
+            f"{later_packed / 1024:.1f} KB ({later_raw / 1024:.1f} KB raw)",
+            True,
+            "(after the first tap is possible)",
+        ),
+        (
+            "then precached for offline (gzip)",
+            f"{pre_packed / 1024:.1f} KB ({pre_raw / 1024:.1f} KB raw)",
+            True,
+            "(in the background)",
+        ),
         ("third-party requests", str(len(shell["foreign"])), not shell["foreign"], "none"),
-        (f"first contentful paint (median of {COLD_LOADS})", f"{fcp:.0f} ms (runs: {runs(startup['paints'])})", fcp <= FCP_TARGET_MS, "<= 100 ms"),
-        (f"first tappable workout (median of {COLD_LOADS})", f"{tap:.0f} ms (runs: {runs(startup['taps'])})", tap <= FIRST_TAP_TARGET_MS, "<= 150 ms"),
-        ("layout shift once the API answers (worst CLS)", f"{worst_shift:.3f}", worst_shift < CLS_TARGET, "none (< 0.01)"),
+        (
+            f"first contentful paint (median of {COLD_LOADS})",
+            f"{fcp:.0f} ms (runs: {runs(startup['paints'])})",
+            fcp <= FCP_TARGET_MS,
+            "<= 100 ms",
+        ),
+        (
+            f"first tappable workout (median of {COLD_LOADS})",
+            f"{tap:.0f} ms (runs: {runs(startup['taps'])})",
+            tap <= FIRST_TAP_TARGET_MS,
+            "<= 150 ms",
+        ),
+        (
+            "layout shift once the API answers (worst CLS)",
+            f"{worst_shift:.3f}",
+            worst_shift < CLS_TARGET,
+            "none (< 0.01)",
+        ),
     ]
 
 
@@ -245,8 +301,13 @@ def workout_segments(minutes: float) -> list[dict]:
     bouts = max(2, round(minutes * 60 / BOUT_SECONDS))
     for index in range(bouts):
         backward = index % 2 == 1
-        segments.append({"kind": "reverse" if backward else "forward", "seconds": BOUT_SECONDS,
-                         "speed_mph": 1.5 if backward else 2.5 + 0.5 * (index % 4 == 0)})
+        segments.append(
+            {
+                "kind": "reverse" if backward else "forward",
+                "seconds": BOUT_SECONDS,
+                "speed_mph": 1.5 if backward else 2.5 + 0.5 * (index % 4 == 0),
+            }
+        )
     return segments
 
 
@@ -286,24 +347,36 @@ def measure_first_word(browser, url: str, segments: list[dict], name: str) -> di
     open_plan(page, plan["id"])
     page.check("#mode-pocket")
     page.click("#start")
-    wait_until(lambda: page.evaluate("window.__pocket.sound !== null"), 30, "no sound came out of the walk's track", interval=0.05)
+    wait_until(
+        lambda: page.evaluate("window.__pocket.sound !== null"),
+        30,
+        "no sound came out of the walk's track",
+        interval=0.05,
+    )
     probe = page.evaluate("window.__pocket")
     hello = log.of_type("hello")[0]
     # The walk clock's start lead (lead_ms is how far ahead cues are pushed; older servers had one lead).
     planned = hello.get("start_lead_ms", hello["lead_ms"]) + hello["timeline"][0]["offset_ms"]
     first_word = probe["sound"] - probe["click"]
     time.sleep(POCKET_SETTLE_S)
-    sample = page.evaluate("""async (id) => {
+    sample = page.evaluate(
+        """async (id) => {
       const a = document.querySelector('audio#walk-track');
       const before = a.currentTime * 1000;
       const session = await (await fetch('/api/sessions/' + id, {cache: 'no-store'})).json();
       return {element: (before + a.currentTime * 1000) / 2, position: session.position_ms, seeks: window.__pocket.seeks};
-    }""", hello["session"]["id"])
+    }""",
+        hello["session"]["id"],
+    )
     context.close()
     seeks_after = [seek for seek in sample["seeks"] if seek["at"] > probe["sound"]]
     return {
-        "first_word": first_word, "planned": planned, "late": first_word - planned, "playing": probe["playing"] - probe["click"],
-        "off": sample["element"] - (sample["position"] + hello["track_lead_in_ms"]), "seeks": len(seeks_after),
+        "first_word": first_word,
+        "planned": planned,
+        "late": first_word - planned,
+        "playing": probe["playing"] - probe["click"],
+        "off": sample["element"] - (sample["position"] + hello["track_lead_in_ms"]),
+        "seeks": len(seeks_after),
     }
 
 
@@ -311,8 +384,16 @@ def main() -> int:
     """Run the three measurements against a real `retrowalk serve` and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=5.0, help="length of the timed workout (default 5)")
-    parser.add_argument("--first-word", action="store_true", help="measure only pocket mode's Start to first word (30-minute and 4-hour plans)")
-    parser.add_argument("--startup", action="store_true", help="measure only the start-up: first-screen weight, first paint, first tappable workout")
+    parser.add_argument(
+        "--first-word",
+        action="store_true",
+        help="measure only pocket mode's Start to first word (30-minute and 4-hour plans)",
+    )
+    parser.add_argument(
+        "--startup",
+        action="store_true",
+        help="measure only the start-up: first-screen weight, first paint, first tappable workout",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
@@ -329,29 +410,47 @@ def main() -> int:
                     started = time.monotonic()
                 if not (args.first_word or args.startup):
                     cues = measure_cues(browser, server.url, args.minutes)
-                pocket = [] if args.startup else [
-                    (label, measure_first_word(browser, server.url, segments, f"Pocket {label}"))
-                    for label, segments in (("30 min", [{"kind": "reverse" if i % 2 else "forward", "seconds": 300} for i in range(6)]),
-                                            ("4 h", [{"kind": "reverse" if i % 2 else "forward", "seconds": 3600} for i in range(4)]))]
+                pocket = (
+                    []
+                    if args.startup
+                    else [
+                        (label, measure_first_word(browser, server.url, segments, f"Pocket {label}"))
+                        for label, segments in (
+                            ("30 min", [{"kind": "reverse" if i % 2 else "forward", "seconds": 300} for i in range(6)]),
+                            ("4 h", [{"kind": "reverse" if i % 2 else "forward", "seconds": 3600} for i in range(4)]),
+                        )
+                    ]
+                )
                 browser.close()
             # The track itself, decoded (bench/bench_track.py has the server-side timings too).
-            track_rows = [] if (args.first_word or args.startup) else half_hour_track_rows(server.url, folder / "audio", folder)
+            track_rows = (
+                [] if (args.first_word or args.startup) else half_hour_track_rows(server.url, folder / "audio", folder)
+            )
         finally:
             server.stop()
     if not (args.first_word or args.startup):
         results += cue_rows(cues, args.minutes)
     for label, figures in pocket:
         results += [
-            (f"pocket, Start to first word, {label} plan",
-             f"{figures['first_word']:.0f} ms (planned {figures['planned']:.0f}, {figures['late']:+.0f}; playing after {figures['playing']:.0f})",
-             figures["first_word"] <= FIRST_WORD_TARGET_MS, "<= 1 s after Start"),
-            (f"pocket, element vs server after {POCKET_SETTLE_S} s, {label}",
-             f"{figures['off']:+.0f} ms, {figures['seeks']} seek(s) after the first word",
-             abs(figures["off"]) <= POCKET_AGREE_TARGET_MS, "within 250 ms"),
+            (
+                f"pocket, Start to first word, {label} plan",
+                f"{figures['first_word']:.0f} ms (planned {figures['planned']:.0f}, {figures['late']:+.0f}; playing after {figures['playing']:.0f})",
+                figures["first_word"] <= FIRST_WORD_TARGET_MS,
+                "<= 1 s after Start",
+            ),
+            (
+                f"pocket, element vs server after {POCKET_SETTLE_S} s, {label}",
+                f"{figures['off']:+.0f} ms, {figures['seeks']} seek(s) after the first word",
+                abs(figures["off"]) <= POCKET_AGREE_TARGET_MS,
+                "within 250 ms",
+            ),
         ]
     results += track_rows
     load = ", ".join(f"{figure:.1f}" for figure in os.getloadavg())
-    print(f"RetroWalk browser benchmark (Chromium at {CHROMIUM_PATH}, workout took {time.monotonic() - started:.0f} s, load average {load})")
+    print(
+        f"RetroWalk browser benchmark (Chromium at {CHROMIUM_PATH}, "
+        f"workout took {time.monotonic() - started:.0f} s, load average {load})"
+    )
     for name, value, ok, target in results:
         print(f"  {'ok  ' if ok else 'MISS'} {name:<46} {value:<48} target {target}")
     if not args.first_word:
@@ -367,8 +466,12 @@ def cue_rows(cues: dict, minutes: float) -> list[tuple]:
     p50, p99, worst = (percentile(cues["heard"], 0.5), percentile(cues["heard"], 0.99), max(cues["heard"]))
     n50, n99 = percentile(cues["naive"], 0.5), percentile(cues["naive"], 0.99)
     results = [
-        (f"cue error at the speaker, {cues['cues']} cues over {minutes:g} min",
-         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms", p99 <= CUE_P99_TARGET_MS, "p99 <= 20 ms"),
+        (
+            f"cue error at the speaker, {cues['cues']} cues over {minutes:g} min",
+            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms",
+            p99 <= CUE_P99_TARGET_MS,
+            "p99 <= 20 ms",
+        ),
         ("cue error, naive currentTime mapping", f"p50 {n50:.1f} ms, p99 {n99:.1f} ms", True, "(for reference)"),
     ]
     return results

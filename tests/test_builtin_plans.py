@@ -58,15 +58,20 @@ def new_device_answers() -> dict:
 
 def module_text(answers: dict) -> str:
     """web/js/builtin.js for these answers."""
-    return HEADER + "/** GET /api/plans and /api/programmes, each workout's plan by id (filled in below). */\n" + \
-        f"const ANSWERS = {json.dumps(answers, ensure_ascii=False, separators=(',', ':'))};\n" + FOOTER
+    return (
+        HEADER
+        + "/** GET /api/plans and /api/programmes, each workout's plan by id (filled in below). */\n"
+        + f"const ANSWERS = {json.dumps(answers, ensure_ascii=False, separators=(',', ':'))};\n"
+        + FOOTER
+    )
 
 
 def test_the_picker_ships_what_the_server_answers_a_new_device():
     shipped = _ANSWERS.search(MODULE.read_text())
     assert shipped, "web/js/builtin.js has no `const ANSWERS = {...};` line"
     assert json.loads(shipped.group(1)) == new_device_answers(), (
-        "the built-in plans changed on the server: run `.venv/bin/python tests/test_builtin_plans.py`")
+        "the built-in plans changed on the server: run `.venv/bin/python tests/test_builtin_plans.py`"
+    )
 
 
 if __name__ == "__main__":

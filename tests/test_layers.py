@@ -17,7 +17,7 @@ SERVER = REPO / "server"
 # Plain functions over plain data: the rules a walker's plan, cues, clock, track and records follow.
 PURE_CORE = (
     "plans", "cues", "stats", "calories", "walkclock", "rounding", "track", "programmes", "programme_texts",
-    "phrases", "loudness", "clock", "refusals", "numbers",
+    "phrases", "loudness", "clock", "refusals", "numbers", "settings",
 )
 # The sessions' pure parts (the model, the socket's messages, stored rows read back, offline walks
 # replayed), found by name so a rename within the pattern keeps them covered.

@@ -36,7 +36,7 @@ def _known(token: str) -> bool:
 
 def _issue() -> str:
     """Create a new device and return its token (counted against its address's limit of new devices)."""
-    from .ratelimit import count_new_device  # here: ratelimit imports this module's neighbours
+    from .ratelimit import count_new_device  # here: ratelimit imports this module (a write's device)
 
     count_new_device()
     token = secrets.token_urlsafe(TOKEN_BYTES)

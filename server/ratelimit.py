@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from flask import Flask, current_app, request
 
+from .devices import current_device
 from .errors import refused_on_socket
 from .refusals import TOO_MANY_REQUESTS, Refusal
 from .security import address_in, parse_networks
@@ -184,8 +185,6 @@ def limit_request():
     rule = ENDPOINT_RULES.get(request.endpoint or "")
     if rule is None or request.method == "GET":
         return None
-    from .devices import current_device
-
     limiter().hit(rule, device=current_device(), address=request.remote_addr)
     return None
 

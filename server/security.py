@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Iterable
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
 
 from .refusals import FORBIDDEN, Refusal
-from .ws import same_origin
 
+# The port an origin or Host without one means, by scheme.
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+# The page scheme a request scheme belongs to (a socket's ws:// is an http page's).
+WEB_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 # Requests that change something: a page from another site must not make them on a walker's behalf.
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSP = (
@@ -55,6 +59,29 @@ def add_security_headers(response: Response) -> Response:
         # A device's plans, sessions and settings: never kept by a shared cache or the back button.
         headers["Cache-Control"] = NO_STORE
     return response
+
+
+def _host_port(netloc: str, scheme: str) -> tuple[str, int | None]:
+    """Host and port of a netloc, the scheme's default port filled in."""
+    parts = urlsplit(f"//{netloc}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return (parts.hostname or "").lower(), port or DEFAULT_PORTS.get(scheme)
+
+
+def same_origin(origin: str | None, host: str, scheme: str) -> bool:
+    """True when there is no Origin (not a browser) or it names this very scheme, host and port."""
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    if not parts.netloc:
+        return False  # "null" (sandboxed frames, file://) and anything unparsable
+    # An http page must not drive an https site (nor the reverse): the scheme is part of the origin.
+    if WEB_SCHEMES.get(parts.scheme.lower()) != WEB_SCHEMES.get(scheme.lower()):
+        return False
+    return _host_port(parts.netloc, parts.scheme) == _host_port(host, scheme)
 
 
 def refuse_cross_site_write():

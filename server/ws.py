@@ -15,7 +15,6 @@ import math
 import threading
 import time
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, request
 from flask_sock import Sock
@@ -34,7 +33,9 @@ from .errors import (
 )
 from .numbers import is_number
 from .outbox import LockedSocket, Outbox
+from .ratelimit import control_throttle
 from .refusals import FORBIDDEN, TOO_MANY_REQUESTS
+from .security import same_origin
 from .sessions.hub import LiveHub
 from .sessions.messages import encode
 from .sessions.model import SessionGone
@@ -46,9 +47,6 @@ sock = Sock()
 
 SOCKET_ENDPOINT = "__flask_sock.session_socket"
 SOCKET_KEYS = ("gunicorn.socket", "werkzeug.socket")
-DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-# The page scheme a request scheme belongs to (a socket's ws:// is an http page's).
-WEB_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
@@ -109,29 +107,6 @@ def answer(hub: LiveHub, session_id: str, data: Any, max_bytes: int, throttle: C
     return None
 
 
-def _host_port(netloc: str, scheme: str) -> tuple[str, int | None]:
-    """Host and port of a netloc, the scheme's default port filled in."""
-    parts = urlsplit(f"//{netloc}")
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return (parts.hostname or "").lower(), port or DEFAULT_PORTS.get(scheme)
-
-
-def same_origin(origin: str | None, host: str, scheme: str) -> bool:
-    """True when there is no Origin (not a browser) or it names this very scheme, host and port."""
-    if origin is None:
-        return True
-    parts = urlsplit(origin)
-    if not parts.netloc:
-        return False  # "null" (sandboxed frames, file://) and anything unparsable
-    # An http page must not drive an https site (nor the reverse): the scheme is part of the origin.
-    if WEB_SCHEMES.get(parts.scheme.lower()) != WEB_SCHEMES.get(scheme.lower()):
-        return False
-    return _host_port(parts.netloc, parts.scheme) == _host_port(host, scheme)
-
-
 class SocketSlots:
     """Sockets per session, counted from the moment an upgrade is allowed until its request ends.
 
@@ -180,8 +155,6 @@ def session_socket(ws, session_id: str):
         direct=not config["WS_COMPRESSION"],  # deflated frames must go through wsproto's compressor
     )
     max_bytes = int(config["WS_MAX_MESSAGE_BYTES"])
-    from .ratelimit import control_throttle  # here: ratelimit imports this module through security
-
     throttle = control_throttle(g.get("device_id"), request.remote_addr)  # the device the upgrade check found
     try:
         hub.attach(session_id, outbox)

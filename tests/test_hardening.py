@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from server import create_app
+from server import security
 from server import ws as socket_layer
 
 PLAN = {"name": "Lunch walk", "segments": [{"kind": "reverse", "seconds": 60}]}
@@ -384,7 +385,7 @@ def test_same_site_pages_and_non_browser_clients_still_write(client):
     ],
 )
 def test_the_origin_check_compares_the_scheme_too(origin, host, scheme, allowed):
-    assert socket_layer.same_origin(origin, host, scheme) is allowed
+    assert security.same_origin(origin, host, scheme) is allowed
 
 
 def proxied_app(tmp_path, **config):

@@ -18,6 +18,7 @@ import requests
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from server import security
 from server import ws as socket_layer
 
 THREE_FIVES = [{"kind": "forward", "seconds": 5}, {"kind": "reverse", "seconds": 5}, {"kind": "forward", "seconds": 5}]
@@ -400,7 +401,7 @@ def test_a_server_killed_mid_workout_resumes_it_with_the_same_due_times(fresh_se
     ],
 )
 def test_only_this_sites_own_pages_may_open_a_socket(origin, host, scheme, allowed):
-    assert socket_layer.same_origin(origin, host, scheme) is allowed
+    assert security.same_origin(origin, host, scheme) is allowed
 
 
 class BrokenHub:

@@ -30,7 +30,6 @@ EMPTY_DEVICE_TTL_S = 30 * 24 * 3600
 IDLE_UNLOAD_S = 120
 # How often the scheduler looks for idle sessions to unload and ready sessions to forget.
 HOUSEKEEPING_EVERY_S = 60
-MS_PER_S = 1000
 
 
 def setting(name: str) -> int:

@@ -41,6 +41,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
+from .clock import MS_PER_S
+
 # Quiet before the walk's position 0: 0.3-0.5 s of it wakes a Bluetooth headset, and it equals
 # the default start lead (START_LEAD_MS), so at the tap on Start the element starts at
 # currentTime 0 and the first word comes half a second later.
@@ -51,8 +53,7 @@ BITRATE_KBPS = 16
 FRAME_SAMPLES = 576  # Layer III of MPEG 2
 _BITS_PER_BYTE = 8
 FRAME_BYTES = FRAME_SAMPLES * BITRATE_KBPS * 1000 // _BITS_PER_BYTE // SAMPLE_RATE  # 48
-_MS_PER_S = 1000
-SAMPLES_PER_MS = SAMPLE_RATE // _MS_PER_S
+SAMPLES_PER_MS = SAMPLE_RATE // MS_PER_S
 
 # LAME's encoder delay (576) plus the MP3 decoder's synthesis delay (529): a sample fed to
 # LAME at input index i plays at output index i + 1105 (measured with dr_mp3, libmad and Chromium).

@@ -132,6 +132,7 @@ ONE_HOME = {
     "REST_KINDS": "server/plans.py",
     "BUSY_TIMEOUT_S": "server/db.py",
     "now_ms": "server/clock.py",
+    "MS_PER_S": "server/clock.py",
     "lan_address": "server/network.py",
 }
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server import clock as server_clock
-from server.sessions.model import ControlRefused
+from server.walkclock import WalkRefused
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def run_workout(server, device, plan_id, *, stop_after_s=None):
                 hub.control(session_id, "skip")
             elif stop_after_s is not None and walked_s >= stop_after_s:
                 hub.control(session_id, "stop")
-        except ControlRefused:
+        except WalkRefused:
             pass  # a skip while a segment is ending, a control after the walk ended: as a phone is told
     hub.detach(session_id, watcher)
     assert watcher.finished(), "the workout did not finish"

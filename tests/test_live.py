@@ -12,8 +12,8 @@ from server import db as storage
 from server.sessions import scheduler
 from server.sessions import store as sessions_store
 from server.sessions.hub import LiveHub
-from server.sessions.model import ControlRefused, LiveSession, SessionGone
-from server.walkclock import ENDED_COMPLETE, FINISHED
+from server.sessions.model import LiveSession, SessionGone
+from server.walkclock import ENDED_COMPLETE, FINISHED, WalkRefused
 from server.cues import CueOptions, compile_timeline, needed_phrases
 from server.plans import Plan, Segment
 
@@ -111,7 +111,7 @@ def test_a_skip_starts_the_next_segment_one_lead_later_and_moves_later_cues_earl
 def test_skipping_when_the_next_segment_is_about_to_start_is_refused():
     session = new_session()
     session.start(T0, LEAD)
-    with pytest.raises(ControlRefused) as refused:
+    with pytest.raises(WalkRefused) as refused:
         session.skip(session.started_at + 5_000 - LEAD + 1, LEAD)
     assert refused.value.code == "segment_ending"
 
@@ -146,7 +146,7 @@ def test_controls_that_do_not_apply_are_refused_and_change_nothing(steps, contro
     for step in steps:
         session.apply(step, T0 + 100, LEAD)
     before = dict(session.__dict__)
-    with pytest.raises(ControlRefused) as refused:
+    with pytest.raises(WalkRefused) as refused:
         session.apply(control, T0 + 200, LEAD)
     assert refused.value.code == code and refused.value.message
     assert session.__dict__ == before
@@ -224,7 +224,7 @@ def test_any_walk_plays_each_cue_once_in_order_never_late_and_sums_up(steps):
         if op != "wait":
             try:
                 session.apply(op, now, LEAD)
-            except ControlRefused:
+            except WalkRefused:
                 continue
             # The phone's rule on every `state`: drop scheduled cues from next_seq on.
             next_seq = session.clock(now)["next_seq"]

@@ -29,7 +29,7 @@ from ..cues import segment_starts_ms
 from ..plans import Segment
 from ..refusals import NotFound
 from ..track import track_fields
-from ..walkclock import FINISHED, LIVE_STATES, PAUSED, RUNNING
+from ..walkclock import FINISHED, LIVE_STATES, PAUSED, RUNNING, WalkRefused
 
 # A control's `at` a little ahead of the server clock (the phone's estimate of it is off by a
 # few ms, at worst a round trip) is taken as now; further ahead it is refused.
@@ -44,12 +44,8 @@ def socket_path(session_id: str) -> str:
     return f"/ws/sessions/{session_id}"
 
 
-# A control message that does not apply to the session as it is; `code` names the reason.
-ControlRefused = wc.WalkRefused
-
-
 def event_time(at: int | None, now: int, last_at: int | None) -> int:
-    """When a control happened: its `at` if within bounds (a little ahead is now), else ControlRefused `bad_time`.
+    """When a control happened: its `at` if within bounds (a little ahead is now), else WalkRefused `bad_time`.
 
     Without `at` it is now, never before the last event (a server clock stepped back by NTP
     must not refuse a tap).
@@ -57,13 +53,13 @@ def event_time(at: int | None, now: int, last_at: int | None) -> int:
     if at is None:
         return now if last_at is None else max(now, last_at)
     if at > now + MAX_FUTURE_SKEW_MS:
-        raise ControlRefused("bad_time", "That control's time is in the future; check the phone's clock.")
+        raise WalkRefused("bad_time", "That control's time is in the future; check the phone's clock.")
     at = min(at, now)
     if at < now - MAX_EVENT_AGE_MS:
         hours = MAX_EVENT_AGE_MS // MS_PER_HOUR
-        raise ControlRefused("bad_time", f"That control is too old (more than {hours} hours ago).")
+        raise WalkRefused("bad_time", f"That control is too old (more than {hours} hours ago).")
     if last_at is not None and at < last_at:
-        raise ControlRefused(
+        raise WalkRefused(
             "bad_time", "That control happened before the session's last change; it no longer applies."
         )
     return at
@@ -166,7 +162,7 @@ class LiveSession:
     # --- controls ---------------------------------------------------------------------
 
     def _step(self, kind: str, now: int, lead_ms: int = 0, **extra: Any) -> wc.Walk:
-        """The walk after one event at `now` (ControlRefused if it does not apply; nothing changes then)."""
+        """The walk after one event at `now` (WalkRefused if it does not apply; nothing changes then)."""
         return wc.step(self.walk, self.starts, {"type": kind, "at": now, **extra}, lead_ms, self.end_ms)
 
     def start(self, now: int, lead_ms: int) -> Event:

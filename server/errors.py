@@ -12,7 +12,7 @@ import sqlite3
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from .refusals import BadInput, NotFound, Refusal
+from .refusals import BAD_REQUEST, BadInput, NotFound, Refusal
 from .voice import VoiceUnavailable
 
 __all__ = [
@@ -35,6 +35,8 @@ SQLITE_PRIMARY_CODE_MASK = 0xFF
 # How long a client should wait before trying a write again after a storage fault.
 STORAGE_RETRY_AFTER_S = 30
 STORAGE_UNAVAILABLE = "storage_unavailable"
+METHOD_NOT_ALLOWED = 405
+PAYLOAD_TOO_LARGE = 413
 INTERNAL_ERROR = 500
 SERVICE_UNAVAILABLE = 503
 VOICE_UNAVAILABLE_MESSAGE = "The coach's voice is not available right now; please try again."
@@ -74,12 +76,12 @@ def refused_on_socket(exc: Refusal) -> dict:
 def http_error(exc: HTTPException):
     """Werkzeug's HTTP errors (bad JSON, too large, not found, ...) as JSON."""
     message = exc.description or exc.name
-    if exc.code == 400 and "JSON" in (exc.description or ""):
+    if exc.code == BAD_REQUEST and "JSON" in (exc.description or ""):
         message = "The request body is not valid JSON."
-    if exc.code == 413:
+    if exc.code == PAYLOAD_TOO_LARGE:
         message = "The request body is too large."
     response = error_response(exc.code or INTERNAL_ERROR, _code_of(exc), message)
-    if exc.code == 405 and exc.valid_methods:
+    if exc.code == METHOD_NOT_ALLOWED and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
 

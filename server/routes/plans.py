@@ -16,6 +16,7 @@ from ..inputs import request_json
 from ..plans import Plan, parse_plan, parse_segments
 from ..programme_texts import localize_plan
 from ..programmes import BUILTIN_PLANS
+from ..refusals import CONFLICT, FORBIDDEN
 from .settings import device_settings, display_lang, display_units
 
 bp = Blueprint("plans", __name__)
@@ -85,7 +86,7 @@ def _own_plan(plan_id: str, device_id: str, refusal: str) -> Plan:
     """One of this device's own plans, else NotFound, or a 403 `builtin_plan` with `refusal` for a built-in one."""
     plan = get_plan(plan_id, device_id)
     if plan.builtin:
-        raise Refusal("builtin_plan", refusal, status=403)
+        raise Refusal("builtin_plan", refusal, status=FORBIDDEN)
     return plan
 
 
@@ -115,7 +116,7 @@ def create_plan():
     count = get_db().execute("SELECT count(*) FROM plans WHERE device_id = ?", [device_id]).fetchone()[0]
     if count >= MAX_PLANS_PER_DEVICE:
         message = f"A device may keep at most {MAX_PLANS_PER_DEVICE} plans; delete one first."
-        raise Refusal("too_many_plans", message, status=409)
+        raise Refusal("too_many_plans", message, status=CONFLICT)
     _store_plan(plan, device_id, now_ms())
     return plan.to_dict(), 201
 

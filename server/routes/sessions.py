@@ -30,6 +30,7 @@ from ..db import get_db
 from ..devices import current_device
 from ..errors import NotFound, Refusal
 from ..inputs import request_json, request_object
+from ..refusals import CONFLICT
 from ..sessions import offline
 from ..sessions.hub import LiveHub
 from ..sessions.model import LiveSession, socket_path
@@ -177,7 +178,7 @@ def delete_session(session_id: str):
     """Forget one of this device's finished walks (a false start, a test): it leaves history, stats and the CSV."""
     device_id = current_device()
     if _device_session(session_id, device_id).finished_at is None:
-        raise Refusal("session_not_finished", "This walk is not finished; stop it first, then delete it.", status=409)
+        raise Refusal("session_not_finished", "This walk is not finished; stop it first, then delete it.", status=CONFLICT)
     forget_session(get_db(), session_id, device_id)
     return "", 204
 

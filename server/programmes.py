@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from .phrases import KM_PER_MILE
 from .plans import Plan, Segment, walk
 
 # A workout's backward minutes may grow by at most this much over the workout before it:
@@ -44,8 +45,6 @@ MAX_BACKWARD_MPH = 3.0
 # Backward walking turns into running at 1.63 m/s (Hreljac et al. 2005): no backward hint
 # of a programme may reach it.
 WALK_RUN_TRANSITION_MPH = 3.6
-KM_PER_MILE = 1.609344
-UNITS = ("mph", "kmh")
 # "2 mph", "2.5 mph" or a range "2-3 mph" in a programme's text (written in mph).
 _MPH_TEXT = re.compile(r"(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))? mph")
 

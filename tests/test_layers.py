@@ -133,6 +133,8 @@ ONE_HOME = {
     "BUSY_TIMEOUT_S": "server/db.py",
     "now_ms": "server/clock.py",
     "MS_PER_S": "server/clock.py",
+    "UNITS": "server/phrases.py",
+    "KM_PER_MILE": "server/phrases.py",
     "lan_address": "server/network.py",
 }
 

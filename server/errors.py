@@ -1,7 +1,7 @@
 """One error shape for the whole API: `{"error": code, "message": sentence}` with a 4xx/5xx status.
 
-Every refusal is a `Refusal` (server/refusals.py, re-exported here) and is answered from one
-table of HTTP handlers (`HTTP_HANDLERS`) and, on the live socket, by `socket_error`.
+Every refusal is a `Refusal` (server/refusals.py) and is answered from one table of HTTP
+handlers (`HTTP_HANDLERS`) and, on the live socket, by `refused_on_socket`.
 """
 
 from __future__ import annotations
@@ -12,18 +12,8 @@ import sqlite3
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from .refusals import BAD_REQUEST, BadInput, NotFound, Refusal
+from .refusals import BAD_REQUEST, Refusal
 from .voice import VoiceUnavailable
-
-__all__ = [
-    "BadInput",
-    "NotFound",
-    "Refusal",
-    "error_response",
-    "refused_on_socket",
-    "register_error_handlers",
-    "socket_error",
-]
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import request
 
-from .errors import BadInput
+from .refusals import BadInput
 
 # Our deepest document is a plan: object > segments list > segment object. A client that
 # nests deeper is not one of ours; Python's decoder would hit its recursion limit near 1,000.

@@ -24,7 +24,8 @@ from typing import BinaryIO, Callable, Iterator, Mapping, Sequence
 from flask import Request, Response
 
 from . import track as layout_maths
-from .errors import NotFound, error_response
+from .errors import error_response
+from .refusals import NotFound
 from .track import SAMPLES_PER_MS, SILENT_FRAME, Chunk, Layout
 from .trackaudio import decode_cue, encode_pcm, fit, frames_exact, mix_parts
 from .voice import TEMP_PREFIX, TEMP_SUFFIX, VoiceUnavailable, mp3_duration_ms, sweep_stale_temp_files

@@ -25,8 +25,6 @@ from .devices import current_device
 from .errors import (
     STORAGE_MESSAGE,
     STORAGE_UNAVAILABLE,
-    NotFound,
-    Refusal,
     is_storage_fault,
     refused_on_socket,
     socket_error,
@@ -34,7 +32,7 @@ from .errors import (
 from .numbers import is_number
 from .outbox import LockedSocket, Outbox
 from .ratelimit import control_throttle
-from .refusals import FORBIDDEN, TOO_MANY_REQUESTS
+from .refusals import FORBIDDEN, TOO_MANY_REQUESTS, NotFound, Refusal
 from .security import same_origin
 from .sessions.hub import LiveHub
 from .sessions.messages import encode

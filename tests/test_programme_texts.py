@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from server import create_app, stats
-from server.programme_texts import LANGUAGES, PATTERNS, TEXTS, localize_programme, localize_text
+from server.phrases import LANGUAGES
+from server.programme_texts import PATTERNS, TEXTS, localize_programme, localize_text
 from server.programmes import _ALIAS_TEXT, PROGRAMMES
 
 

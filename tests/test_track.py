@@ -488,7 +488,7 @@ def test_past_the_disk_bound_the_least_used_manifest_goes_too_and_a_new_session_
 
     import flask
 
-    from server.errors import NotFound
+    from server.refusals import NotFound
     from server.trackstore import TrackStore, track_response
 
     session, mp3 = walk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request, send_file
 
-from ..errors import NotFound
+from ..refusals import NotFound
 from ..trackstore import track_response
 
 bp = Blueprint("audio", __name__)

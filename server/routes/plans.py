@@ -11,12 +11,11 @@ from flask import Blueprint, jsonify
 from ..clock import now_ms
 from ..db import get_db
 from ..devices import current_device
-from ..errors import NotFound, Refusal
 from ..inputs import request_json
 from ..plans import Plan, parse_plan, parse_segments
 from ..programme_texts import localize_plan
 from ..programmes import BUILTIN_PLANS
-from ..refusals import CONFLICT, FORBIDDEN
+from ..refusals import CONFLICT, FORBIDDEN, NotFound, Refusal
 from .settings import device_settings, display_lang, display_units
 
 bp = Blueprint("plans", __name__)

@@ -8,9 +8,9 @@ from .. import stats
 from ..clock import now_ms
 from ..db import get_db
 from ..devices import current_device
-from ..errors import NotFound
 from ..programme_texts import localize_programme, localize_progress
 from ..programmes import PROGRAMMES, CompletedWalk, Programme, progress, week_backward_minutes
+from ..refusals import NotFound
 from ..sessions import store
 from ..settings import Settings, start_programme
 from .settings import device_settings, display_lang, display_units, save_settings

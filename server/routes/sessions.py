@@ -28,9 +28,8 @@ from ..cues import (
 )
 from ..db import get_db
 from ..devices import current_device
-from ..errors import NotFound, Refusal
 from ..inputs import request_json, request_object
-from ..refusals import CONFLICT
+from ..refusals import CONFLICT, NotFound, Refusal
 from ..sessions import offline
 from ..sessions.hub import LiveHub
 from ..sessions.model import LiveSession, socket_path

@@ -15,8 +15,8 @@ from .. import phrases
 from ..clock import now_ms
 from ..db import get_db
 from ..devices import current_device
-from ..errors import BadInput
 from ..inputs import request_json
+from ..refusals import BadInput
 from ..settings import Settings, apply_changes, from_stored
 
 bp = Blueprint("settings", __name__)

@@ -14,9 +14,9 @@ from .. import stats
 from ..clock import now_ms
 from ..db import get_db
 from ..devices import current_device
-from ..errors import BadInput, NotFound
 from ..inputs import query_int
 from ..programme_texts import localize_text, pattern
+from ..refusals import BadInput, NotFound
 from ..sessions import store
 from ..settings import Settings, timezone_problem, valid_timezone
 from .programmes import progress_targets

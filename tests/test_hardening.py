@@ -570,11 +570,14 @@ def test_session_creation_is_limited_per_device(tmp_path):
 
 def test_every_limited_or_anonymous_endpoint_named_is_one_the_app_serves(app):
     """A route moved to another blueprint changes its endpoint name: its rate limit and cookie rule must follow it."""
-    from server.devices import ANONYMOUS_ENDPOINTS
+    from server.devices import ANONYMOUS_ENDPOINTS, ISSUING_ENDPOINTS
     from server.ratelimit import ENDPOINT_RULES
+    from server.ws import SOCKET_ENDPOINT
 
     served = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert set(ENDPOINT_RULES) <= served and ANONYMOUS_ENDPOINTS <= served
+    # The page that hands a phone its device, and the socket whose handshake is checked before the upgrade.
+    assert ISSUING_ENDPOINTS <= served and SOCKET_ENDPOINT in served
 
 
 def test_writes_from_one_address_are_limited_across_its_devices_and_loopback_is_exempt(tmp_path):

@@ -41,7 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "START_LEAD_MS": 500,
     # A cue is sent only while at least this much remains before its due (else it is not sent).
     "CUE_MIN_MARGIN_MS": 50,
-    # A workout left paused this long is stopped (0: never).
+    # A walk left paused this long is stopped (0: never).
     "LIVE_MAX_PAUSE_S": 4 * 3600,
     # Websocket: keepalive pings (dead phones are dropped after one unanswered), frame limits.
     "WS_PING_INTERVAL_S": 25,

@@ -118,7 +118,7 @@ def parse_cue_options(raw: Any, defaults: CueOptions) -> CueOptions:
 
 
 class Cue(NamedTuple):
-    """One phrase to be spoken `offset_ms` after the workout starts (a tuple: timelines hold thousands)."""
+    """One phrase to be spoken `offset_ms` after the walk starts (a tuple: timelines hold thousands)."""
 
     seq: int
     offset_ms: int
@@ -160,7 +160,7 @@ class SpeedHint(NamedTuple):
 
 
 def segment_starts_ms(segments: Sequence[Segment]) -> list[int]:
-    """The offset at which each segment starts, plus the workout's end as a last entry."""
+    """The offset at which each segment starts, plus the plan's end as a last entry."""
     starts, at = [], 0
     for segment in segments:
         starts.append(at)
@@ -245,7 +245,7 @@ def _wishes(segments: Sequence[Segment], options: CueOptions, spoken_ms: Mapping
             wishes.append(_Wish(start, "speed", hint.text, index, end, index, fallback=True))
         elif hint is not None:
             wishes.append(_Wish(start, "speed", hint.text, index, end, index))
-        # Count down to whatever comes next: the next switch, or the end of the workout.
+        # Count down to whatever comes next: the next switch, or the end of the walk.
         for number in range(_countdown_numbers(segment, options), 0, -1):
             at = end - number * COUNT_STEP_MS
             wishes.append(_Wish(at, "countdown", phrases.count(number, lang), index, end, index))

@@ -156,7 +156,7 @@ def _m001_devices_and_plans(db: Database) -> None:
 
 
 def _m002_sessions(db: Database) -> None:
-    """Live workouts and the events that moved them (start, pause, resume, skip, stop, finish)."""
+    """Live sessions (walks) and the events that moved them (start, pause, resume, skip, stop, finish)."""
     db.execute(
         """CREATE TABLE sessions (
             id TEXT PRIMARY KEY,

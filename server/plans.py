@@ -1,4 +1,4 @@
-"""Workout plans: segments of forward, backward and easy walking, their validation and the built-in plans."""
+"""Plans: segments of forward, backward and easy walking, their validation and the built-in plans."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class PlanInvalid(Refusal):
 
 @dataclass(frozen=True)
 class Segment:
-    """One stretch of a workout: a way of walking for a number of seconds, maybe at a treadmill speed."""
+    """One stretch of a plan: a way of walking for a number of seconds, maybe at a treadmill speed."""
 
     kind: str
     seconds: int
@@ -60,7 +60,7 @@ class Segment:
 
 @dataclass(frozen=True)
 class Plan:
-    """A named sequence of segments that makes one workout."""
+    """A named sequence of segments: what a walk walks (the app calls a plan you can pick a workout)."""
 
     id: str
     name: str
@@ -71,7 +71,7 @@ class Plan:
 
     @property
     def total_seconds(self) -> int:
-        """The whole workout's length."""
+        """The whole plan's length."""
         return sum(s.seconds for s in self.segments)
 
     @property

@@ -129,7 +129,7 @@ class GttsEngine:
 ESPEAK_VOICES = {"en": "en-us", "es": "es", "de": "de", "fr": "fr"}
 # A touch slower than eSpeak's 175 words a minute, to be understood over a treadmill.
 ESPEAK_RATE_WPM = 160
-# Mono 32 kbit/s keeps a whole workout's cues well under the 250 KB budget (gTTS's own rate).
+# Mono 32 kbit/s keeps a whole walk's cues well under the 250 KB budget (gTTS's own rate).
 MP3_BITRATE_KBPS = 32
 LAME_QUALITY = 2  # 0 best/slowest .. 9 worst; 2 is LAME's recommended high quality
 MONO = 1

@@ -73,6 +73,7 @@ class Checkpointer:
     """
 
     def __init__(self, path: str | Path, every_s: float = CHECKPOINT_EVERY_S):
+        """A checkpointer of the database at `path`, copying every `every_s` seconds once started."""
         self.path = os.path.abspath(str(path))
         self.every_s = float(every_s)
         self.runs = 0

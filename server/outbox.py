@@ -53,6 +53,7 @@ class LockedSocket:
     """
 
     def __init__(self, raw: socket.socket):
+        """Wrap the OS socket a websocket is written to."""
         self._raw = raw
         self.lock = threading.Lock()
         # Bytes can be written straight to the OS socket only when no TLS layer sits between.
@@ -118,6 +119,7 @@ class Outbox:
     """
 
     def __init__(self, ws, raw: LockedSocket | None, hub: LiveHub, limit: int, send_timeout_s: float | None = None, direct: bool = True):
+        """An empty outbox for one socket: `limit` frames queued at most, a send stuck `send_timeout_s` closes it."""
         self.ws, self.raw, self.hub, self.limit = ws, raw, hub, limit
         self.send_timeout_s = send_timeout_s
         # Frames are written straight to the socket unless they must go through wsproto (deflate).

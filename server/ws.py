@@ -113,6 +113,7 @@ class SocketSlots:
     """
 
     def __init__(self):
+        """No socket counted yet."""
         self.lock = threading.Lock()
         self.taken: dict[str, int] = {}
 

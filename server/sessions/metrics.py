@@ -46,6 +46,7 @@ def watch_gc(metrics: Metrics) -> None:
     started: list[float] = []
 
     def on_gc(phase: str, info: dict) -> None:
+        """Note when a collection starts; at its end, count its pause (wall and CPU time)."""
         if phase == "start":
             started[:] = [time.perf_counter(), time.process_time()]
         elif started:

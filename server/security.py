@@ -1,4 +1,5 @@
-"""Browser-facing defaults: security headers on every response, an Origin check on every write, trusted proxies only.
+"""Browser-facing defaults: security headers on every response, one Origin check (every write, the socket's
+handshake), trusted proxies only.
 
 The Content-Security-Policy allows exactly what the phone app uses: its own scripts (one
 module, no inline script), its own styles (styles set from script through the CSSOM are

@@ -1,7 +1,8 @@
 """One error shape for the whole API: `{"error": code, "message": sentence}` with a 4xx/5xx status.
 
 Every refusal is a `Refusal` (server/refusals.py) and is answered from one table of HTTP
-handlers (`HTTP_HANDLERS`) and, on the live socket, by `refused_on_socket`.
+handlers (`HTTP_HANDLERS`) and, on the live socket, by `error_on_socket`: a refusal as itself,
+a storage fault as such (503 / `storage_unavailable`), anything else logged in full as a bug.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ INTERNAL_ERROR = 500
 SERVICE_UNAVAILABLE = 503
 VOICE_UNAVAILABLE_MESSAGE = "The coach's voice is not available right now; please try again."
 STORAGE_MESSAGE = "The server cannot save right now (its storage is unavailable); please try again later."
+INTERNAL_MESSAGE = "Something went wrong on the server; please try again."
+# A socket control that failed for no fault of the phone's: what it asked was not kept.
+SOCKET_INTERNAL_MESSAGE = "The server could not save that; please try again."
 
 
 def is_storage_fault(exc: BaseException) -> bool:
@@ -61,6 +65,17 @@ def socket_error(code: str, message: str, **extra) -> dict:
 def refused_on_socket(exc: Refusal) -> dict:
     """A refusal as the socket's `error` message."""
     return socket_error(exc.code, exc.message, **exc.extra)
+
+
+def error_on_socket(exc: Exception, doing: str) -> dict:
+    """Any error a socket control met (`doing` names it for the log) as the socket's `error`; the socket stays open."""
+    if isinstance(exc, Refusal):
+        return refused_on_socket(exc)
+    if is_storage_fault(exc):
+        log.warning("%s not stored: %s", doing, exc)
+        return socket_error(STORAGE_UNAVAILABLE, STORAGE_MESSAGE)
+    log.exception("%s failed", doing)
+    return socket_error("internal", SOCKET_INTERNAL_MESSAGE)
 
 
 def http_error(exc: HTTPException):
@@ -96,7 +111,7 @@ def unexpected(exc: Exception):
         response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_S)
         return response
     log.exception("Unhandled error")
-    return error_response(INTERNAL_ERROR, "internal", "Something went wrong on the server; please try again.")
+    return error_response(INTERNAL_ERROR, "internal", INTERNAL_MESSAGE)
 
 
 # Every error the HTTP API answers, by type (Flask picks the most specific): a rate limit

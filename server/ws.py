@@ -22,13 +22,7 @@ from flask_sock import Sock
 from . import inputs
 from .db import close_db
 from .devices import current_device
-from .errors import (
-    STORAGE_MESSAGE,
-    STORAGE_UNAVAILABLE,
-    is_storage_fault,
-    refused_on_socket,
-    socket_error,
-)
+from .errors import error_on_socket, refused_on_socket
 from .numbers import is_number
 from .outbox import LockedSocket, Outbox
 from .ratelimit import control_throttle
@@ -53,7 +47,7 @@ class MessageInvalid(Refusal):
 
 
 def parse_message(data: Any, max_bytes: int) -> dict:
-    """A control or ping message as a dict with a known `type`, or a Refusal (MessageInvalid; JsonInvalid for bad JSON)."""
+    """A control or ping message as a dict with a known `type`, or a Refusal (MessageInvalid; JsonInvalid: not JSON)."""
     if isinstance(data, (bytes, bytearray)):
         raise MessageInvalid("bad_message", "Messages must be JSON text frames, not binary.")
     if len(data) > max_bytes or len(data.encode("utf-8", "surrogatepass")) > max_bytes:
@@ -63,7 +57,8 @@ def parse_message(data: Any, max_bytes: int) -> dict:
         raise MessageInvalid("bad_message", 'A message must be a JSON object with a "type".')
     kind = message["type"]
     if kind not in CONTROLS and kind != "ping":
-        raise MessageInvalid("unknown_type", f"Unknown message type {kind[:40]!r}; expected one of {', '.join(CONTROLS)} or ping.")
+        expected = f"expected one of {', '.join(CONTROLS)} or ping"
+        raise MessageInvalid("unknown_type", f"Unknown message type {kind[:40]!r}; {expected}.")
     if kind in CONTROLS and message.get("at") is not None:
         at = message["at"]
         if not is_number(at) or not math.isfinite(at):
@@ -76,7 +71,9 @@ def parse_message(data: Any, max_bytes: int) -> dict:
     return message
 
 
-def answer(hub: LiveHub, session_id: str, data: Any, max_bytes: int, throttle: Callable[[], dict | None] | None = None) -> dict | None:
+def answer(
+    hub: LiveHub, session_id: str, data: Any, max_bytes: int, throttle: Callable[[], dict | None] | None = None
+) -> dict | None:
     """Act on one message from the phone; return the reply for this socket alone (None: the broadcast says it).
 
     `throttle` counts a control against the device's and address's rate limits and returns
@@ -94,14 +91,8 @@ def answer(hub: LiveHub, session_id: str, data: Any, max_bytes: int, throttle: C
             return limited
     try:
         hub.control(session_id, message["type"], message.get("at"))
-    except Refusal as refused:  # a control that does not apply, or a session that is gone
-        return refused_on_socket(refused)
-    except Exception as exc:  # the change was not stored (a locked database, say): say so, keep the socket
-        if is_storage_fault(exc):
-            log.warning("Control %s of session %s not stored: %s", message["type"], session_id, exc)
-            return socket_error(STORAGE_UNAVAILABLE, STORAGE_MESSAGE)
-        log.exception("Control %s of session %s failed", message["type"], session_id)
-        return socket_error("internal", "The server could not save that; please try again.")
+    except Exception as exc:  # a control that does not apply, a session gone, a change not stored: say so
+        return error_on_socket(exc, f"Control {message['type']} of session {session_id}")
     return None
 
 
@@ -219,7 +210,7 @@ def release_socket_slot(_exc: BaseException | None = None) -> None:
 
 
 def live_metrics():
-    """Scheduler counters, sockets and threads (greenlets with ?greenlets=1): for the capacity benchmark, from this machine only."""
+    """Scheduler counters, sockets and threads (greenlets with ?greenlets=1), for the capacity benchmark; local only."""
     if request.remote_addr not in LOOPBACK:
         raise NotFound("Not found.")
     stats = current_app.extensions["live"].snapshot()

@@ -365,7 +365,7 @@ STEADY_WEEKS = (
     _Bouts(4, 1.5, 1.2, 1, 1.3, "Ninety-second bouts: six minutes backward, still slow and steady."),
 )
 STEADY_REST_MINUTES = 0.5
-STEADY_SESSIONS_PER_WEEK = 2
+STEADY_WORKOUTS_PER_WEEK = 2
 
 
 def _steady_balance() -> Programme:
@@ -394,8 +394,8 @@ def _steady_balance() -> Programme:
         "Older Adults. Activities, Adaptation & Aging 2021;45(3):202-216 (ten sessions); Laufer Y. "
         "Journals of Gerontology A 2005;60(5):627-632 (older walkers shorten their stride backwards).",
         len(weeks),
-        STEADY_SESSIONS_PER_WEEK,
-        _weekly_programme("steady-balance", "Steady balance", weeks, STEADY_SESSIONS_PER_WEEK),
+        STEADY_WORKOUTS_PER_WEEK,
+        _weekly_programme("steady-balance", "Steady balance", weeks, STEADY_WORKOUTS_PER_WEEK),
     )
 
 

@@ -163,6 +163,6 @@ def from_stored(data: Any) -> Settings:
 
 
 def start_programme(current: Settings, programme_id: str, now_ms: int) -> Settings:
-    """Follow a programme from its first session: progress counts completions from `now_ms`."""
+    """Follow a programme from its first workout: progress counts completions from `now_ms`."""
     starts = {**current.programme_starts, programme_id: now_ms}
     return replace(current, programme=programme_id, programme_starts=starts)

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from flask import Flask, current_app, g, request
 from flask_sock import Sock
 
-from . import inputs
+from . import inputs, network
 from .db import close_db
 from .devices import current_device
 from .errors import error_on_socket, refused_on_socket
@@ -39,7 +39,6 @@ sock = Sock()
 
 SOCKET_ENDPOINT = "__flask_sock.session_socket"
 SOCKET_KEYS = ("gunicorn.socket", "werkzeug.socket")
-LOOPBACK = frozenset({"127.0.0.1", "::1"})
 
 
 class MessageInvalid(Refusal):
@@ -211,7 +210,7 @@ def release_socket_slot(_exc: BaseException | None = None) -> None:
 
 def live_metrics():
     """Scheduler counters, sockets and threads (greenlets with ?greenlets=1), for the capacity benchmark; local only."""
-    if request.remote_addr not in LOOPBACK:
+    if not network.is_loopback(request.remote_addr or ""):
         raise NotFound("Not found.")
     stats = current_app.extensions["live"].snapshot()
     stats["threads"] = threading.active_count()

@@ -408,6 +408,13 @@ def test_behind_a_proxy_forwarded_headers_count_only_from_the_proxy(tmp_path):
     assert metrics.status_code == 404
 
 
+def test_live_metrics_answer_this_machine_only(app):
+    """Any loopback address is this machine (the benchmarks may bind 127.0.0.2); a LAN phone gets a 404."""
+    for address, status in (("127.0.0.1", 200), ("127.0.0.2", 200), ("::1", 200), ("192.168.1.20", 404)):
+        answer = app.test_client().get("/api/live/metrics", environ_base={"REMOTE_ADDR": address})
+        assert answer.status_code == status, address
+
+
 def test_the_trusted_proxy_address_is_configurable(tmp_path):
     app = proxied_app(tmp_path, PROXY_TRUSTED="10.0.0.0/8")
     relayed = app.test_client().get("/", headers={"X-Forwarded-Proto": "https"}, environ_base={"REMOTE_ADDR": "10.1.2.3"})

@@ -31,12 +31,11 @@ import os
 import resource
 import signal
 import socket
-import statistics
-from collections import Counter
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import requests
@@ -117,11 +116,25 @@ class Server:
         self.worker: int | None = None
         self.http = requests.Session()
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         """Start the server with its defaults and wait for /healthz and the worker."""
-        argv = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                "--data-dir", str(self.data_dir), "--audio-cache", str(self.audio_cache), "--offline"]
+        argv = [
+            sys.executable,
+            "-m",
+            "server",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--audio-cache",
+            str(self.audio_cache),
+            "--offline",
+        ]
         self.log = open(self.log_path, "ab")
+
         def place() -> None:
             """Pin the server as `taskset` would; the worker inherits it."""
             if self.cpus:
@@ -130,7 +143,9 @@ class Server:
         # A session of its own, as a service has: Linux shares the CPU fairly between sessions
         # (autogroups) first, so a server in the benchmark's session would split one share with
         # every walker process, against each other session on the machine.
-        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=place, start_new_session=True)
+        self.process = subprocess.Popen(
+            argv, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT, preexec_fn=place, start_new_session=True
+        )
         if self.nice:
             _set_autogroup_nice(self.process.pid, self.nice)
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
@@ -264,16 +279,23 @@ PROFILE_RATE_HZ = 100
 PROFILE_TOP = 15
 
 
-def start_profile(server: "Server", workdir: Path, seconds: float, delay_s: float) -> tuple[subprocess.Popen, Path] | None:
+def start_profile(
+    server: Server, workdir: Path, seconds: float, delay_s: float
+) -> tuple[subprocess.Popen, Path] | None:
     """Sample the worker with py-spy once every walker has started, for `seconds`, into collapsed stacks in workdir."""
     spy = Path(sys.executable).parent / "py-spy"
     if not spy.exists():
         print("  (--profile needs py-spy: pip install py-spy)", flush=True)
         return None
     out = workdir / f"profile-{server.port}.txt"
-    print(f"  profiling the worker for {seconds:.0f} s after {delay_s:.0f} s: {out} (collapsed stacks: flamegraph.pl or speedscope draw them)", flush=True)
-    command = (f"sleep {delay_s:.1f} && exec {spy} record --pid {server.worker} --duration {seconds:.0f} "
-               f"--rate {PROFILE_RATE_HZ} --nonblocking --format raw --output {out}")
+    print(
+        f"  profiling the worker for {seconds:.0f} s after {delay_s:.0f} s: {out} (collapsed stacks: flamegraph.pl or speedscope draw them)",
+        flush=True,
+    )
+    command = (
+        f"sleep {delay_s:.1f} && exec {spy} record --pid {server.worker} --duration {seconds:.0f} "
+        f"--rate {PROFILE_RATE_HZ} --nonblocking --format raw --output {out}"
+    )
     return subprocess.Popen(["sh", "-c", command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out
 
 
@@ -295,8 +317,16 @@ def print_profile(path: Path) -> None:
         print(f"    {count * 100 / max(total, 1):5.1f} %  {frame}", flush=True)
 
 
-def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0,
-                 server_cpus: set[int] | None = None, servers: int = 1, server_nice: int = 0) -> dict:
+def run_sessions(
+    sessions: int,
+    segments: int,
+    workdir: Path,
+    audio_cache: Path,
+    profile_s: float = 0,
+    server_cpus: set[int] | None = None,
+    servers: int = 1,
+    server_nice: int = 0,
+) -> dict:
     """One trial: `sessions` walkers on fresh servers (each walker process keeps to one, as a load
     balancer routing by session id would); returns the figures, summed or worst over the servers."""
     spread = start_spread_s(sessions)
@@ -308,15 +338,33 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
         plan = plan_segments(segments)
         for server in running:
             create_walker(server.url, plan)  # renders the plan's phrases once; every later session reuses them
-        processes = min(sessions, max(len(walker_cpus or os.sched_getaffinity(0)), math.ceil(sessions / WALKERS_PER_PROCESS), servers))
+        processes = min(
+            sessions,
+            max(len(walker_cpus or os.sched_getaffinity(0)), math.ceil(sessions / WALKERS_PER_PROCESS), servers),
+        )
         shares = [sessions // processes + (1 if i < sessions % processes else 0) for i in range(processes)]
         ctx = mp.get_context("fork")
         ready, results = ctx.Queue(), ctx.Queue()
         go, start_value = ctx.Event(), ctx.Value("d", 0.0)
         setup_started = time.monotonic()
         workers = [
-            ctx.Process(target=run_walkers, args=(i, share, running[i % servers].url, running[i % servers].ws_url, plan, ready, go, start_value,
-                                                  spread, results, walker_cpus or None), daemon=True)
+            ctx.Process(
+                target=run_walkers,
+                args=(
+                    i,
+                    share,
+                    running[i % servers].url,
+                    running[i % servers].ws_url,
+                    plan,
+                    ready,
+                    go,
+                    start_value,
+                    spread,
+                    results,
+                    walker_cpus or None,
+                ),
+                daemon=True,
+            )
             for i, share in enumerate(shares)
         ]
         for worker in workers:
@@ -401,7 +449,9 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
             "lead_p01": percentile(leads, SHORT_LEAD_SHARE),  # and 99.9% at least this early
             "lead_min": leads[0] if leads else 0,
             "short": sum(len(r.short_cues) for r in collected),
-            "short_by_seq": sorted(Counter(seq for r in collected for _, _, seq in r.short_cues).items(), key=lambda kv: -kv[1])[:5],
+            "short_by_seq": sorted(
+                Counter(seq for r in collected for _, _, seq in r.short_cues).items(), key=lambda kv: -kv[1]
+            )[:5],
             "short_explained": sum(r.short_explained() for r in collected),
             "walker_lag_max_ms": max((r.loop_lag_max_ms for r in collected), default=0.0),
             "reconnects": sum(r.reconnects for r in collected),
@@ -426,24 +476,35 @@ def run_sessions(sessions: int, segments: int, workdir: Path, audio_cache: Path,
             "walkers_wait_pct": walkers_wait_pct,
             "gc_pause_max_ms": worst("gc_pause_max_ms"),
             # The garbage collector while the walkers walked (set-up's collections do not hold up cues).
-            "gc_walk_max_ms": max((p[1] for m in metrics_after for p in m.get("gc_long_pauses", []) if p[0] >= walk_began_ms), default=0),
+            "gc_walk_max_ms": max(
+                (p[1] for m in metrics_after for p in m.get("gc_long_pauses", []) if p[0] >= walk_began_ms), default=0
+            ),
             "gc_walk_full": grew("gc_full_collections"),
             "gc_walk_scheduled": grew("gc_scheduled_full"),
             "gc_walk_total_ms": grew("gc_pause_total_ms"),
             "gc_walk_cpu_ms": grew("gc_cpu_total_ms"),
             "missing_by_seq": dict(sorted(missing_by_seq.items())),
-            "server_log_tail": [line for server in running for line in server.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]],
+            "server_log_tail": [
+                line
+                for server in running
+                for line in server.log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+            ],
             "profile": profiler[1] if profiler is not None else None,
         }
         figures["holds"] = (
-            figures["held"] == sessions and figures["late"] == 0 and figures["missing"] == 0
-            and figures["server_missed"] == 0 and figures["server_dropped"] == 0
-            and figures["lead_p01"] >= TARGET_MIN_LEAD_MS and figures["peak_rss_mb"] <= MAX_WORKER_RSS_MB
+            figures["held"] == sessions
+            and figures["late"] == 0
+            and figures["missing"] == 0
+            and figures["server_missed"] == 0
+            and figures["server_dropped"] == 0
+            and figures["lead_p01"] >= TARGET_MIN_LEAD_MS
+            and figures["peak_rss_mb"] <= MAX_WORKER_RSS_MB
         )
         return figures
     finally:
         for server in running:
             server.stop()
+
 
 HEADER = (
     "| sessions | held | cues delivered | late | missing | server missed | lead p50 | lead p0.1 (99.9 % >=) | lead min "
@@ -472,19 +533,28 @@ def report(figures: dict, label: str = "") -> None:
         for error in figures["errors"]:
             kinds[error.split(":")[0]] = kinds.get(error.split(":")[0], 0) + 1
         print(f"  walker errors: {kinds}; first: {figures['errors'][0]}", flush=True)
-    print(f"  (starts spread over {figures['spread_s']:.0f} s, workouts of {figures['workout_s']} s; setup of {figures['created']:,} devices+plans+sessions and {figures['connected']:,} sockets: "
-          f"{figures['setup_s']:.0f} s in {figures['processes']} walker processes; "
-          f"server: longest scheduler lag {figures['scheduler_lag_max_ms']} ms ({figures['scheduler_errors']} scheduler errors), waited for a core {figures['runq_wait_pct']:.0f}% of the walk "
-          f"(machine load {figures['load_avg']:.1f}); GC while walking: {figures['gc_walk_total_ms']:.0f} ms in all ({figures['gc_walk_cpu_ms']:.0f} ms of CPU), "
-          f"{figures['gc_walk_full']} full ({figures['gc_walk_scheduled']} timed by the scheduler), longest {figures['gc_walk_max_ms']} ms (longest ever {figures['gc_pause_max_ms']} ms); "
-          f"walkers: {figures['walkers_cpu_pct']:.0f}% CPU in all, each waited for a core {figures['walkers_wait_pct']:.0f}% of the walk, "
-          f"event loops up to {figures['walker_lag_max_ms']:.0f} ms late)", flush=True)
+    print(
+        f"  (starts spread over {figures['spread_s']:.0f} s, workouts of {figures['workout_s']} s; setup of {figures['created']:,} devices+plans+sessions and {figures['connected']:,} sockets: "
+        f"{figures['setup_s']:.0f} s in {figures['processes']} walker processes; "
+        f"server: longest scheduler lag {figures['scheduler_lag_max_ms']} ms ({figures['scheduler_errors']} scheduler errors), waited for a core {figures['runq_wait_pct']:.0f}% of the walk "
+        f"(machine load {figures['load_avg']:.1f}); GC while walking: {figures['gc_walk_total_ms']:.0f} ms in all ({figures['gc_walk_cpu_ms']:.0f} ms of CPU), "
+        f"{figures['gc_walk_full']} full ({figures['gc_walk_scheduled']} timed by the scheduler), longest {figures['gc_walk_max_ms']} ms (longest ever {figures['gc_pause_max_ms']} ms); "
+        f"walkers: {figures['walkers_cpu_pct']:.0f}% CPU in all, each waited for a core {figures['walkers_wait_pct']:.0f}% of the walk, "
+        f"event loops up to {figures['walker_lag_max_ms']:.0f} ms late)",
+        flush=True,
+    )
     if figures["reconnects"]:
-        print(f"  {figures['reconnects']} handshake(s) closed unanswered during set-up and tried again; first: {figures['reconnect_reasons'][0]}", flush=True)
+        print(
+            f"  {figures['reconnects']} handshake(s) closed unanswered during set-up and tried again; first: {figures['reconnect_reasons'][0]}",
+            flush=True,
+        )
     if figures["short"]:
-        print(f"  {figures['short']:,} cues came with under {TARGET_MIN_LEAD_MS} ms of lead; {figures['short_explained']:,} of them "
-              f"while the walker's own event loop was behind by at least their shortfall (the client's delay, not the server's); "
-              f"most of them at seq {', '.join(f'{seq} ({n})' for seq, n in figures['short_by_seq'])}", flush=True)
+        print(
+            f"  {figures['short']:,} cues came with under {TARGET_MIN_LEAD_MS} ms of lead; {figures['short_explained']:,} of them "
+            f"while the walker's own event loop was behind by at least their shortfall (the client's delay, not the server's); "
+            f"most of them at seq {', '.join(f'{seq} ({n})' for seq, n in figures['short_by_seq'])}",
+            flush=True,
+        )
     if figures.get("profile") and figures["profile"].exists():
         print_profile(figures["profile"])
     if figures["missing_by_seq"]:
@@ -493,12 +563,24 @@ def report(figures: dict, label: str = "") -> None:
         print("  server log (tail):\n    " + "\n    ".join(figures["server_log_tail"]), flush=True)
 
 
-def holds_in_runs(sessions: int, runs: int, segments: int, workdir: Path, audio_cache: Path, profile_s: float = 0, stop_at_failure: bool = False,
-                  server_cpus: set[int] | None = None, servers: int = 1, server_nice: int = 0) -> int:
+def holds_in_runs(
+    sessions: int,
+    runs: int,
+    segments: int,
+    workdir: Path,
+    audio_cache: Path,
+    profile_s: float = 0,
+    stop_at_failure: bool = False,
+    server_cpus: set[int] | None = None,
+    servers: int = 1,
+    server_nice: int = 0,
+) -> int:
     """Run one size `runs` times (or until the first failure, when searching); return how many runs held."""
     held = 0
     for run in range(runs):
-        figures = run_sessions(sessions, segments, workdir, audio_cache, profile_s if run == 0 else 0, server_cpus, servers, server_nice)
+        figures = run_sessions(
+            sessions, segments, workdir, audio_cache, profile_s if run == 0 else 0, server_cpus, servers, server_nice
+        )
         report(figures, f"run {run + 1}/{runs}")
         if figures["holds"]:
             held += 1
@@ -507,14 +589,34 @@ def holds_in_runs(sessions: int, runs: int, segments: int, workdir: Path, audio_
     return held
 
 
-def find_max(start: int, workdir: Path, audio_cache: Path, minutes: float, known_good: int | None, runs: int,
-             server_cpus: set[int] | None = None, server_nice: int = 0) -> int | None:
+def find_max(
+    start: int,
+    workdir: Path,
+    audio_cache: Path,
+    minutes: float,
+    known_good: int | None,
+    runs: int,
+    server_cpus: set[int] | None = None,
+    server_nice: int = 0,
+) -> int | None:
     """Double N until a size fails in any of `runs` runs, then bisect; stop at the time cap."""
     deadline = time.monotonic() + minutes * 60
     best, worst = known_good, None
     n = start if known_good is None else known_good * 2
     while time.monotonic() < deadline:
-        if holds_in_runs(n, runs, SEARCH_SEGMENTS, workdir, audio_cache, stop_at_failure=True, server_cpus=server_cpus, server_nice=server_nice) == runs:
+        if (
+            holds_in_runs(
+                n,
+                runs,
+                SEARCH_SEGMENTS,
+                workdir,
+                audio_cache,
+                stop_at_failure=True,
+                server_cpus=server_cpus,
+                server_nice=server_nice,
+            )
+            == runs
+        ):
             best = n
         else:
             worst = n
@@ -563,7 +665,9 @@ def churn(cycles: int, workdir: Path, audio_cache: Path) -> bool:
         took = time.monotonic() - started
         time.sleep(SETTLE_S)
         after, metrics_after = server.proc(), server.metrics(greenlets=True)
-        print(f"\n{done:,} connect/disconnect cycles in {took:.1f} s ({done / took:.0f}/s), after {CHURN_WARMUP:,} warm-up cycles:")
+        print(
+            f"\n{done:,} connect/disconnect cycles in {took:.1f} s ({done / took:.0f}/s), after {CHURN_WARMUP:,} warm-up cycles:"
+        )
         print("| | before | after |")
         print("|---|---|---|")
         print(f"| OS threads | {before['threads']} | {after['threads']} |")
@@ -594,18 +698,53 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=TARGET_SESSIONS, help="concurrent sessions of the main run")
     parser.add_argument("--segments", type=int, default=DEFAULT_SEGMENTS, help="5-second segments per workout")
-    parser.add_argument("--runs", type=int, help=f"runs of each size; a size holds only if every run holds (default 1, {FIND_MAX_RUNS} for --find-max)")
-    parser.add_argument("--find-max", action="store_true", help="then search upward for the largest N that holds in every run")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        help=f"runs of each size; a size holds only if every run holds (default 1, {FIND_MAX_RUNS} for --find-max)",
+    )
+    parser.add_argument(
+        "--find-max", action="store_true", help="then search upward for the largest N that holds in every run"
+    )
     parser.add_argument("--search-minutes", type=float, default=SEARCH_MINUTES, help="cap on the search's time")
-    parser.add_argument("--walker-nice", type=int, default=WALKER_NICE, help="priority of the walkers' session (this benchmark's) against the machine's other sessions (negative needs root)")
-    parser.add_argument("--server-cpus", type=lambda text: {int(c) for c in text.split(",")}, metavar="LIST",
-                        help="pin the server to these cores (as taskset -c LIST), the walkers to the others: what one core holds")
-    parser.add_argument("--server-nice", type=int, default=0, help="priority of the server's session against the machine's other sessions (negative needs root)")
-    parser.add_argument("--servers", type=int, default=1, help="independent server processes, each walker process keeping to one (routing by session id)")
-    parser.add_argument("--profile", type=float, default=0, metavar="SECONDS", help="sample the worker with py-spy for this long once all walkers have started (first run)")
-    parser.add_argument("--churn", type=int, default=0, metavar="CYCLES", help="connect/disconnect cycles to check for leaks")
+    parser.add_argument(
+        "--walker-nice",
+        type=int,
+        default=WALKER_NICE,
+        help="priority of the walkers' session (this benchmark's) against the machine's other sessions (negative needs root)",
+    )
+    parser.add_argument(
+        "--server-cpus",
+        type=lambda text: {int(c) for c in text.split(",")},
+        metavar="LIST",
+        help="pin the server to these cores (as taskset -c LIST), the walkers to the others: what one core holds",
+    )
+    parser.add_argument(
+        "--server-nice",
+        type=int,
+        default=0,
+        help="priority of the server's session against the machine's other sessions (negative needs root)",
+    )
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="independent server processes, each walker process keeping to one (routing by session id)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="sample the worker with py-spy for this long once all walkers have started (first run)",
+    )
+    parser.add_argument(
+        "--churn", type=int, default=0, metavar="CYCLES", help="connect/disconnect cycles to check for leaks"
+    )
     parser.add_argument("--skip-main", action="store_true", help="only the search and/or churn")
-    parser.add_argument("--workdir", type=Path, help="keep the servers' data and logs here (default: a temporary folder)")
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the servers' data and logs here (default: a temporary folder)"
+    )
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -626,25 +765,51 @@ def run(args: argparse.Namespace) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         audio_cache = workdir / "audio_cache"
         ok = True
-        print(f"Holds: every cue received, none late, {100 - SHORT_LEAD_SHARE * 100:g} % >= {TARGET_MIN_LEAD_MS} ms before due, "
-              f"worker RSS <= {MAX_WORKER_RSS_MB} MB (goal {GOAL_SESSIONS:,} sessions); {os.cpu_count()} CPUs shared by the server and "
-              f"the walkers (at most {WALKERS_PER_PROCESS} a process{f', their session at nice {args.walker_nice}' if args.walker_nice else ''}); "
-              f"workouts of {SEGMENT_SECONDS}-s segments"
-              f"{f'; server pinned to core(s) {sorted(args.server_cpus)}' if args.server_cpus else ''}"
-              f"{f'; the server session at nice {args.server_nice}' if args.server_nice else ''}.\n", flush=True)
+        print(
+            f"Holds: every cue received, none late, {100 - SHORT_LEAD_SHARE * 100:g} % >= {TARGET_MIN_LEAD_MS} ms before due, "
+            f"worker RSS <= {MAX_WORKER_RSS_MB} MB (goal {GOAL_SESSIONS:,} sessions); {os.cpu_count()} CPUs shared by the server and "
+            f"the walkers (at most {WALKERS_PER_PROCESS} a process{f', their session at nice {args.walker_nice}' if args.walker_nice else ''}); "
+            f"workouts of {SEGMENT_SECONDS}-s segments"
+            f"{f'; server pinned to core(s) {sorted(args.server_cpus)}' if args.server_cpus else ''}"
+            f"{f'; the server session at nice {args.server_nice}' if args.server_nice else ''}.\n",
+            flush=True,
+        )
         print(HEADER)
         print("|---" * (HEADER.count("|") - 1) + "|", flush=True)
         known_good = None
         runs = args.runs or (FIND_MAX_RUNS if args.find_max else 1)
         if not args.skip_main:
-            held = holds_in_runs(args.sessions, runs, args.segments, workdir, audio_cache, args.profile,
-                                 server_cpus=args.server_cpus, servers=args.servers, server_nice=args.server_nice)
+            held = holds_in_runs(
+                args.sessions,
+                runs,
+                args.segments,
+                workdir,
+                audio_cache,
+                args.profile,
+                server_cpus=args.server_cpus,
+                servers=args.servers,
+                server_nice=args.server_nice,
+            )
             ok = held == runs
-            print(f"\n{args.sessions:,} sessions: {'HOLDS' if ok else 'DOES NOT HOLD'} ({held} of {runs} run(s) held).", flush=True)
+            print(
+                f"\n{args.sessions:,} sessions: {'HOLDS' if ok else 'DOES NOT HOLD'} ({held} of {runs} run(s) held).",
+                flush=True,
+            )
             known_good = args.sessions if ok else None
         if args.find_max:
-            best = find_max(args.sessions, workdir, audio_cache, args.search_minutes, known_good, runs, args.server_cpus, args.server_nice)
-            print(f"\nLargest N that held in {runs} runs out of {runs}: {best:,}" if best else "\nNo N held.", flush=True)
+            best = find_max(
+                args.sessions,
+                workdir,
+                audio_cache,
+                args.search_minutes,
+                known_good,
+                runs,
+                args.server_cpus,
+                args.server_nice,
+            )
+            print(
+                f"\nLargest N that held in {runs} runs out of {runs}: {best:,}" if best else "\nNo N held.", flush=True
+            )
         if args.churn:
             ok = churn(args.churn, workdir, audio_cache) and ok
     return 0 if ok else 1

@@ -46,9 +46,11 @@ def main() -> int:
     times.sort()
     elapsed = times[len(times) // 2]
     verdict = "ok" if elapsed < TARGET_S else "MISSED"
-    print(f"compile: {PLANS} plans x {SEGMENTS} segments -> {cues} cues in {elapsed:.3f} s median of {REPEATS} "
-          f"(best {times[0]:.3f} s, worst {times[-1]:.3f} s; {elapsed / PLANS * 1000:.2f} ms a plan; "
-          f"target < {TARGET_S:.0f} s: {verdict})")
+    print(
+        f"compile: {PLANS} plans x {SEGMENTS} segments -> {cues} cues in {elapsed:.3f} s median of {REPEATS} "
+        f"(best {times[0]:.3f} s, worst {times[-1]:.3f} s; {elapsed / PLANS * 1000:.2f} ms a plan; "
+        f"target < {TARGET_S:.0f} s: {verdict})"
+    )
     return 0 if elapsed < TARGET_S else 1
 
 

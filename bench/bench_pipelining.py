@@ -47,8 +47,12 @@ class Walker(threading.Thread):
     def __init__(self, server: Server):
         super().__init__(daemon=True)
         device = requests.Session()
-        plan = device.post(server.url + "/api/plans", json={"name": "Bench", "segments": plan_segments(SEGMENTS)}, timeout=60).json()
-        body = device.post(server.url + "/api/sessions", json={"plan_id": plan["id"], "options": {"countdown": COUNTDOWN}}, timeout=120).json()
+        plan = device.post(
+            server.url + "/api/plans", json={"name": "Bench", "segments": plan_segments(SEGMENTS)}, timeout=60
+        ).json()
+        body = device.post(
+            server.url + "/api/sessions", json={"plan_id": plan["id"], "options": {"countdown": COUNTDOWN}}, timeout=120
+        ).json()
         self.cookie = "; ".join(f"{c.name}={c.value}" for c in device.cookies)
         self.url = server.ws_url + body["ws"]
         self.leads: list[tuple[int, int]] = []  # (arrival, lead)
@@ -118,7 +122,10 @@ def main() -> None:
             quiet_lead = walker.min_lead(quiet_from, now_ms())
             answered: list[int] = []
             started, began = time.monotonic(), now_ms()
-            bursts = [threading.Thread(target=pipelined_burst, args=(server.port, cookie, args.requests, answered)) for _ in range(args.connections)]
+            bursts = [
+                threading.Thread(target=pipelined_burst, args=(server.port, cookie, args.requests, answered))
+                for _ in range(args.connections)
+            ]
             for burst in bursts:
                 burst.start()
             for burst in bursts:
@@ -130,9 +137,11 @@ def main() -> None:
             print(f"{args.connections} connection(s) x {args.requests} pipelined GET /api/plans")
             print(f"  answered: {sum(answered)} of {args.connections * args.requests} in {took:.2f} s")
             print(f"  before: scheduler lag max {quiet_lag} ms, min cue lead {quiet_lead} ms")
-            print(f"  during: scheduler lag max {metrics['scheduler_lag_max_ms']} ms, "
-                  f"min cue lead {walker.min_lead(began, ended + 2000)} ms, late cues {walker.late(began, ended + 2000)}, "
-                  f"cues missed {metrics['cues_missed']}, dropped late {metrics['cues_dropped_late']}")
+            print(
+                f"  during: scheduler lag max {metrics['scheduler_lag_max_ms']} ms, "
+                f"min cue lead {walker.min_lead(began, ended + 2000)} ms, late cues {walker.late(began, ended + 2000)}, "
+                f"cues missed {metrics['cues_missed']}, dropped late {metrics['cues_dropped_late']}"
+            )
         finally:
             server.stop()
 

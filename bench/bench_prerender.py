@@ -10,8 +10,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -43,9 +43,7 @@ def bench(phrases: list[str], lang: str, gtts_enabled: bool) -> tuple[float, int
     return cold, total_bytes, warm
 
 
-def main(
-    argv: list[str] | None = None, phrases_for: Callable[[str], list[str]] = standard_phrases
-) -> int:
+def main(argv: list[str] | None = None, phrases_for: Callable[[str], list[str]] = standard_phrases) -> int:
     """Print the offline prerender figures of each language asked for; 1 if over the target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lang", default="en", choices=[*LANGUAGES, "all"])

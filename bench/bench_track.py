@@ -31,9 +31,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 from conftest import RunningServer  # noqa: E402
-from track_support import decode_miniaudio, decode_sox, placement_errors_ms  # noqa: E402
-
 from server.track import TRACK_LEAD_IN_MS  # noqa: E402
+from track_support import decode_miniaudio, decode_sox, placement_errors_ms  # noqa: E402
 
 P95_TARGET_MS = 20
 MAX_TARGET_MS = 50
@@ -57,8 +56,13 @@ def thirty_minutes(extra_seconds: int = 0) -> list[dict]:
     segments = []
     for index in range(30 * 60 // BOUT_SECONDS):
         backward = index % 2 == 1
-        segments.append({"kind": "reverse" if backward else "forward", "seconds": BOUT_SECONDS,
-                         "speed_mph": 1.5 if backward else 2.5 + 0.5 * (index % 4 == 0)})
+        segments.append(
+            {
+                "kind": "reverse" if backward else "forward",
+                "seconds": BOUT_SECONDS,
+                "speed_mph": 1.5 if backward else 2.5 + 0.5 * (index % 4 == 0),
+            }
+        )
     segments[0]["seconds"] += extra_seconds
     return segments
 
@@ -66,8 +70,10 @@ def thirty_minutes(extra_seconds: int = 0) -> list[dict]:
 def four_hours(extra_seconds: int = 0) -> list[dict]:
     """200 segments of 72 s (the most a plan may have), 4 hours long, speeds varying."""
     seconds = 4 * 3600 // FOUR_HOUR_SEGMENTS
-    segments = [{"kind": "reverse" if i % 2 else "forward", "seconds": seconds, "speed_mph": round(1.2 + 0.1 * (i % 9), 1)}
-                for i in range(FOUR_HOUR_SEGMENTS)]
+    segments = [
+        {"kind": "reverse" if i % 2 else "forward", "seconds": seconds, "speed_mph": round(1.2 + 0.1 * (i % 9), 1)}
+        for i in range(FOUR_HOUR_SEGMENTS)
+    ]
     segments[-1]["seconds"] -= extra_seconds  # the plan may not pass 4 hours
     return segments
 
@@ -81,8 +87,12 @@ def first_byte(device: requests.Session, url: str, segments: list[dict], name: s
     response.raise_for_status()
     created = time.perf_counter() - started
     session = response.json()
-    with device.get(url + session["track"], headers={"Range": f"bytes=0-{FIRST_RANGE_BYTES - 1}"},
-                    stream=True, timeout=HTTP_TIMEOUT_S) as track:
+    with device.get(
+        url + session["track"],
+        headers={"Range": f"bytes=0-{FIRST_RANGE_BYTES - 1}"},
+        stream=True,
+        timeout=HTTP_TIMEOUT_S,
+    ) as track:
         assert track.status_code == 206, track.status_code
         next(track.iter_content(1))
         at = time.perf_counter()
@@ -122,13 +132,24 @@ def placement_and_size(device: requests.Session, url: str, session: dict, audio:
     for decoder, found in errors.items():
         magnitudes = [abs(e) for e in found]
         p50, p95, p99, worst = (percentile(magnitudes, s) for s in (0.5, 0.95, 0.99, 1.0))
-        rows.append((f"track cue placement, {len(found)} cues, {decoder}",
-                     f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms",
-                     p95 <= P95_TARGET_MS and worst <= MAX_TARGET_MS, "p95 <= 20 ms, max <= 50 ms"))
+        rows.append(
+            (
+                f"track cue placement, {len(found)} cues, {decoder}",
+                f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms",
+                p95 <= P95_TARGET_MS and worst <= MAX_TARGET_MS,
+                "p95 <= 20 ms, max <= 50 ms",
+            )
+        )
     minutes = sum(s["seconds"] for s in session["plan"]["segments"]) / 60
     per_minute = len(mp3) / minutes
-    rows.append(("track bytes per minute of walk", f"{per_minute / 1024:.1f} KB ({len(mp3) / 1024:.0f} KB for {minutes:.0f} min)",
-                 per_minute <= BYTES_PER_MINUTE_TARGET, "<= 125 KB"))
+    rows.append(
+        (
+            "track bytes per minute of walk",
+            f"{per_minute / 1024:.1f} KB ({len(mp3) / 1024:.0f} KB for {minutes:.0f} min)",
+            per_minute <= BYTES_PER_MINUTE_TARGET,
+            "<= 125 KB",
+        )
+    )
     return rows
 
 
@@ -151,9 +172,21 @@ def main() -> int:
             device = server.client()
             timings = {}
             for label, plan in (("30-minute", thirty_minutes), ("4-hour", four_hours)):
-                cold_session, cold_created, cold_first, cold_at = first_byte(device, server.url, plan(), f"{label} walk")
-                warm_session, warm_created, warm_first, warm_at = first_byte(device, server.url, plan(1), f"{label} walk, again")
-                timings[label] = (cold_created, cold_first, warm_created, warm_first, cold_session, warm_session, cold_at)
+                cold_session, cold_created, cold_first, cold_at = first_byte(
+                    device, server.url, plan(), f"{label} walk"
+                )
+                warm_session, warm_created, warm_first, warm_at = first_byte(
+                    device, server.url, plan(1), f"{label} walk, again"
+                )
+                timings[label] = (
+                    cold_created,
+                    cold_first,
+                    warm_created,
+                    warm_first,
+                    cold_session,
+                    warm_session,
+                    cold_at,
+                )
             # The first 4-hour session's file: its chunks encoded from scratch (the second reuses many).
             render_s = wait_for_file(audio, timings["4-hour"][4]) - timings["4-hour"][6]
             four_hour_cues = len(timings["4-hour"][4]["timeline"])
@@ -161,12 +194,30 @@ def main() -> int:
         finally:
             server.stop()
     for label, (cold_created, cold_first, warm_created, warm_first, *_) in timings.items():
-        results.append((f"{label} plan: POST to first track byte, cached", f"{warm_first * 1000:.0f} ms (201 after {warm_created * 1000:.0f} ms)",
-                        warm_first <= FIRST_BYTE_TARGET_S, "<= 1 s"))
-        results.append((f"{label} plan: same, empty audio cache", f"{cold_first * 1000:.0f} ms (201 after {cold_created * 1000:.0f} ms)",
-                        True, "(phrases spoken first)"))
-    results.append((f"4-hour track file ({four_hour_cues} cues) written", f"{render_s:.1f} s after its first byte, in the background",
-                    True, "(for reference)"))
+        results.append(
+            (
+                f"{label} plan: POST to first track byte, cached",
+                f"{warm_first * 1000:.0f} ms (201 after {warm_created * 1000:.0f} ms)",
+                warm_first <= FIRST_BYTE_TARGET_S,
+                "<= 1 s",
+            )
+        )
+        results.append(
+            (
+                f"{label} plan: same, empty audio cache",
+                f"{cold_first * 1000:.0f} ms (201 after {cold_created * 1000:.0f} ms)",
+                True,
+                "(phrases spoken first)",
+            )
+        )
+    results.append(
+        (
+            f"4-hour track file ({four_hour_cues} cues) written",
+            f"{render_s:.1f} s after its first byte, in the background",
+            True,
+            "(for reference)",
+        )
+    )
     print(f"RetroWalk track benchmark (lead-in {TRACK_LEAD_IN_MS} ms, single runs)")
     for name, value, ok, target in results:
         print(f"  {'ok  ' if ok else 'MISS'} {name:<48} {value:<52} target {target}")

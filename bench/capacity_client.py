@@ -17,9 +17,9 @@ import os
 import random
 import resource
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 from urllib.parse import urlsplit
 
 import requests
@@ -103,7 +103,7 @@ class WalkerSocket(asyncio.Protocol):
             if end < 0:
                 return
             status = bytes(self.buffer[:end]).split(b"\r\n", 1)[0]
-            del self.buffer[:end + len(HEADER_END)]
+            del self.buffer[: end + len(HEADER_END)]
             if b" 101 " not in status:
                 self.opened.set_exception(ConnectionError(f"upgrade refused: {status.decode(errors='replace')}"))
                 self.transport.close()
@@ -127,8 +127,8 @@ class WalkerSocket(asyncio.Protocol):
                 size, start = int.from_bytes(buffer[2:10], "big"), 10
             if len(buffer) < start + size:
                 return
-            payload = bytes(buffer[start:start + size])
-            del buffer[:start + size]
+            payload = bytes(buffer[start : start + size])
+            del buffer[: start + size]
             if opcode == TEXT:
                 if self.on_text is not None:
                     self.on_text(read_at, payload)
@@ -248,7 +248,16 @@ def create_walker(base_url: str, segments: list[dict]) -> tuple[str, str, list[i
     return cookie, body["ws"], [cue["seq"] for cue in body["timeline"]]
 
 
-async def _walk(ws_base: str, walker: tuple[str, str, list[int]], go: asyncio.Event, start_at: dict, result: WalkerResult, gate: asyncio.Semaphore, connected: asyncio.Event, plan_seconds: int) -> None:
+async def _walk(
+    ws_base: str,
+    walker: tuple[str, str, list[int]],
+    go: asyncio.Event,
+    start_at: dict,
+    result: WalkerResult,
+    gate: asyncio.Semaphore,
+    connected: asyncio.Event,
+    plan_seconds: int,
+) -> None:
     """One walker: connect, wait for the signal, start, then note every cue until finished."""
     cookie, path, seqs = walker
     opened = False
@@ -303,7 +312,7 @@ async def _walk(ws_base: str, walker: tuple[str, str, list[int]], go: asyncio.Ev
         deadline = time.time() + start_at["spread"] + plan_seconds + FINISH_GRACE_S
         try:
             await asyncio.wait_for(done.wait(), timeout=max(deadline - time.time(), 0.1))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         finished = outcome["finished"]
         missing = set(seqs) - seen
@@ -324,8 +333,19 @@ async def _walk(ws_base: str, walker: tuple[str, str, list[int]], go: asyncio.Ev
             ws.close()
 
 
-def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: list[dict], ready_queue, go_event, start_value, spread_s: float, result_queue,
-                cpus: set[int] | None = None) -> None:
+def run_walkers(
+    index: int,
+    count: int,
+    base_url: str,
+    ws_base: str,
+    segments: list[dict],
+    ready_queue,
+    go_event,
+    start_value,
+    spread_s: float,
+    result_queue,
+    cpus: set[int] | None = None,
+) -> None:
     """A walker process: create `count` walkers, report ready, start on the signal, report results (on `cpus`, if given)."""
     _raise_file_limit()
     if cpus:
@@ -350,7 +370,9 @@ def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: l
             connected.set()
         start_at = {"t": 0.0, "spread": spread_s}
         gate = asyncio.Semaphore(CONNECTS_IN_FLIGHT)
-        tasks = [asyncio.create_task(_walk(ws_base, w, go, start_at, result, gate, connected, plan_seconds)) for w in walkers]
+        tasks = [
+            asyncio.create_task(_walk(ws_base, w, go, start_at, result, gate, connected, plan_seconds)) for w in walkers
+        ]
         await connected.wait()
         ready_queue.put((index, result.created, result.connected))
         # Wait for the main process's signal without blocking the event loop.

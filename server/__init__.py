@@ -97,7 +97,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         database.close()
     if app.config["WAL_CHECKPOINT_EVERY_S"]:
         # Before the live hub and the requests open their connections, so none of them copies the log itself.
-        app.extensions["checkpointer"] = db.Checkpointer(app.config["DATABASE"], app.config["WAL_CHECKPOINT_EVERY_S"]).start()
+        app.extensions["checkpointer"] = db.Checkpointer(
+            app.config["DATABASE"], app.config["WAL_CHECKPOINT_EVERY_S"]
+        ).start()
     app.teardown_appcontext(db.close_db)
 
     from .voice import AudioCache

@@ -36,8 +36,9 @@ that is wrong for most people, so the API says "set your weight to see calories"
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .plans import BACKWARD_KINDS, REST_KINDS
 
@@ -78,7 +79,7 @@ class CalorieRange:
     estimate: float
     high: float
 
-    def __add__(self, other: "CalorieRange") -> "CalorieRange":
+    def __add__(self, other: CalorieRange) -> CalorieRange:
         """Ranges add end by end."""
         return CalorieRange(self.low + other.low, self.estimate + other.estimate, self.high + other.high)
 

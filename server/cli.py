@@ -76,14 +76,48 @@ def cli():
 
 
 @cli.command()
-@click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on (0.0.0.0: every interface, so a phone can reach it).")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=DEFAULTS["DATA_DIR"], show_default=True, help="Folder of the SQLite database (made on first run).")
-@click.option("--audio-cache", type=click.Path(file_okay=False), default=DEFAULTS["AUDIO_CACHE"], show_default=True, help="Folder of the rendered cue audio.")
-@click.option("--certfile", type=click.Path(exists=True, dir_okay=False), help="TLS certificate (PEM) to serve https, which phones need to install the app.")
+@click.option(
+    "--host",
+    default=DEFAULT_HOST,
+    show_default=True,
+    help="Address to listen on (0.0.0.0: every interface, so a phone can reach it).",
+)
+@click.option(
+    "--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on."
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=DEFAULTS["DATA_DIR"],
+    show_default=True,
+    help="Folder of the SQLite database (made on first run).",
+)
+@click.option(
+    "--audio-cache",
+    type=click.Path(file_okay=False),
+    default=DEFAULTS["AUDIO_CACHE"],
+    show_default=True,
+    help="Folder of the rendered cue audio.",
+)
+@click.option(
+    "--certfile",
+    type=click.Path(exists=True, dir_okay=False),
+    help="TLS certificate (PEM) to serve https, which phones need to install the app.",
+)
 @click.option("--keyfile", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM) for --certfile.")
-@click.option("--behind-proxy", type=click.IntRange(0, 5), default=0, show_default=True, help="Number of reverse proxies in front whose X-Forwarded-* headers to trust.")
-@click.option("--proxy-address", default=DEFAULTS["PROXY_TRUSTED"], show_default=True, help="With --behind-proxy: the proxy's addresses or networks (comma-separated); forwarded headers from anyone else are ignored.")
+@click.option(
+    "--behind-proxy",
+    type=click.IntRange(0, 5),
+    default=0,
+    show_default=True,
+    help="Number of reverse proxies in front whose X-Forwarded-* headers to trust.",
+)
+@click.option(
+    "--proxy-address",
+    default=DEFAULTS["PROXY_TRUSTED"],
+    show_default=True,
+    help="With --behind-proxy: the proxy's addresses or networks (comma-separated); forwarded headers from anyone else are ignored.",
+)
 @click.option("--offline", is_flag=True, help="Never call Google's text-to-speech; speak with eSpeak NG only.")
 def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, proxy_address, offline):
     """Run the production server (gunicorn with a gevent worker)."""
@@ -119,19 +153,29 @@ def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, pr
     if lan:
         click.echo(f"On a phone on this network: {scheme}://{lan}:{port}/")
         if scheme == "http":
-            click.echo("  (phones install the app and keep the screen awake only over https: see README, 'Open it on your phone')")
+            click.echo(
+                "  (phones install the app and keep the screen awake only over https: see README, 'Open it on your phone')"
+            )
     click.echo(f"Data: {data_dir}   Audio cache: {audio_cache}   Stop with Ctrl-C.")
     sys.stdout.flush()
 
     argv = [
-        sys.executable, "-m", "gunicorn",
-        "--worker-class", "gevent",
-        "--workers", "1",
-        "--worker-connections", str(WORKER_CONNECTIONS),
-        "--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "--graceful-timeout", str(GRACEFUL_TIMEOUT_S),
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--worker-class",
+        "gevent",
+        "--workers",
+        "1",
+        "--worker-connections",
+        str(WORKER_CONNECTIONS),
+        "--bind",
+        f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "--graceful-timeout",
+        str(GRACEFUL_TIMEOUT_S),
         "--no-control-socket",
-        "--log-level", "warning",
+        "--log-level",
+        "warning",
     ]
     # gunicorn itself believes X-Forwarded-Proto (https) only from the proxy; with no proxy, from no one.
     argv += ["--forwarded-allow-ips", proxies if behind_proxy else ""]
@@ -144,15 +188,28 @@ def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, pr
 
 
 @cli.command()
-@click.option("--lang", type=click.Choice([*LANGUAGES, "all"]), default="all", show_default=True, help="Voice language to render.")
-@click.option("--audio-cache", type=click.Path(file_okay=False), default=DEFAULTS["AUDIO_CACHE"], show_default=True, help="Folder of the rendered cue audio.")
+@click.option(
+    "--lang", type=click.Choice([*LANGUAGES, "all"]), default="all", show_default=True, help="Voice language to render."
+)
+@click.option(
+    "--audio-cache",
+    type=click.Path(file_okay=False),
+    default=DEFAULTS["AUDIO_CACHE"],
+    show_default=True,
+    help="Folder of the rendered cue audio.",
+)
 @click.option("--offline", is_flag=True, help="Never call Google's text-to-speech; speak with eSpeak NG only.")
 def prerender(lang, audio_cache, offline):
     """Render every standard phrase into the audio cache and report per engine."""
     from .phrases import standard_phrases
     from .voice import AudioCache
 
-    cache = AudioCache(audio_cache, gtts_enabled=not offline, gtts_timeout=DEFAULTS["GTTS_TIMEOUT_S"], gtts_min_interval=DEFAULTS["GTTS_MIN_INTERVAL_S"])
+    cache = AudioCache(
+        audio_cache,
+        gtts_enabled=not offline,
+        gtts_timeout=DEFAULTS["GTTS_TIMEOUT_S"],
+        gtts_min_interval=DEFAULTS["GTTS_MIN_INTERVAL_S"],
+    )
     failed = False
     for language in LANGUAGES if lang == "all" else (lang,):
         report = cache.prerender(standard_phrases(language), language)

@@ -35,8 +35,9 @@ time for the same plan, options and phrase lengths):
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from . import phrases
 from .numbers import is_whole_number
@@ -225,7 +226,9 @@ def _remaining_marks(seconds: int) -> list[int]:
     return sorted(set(marks), reverse=True)
 
 
-def _wishes(segments: Sequence[Segment], options: CueOptions, spoken_ms: Mapping[str, int] | None = None) -> list[_Wish]:
+def _wishes(
+    segments: Sequence[Segment], options: CueOptions, spoken_ms: Mapping[str, int] | None = None
+) -> list[_Wish]:
     """Every cue the plan could have, each at its ideal moment (slow-downs need `spoken_ms` for theirs)."""
     lang = options.lang
     starts = segment_starts_ms(segments)
@@ -280,9 +283,7 @@ def _first_free_start(busy: list[tuple[int, int]], start: int, length: int) -> i
     return start
 
 
-def compile_timeline(
-    segments: Sequence[Segment], options: CueOptions, spoken_ms: Mapping[str, int]
-) -> list[Cue]:
+def compile_timeline(segments: Sequence[Segment], options: CueOptions, spoken_ms: Mapping[str, int]) -> list[Cue]:
     """Compile segments into cues ordered by offset that never overlap when spoken.
 
     `spoken_ms` gives each phrase's spoken length (from its rendered audio); every text of

@@ -7,8 +7,9 @@ import hashlib
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from flask import current_app, g
 from sqlite_utils import Database
@@ -127,8 +128,12 @@ class Checkpointer:
     def snapshot(self) -> dict[str, Any]:
         """The figures for /api/live/metrics."""
         return {
-            "every_s": self.every_s, "runs": self.runs, "pages_copied": self.pages_copied,
-            "longest_ms": round(self.longest_ms, 1), "failures": self.failures, "last_failure": self.last_failure,
+            "every_s": self.every_s,
+            "runs": self.runs,
+            "pages_copied": self.pages_copied,
+            "longest_ms": round(self.longest_ms, 1),
+            "failures": self.failures,
+            "last_failure": self.last_failure,
         }
 
 
@@ -230,9 +235,13 @@ def _m005_shared_timelines(db: Database) -> None:
     # One session at a time: a large database's timelines need not fit in memory at once.
     to_move = [row[0] for row in db.conn.execute("SELECT id FROM sessions WHERE timeline != ''")]
     for session_id in to_move:
-        text, created_at = db.conn.execute("SELECT timeline, created_at FROM sessions WHERE id = ?", [session_id]).fetchone()
+        text, created_at = db.conn.execute(
+            "SELECT timeline, created_at FROM sessions WHERE id = ?", [session_id]
+        ).fetchone()
         timeline_id = timeline_hash(text)
-        db.execute("INSERT OR IGNORE INTO timelines (id, cues, created_at) VALUES (?, ?, ?)", [timeline_id, text, created_at])
+        db.execute(
+            "INSERT OR IGNORE INTO timelines (id, cues, created_at) VALUES (?, ?, ?)", [timeline_id, text, created_at]
+        )
         db.execute("UPDATE sessions SET timeline_id = ?, timeline = '' WHERE id = ?", [timeline_id, session_id])
 
 

@@ -40,9 +40,7 @@ def _issue() -> str:
 
     count_new_device()
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    get_db().execute(
-        "INSERT INTO devices (id, created_at) VALUES (?, ?)", [token, now_ms()]
-    )
+    get_db().execute("INSERT INTO devices (id, created_at) VALUES (?, ?)", [token, now_ms()])
     return token
 
 

@@ -90,9 +90,7 @@ def loads(data: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
     if nesting_depth(data, max_depth) > max_depth:
         raise JsonInvalid(f"JSON may nest at most {max_depth} levels deep.")
     try:
-        value = json.loads(
-            data, parse_float=_finite_float, parse_int=_storable_int, parse_constant=_no_constants
-        )
+        value = json.loads(data, parse_float=_finite_float, parse_int=_storable_int, parse_constant=_no_constants)
     except JsonInvalid:
         raise
     except (ValueError, RecursionError):

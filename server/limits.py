@@ -49,7 +49,9 @@ def ensure_session_room(db: Database, device_id: str, watched) -> None:
         )
     excess = ready - setting("MAX_READY_SESSIONS_PER_DEVICE") + 1
     if excess > 0:
-        forget = [session_id for session_id in store.ready_session_ids(db, device_id) if not watched(session_id)][:excess]
+        forget = [session_id for session_id in store.ready_session_ids(db, device_id) if not watched(session_id)][
+            :excess
+        ]
         store.forget_ready_sessions(db, forget)
         total -= len(forget)
     _refuse_when_full(total, max_total)

@@ -63,13 +63,25 @@ def ok(description: str, schema: dict | None = None, media: str = JSON) -> dict:
 # Every operation may answer any 4xx (bad input, not found, rate limited, foreign origin, ...)
 # and 503 (storage or voice unavailable), always in the one error shape.
 ERRORS = {
-    "4XX": {"description": "Refused: bad input, not found, not allowed or too many requests.", "content": json_content(ref("Error"))},
-    "503": {"description": "Temporarily unavailable (storage or the coach's voice).", "content": json_content(ref("Error"))},
+    "4XX": {
+        "description": "Refused: bad input, not found, not allowed or too many requests.",
+        "content": json_content(ref("Error")),
+    },
+    "503": {
+        "description": "Temporarily unavailable (storage or the coach's voice).",
+        "content": json_content(ref("Error")),
+    },
 }
 
 
-def operation(summary: str, responses: dict, *, parameters: list | None = None, body: dict | None = None,
-              body_example: dict | None = None) -> dict:
+def operation(
+    summary: str,
+    responses: dict,
+    *,
+    parameters: list | None = None,
+    body: dict | None = None,
+    body_example: dict | None = None,
+) -> dict:
     """One operation with the shared error responses added (a body example is also where a fuzzer starts)."""
     op: dict[str, Any] = {"summary": summary, "responses": {**responses, **ERRORS}}
     if parameters:
@@ -95,7 +107,9 @@ def query_param(name: str, description: str, schema: dict) -> dict:
 
 
 TZ_PARAM = query_param("tz", "IANA time zone (default: the saved one, else UTC).", {"type": "string"})
-LANG_PARAM = query_param("lang", "Language of the texts (default: the device's setting).", {"enum": ["en", "es", "de", "fr"]})
+LANG_PARAM = query_param(
+    "lang", "Language of the texts (default: the device's setting).", {"enum": ["en", "es", "de", "fr"]}
+)
 
 SEGMENT = {
     "type": "object",
@@ -122,7 +136,14 @@ PLAN_INPUT = {
 PLAN = {
     "type": "object",
     "required": [
-        "id", "name", "description", "builtin", "segments", "total_seconds", "backward_seconds", "reverse_seconds",
+        "id",
+        "name",
+        "description",
+        "builtin",
+        "segments",
+        "total_seconds",
+        "backward_seconds",
+        "reverse_seconds",
     ],
     "properties": {
         "id": {"type": "string"},
@@ -133,14 +154,26 @@ PLAN = {
         "total_seconds": {"type": "integer", "minimum": 0},
         "backward_seconds": {"type": "integer", "minimum": 0, "description": "Seconds walked backward."},
         "reverse_seconds": {
-            "type": "integer", "minimum": 0, "description": "The older name of backward_seconds, kept as an alias.",
+            "type": "integer",
+            "minimum": 0,
+            "description": "The older name of backward_seconds, kept as an alias.",
         },
     },
 }
 
 SETTINGS = {
     "type": "object",
-    "required": ["units", "weight_kg", "countdown", "halfway", "time_remaining", "lang", "timezone", "programme", "audio_mode"],
+    "required": [
+        "units",
+        "weight_kg",
+        "countdown",
+        "halfway",
+        "time_remaining",
+        "lang",
+        "timezone",
+        "programme",
+        "audio_mode",
+    ],
     "properties": {
         "units": {"enum": ["mph", "kmh"]},
         "weight_kg": {"type": ["number", "null"]},
@@ -236,7 +269,11 @@ CONFIRMATIONS = {
     "required": ["pause", "resume", "skip"],
     "properties": {
         **{
-            control: {"type": "object", "required": ["text", "audio"], "properties": {"text": {"type": "string"}, "audio": {"type": "string"}}}
+            control: {
+                "type": "object",
+                "required": ["text", "audio"],
+                "properties": {"text": {"type": "string"}, "audio": {"type": "string"}},
+            }
             for control in ("pause", "resume", "skip")
         },
         # By segment index: the slow-down a skip into that segment jumps over, said after the landed
@@ -246,7 +283,11 @@ CONFIRMATIONS = {
             "additionalProperties": {
                 "type": "object",
                 "required": ["text", "audio", "after_ms"],
-                "properties": {"text": {"type": "string"}, "audio": {"type": "string"}, "after_ms": {"type": "integer", "minimum": 0}},
+                "properties": {
+                    "text": {"type": "string"},
+                    "audio": {"type": "string"},
+                    "after_ms": {"type": "integer", "minimum": 0},
+                },
             },
         },
     },
@@ -298,20 +339,26 @@ PROGRAMME = {
         "name": {"type": "string"},
         "weeks": {"type": "integer"},
         "workouts_per_week": {"type": "integer"},
-        "sessions_per_week": {"type": "integer", "description": "The older name of workouts_per_week, kept as an alias."},
+        "sessions_per_week": {
+            "type": "integer",
+            "description": "The older name of workouts_per_week, kept as an alias.",
+        },
         # A programme's workouts in order (they were `sessions` before; no alias: each carries its whole plan).
-        "workouts": {"type": "array", "items": {
-            "type": "object",
-            "required": ["plan_id", "week", "session", "label", "why", "plan"],
-            "properties": {
-                "plan_id": {"type": "string"},
-                "week": {"type": "integer", "minimum": 1},
-                "session": {"type": "integer", "minimum": 1, "description": "The workout's number in its week."},
-                "label": {"type": "string"},
-                "why": {"type": "string"},
-                "plan": ref("Plan"),
+        "workouts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["plan_id", "week", "session", "label", "why", "plan"],
+                "properties": {
+                    "plan_id": {"type": "string"},
+                    "week": {"type": "integer", "minimum": 1},
+                    "session": {"type": "integer", "minimum": 1, "description": "The workout's number in its week."},
+                    "label": {"type": "string"},
+                    "why": {"type": "string"},
+                    "plan": ref("Plan"),
+                },
             },
-        }},
+        },
         "following": {"type": "boolean"},
         "started_at": {"type": ["integer", "null"]},
         "progress": {"type": "object", "required": ["done", "total", "label"]},
@@ -334,11 +381,17 @@ OFFLINE_WALK_INPUT = {
         "plan_name": {"type": "string"},
         "segments": {"type": "array", "items": ref("Segment")},
         "options": {"type": "object"},
-        "events": {"type": "array", "items": {
-            "type": "object",
-            "required": ["type", "at"],
-            "properties": {"type": {"enum": ["start", "pause", "resume", "skip", "stop"]}, "at": {"type": "integer"}},
-        }},
+        "events": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "at"],
+                "properties": {
+                    "type": {"enum": ["start", "pause", "resume", "skip", "stop"]},
+                    "at": {"type": "integer"},
+                },
+            },
+        },
         # The start lead the walk was played with (default: the server's START_LEAD_MS).
         "lead_ms": {"type": "integer"},
         "end_ms": {"type": "integer"},
@@ -353,82 +406,226 @@ def _paths() -> dict:
     programme_id = path_param("programme_id", "A built-in programme's id.", EXAMPLE_PROGRAMME)
     return {
         "/": {"get": operation("The phone app (HTML).", {"200": ok("The page.", {"type": "string"}, "text/html")})},
-        "/manifest.webmanifest": {"get": operation("The web app manifest.", {"200": ok("The manifest.", {"type": "object"}, "application/manifest+json")})},
-        "/sw.js": {"get": operation("The service worker, version-stamped.", {"200": ok("The worker.", {"type": "string"}, "text/javascript")})},
-        "/phone.json": {"get": operation("The address a phone should open.", {"200": ok("The address.", {
-            "type": "object", "required": ["url", "secure", "reachable"],
-            "properties": {"url": {"type": "string"}, "secure": {"type": "boolean"}, "reachable": {"type": "boolean"}},
-        })})},
-        "/phone-qr.svg": {"get": operation("The phone address as a QR code.", {"200": ok("An SVG image.", {"type": "string"}, "image/svg+xml")})},
-        "/openapi.json": {"get": operation("This description.", {"200": ok("OpenAPI 3.1.", {"type": "object", "required": ["openapi", "paths"]})})},
-        "/healthz": {"get": operation("Liveness.", {"200": ok("Up.", {"type": "object", "required": ["ok"], "properties": {"ok": {"const": True}}})})},
-        "/api/live/metrics": {"get": operation(
-            "The scheduler's counters (127.0.0.1 only; 404 elsewhere).",
-            {"200": ok("Counters.", {"type": "object", "required": ["sessions_live", "sockets"]})},
-            parameters=[query_param("greenlets", "Also count greenlets (slow).", {"type": "string"})],
-        )},
+        "/manifest.webmanifest": {
+            "get": operation(
+                "The web app manifest.", {"200": ok("The manifest.", {"type": "object"}, "application/manifest+json")}
+            )
+        },
+        "/sw.js": {
+            "get": operation(
+                "The service worker, version-stamped.",
+                {"200": ok("The worker.", {"type": "string"}, "text/javascript")},
+            )
+        },
+        "/phone.json": {
+            "get": operation(
+                "The address a phone should open.",
+                {
+                    "200": ok(
+                        "The address.",
+                        {
+                            "type": "object",
+                            "required": ["url", "secure", "reachable"],
+                            "properties": {
+                                "url": {"type": "string"},
+                                "secure": {"type": "boolean"},
+                                "reachable": {"type": "boolean"},
+                            },
+                        },
+                    )
+                },
+            )
+        },
+        "/phone-qr.svg": {
+            "get": operation(
+                "The phone address as a QR code.", {"200": ok("An SVG image.", {"type": "string"}, "image/svg+xml")}
+            )
+        },
+        "/openapi.json": {
+            "get": operation(
+                "This description.", {"200": ok("OpenAPI 3.1.", {"type": "object", "required": ["openapi", "paths"]})}
+            )
+        },
+        "/healthz": {
+            "get": operation(
+                "Liveness.",
+                {"200": ok("Up.", {"type": "object", "required": ["ok"], "properties": {"ok": {"const": True}}})},
+            )
+        },
+        "/api/live/metrics": {
+            "get": operation(
+                "The scheduler's counters (127.0.0.1 only; 404 elsewhere).",
+                {"200": ok("Counters.", {"type": "object", "required": ["sessions_live", "sockets"]})},
+                parameters=[query_param("greenlets", "Also count greenlets (slow).", {"type": "string"})],
+            )
+        },
         "/api/plans": {
-            "get": operation("Built-in plans, then this device's own.", {"200": ok("Plans.", {"type": "array", "items": ref("Plan")})}, parameters=[LANG_PARAM]),
-            "post": operation("Create a plan for this device.", {"201": ok("The new plan.", ref("Plan"))}, body=ref("PlanInput")),
+            "get": operation(
+                "Built-in plans, then this device's own.",
+                {"200": ok("Plans.", {"type": "array", "items": ref("Plan")})},
+                parameters=[LANG_PARAM],
+            ),
+            "post": operation(
+                "Create a plan for this device.", {"201": ok("The new plan.", ref("Plan"))}, body=ref("PlanInput")
+            ),
         },
         "/api/plans/{plan_id}": {
             "get": operation("One plan.", {"200": ok("The plan.", ref("Plan"))}, parameters=[plan_id]),
-            "put": operation("Replace one of this device's plans.", {"200": ok("The plan.", ref("Plan"))}, parameters=[plan_id], body=ref("PlanInput")),
+            "put": operation(
+                "Replace one of this device's plans.",
+                {"200": ok("The plan.", ref("Plan"))},
+                parameters=[plan_id],
+                body=ref("PlanInput"),
+            ),
             "delete": operation("Delete one of this device's plans.", {"204": ok("Deleted.")}, parameters=[plan_id]),
         },
-        "/audio/{name}": {"get": operation(
-            "A cached cue file (immutable).",
-            {"200": ok("MP3 audio.", {"type": "string", "format": "binary"}, "audio/mpeg"), "304": ok("Not modified.")},
-            parameters=[path_param("name", "<sha256>.mp3, as a timeline names it.")],
-        )},
-        "/audio/tracks/{name}": {"get": operation(
-            "A session's whole walk as one MP3 (pocket mode, immutable): Range gives 206 with Content-Range, "
-            "an unsatisfiable Range 416; ETag and If-None-Match give 304.",
-            {
-                "200": ok("The whole track.", {"type": "string", "format": "binary"}, "audio/mpeg"),
-                "206": ok("One byte range of it.", {"type": "string", "format": "binary"}, "audio/mpeg"),
-                "304": ok("Not modified."),
-            },
-            parameters=[path_param("name", "<sha256>.mp3, as a session's `track` names it.")],
-        )},
+        "/audio/{name}": {
+            "get": operation(
+                "A cached cue file (immutable).",
+                {
+                    "200": ok("MP3 audio.", {"type": "string", "format": "binary"}, "audio/mpeg"),
+                    "304": ok("Not modified."),
+                },
+                parameters=[path_param("name", "<sha256>.mp3, as a timeline names it.")],
+            )
+        },
+        "/audio/tracks/{name}": {
+            "get": operation(
+                "A session's whole walk as one MP3 (pocket mode, immutable): Range gives 206 with Content-Range, "
+                "an unsatisfiable Range 416; ETag and If-None-Match give 304.",
+                {
+                    "200": ok("The whole track.", {"type": "string", "format": "binary"}, "audio/mpeg"),
+                    "206": ok("One byte range of it.", {"type": "string", "format": "binary"}, "audio/mpeg"),
+                    "304": ok("Not modified."),
+                },
+                parameters=[path_param("name", "<sha256>.mp3, as a session's `track` names it.")],
+            )
+        },
         "/api/settings": {
             "get": operation("This device's settings.", {"200": ok("Settings.", ref("Settings"))}),
-            "put": operation("Change some settings.", {"200": ok("Settings.", ref("Settings"))}, body=ref("SettingsChange")),
+            "put": operation(
+                "Change some settings.", {"200": ok("Settings.", ref("Settings"))}, body=ref("SettingsChange")
+            ),
         },
-        "/api/programmes": {"get": operation("Every programme and this device's progress.", {"200": ok("Programmes.", {
-            "type": "object", "required": ["following", "next", "programmes"],
-            "properties": {"following": {"type": ["string", "null"]}, "next": {"type": ["object", "null"]}, "programmes": {"type": "array", "items": ref("Programme")}},
-        })}, parameters=[LANG_PARAM])},
-        "/api/programmes/{programme_id}": {"get": operation("One programme.", {"200": ok("The programme.", ref("Programme"))}, parameters=[programme_id])},
-        "/api/programmes/{programme_id}/start": {"post": operation("Follow a programme from week 1.", {"200": ok("The programme.", ref("Programme"))}, parameters=[programme_id])},
-        "/api/stats/week": {"get": operation("This week's minutes, sessions, calories and streak.", {"200": ok("Stats.", {
-            "type": "object", "required": ["timezone", "target_minutes", "streak_weeks"],
-        })}, parameters=[TZ_PARAM])},
-        "/api/stats/weeks": {"get": operation("The weekly series for the charts.", {"200": ok("Series.", {
-            "type": "object", "required": ["timezone", "weeks", "sessions"],
-            "properties": {"weeks": {"type": "array"}, "sessions": {"type": "array"}},
-        })}, parameters=[query_param("weeks", "How many weeks.", {"type": "integer", "minimum": 1, "maximum": MAX_WEEKS}), TZ_PARAM])},
-        "/api/stats/sessions/{session_id}": {"get": operation("One finished walk's minutes and calories.", {"200": ok("Stats.", {"type": "object"})}, parameters=[session_id])},
-        "/api/history.csv": {"get": operation("Every finished walk as CSV.", {"200": ok("CSV.", {"type": "string"}, "text/csv")}, parameters=[TZ_PARAM])},
-        "/api/sessions": {"post": operation(
-            "A new workout of one of this device's plans.", {"201": ok("The session.", ref("NewSession"))}, body=ref("SessionInput"),
-            body_example={"plan_id": EXAMPLE_PLAN},
-        )},
+        "/api/programmes": {
+            "get": operation(
+                "Every programme and this device's progress.",
+                {
+                    "200": ok(
+                        "Programmes.",
+                        {
+                            "type": "object",
+                            "required": ["following", "next", "programmes"],
+                            "properties": {
+                                "following": {"type": ["string", "null"]},
+                                "next": {"type": ["object", "null"]},
+                                "programmes": {"type": "array", "items": ref("Programme")},
+                            },
+                        },
+                    )
+                },
+                parameters=[LANG_PARAM],
+            )
+        },
+        "/api/programmes/{programme_id}": {
+            "get": operation(
+                "One programme.", {"200": ok("The programme.", ref("Programme"))}, parameters=[programme_id]
+            )
+        },
+        "/api/programmes/{programme_id}/start": {
+            "post": operation(
+                "Follow a programme from week 1.",
+                {"200": ok("The programme.", ref("Programme"))},
+                parameters=[programme_id],
+            )
+        },
+        "/api/stats/week": {
+            "get": operation(
+                "This week's minutes, sessions, calories and streak.",
+                {
+                    "200": ok(
+                        "Stats.",
+                        {
+                            "type": "object",
+                            "required": ["timezone", "target_minutes", "streak_weeks"],
+                        },
+                    )
+                },
+                parameters=[TZ_PARAM],
+            )
+        },
+        "/api/stats/weeks": {
+            "get": operation(
+                "The weekly series for the charts.",
+                {
+                    "200": ok(
+                        "Series.",
+                        {
+                            "type": "object",
+                            "required": ["timezone", "weeks", "sessions"],
+                            "properties": {"weeks": {"type": "array"}, "sessions": {"type": "array"}},
+                        },
+                    )
+                },
+                parameters=[
+                    query_param("weeks", "How many weeks.", {"type": "integer", "minimum": 1, "maximum": MAX_WEEKS}),
+                    TZ_PARAM,
+                ],
+            )
+        },
+        "/api/stats/sessions/{session_id}": {
+            "get": operation(
+                "One finished walk's minutes and calories.",
+                {"200": ok("Stats.", {"type": "object"})},
+                parameters=[session_id],
+            )
+        },
+        "/api/history.csv": {
+            "get": operation(
+                "Every finished walk as CSV.",
+                {"200": ok("CSV.", {"type": "string"}, "text/csv")},
+                parameters=[TZ_PARAM],
+            )
+        },
+        "/api/sessions": {
+            "post": operation(
+                "A new workout of one of this device's plans.",
+                {"201": ok("The session.", ref("NewSession"))},
+                body=ref("SessionInput"),
+                body_example={"plan_id": EXAMPLE_PLAN},
+            )
+        },
         "/api/sessions/{session_id}": {
-            "get": operation("One of this device's sessions.", {"200": ok("The session.", ref("Session"))}, parameters=[session_id]),
-            "delete": operation("Forget one of this device's finished walks (409 session_not_finished while it runs).",
-                                {"204": ok("Deleted.")}, parameters=[session_id]),
+            "get": operation(
+                "One of this device's sessions.", {"200": ok("The session.", ref("Session"))}, parameters=[session_id]
+            ),
+            "delete": operation(
+                "Forget one of this device's finished walks (409 session_not_finished while it runs).",
+                {"204": ok("Deleted.")},
+                parameters=[session_id],
+            ),
         },
-        "/api/sessions/offline/{walk_id}": {"put": operation(
-            "Store a walk played without the server, once per device (a retry gets the same session).",
-            {"200": ok("Stored before: the same session.", ref("Session")), "201": ok("Stored: the session.", ref("Session"))},
-            parameters=[path_param("walk_id", "The phone's id of the walk: 8-64 of A-Za-z0-9_-.")],
-            body=ref("OfflineWalkInput"),
-        )},
-        "/api/history": {"get": operation("This device's sessions, newest first.", {"200": ok("Sessions.", {"type": "array", "items": ref("HistoryEntry")})}, parameters=[
-            query_param("limit", "Page size (1-500).", {"type": "integer"}),
-            query_param("before", "created_at of the last entry of the previous page.", {"type": "integer"}),
-        ])},
+        "/api/sessions/offline/{walk_id}": {
+            "put": operation(
+                "Store a walk played without the server, once per device (a retry gets the same session).",
+                {
+                    "200": ok("Stored before: the same session.", ref("Session")),
+                    "201": ok("Stored: the session.", ref("Session")),
+                },
+                parameters=[path_param("walk_id", "The phone's id of the walk: 8-64 of A-Za-z0-9_-.")],
+                body=ref("OfflineWalkInput"),
+            )
+        },
+        "/api/history": {
+            "get": operation(
+                "This device's sessions, newest first.",
+                {"200": ok("Sessions.", {"type": "array", "items": ref("HistoryEntry")})},
+                parameters=[
+                    query_param("limit", "Page size (1-500).", {"type": "integer"}),
+                    query_param("before", "created_at of the last entry of the previous page.", {"type": "integer"}),
+                ],
+            )
+        },
     }
 
 
@@ -440,7 +637,7 @@ def build_spec() -> dict:
             "title": "RetroWalk",
             "version": "1",
             "description": "A voice coach for retro walking. A device is the HttpOnly cookie rw_device; "
-            "every error is {\"error\", \"message\"}. The live workout is a websocket at /ws/sessions/{id} "
+            'every error is {"error", "message"}. The live workout is a websocket at /ws/sessions/{id} '
             "(see the README), not described here.",
         },
         "paths": _paths(),

@@ -118,7 +118,15 @@ class Outbox:
     cue's cost with thousands of walkers; the writer exists only while something is queued.
     """
 
-    def __init__(self, ws, raw: LockedSocket | None, hub: LiveHub, limit: int, send_timeout_s: float | None = None, direct: bool = True):
+    def __init__(
+        self,
+        ws,
+        raw: LockedSocket | None,
+        hub: LiveHub,
+        limit: int,
+        send_timeout_s: float | None = None,
+        direct: bool = True,
+    ):
         """An empty outbox for one socket: `limit` frames queued at most, a send stuck `send_timeout_s` closes it."""
         self.ws, self.raw, self.hub, self.limit = ws, raw, hub, limit
         self.send_timeout_s = send_timeout_s

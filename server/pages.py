@@ -131,7 +131,17 @@ def phone_qr():
     """A QR code of the phone address, drawn here as SVG (no third-party service)."""
     qr = segno.make(phone_address()["url"], error="m")
     out = BytesIO()
-    qr.save(out, kind="svg", scale=QR_SCALE, border=QR_BORDER, dark="#0b1220", light="#ffffff", xmldecl=False, svgns=True, title="QR code of the address to open on your phone")
+    qr.save(
+        out,
+        kind="svg",
+        scale=QR_SCALE,
+        border=QR_BORDER,
+        dark="#0b1220",
+        light="#ffffff",
+        xmldecl=False,
+        svgns=True,
+        title="QR code of the address to open on your phone",
+    )
     response = Response(out.getvalue(), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -82,8 +82,10 @@ _TABLES: dict[str, dict] = {
     },
     "es": {
         "start": {
-            "warmup": ("Calentamiento: empieza a caminar hacia delante a ritmo suave.",
-                       "Calentamiento: empieza a caminar hacia delante a {speed}."),
+            "warmup": (
+                "Calentamiento: empieza a caminar hacia delante a ritmo suave.",
+                "Calentamiento: empieza a caminar hacia delante a {speed}.",
+            ),
             "forward": ("Empieza a caminar hacia delante.", "Empieza a caminar hacia delante a {speed}."),
             "reverse": ("Empieza a caminar hacia atrás, despacio.", "Empieza a caminar hacia atrás a {speed}."),
             "rest": ("Quédate junto a la barra y respira.", "Quédate junto a la barra y respira; cinta a {speed}."),
@@ -123,8 +125,10 @@ _TABLES: dict[str, dict] = {
             "warmup": ("Aufwärmen: Geh locker vorwärts los.", "Aufwärmen: Geh mit {speed} vorwärts los."),
             "forward": ("Geh vorwärts los.", "Geh mit {speed} vorwärts los."),
             "reverse": ("Geh langsam rückwärts los.", "Geh mit {speed} rückwärts los."),
-            "rest": ("Halte dich am Haltegriff fest und atme durch.",
-                     "Halte dich am Haltegriff fest und atme durch; Band auf {speed}."),
+            "rest": (
+                "Halte dich am Haltegriff fest und atme durch.",
+                "Halte dich am Haltegriff fest und atme durch; Band auf {speed}.",
+            ),
         },
         "switch": {
             "warmup": "Aufwärmen, {length}. Geh locker vorwärts.",
@@ -139,7 +143,10 @@ _TABLES: dict[str, dict] = {
         "n_and_half": "{word}einhalb Minuten",
         "minutes": "{n} Minuten",
         "numbers": ["Eins", "Zwei", "Drei", "Vier", "Fünf", "Sechs", "Sieben", "Acht", "Neun", "Zehn"],
-        "unit": {"mph": ("Meile pro Stunde", "Meilen pro Stunde"), "kmh": ("Kilometer pro Stunde", "Kilometer pro Stunde")},
+        "unit": {
+            "mph": ("Meile pro Stunde", "Meilen pro Stunde"),
+            "kmh": ("Kilometer pro Stunde", "Kilometer pro Stunde"),
+        },
         "slow": "Langsamer, auf {speed}.",
         "faster": "Schneller, auf {speed}.",
         "set": "Stell das Tempo auf {speed}.",
@@ -158,8 +165,10 @@ _TABLES: dict[str, dict] = {
     },
     "fr": {
         "start": {
-            "warmup": ("Échauffement : commence à marcher en avant, tranquillement.",
-                       "Échauffement : commence à marcher en avant à {speed}."),
+            "warmup": (
+                "Échauffement : commence à marcher en avant, tranquillement.",
+                "Échauffement : commence à marcher en avant à {speed}.",
+            ),
             "forward": ("Commence à marcher en avant.", "Commence à marcher en avant à {speed}."),
             "reverse": ("Commence à marcher à reculons, doucement.", "Commence à marcher à reculons à {speed}."),
             "rest": ("Tiens la barre et respire.", "Tiens la barre et respire ; tapis à {speed}."),

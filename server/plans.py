@@ -111,9 +111,7 @@ def _segment_problems(index: int, raw: Any) -> tuple[Segment | None, list[str]]:
     if not is_number(seconds) or seconds != int(seconds):
         problems.append(f"{where} seconds must be a whole number.")
     elif not MIN_SEGMENT_SECONDS <= seconds <= MAX_SEGMENT_SECONDS:
-        problems.append(
-            f"{where} must last {MIN_SEGMENT_SECONDS} to {MAX_SEGMENT_SECONDS} seconds."
-        )
+        problems.append(f"{where} must last {MIN_SEGMENT_SECONDS} to {MAX_SEGMENT_SECONDS} seconds.")
     speed = raw.get("speed_mph")
     if speed is not None:
         if not is_number(speed):

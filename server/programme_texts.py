@@ -167,7 +167,11 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "Des séances de dix, vingt et trente minutes qui alternent marche avant et marche arrière, pour varier. "
         "Proposées à tour de rôle, encore et encore.",
     ),
-    "Walkers who want variety": ("Para quien quiere variedad", "Für alle, die Abwechslung wollen", "Pour qui aime varier"),
+    "Walkers who want variety": (
+        "Para quien quiere variedad",
+        "Für alle, die Abwechslung wollen",
+        "Pour qui aime varier",
+    ),
     "Ten minutes, three 1-minute bouts backward: for a busy day.": (
         "Diez minutos, tres tandas de 1 minuto hacia atrás: para un día ajetreado.",
         "Zehn Minuten, drei 1-Minuten-Abschnitte rückwärts: für einen vollen Tag.",
@@ -204,8 +208,7 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "études (3 fois par semaine pendant 6 semaines).",
     ),
     "20-minute intervals": ("Intervalos de 20 minutos", "20-Minuten-Intervalle", "Intervalles de 20 minutes"),
-    "Four rounds of 2 minutes forward and 90 seconds backward: six minutes of backward walking in a 20-minute "
-    "walk.": (
+    "Four rounds of 2 minutes forward and 90 seconds backward: six minutes of backward walking in a 20-minute walk.": (
         "Cuatro rondas de 2 minutos hacia delante y 90 segundos hacia atrás: seis minutos hacia atrás en una caminata "
         "de 20 minutos.",
         "Vier Runden aus 2 Minuten vorwärts und 90 Sekunden rückwärts: sechs Minuten rückwärts in 20 Minuten.",
@@ -238,16 +241,27 @@ TEXTS: dict[str, tuple[str, str, str]] = {
 
 # Labels and names made from numbers: English pattern -> (Spanish, German, French).
 PATTERNS: dict[str, tuple[str, str, str]] = {
-    "Week {week}, session {session}": ("Semana {week}, sesión {session}", "Woche {week}, Einheit {session}",
-                                       "Semaine {week}, séance {session}"),
-    "Session {session} of {count}": ("Sesión {session} de {count}", "Einheit {session} von {count}",
-                                     "Séance {session} sur {count}"),
+    "Week {week}, session {session}": (
+        "Semana {week}, sesión {session}",
+        "Woche {week}, Einheit {session}",
+        "Semaine {week}, séance {session}",
+    ),
+    "Session {session} of {count}": (
+        "Sesión {session} de {count}",
+        "Einheit {session} von {count}",
+        "Séance {session} sur {count}",
+    ),
     "Programme complete": ("Programa completado", "Programm abgeschlossen", "Programme terminé"),
-    "{programme}: week {week}, session {session}": ("{programme}: semana {week}, sesión {session}",
-                                                    "{programme}: Woche {week}, Einheit {session}",
-                                                    "{programme} : semaine {week}, séance {session}"),
-    "{programme}: {minutes} minutes": ("{programme}: {minutes} minutos", "{programme}: {minutes} Minuten",
-                                       "{programme} : {minutes} minutes"),
+    "{programme}: week {week}, session {session}": (
+        "{programme}: semana {week}, sesión {session}",
+        "{programme}: Woche {week}, Einheit {session}",
+        "{programme} : semaine {week}, séance {session}",
+    ),
+    "{programme}: {minutes} minutes": (
+        "{programme}: {minutes} minutos",
+        "{programme}: {minutes} Minuten",
+        "{programme} : {minutes} minutes",
+    ),
     # The progress screen's two definitions (stats.COUNTED_SESSION, ON_PLAN_WEEK_*).
     "A walk counts as a session when you walk backwards at least the minutes its plan sets "
     "(10 are always enough), and at least {minimum} minutes.": (
@@ -309,7 +323,9 @@ def _label(workout: dict, repeats: bool, count: int, lang: str) -> str:
     """A programme workout's place in the walker's language: "Semana 2, sesión 3" or "Séance 1 sur 3"."""
     if repeats:
         return _pick(PATTERNS, "Session {session} of {count}", lang).format(session=workout["session"], count=count)
-    return _pick(PATTERNS, "Week {week}, session {session}", lang).format(week=workout["week"], session=workout["session"])
+    return _pick(PATTERNS, "Week {week}, session {session}", lang).format(
+        week=workout["week"], session=workout["session"]
+    )
 
 
 def localize_progress(progress: dict, programme: dict, lang: str) -> dict:
@@ -335,10 +351,12 @@ def localize_plan(plan: dict, units: str, lang: str, programme_name: str | None 
     if programme_id and programme_id == "quick-mix":
         minutes = round(plan["total_seconds"] / 60)
         name = _pick(PATTERNS, "{programme}: {minutes} minutes", lang).format(
-            programme=_pick(TEXTS, programme_name, lang), minutes=minutes)
+            programme=_pick(TEXTS, programme_name, lang), minutes=minutes
+        )
     elif programme_id:
         name = _pick(PATTERNS, "{programme}: week {week}, session {session}", lang).format(
-            programme=_pick(TEXTS, programme_name, lang), week=plan["week"], session=plan["session"])
+            programme=_pick(TEXTS, programme_name, lang), week=plan["week"], session=plan["session"]
+        )
     else:
         name = _pick(TEXTS, plan["name"], lang)
     return {**shown, "name": name}

@@ -29,8 +29,8 @@ Progress is derived, never stored: it is read from the sessions the device finis
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .phrases import KM_PER_MILE
 from .plans import Plan, Segment, walk
@@ -278,15 +278,36 @@ def _weekly_programme(
 
 FIRST_STEPS_WEEKS = (
     # Week 1 is the beginner's 5 minutes in 1-minute bouts, under 2 mph (trainers' advice).
-    _Bouts(5, 1, 1.5, 2, 2.5, "Five 1-minute bouts under 2 mph: short enough to keep your form while "
-           "your balance learns the new direction. Hold the rail."),
+    _Bouts(
+        5,
+        1,
+        1.5,
+        2,
+        2.5,
+        "Five 1-minute bouts under 2 mph: short enough to keep your form while "
+        "your balance learns the new direction. Hold the rail.",
+    ),
     _Bouts(6, 1, 1.6, 2, 2.5, "One more 1-minute bout, a touch faster: six minutes backward. Add slowly."),
     _Bouts(4, 2, 1.8, 2, 2.8, "Longer 2-minute bouts let your stride settle into a rhythm. Still under 2 mph."),
     _Bouts(5, 2, 2.0, 2, 2.8, "Ten minutes backward, the amount that brings benefits when done a few times a week."),
-    _Bouts(4, 3, 2.2, 2, 3.0, "Three-minute bouts at 2.2 mph: backward walking starts to feel like work. "
-           "Form first; slow down if you wobble."),
-    _Bouts(4, 3.5, 2.4, 2, 3.0, "Fourteen minutes backward in long bouts: inside the 10-15 minutes a session "
-           "that is enough to feel the benefits."),
+    _Bouts(
+        4,
+        3,
+        2.2,
+        2,
+        3.0,
+        "Three-minute bouts at 2.2 mph: backward walking starts to feel like work. "
+        "Form first; slow down if you wobble.",
+    ),
+    _Bouts(
+        4,
+        3.5,
+        2.4,
+        2,
+        3.0,
+        "Fourteen minutes backward in long bouts: inside the 10-15 minutes a session "
+        "that is enough to feel the benefits.",
+    ),
 )
 
 
@@ -334,8 +355,11 @@ def _knee_friendly() -> Programme:
     )
     whole = (KNEE_WARMUP, walk("reverse", 10, KNEE_BACKWARD_MPH), KNEE_COOLDOWN)
     weeks = [
-        (split, "Ten minutes backward in two halves with a short rest: the dose that eased knee pain "
-         "in trials. 1.5 mph is a hint; walk at the speed that feels comfortable.")
+        (
+            split,
+            "Ten minutes backward in two halves with a short rest: the dose that eased knee pain "
+            "in trials. 1.5 mph is a hint; walk at the speed that feels comfortable.",
+        )
         for _ in range(3)
     ] + [
         (whole, "The same ten minutes in one go, at your comfortable speed. Stop if your knee hurts.")

@@ -14,8 +14,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from flask import Flask, current_app, request
 
@@ -85,8 +86,14 @@ class Bucket:
 class Limiter:
     """Token buckets by (rule, scope, key), in memory and bounded, safe across threads and greenlets."""
 
-    def __init__(self, limits: dict[str, dict[str, list[float]]], exempt: str = "", enabled: bool = True,
-                 clock: Callable[[], float] = time.monotonic, max_buckets: int = MAX_BUCKETS):
+    def __init__(
+        self,
+        limits: dict[str, dict[str, list[float]]],
+        exempt: str = "",
+        enabled: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        max_buckets: int = MAX_BUCKETS,
+    ):
         """Buckets for `limits`; `exempt` addresses skip per-address limits; `enabled` off lets everything through."""
         self.limits = limits
         self.exempt = parse_networks(exempt)
@@ -214,7 +221,9 @@ def merged_limits(overrides: dict[str, Any] | None) -> dict[str, dict[str, list[
                 continue
             per_minute, burst = value
             if scope not in ("device", "address") or not per_minute > 0 or not burst >= 1:
-                raise ValueError(f"Rate limit {rule}.{scope} must be [per minute > 0, burst >= 1] for device or address.")
+                raise ValueError(
+                    f"Rate limit {rule}.{scope} must be [per minute > 0, burst >= 1] for device or address."
+                )
             limits.setdefault(rule, {})[scope] = [float(per_minute), float(burst)]
     return limits
 

@@ -11,7 +11,7 @@ web/js/walkclock.js has the same rule (`roundParts`) for the summaries the phone
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def round_parts(values: Sequence[int], step: int) -> list[int]:

@@ -118,7 +118,10 @@ def _check(name: str, value: Any) -> tuple[Any, str | None]:
             return None, timezone_problem(value)
     elif name == "audio_mode":
         if value not in AUDIO_MODES:
-            return None, f'The audio mode must be one of {", ".join(AUDIO_MODES)} ("pocket" plays one track, "screen" plays clips over your music).'
+            return (
+                None,
+                f'The audio mode must be one of {", ".join(AUDIO_MODES)} ("pocket" plays one track, "screen" plays clips over your music).',
+            )
     elif name == "programme":
         if value is not None and (not isinstance(value, str) or value not in PROGRAMMES):
             return None, f"The programme must be one of {', '.join(PROGRAMMES)}, or null."
@@ -128,7 +131,7 @@ def _check(name: str, value: Any) -> tuple[Any, str | None]:
 def apply_changes(current: Settings, raw: Any) -> Settings:
     """`current` with the fields of `raw` changed, or SettingsInvalid naming every bad field."""
     if not isinstance(raw, dict):
-        raise SettingsInvalid(["Settings must be a JSON object, such as {\"units\": \"kmh\"}."])
+        raise SettingsInvalid(['Settings must be a JSON object, such as {"units": "kmh"}.'])
     problems = []
     unknown = sorted(set(raw) - FIELDS)
     if unknown:
@@ -156,9 +159,7 @@ def from_stored(data: Any) -> Settings:
             kept[name] = value
     starts = data.get(PROGRAMME_STARTS_KEY)
     if isinstance(starts, dict):
-        kept[PROGRAMME_STARTS_KEY] = {
-            k: v for k, v in starts.items() if k in PROGRAMMES and is_number(v)
-        }
+        kept[PROGRAMME_STARTS_KEY] = {k: v for k, v in starts.items() if k in PROGRAMMES and is_number(v)}
     return Settings(**kept)
 
 

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .calories import CALORIES_NEED_WEIGHT, CALORIES_NOTE, calories, calories_dict
@@ -166,7 +167,9 @@ class Targets:
         """Backward minutes a week on plan adds up to, at the low end."""
         return round(self.backward_minutes[0] * self.sessions_per_week, 1)
 
-    def definitions(self, pattern: Callable[[str], str] = lambda english: english, programme_name: str | None = None) -> dict[str, str]:
+    def definitions(
+        self, pattern: Callable[[str], str] = lambda english: english, programme_name: str | None = None
+    ) -> dict[str, str]:
         """The two rules in words, as the progress screen shows them.
 
         `pattern` gives each English sentence pattern in the walker's language
@@ -179,7 +182,9 @@ class Targets:
             on_plan = ON_PLAN_WEEK_GUIDELINE[0 if one else 1]
         return {
             "counted_session": pattern(COUNTED_SESSION).format(minimum=MIN_COUNTED_BACKWARD_S // 60),
-            "on_plan_week": pattern(on_plan).format(n=self.sessions_per_week, programme=programme_name or self.programme),
+            "on_plan_week": pattern(on_plan).format(
+                n=self.sessions_per_week, programme=programme_name or self.programme
+            ),
         }
 
 
@@ -272,7 +277,11 @@ def totals(start: date, records: Sequence[WalkRecord], targets: Targets = GENERA
 
 
 def weekly_series(
-    records: Iterable[WalkRecord], tz: ZoneInfo, now_ms: int, weeks: int = DEFAULT_WEEKS, targets: Targets = GENERAL_TARGETS
+    records: Iterable[WalkRecord],
+    tz: ZoneInfo,
+    now_ms: int,
+    weeks: int = DEFAULT_WEEKS,
+    targets: Targets = GENERAL_TARGETS,
 ) -> list[WeekTotals]:
     """The last `weeks` weeks, oldest first and ending with this one; empty weeks included."""
     grouped = _by_week(records, tz)
@@ -299,7 +308,11 @@ def streak(records: Iterable[WalkRecord], tz: ZoneInfo, now_ms: int, targets: Ta
 
 
 def week_summary(
-    records: Sequence[WalkRecord], tz: ZoneInfo, now_ms: int, weight_kg: float | None, targets: Targets = GENERAL_TARGETS
+    records: Sequence[WalkRecord],
+    tz: ZoneInfo,
+    now_ms: int,
+    weight_kg: float | None,
+    targets: Targets = GENERAL_TARGETS,
 ) -> dict[str, Any]:
     """This week's figures for GET /api/stats/week, against the programme's targets."""
     this = weekly_series(records, tz, now_ms, 1, targets)[0]
@@ -344,14 +357,21 @@ def walk_stats(record: WalkRecord, tz: ZoneInfo, weight_kg: float | None) -> dic
     }
 
 
-def session_points(records: Iterable[WalkRecord], tz: ZoneInfo, since: date, weight_kg: float | None = None) -> list[dict[str, Any]]:
+def session_points(
+    records: Iterable[WalkRecord], tz: ZoneInfo, since: date, weight_kg: float | None = None
+) -> list[dict[str, Any]]:
     """Backward minutes (and the rest of `walk_stats`) per session from the week starting `since`, oldest first."""
     ordered = sorted(records, key=lambda r: r.at_ms)
     return [walk_stats(r, tz, weight_kg) for r in ordered if local_date(r.at_ms, tz) >= since]
 
 
 def weeks_summary(
-    records: Sequence[WalkRecord], tz: ZoneInfo, now_ms: int, weeks: int, weight_kg: float | None, targets: Targets = GENERAL_TARGETS
+    records: Sequence[WalkRecord],
+    tz: ZoneInfo,
+    now_ms: int,
+    weeks: int,
+    weight_kg: float | None,
+    targets: Targets = GENERAL_TARGETS,
 ) -> dict[str, Any]:
     """The chart data for GET /api/stats/weeks: a bar per week and a point per session."""
     series = weekly_series(records, tz, now_ms, weeks, targets)
@@ -366,9 +386,18 @@ def weeks_summary(
 # ---- CSV ---------------------------------------------------------------------------------
 
 CSV_COLUMNS = (
-    "session_id", "plan_id", "plan_name", "started", "finished", "ended_by",
-    "minutes", "forward_minutes", "backward_minutes",
-    "kcal_low", "kcal_estimate", "kcal_high",
+    "session_id",
+    "plan_id",
+    "plan_name",
+    "started",
+    "finished",
+    "ended_by",
+    "minutes",
+    "forward_minutes",
+    "backward_minutes",
+    "kcal_low",
+    "kcal_estimate",
+    "kcal_high",
 )
 # A cell starting with one of these is a formula to a spreadsheet: a plan named
 # "=HYPERLINK(...)" must stay text (OWASP, CSV injection), so it gets a leading quote.

@@ -38,8 +38,9 @@ import bisect
 import hashlib
 import json
 import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import NamedTuple
 
 from .clock import MS_PER_S
 
@@ -64,7 +65,7 @@ ENCODER_FLUSH_SAMPLES = 1152
 # A frame of silence that needs no earlier frame: LAME's own first frame of digital silence
 # (header: MPEG 2, Layer III, no CRC, 16 kbit/s, 24 kHz, mono), whose side information says
 # main_data_begin = 0 and no Huffman bits, so the decoder outputs zeros.
-SILENT_FRAME = bytes.fromhex("fff324c4" "000000034800000000") + bytes(FRAME_BYTES - 13)
+SILENT_FRAME = bytes.fromhex("fff324c4000000034800000000") + bytes(FRAME_BYTES - 13)
 
 # Quiet after the plan's end or the last cue's audio, whichever is later: a decoder that drops
 # the final frame (libmad does without guard bytes) loses quiet only, never "Well done".

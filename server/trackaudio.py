@@ -9,7 +9,7 @@ from __future__ import annotations
 import array
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 import lameenc
 import miniaudio
@@ -29,7 +29,9 @@ MAIN_DATA_BEGIN_BYTE = 4  # the first byte of Layer III side information
 
 def decode_cue(data: bytes) -> array.array:
     """A cue MP3 as mono signed 16-bit PCM at the track's sample rate (dr_mp3 through miniaudio)."""
-    decoded = miniaudio.decode(data, output_format=miniaudio.SampleFormat.SIGNED16, nchannels=MONO, sample_rate=SAMPLE_RATE)
+    decoded = miniaudio.decode(
+        data, output_format=miniaudio.SampleFormat.SIGNED16, nchannels=MONO, sample_rate=SAMPLE_RATE
+    )
     return decoded.samples
 
 

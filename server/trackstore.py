@@ -18,8 +18,9 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Mapping, Sequence
+from typing import BinaryIO
 
 from flask import Request, Response
 
@@ -65,7 +66,10 @@ class TrackStore:
     """Sessions' tracks under <audio cache>/tracks: manifests, rendering, files."""
 
     def __init__(
-        self, audio_root: Path | str, cue_path: Callable[[str], Path | None], max_file_bytes: int = TRACK_FILES_MAX_BYTES
+        self,
+        audio_root: Path | str,
+        cue_path: Callable[[str], Path | None],
+        max_file_bytes: int = TRACK_FILES_MAX_BYTES,
     ):
         """Keep tracks beside the cue files; `cue_path` finds a cue file by name (None if missing)."""
         self.root = Path(audio_root) / TRACKS_DIR

@@ -26,8 +26,9 @@ server/sessions/ follow them):
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from .numbers import is_whole_number
 from .plans import BACKWARD_KINDS, FORWARD_KINDS, REST_KINDS
@@ -102,7 +103,9 @@ def walk_from_dict(data: Mapping[str, Any]) -> Walk:
         started_at=data.get("started_at"),
         paused_at=data.get("paused_at"),
         shift_ms=data.get("shift_ms") or 0,
-        skips=tuple(Skip(**{k: s[k] for k in ("segment", "from_ms", "to_ms", "next_ms")}) for s in data.get("skips") or ()),
+        skips=tuple(
+            Skip(**{k: s[k] for k in ("segment", "from_ms", "to_ms", "next_ms")}) for s in data.get("skips") or ()
+        ),
         finished_at=data.get("finished_at"),
         ended_by=data.get("ended_by"),
         last_at=data.get("last_at"),

@@ -14,7 +14,8 @@ import logging
 import math
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, current_app, g, request
 from flask_sock import Sock
@@ -140,7 +141,11 @@ def session_socket(ws, session_id: str):
     config = app.config
     poll_s, send_timeout_s = float(config["WS_RECEIVE_POLL_S"]), float(config["WS_SEND_TIMEOUT_S"])
     outbox = Outbox(
-        ws, request.environ.get("retrowalk.socket"), hub, int(config["WS_OUTBOX_LIMIT"]), send_timeout_s,
+        ws,
+        request.environ.get("retrowalk.socket"),
+        hub,
+        int(config["WS_OUTBOX_LIMIT"]),
+        send_timeout_s,
         direct=not config["WS_COMPRESSION"],  # deflated frames must go through wsproto's compressor
     )
     max_bytes = int(config["WS_MAX_MESSAGE_BYTES"])

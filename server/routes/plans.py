@@ -43,10 +43,14 @@ def get_plan(plan_id: Any, device_id: str) -> Plan:
         raise NotFound("plan_id must be the id of a plan, as a string.")
     if plan_id in BUILTIN_PLANS:
         return BUILTIN_PLANS[plan_id]
-    row = get_db().execute(
-        "SELECT id, name, description, segments FROM plans WHERE id = ? AND device_id = ?",
-        [plan_id, device_id],
-    ).fetchone()
+    row = (
+        get_db()
+        .execute(
+            "SELECT id, name, description, segments FROM plans WHERE id = ? AND device_id = ?",
+            [plan_id, device_id],
+        )
+        .fetchone()
+    )
     if row is None:
         raise NotFound(f"There is no plan {plan_id!r}.")
     return _plan_from_row(dict(zip(("id", "name", "description", "segments"), row)))

@@ -177,7 +177,9 @@ def delete_session(session_id: str):
     """Forget one of this device's finished walks (a false start, a test): it leaves history, stats and the CSV."""
     device_id = current_device()
     if _device_session(session_id, device_id).finished_at is None:
-        raise Refusal("session_not_finished", "This walk is not finished; stop it first, then delete it.", status=CONFLICT)
+        raise Refusal(
+            "session_not_finished", "This walk is not finished; stop it first, then delete it.", status=CONFLICT
+        )
     forget_session(get_db(), session_id, device_id)
     return "", 204
 
@@ -198,8 +200,14 @@ def upload_offline_walk(walk_id: str):
     walk_log = offline.parse_log(body, now, hub.start_lead_ms)
     options = resolve_cue_options(body.get("options"), device_id)
     session = LiveSession(
-        new_session_id(), device_id, walk_log.plan.id, walk_log.plan.name, walk_log.plan.segments, [],
-        asdict(options), created_at=walk_log.events[0]["at"],
+        new_session_id(),
+        device_id,
+        walk_log.plan.id,
+        walk_log.plan.name,
+        walk_log.plan.segments,
+        [],
+        asdict(options),
+        created_at=walk_log.events[0]["at"],
     )
     events = offline.play(session, walk_log, now, hub.max_pause_ms)
     db = get_db()

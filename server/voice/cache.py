@@ -17,11 +17,11 @@ import stat
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import sqlite_utils
 
@@ -122,7 +122,7 @@ def _stripe(text: str, lang: str) -> int:
 
 def _now() -> str:
     """The current UTC time as ISO 8601."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class AudioCache:
@@ -167,17 +167,22 @@ class AudioCache:
             db.enable_wal()
             db[RENDITIONS_TABLE].create(
                 {
-                    "file": str, "text": str, "lang": str, "engine": str, "accent": str,
-                    "bytes": int, "spoken_ms": int, "sha256": str, "created_at": str,
+                    "file": str,
+                    "text": str,
+                    "lang": str,
+                    "engine": str,
+                    "accent": str,
+                    "bytes": int,
+                    "spoken_ms": int,
+                    "sha256": str,
+                    "created_at": str,
                 },
                 pk="file",
                 if_not_exists=True,
             )
             if "sha256" not in db[RENDITIONS_TABLE].columns_dict:
                 db[RENDITIONS_TABLE].add_column("sha256", str)  # an index from before hashes
-            db[RENDITIONS_TABLE].create_index(
-                ["engine", "lang", "accent", "text"], unique=True, if_not_exists=True
-            )
+            db[RENDITIONS_TABLE].create_index(["engine", "lang", "accent", "text"], unique=True, if_not_exists=True)
 
     def _guarded(self, action: Callable, *args, **kwargs):
         """Run an index action; if the index turns out damaged, start it afresh and run it once more."""
@@ -226,7 +231,9 @@ class AudioCache:
         """Write the hashes of files indexed before hashes were kept, so later checks compare them."""
         while self._learned:
             file_name, digest = self._learned.popitem()
-            db.execute(f"update {RENDITIONS_TABLE} set sha256 = ? where file = ? and sha256 is null", [digest, file_name])
+            db.execute(
+                f"update {RENDITIONS_TABLE} set sha256 = ? where file = ? and sha256 is null", [digest, file_name]
+            )
 
     def prerender(self, texts: Iterable[str], lang: str) -> PrerenderReport:
         """Render every phrase, upgrading offline renditions to gTTS when it answers."""
@@ -331,9 +338,7 @@ class AudioCache:
             return None
         if not self._file_ok(row["file"], row["bytes"], row.get("sha256")):
             return None
-        return Rendition(
-            row["text"], row["lang"], row["engine"], row["file"], row["bytes"], row["spoken_ms"]
-        )
+        return Rendition(row["text"], row["lang"], row["engine"], row["file"], row["bytes"], row["spoken_ms"])
 
     def _lookup(self, db, texts: list[str], lang: str) -> dict[str, dict[str, Rendition]]:
         """The usable renditions of these phrases, by text and engine."""
@@ -351,9 +356,7 @@ class AudioCache:
         """The rendition of the most preferred engine among those present."""
         return next((by_engine[e.name] for e in self.engines if e.name in by_engine), None)
 
-    def _voice(
-        self, db, text: str, lang: str, upgrade: bool, report: PrerenderReport | None = None
-    ) -> Rendition:
+    def _voice(self, db, text: str, lang: str, upgrade: bool, report: PrerenderReport | None = None) -> Rendition:
         """One phrase's best rendition, rendering where needed (upgrade: try better engines first)."""
         with self._render_locks[_stripe(text, lang) % RENDER_LOCK_STRIPES]:
             # Another thread may have rendered it while we waited for the lock.
@@ -421,8 +424,7 @@ class AudioCache:
             os.replace(temp, self.root / rendition.file)
             row = {**asdict(rendition), "accent": accent, "sha256": digest, "created_at": _now()}
             conn.execute(
-                f"insert or replace into {RENDITIONS_TABLE} ({', '.join(row)}) "
-                f"values ({', '.join('?' * len(row))})",
+                f"insert or replace into {RENDITIONS_TABLE} ({', '.join(row)}) values ({', '.join('?' * len(row))})",
                 list(row.values()),
             )
             conn.execute("COMMIT")

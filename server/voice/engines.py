@@ -12,8 +12,9 @@ import ctypes
 import io
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Protocol
+from typing import BinaryIO, Protocol
 
 import espeakng_loader
 import lameenc
@@ -150,9 +151,7 @@ _ESPEAK_RATE_PARAMETER = 1
 _ABSOLUTE = 0
 _EE_OK = 0
 _CONTINUE_SYNTHESIS = 0
-_SYNTH_CALLBACK = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
-)
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
 @dataclass(frozen=True)
@@ -200,8 +199,14 @@ class _EspeakRuntime:
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_Synth.argtypes = [
-            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-            ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
         ]
         sample_rate = lib.espeak_Initialize(
             _AUDIO_OUTPUT_SYNCHRONOUS, _ESPEAK_BUFFER_MS, data_path, _ESPEAK_INITIALIZE_DONT_EXIT
@@ -222,9 +227,7 @@ class _EspeakRuntime:
             lib.espeak_SetParameter(_ESPEAK_RATE_PARAMETER, rate_wpm, _ABSOLUTE)
             self._chunks = []
             encoded = text.encode("utf-8") + b"\0"
-            status = lib.espeak_Synth(
-                encoded, len(encoded), 0, _POS_CHARACTER, 0, _ESPEAK_CHARS_UTF8, None, None
-            )
+            status = lib.espeak_Synth(encoded, len(encoded), 0, _POS_CHARACTER, 0, _ESPEAK_CHARS_UTF8, None, None)
             lib.espeak_Synchronize()
             pcm, self._chunks = b"".join(self._chunks), []
         if status != _EE_OK:

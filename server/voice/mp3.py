@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 from ..clock import MS_PER_S
 
+
 class NotMpegAudio(ValueError):
     """The bytes hold no MPEG audio frame."""
-
-
 
 
 _MPEG1, _MPEG2, _MPEG25 = 3, 2, 0  # the header's version bits (1 is reserved)

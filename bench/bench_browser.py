@@ -113,7 +113,10 @@ POCKET_JS = r"""
   Object.defineProperty(HTMLMediaElement.prototype, "currentTime", {
     configurable: true,
     get() { return time.get.call(this); },
-    set(value) { probe.seeks.push({ at: performance.now(), from: time.get.call(this), to: value }); time.set.call(this, value); },
+    set(value) {
+      probe.seeks.push({ at: performance.now(), from: time.get.call(this), to: value });
+      time.set.call(this, value);
+    },
   });
   const listen = (element) => {
     const ctx = new AudioContext();
@@ -125,7 +128,7 @@ POCKET_JS = r"""
       analyser.getFloatTimeDomainData(data);
       let peak = 0;
       for (const v of data) peak = Math.max(peak, Math.abs(v));
-      if (peak >= %(peak)s) { probe.sound = performance.now(); probe.peak = peak; ctx.close(); return; }
+      if (peak >= __PEAK__) { probe.sound = performance.now(); probe.peak = peak; ctx.close(); return; }
       setTimeout(poll, 1);
     };
     poll();
@@ -140,7 +143,7 @@ POCKET_JS = r"""
     return play.apply(this, args);
   };
 })();
-""" % {"peak": SOUND_PEAK}
+""".replace("__PEAK__", str(SOUND_PEAK))
 # The workout: alternating 30-second bouts with speed changes and countdowns, many cues a minute.
 BOUT_SECONDS = 30
 
@@ -364,7 +367,8 @@ def measure_first_word(browser, url: str, segments: list[dict], name: str) -> di
       const a = document.querySelector('audio#walk-track');
       const before = a.currentTime * 1000;
       const session = await (await fetch('/api/sessions/' + id, {cache: 'no-store'})).json();
-      return {element: (before + a.currentTime * 1000) / 2, position: session.position_ms, seeks: window.__pocket.seeks};
+      const element = (before + a.currentTime * 1000) / 2;
+      return {element, position: session.position_ms, seeks: window.__pocket.seeks};
     }""",
         hello["session"]["id"],
     )
@@ -445,7 +449,8 @@ def main() -> int:
         results += [
             (
                 f"pocket, Start to first word, {label} plan",
-                f"{figures['first_word']:.0f} ms (planned {figures['planned']:.0f}, {figures['late']:+.0f}; playing after {figures['playing']:.0f})",
+                f"{figures['first_word']:.0f} ms (planned {figures['planned']:.0f}, {figures['late']:+.0f}; "
+                f"playing after {figures['playing']:.0f})",
                 figures["first_word"] <= FIRST_WORD_TARGET_MS,
                 "<= 1 s after Start",
             ),

@@ -133,7 +133,7 @@ class Server:
             str(self.audio_cache),
             "--offline",
         ]
-        self.log = open(self.log_path, "ab")
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - the server writes to it until stop() closes it
 
         def place() -> None:
             """Pin the server as `taskset` would; the worker inherits it."""
@@ -210,7 +210,10 @@ def _autogroup_nice(pid: int) -> int | None:
 
 
 def _set_autogroup_nice(pid: int, nice: int) -> None:
-    """Give a session's processes a priority against other sessions (a plain nice only orders those within one; root for < 0)."""
+    """Give a session's processes a priority against other sessions.
+
+    A plain nice only orders the processes within one session; a value below 0 needs root.
+    """
     autogroup = Path(f"/proc/{pid}/autogroup")
     try:
         autogroup.write_text(str(nice))
@@ -289,7 +292,8 @@ def start_profile(
         return None
     out = workdir / f"profile-{server.port}.txt"
     print(
-        f"  profiling the worker for {seconds:.0f} s after {delay_s:.0f} s: {out} (collapsed stacks: flamegraph.pl or speedscope draw them)",
+        f"  profiling the worker for {seconds:.0f} s after {delay_s:.0f} s: {out} "
+        "(collapsed stacks: flamegraph.pl or speedscope draw them)",
         flush=True,
     )
     command = (
@@ -507,8 +511,10 @@ def run_sessions(
 
 
 HEADER = (
-    "| sessions | held | cues delivered | late | missing | server missed | lead p50 | lead p0.1 (99.9 % >=) | lead min "
-    "| worker RSS MB (peak) | worker CPU % avg (peak) | walkers CPU % avg (busiest peak) | walker loop lag max | holds |"
+    "| sessions | held | cues delivered | late | missing | server missed "
+    "| lead p50 | lead p0.1 (99.9 % >=) | lead min "
+    "| worker RSS MB (peak) | worker CPU % avg (peak) | walkers CPU % avg (busiest peak) "
+    "| walker loop lag max | holds |"
 )
 
 
@@ -516,11 +522,14 @@ def row(f: dict) -> str:
     """One result as a Markdown table row."""
     servers = f.get("servers", 1)
     sessions = f"{f['sessions']:,}" + (f" on {servers} servers" if servers > 1 else "")
-    rss = f"{f['rss_mb']:.0f} ({f['peak_rss_mb']:.0f})" + (f"; {f['rss_total_mb']:.0f} in all" if servers > 1 else "")
+    rss_all = f"; {f['rss_total_mb']:.0f} in all" if servers > 1 else ""
+    rss = f"{f['rss_mb']:.0f} ({f['peak_rss_mb']:.0f})" + rss_all
     return (
-        f"| {sessions} | {f['held']:,} | {f['cues']:,} | {f['late']} | {f['missing']} | {f['server_missed'] + f['server_dropped']} "
+        f"| {sessions} | {f['held']:,} | {f['cues']:,} | {f['late']} | {f['missing']} "
+        f"| {f['server_missed'] + f['server_dropped']} "
         f"| {f['lead_p50']} ms | {f['lead_p01']} ms | {f['lead_min']} ms | {rss} "
-        f"| {f['cpu_pct']:.0f} ({f['peak_cpu_pct']:.0f}) | {f['walkers_cpu_pct']:.0f} ({f['walkers_peak_cpu_pct']:.0f}) "
+        f"| {f['cpu_pct']:.0f} ({f['peak_cpu_pct']:.0f}) "
+        f"| {f['walkers_cpu_pct']:.0f} ({f['walkers_peak_cpu_pct']:.0f}) "
         f"| {f['walker_lag_max_ms']:.0f} ms | {'yes' if f['holds'] else 'NO'} |"
     )
 
@@ -534,24 +543,33 @@ def report(figures: dict, label: str = "") -> None:
             kinds[error.split(":")[0]] = kinds.get(error.split(":")[0], 0) + 1
         print(f"  walker errors: {kinds}; first: {figures['errors'][0]}", flush=True)
     print(
-        f"  (starts spread over {figures['spread_s']:.0f} s, workouts of {figures['workout_s']} s; setup of {figures['created']:,} devices+plans+sessions and {figures['connected']:,} sockets: "
+        f"  (starts spread over {figures['spread_s']:.0f} s, workouts of {figures['workout_s']} s; "
+        f"setup of {figures['created']:,} devices+plans+sessions and {figures['connected']:,} sockets: "
         f"{figures['setup_s']:.0f} s in {figures['processes']} walker processes; "
-        f"server: longest scheduler lag {figures['scheduler_lag_max_ms']} ms ({figures['scheduler_errors']} scheduler errors), waited for a core {figures['runq_wait_pct']:.0f}% of the walk "
-        f"(machine load {figures['load_avg']:.1f}); GC while walking: {figures['gc_walk_total_ms']:.0f} ms in all ({figures['gc_walk_cpu_ms']:.0f} ms of CPU), "
-        f"{figures['gc_walk_full']} full ({figures['gc_walk_scheduled']} timed by the scheduler), longest {figures['gc_walk_max_ms']} ms (longest ever {figures['gc_pause_max_ms']} ms); "
-        f"walkers: {figures['walkers_cpu_pct']:.0f}% CPU in all, each waited for a core {figures['walkers_wait_pct']:.0f}% of the walk, "
+        f"server: longest scheduler lag {figures['scheduler_lag_max_ms']} ms "
+        f"({figures['scheduler_errors']} scheduler errors), "
+        f"waited for a core {figures['runq_wait_pct']:.0f}% of the walk "
+        f"(machine load {figures['load_avg']:.1f}); "
+        f"GC while walking: {figures['gc_walk_total_ms']:.0f} ms in all ({figures['gc_walk_cpu_ms']:.0f} ms of CPU), "
+        f"{figures['gc_walk_full']} full ({figures['gc_walk_scheduled']} timed by the scheduler), "
+        f"longest {figures['gc_walk_max_ms']} ms (longest ever {figures['gc_pause_max_ms']} ms); "
+        f"walkers: {figures['walkers_cpu_pct']:.0f}% CPU in all, "
+        f"each waited for a core {figures['walkers_wait_pct']:.0f}% of the walk, "
         f"event loops up to {figures['walker_lag_max_ms']:.0f} ms late)",
         flush=True,
     )
     if figures["reconnects"]:
         print(
-            f"  {figures['reconnects']} handshake(s) closed unanswered during set-up and tried again; first: {figures['reconnect_reasons'][0]}",
+            f"  {figures['reconnects']} handshake(s) closed unanswered during set-up and tried again; "
+            f"first: {figures['reconnect_reasons'][0]}",
             flush=True,
         )
     if figures["short"]:
         print(
-            f"  {figures['short']:,} cues came with under {TARGET_MIN_LEAD_MS} ms of lead; {figures['short_explained']:,} of them "
-            f"while the walker's own event loop was behind by at least their shortfall (the client's delay, not the server's); "
+            f"  {figures['short']:,} cues came with under {TARGET_MIN_LEAD_MS} ms of lead; "
+            f"{figures['short_explained']:,} of them "
+            "while the walker's own event loop was behind by at least their shortfall "
+            "(the client's delay, not the server's); "
             f"most of them at seq {', '.join(f'{seq} ({n})' for seq, n in figures['short_by_seq'])}",
             flush=True,
         )
@@ -666,7 +684,8 @@ def churn(cycles: int, workdir: Path, audio_cache: Path) -> bool:
         time.sleep(SETTLE_S)
         after, metrics_after = server.proc(), server.metrics(greenlets=True)
         print(
-            f"\n{done:,} connect/disconnect cycles in {took:.1f} s ({done / took:.0f}/s), after {CHURN_WARMUP:,} warm-up cycles:"
+            f"\n{done:,} connect/disconnect cycles in {took:.1f} s ({done / took:.0f}/s), "
+            f"after {CHURN_WARMUP:,} warm-up cycles:"
         )
         print("| | before | after |")
         print("|---|---|---|")
@@ -711,7 +730,8 @@ def main() -> int:
         "--walker-nice",
         type=int,
         default=WALKER_NICE,
-        help="priority of the walkers' session (this benchmark's) against the machine's other sessions (negative needs root)",
+        help="priority of the walkers' session (this benchmark's) against the machine's other sessions "
+        "(negative needs root)",
     )
     parser.add_argument(
         "--server-cpus",
@@ -766,9 +786,12 @@ def run(args: argparse.Namespace) -> int:
         audio_cache = workdir / "audio_cache"
         ok = True
         print(
-            f"Holds: every cue received, none late, {100 - SHORT_LEAD_SHARE * 100:g} % >= {TARGET_MIN_LEAD_MS} ms before due, "
-            f"worker RSS <= {MAX_WORKER_RSS_MB} MB (goal {GOAL_SESSIONS:,} sessions); {os.cpu_count()} CPUs shared by the server and "
-            f"the walkers (at most {WALKERS_PER_PROCESS} a process{f', their session at nice {args.walker_nice}' if args.walker_nice else ''}); "
+            "Holds: every cue received, none late, "
+            f"{100 - SHORT_LEAD_SHARE * 100:g} % >= {TARGET_MIN_LEAD_MS} ms before due, "
+            f"worker RSS <= {MAX_WORKER_RSS_MB} MB (goal {GOAL_SESSIONS:,} sessions); "
+            f"{os.cpu_count()} CPUs shared by the server and "
+            f"the walkers (at most {WALKERS_PER_PROCESS} a process"
+            f"{f', their session at nice {args.walker_nice}' if args.walker_nice else ''}); "
             f"workouts of {SEGMENT_SECONDS}-s segments"
             f"{f'; server pinned to core(s) {sorted(args.server_cpus)}' if args.server_cpus else ''}"
             f"{f'; the server session at nice {args.server_nice}' if args.server_nice else ''}.\n",

@@ -139,7 +139,8 @@ def main() -> None:
             print(f"  before: scheduler lag max {quiet_lag} ms, min cue lead {quiet_lead} ms")
             print(
                 f"  during: scheduler lag max {metrics['scheduler_lag_max_ms']} ms, "
-                f"min cue lead {walker.min_lead(began, ended + 2000)} ms, late cues {walker.late(began, ended + 2000)}, "
+                f"min cue lead {walker.min_lead(began, ended + 2000)} ms, "
+                f"late cues {walker.late(began, ended + 2000)}, "
                 f"cues missed {metrics['cues_missed']}, dropped late {metrics['cues_dropped_late']}"
             )
         finally:

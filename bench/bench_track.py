@@ -79,7 +79,7 @@ def four_hours(extra_seconds: int = 0) -> list[dict]:
 
 
 def first_byte(device: requests.Session, url: str, segments: list[dict], name: str) -> tuple[dict, float, float, float]:
-    """Create a plan and a session of it; the session, the seconds to 201 and to the track's first byte, and that moment."""
+    """Create a plan and a session of it; the session, seconds to 201 and to the track's first byte, and that moment."""
     plan = device.post(url + "/api/plans", json={"name": name, "segments": segments}, timeout=HTTP_TIMEOUT_S)
     plan.raise_for_status()
     started = time.perf_counter()

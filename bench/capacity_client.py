@@ -80,7 +80,7 @@ class WalkerSocket(asyncio.Protocol):
         self.on_close: Callable[[], None] | None = None
 
     def listen(self, on_text: Callable[[float, bytes], None], on_close: Callable[[], None]) -> None:
-        """From now on hand each message to `on_text` as it is read (those queued first), and say when the socket closes."""
+        """Hand each message to `on_text` as it is read from now on (queued ones first); say when the socket closes."""
         while not self.frames.empty():
             read_at, text = self.frames.get_nowait()
             if text is None:
@@ -346,7 +346,7 @@ def run_walkers(
     result_queue,
     cpus: set[int] | None = None,
 ) -> None:
-    """A walker process: create `count` walkers, report ready, start on the signal, report results (on `cpus`, if given)."""
+    """A walker process: `count` walkers (on `cpus`, if given) report ready, start on the signal, report results."""
     _raise_file_limit()
     if cpus:
         os.sched_setaffinity(0, cpus)

@@ -37,8 +37,8 @@ def _check_port_free(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise click.ClickException(f"Port {port} is already in use; pick another with --port.")
-            raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}.")
+                raise click.ClickException(f"Port {port} is already in use; pick another with --port.") from exc
+            raise click.ClickException(f"Cannot listen on {host}:{port}: {exc.strerror}.") from exc
 
 
 def _check_writable(folder: Path, what: str, database: Path | None = None) -> None:
@@ -116,7 +116,8 @@ def cli():
     "--proxy-address",
     default=DEFAULTS["PROXY_TRUSTED"],
     show_default=True,
-    help="With --behind-proxy: the proxy's addresses or networks (comma-separated); forwarded headers from anyone else are ignored.",
+    help="With --behind-proxy: the proxy's addresses or networks (comma-separated); "
+    "forwarded headers from anyone else are ignored.",
 )
 @click.option("--offline", is_flag=True, help="Never call Google's text-to-speech; speak with eSpeak NG only.")
 def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, proxy_address, offline):
@@ -154,7 +155,8 @@ def serve(host, port, data_dir, audio_cache, certfile, keyfile, behind_proxy, pr
         click.echo(f"On a phone on this network: {scheme}://{lan}:{port}/")
         if scheme == "http":
             click.echo(
-                "  (phones install the app and keep the screen awake only over https: see README, 'Open it on your phone')"
+                "  (phones install the app and keep the screen awake only over https: "
+                "see README, 'Open it on your phone')"
             )
     click.echo(f"Data: {data_dir}   Audio cache: {audio_cache}   Stop with Ctrl-C.")
     sys.stdout.flush()

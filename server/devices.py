@@ -68,7 +68,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def identify():
-        """Every request but a public file's, websocket upgrades included, is its device's (made here only if needed)."""
+        """Every request but a public file's, websocket upgrades too, is its device's (made here only if needed)."""
         if request.endpoint not in ANONYMOUS_ENDPOINTS:
             current_device()
 

@@ -1,4 +1,4 @@
-"""What one device may store, and how long an abandoned session lasts (disk and memory stay bounded whatever a client sends).
+"""What one device may store and how long an abandoned session lasts: bounded disk and memory whatever a client sends.
 
 Every bound here is a config setting (RETROWALK_<NAME>) with the default below, and each is
 listed in README "Security". Over a bound, the request is refused with 409 and a sentence

@@ -161,7 +161,7 @@ class Outbox:
         return False
 
     def _send_now(self, text: str) -> bool:
-        """Write a frame straight to the socket if it takes some of it now (the rest goes to a writer); False if none."""
+        """Write a frame straight to the socket if it takes some now (the rest goes to a writer); False if none."""
         frame = text_frame(text)
         try:
             written = self.raw.try_send(frame)
@@ -182,7 +182,7 @@ class Outbox:
         self.writer.start()
 
     def run(self) -> None:
-        """The writer: finish a frame begun, send queued frames in order (a cue whose time has passed is dropped), then end."""
+        """The writer: finish a frame begun, send queued frames in order (dropping cues whose time passed), then end."""
         try:
             rest, self.rest = self.rest, None
             if rest is not None:

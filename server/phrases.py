@@ -291,7 +291,7 @@ SPEED_CHANGES = ("slow", "faster", "set")
 
 @lru_cache(maxsize=PHRASE_CACHE_SIZE)
 def speed(speed_mph: float, units: str = "mph", lang: str = "en", change: str = "set") -> str:
-    """The treadmill speed hint: "Slow down to ...", "Speed up to ..." or (from an unknown speed) "Set the speed to ..."."""
+    """The treadmill speed hint: "Slow down to ...", "Speed up to ..." or (speed unknown) "Set the speed to ..."."""
     return _table(lang)[change].format(speed=speed_words(speed_mph, units, lang))
 
 

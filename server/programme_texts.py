@@ -284,13 +284,18 @@ PATTERNS: dict[str, tuple[str, str, str]] = {
     ),
     "A week is on plan with {n} session that counts: what the guideline of a few times a week asks for.": (
         "Una semana va según el plan con {n} sesión que cuente: lo que pide la pauta de unas cuantas veces por semana.",
-        "Eine Woche ist im Plan mit {n} Einheit, die zählt: so viel verlangt die Empfehlung von einigen Malen pro Woche.",
-        "Une semaine suit le plan avec {n} séance qui compte : ce que demande la recommandation de quelques fois par semaine.",
+        "Eine Woche ist im Plan mit {n} Einheit, die zählt: "
+        "so viel verlangt die Empfehlung von einigen Malen pro Woche.",
+        "Une semaine suit le plan avec {n} séance qui compte : "
+        "ce que demande la recommandation de quelques fois par semaine.",
     ),
     "A week is on plan with {n} sessions that count: what the guideline of a few times a week asks for.": (
-        "Una semana va según el plan con {n} sesiones que cuenten: lo que pide la pauta de unas cuantas veces por semana.",
-        "Eine Woche ist im Plan mit {n} Einheiten, die zählen: so viel verlangt die Empfehlung von einigen Malen pro Woche.",
-        "Une semaine suit le plan avec {n} séances qui comptent : ce que demande la recommandation de quelques fois par semaine.",
+        "Una semana va según el plan con {n} sesiones que cuenten: "
+        "lo que pide la pauta de unas cuantas veces por semana.",
+        "Eine Woche ist im Plan mit {n} Einheiten, die zählen: "
+        "so viel verlangt die Empfehlung von einigen Malen pro Woche.",
+        "Une semaine suit le plan avec {n} séances qui comptent : "
+        "ce que demande la recommandation de quelques fois par semaine.",
     ),
 }
 
@@ -341,7 +346,7 @@ def localize_progress(progress: dict, programme: dict, lang: str) -> dict:
 
 
 def localize_plan(plan: dict, units: str, lang: str, programme_name: str | None = None) -> dict:
-    """A built-in plan (Plan.to_dict, texts in English) with its name and description in the walker's language and units."""
+    """A built-in plan (Plan.to_dict, in English) with its name and description in the walker's language and units."""
     shown = {**plan, "description": localize_text(plan.get("description", ""), units, lang)}
     if lang == "en":
         return shown

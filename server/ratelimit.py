@@ -108,7 +108,7 @@ class Limiter:
         return address_in(address, self.exempt)
 
     def hit(self, rule: str, device: str | None = None, address: str | None = None) -> None:
-        """Count one event against the rule's device and address buckets, or raise RateLimited (nothing is taken then)."""
+        """Count one event against the rule's device and address buckets, or raise RateLimited (taking nothing)."""
         if not self.enabled or rule not in self.limits:
             return
         keys = []

@@ -40,7 +40,10 @@ JSON_MIMETYPE = "application/json"
 
 
 def content_security_policy(scheme: str, host: str) -> str:
-    """The policy for a page served at scheme://host: 'self' plus this host's websocket origin (older Safari needs it spelled out)."""
+    """The policy for a page served at scheme://host: 'self' plus this host's websocket origin.
+
+    Older Safari needs the websocket origin spelled out.
+    """
     socket_scheme = "wss" if scheme == "https" else "ws"
     return CSP.format(socket_origin=f"{socket_scheme}://{host}")
 

@@ -120,11 +120,11 @@ def _check(name: str, value: Any) -> tuple[Any, str | None]:
         if value not in AUDIO_MODES:
             return (
                 None,
-                f'The audio mode must be one of {", ".join(AUDIO_MODES)} ("pocket" plays one track, "screen" plays clips over your music).',
+                f"The audio mode must be one of {', '.join(AUDIO_MODES)} "
+                '("pocket" plays one track, "screen" plays clips over your music).',
             )
-    elif name == "programme":
-        if value is not None and (not isinstance(value, str) or value not in PROGRAMMES):
-            return None, f"The programme must be one of {', '.join(PROGRAMMES)}, or null."
+    elif name == "programme" and value is not None and (not isinstance(value, str) or value not in PROGRAMMES):
+        return None, f"The programme must be one of {', '.join(PROGRAMMES)}, or null."
     return value, None
 
 

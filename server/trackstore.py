@@ -1,9 +1,10 @@
 """The edge of the walk's track: manifests and files on disk, renders, caches and HTTP.
 
-The layout maths lives in server/track.py, the decoding, mixing and encoding in server/trackaudio.py. Here a session's track is registered (its manifest
-written to <audio cache>/tracks/<hash>.json when the session is created, so the track can be
-served after a restart), any byte range is rendered on demand from the few chunks it overlaps
-(so the first word plays at once even for a 4-hour walk), and the complete file is written to
+The layout maths lives in server/track.py, the decoding, mixing and encoding in
+server/trackaudio.py. Here a session's track is registered (its manifest written to
+<audio cache>/tracks/<hash>.json when the session is created, so the track can be served after
+a restart), any byte range is rendered on demand from the few chunks it overlaps (so the first
+word plays at once even for a 4-hour walk), and the complete file is written to
 <audio cache>/tracks/<hash>.mp3 in the background and served from disk after that.
 """
 
@@ -168,7 +169,7 @@ class TrackStore:
         """The complete file opened, if it is there and whole; a damaged one is deleted to be rendered again."""
         path = self.root / (digest + layout_maths.TRACK_SUFFIX)
         try:
-            fp = open(path, "rb")
+            fp = open(path, "rb")  # noqa: SIM115 - returned open: _file_pieces streams it, then closes it
         except OSError:
             return None  # not written yet, or evicted meanwhile
         size = os.fstat(fp.fileno()).st_size

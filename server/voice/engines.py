@@ -300,7 +300,7 @@ def _to_pcm(samples: np.ndarray) -> bytes:
 
 
 def level_and_encode(samples: np.ndarray, rate: int, bitrate_kbps: int = MP3_BITRATE_KBPS) -> bytes:
-    """A phrase brought to the cues' loudness (loudness.normalise) and encoded as MP3, its decoded peaks under the ceiling."""
+    """A phrase at the cues' loudness (loudness.normalise), encoded as MP3 with its decoded peaks under the ceiling."""
     levelled = loudness.normalise(samples, rate)
     for _ in range(PEAK_RETRIES):
         mp3 = encode_mp3(Speech(_to_pcm(levelled), rate), bitrate_kbps)

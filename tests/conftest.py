@@ -23,6 +23,8 @@ if os.environ.get("CI") == "true":
 
 # Generous: a cold start on a loaded 2-core CI machine imports gevent, Flask and eSpeak.
 SERVER_START_TIMEOUT_S = 60
+# How long to wait before trying a port again that a killed server may still hold.
+PORT_RETRY_S = 0.5
 
 
 def free_port() -> int:
@@ -62,16 +64,17 @@ class RunningServer:
             "--offline", *self.extra_args,
         ]
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")
-        # Its own process group: gunicorn's master and worker can be killed together (kill()).
-        self.process = subprocess.Popen(
-            argv, stdout=self.log, stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env}, cwd=Path(__file__).resolve().parent.parent,
-            start_new_session=True,
-        )
+        # Open while the server runs (its stdout and stderr); stop() and kill() close it.
+        self.log = open(self.data_dir.parent / f"server-{self.port}.log", "ab")  # noqa: SIM115
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        self._launch(argv)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                # A restart right after a kill -9 can find the port still held by the dying worker.
+                if self._port_was_busy() and time.monotonic() < deadline:
+                    time.sleep(PORT_RETRY_S)
+                    self._launch(argv)
+                    continue
                 raise RuntimeError(f"server exited with {self.process.returncode}; see {self.log.name}")
             try:
                 if requests.get(self.url + "/healthz", timeout=1).ok:
@@ -79,6 +82,21 @@ class RunningServer:
             except requests.RequestException:
                 time.sleep(0.1)
         raise RuntimeError(f"server did not answer within {SERVER_START_TIMEOUT_S} s")
+
+    def _launch(self, argv: list[str]) -> None:
+        """Start the server process, in a process group of its own (kill() ends master and worker together)."""
+        self.log_start = os.path.getsize(self.log.name)  # the child writes through its own descriptor
+        self.process = subprocess.Popen(
+            argv, stdout=self.log, stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env}, cwd=Path(__file__).resolve().parent.parent,
+            start_new_session=True,
+        )
+
+    def _port_was_busy(self) -> bool:
+        """Whether the process that just exited said its port was in use."""
+        with open(self.log.name, "rb") as written:
+            written.seek(self.log_start)
+            return b"already in use" in written.read()
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         """Stop the server with a signal (SIGKILL for a crash) and return its exit code."""
@@ -108,6 +126,32 @@ class RunningServer:
         session = requests.Session()
         session.get(self.url + "/", timeout=10)
         return session
+
+
+# The long tests: tens of seconds of CPU, walks timed by the real clock, the browser. Under
+# pytest-xdist (tests/run, --dist worksteal) each worker starts with an even share of the
+# collection, so the long tests are spread evenly through it, the slowest first: every worker
+# gets its share of them and none is left to end the run alone.
+LONG_TESTS = ("slow", "realtime", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Spread the long tests (LONG_TESTS order) evenly among the others, keeping each group's order."""
+
+    def rank(item) -> int:
+        """The LONG_TESTS place of the item's first marker there, or after them all."""
+        return next((place for place, name in enumerate(LONG_TESTS) if item.get_closest_marker(name)), len(LONG_TESTS))
+
+    long = sorted((item for item in items if rank(item) < len(LONG_TESTS)), key=rank)
+    if not long:
+        return
+    short = [item for item in items if rank(item) == len(LONG_TESTS)]
+    gap = len(short) / len(long)
+    spread = []
+    for index, item in enumerate(long):
+        spread.append(item)
+        spread.extend(short[round(index * gap):round((index + 1) * gap)])
+    items[:] = spread
 
 
 @pytest.fixture(scope="session")

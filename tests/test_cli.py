@@ -25,6 +25,7 @@ def retrowalk(*args, env=None, timeout=120):
     )
 
 
+@pytest.mark.slow
 def test_prerender_works_offline_and_says_gtts_was_unreachable(tmp_path):
     count = len(standard_phrases("en"))
     result = retrowalk("prerender", "--lang", "en", "--audio-cache", str(tmp_path), env=NO_NETWORK, timeout=300)

@@ -29,7 +29,10 @@ import * as pickerControllers from "./controllers/picker.js";
  */
 const withScreenStyles = (loading) => Promise.all([loading, loadScreenStyles()]).then(([controllers]) => controllers);
 
-/** The picker is the first screen of almost every visit: its controllers come with the page (no import round). */
+/**
+ * The picker is the first screen of almost every visit: its controllers come with the page (no import round).
+ * @type {Controllers}
+ */
 const picker = () => pickerControllers;
 /** @type {Controllers} */
 const walk = () => withScreenStyles(import("./controllers/walk.js"));
@@ -40,7 +43,10 @@ const records = () => withScreenStyles(import("./controllers/records.js"));
 /** @type {Controllers} */
 const settings = () => withScreenStyles(import("./controllers/settings.js"));
 
-/** The routes: a hash pattern, the controllers' module, the controller's name in it, the tab it belongs to. */
+/**
+ * The routes: a hash pattern, the controllers' module, the controller's name in it, the tab it belongs to.
+ * @type {Array<[RegExp, Controllers, string, string]>}
+ */
 const ROUTES = [
   [/^#\/plan\/(.+)$/, walk, "showPlan", "workouts"],
   [/^#\/edit\/new$/, editing, "showNewPlan", "workouts"],
@@ -108,7 +114,7 @@ export function route() {
   for (const [pattern, load, name, tab] of ROUTES) {
     const match = hash.match(pattern);
     if (!match) continue;
-    for (const link of document.querySelectorAll(".tabs a")) {
+    for (const link of /** @type {NodeListOf<HTMLAnchorElement>} */ (document.querySelectorAll(".tabs a"))) {
       if (link.dataset.tab === tab) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     }

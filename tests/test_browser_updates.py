@@ -68,8 +68,11 @@ def test_a_new_version_waits_for_the_walk_to_end_and_comes_in_with_one_reload(ph
     page.goto("/")
     assert page.evaluate(SW_READY_JS), "the service worker never installed"
     # The first install controls the page at once (no reload) and offers nothing.
-    wait_until(lambda: page.evaluate("Boolean(navigator.serviceWorker.controller)"), INSTALL_WAIT_S,
-               "the first install did not take over the page")
+    wait_until(
+        lambda: page.evaluate("Boolean(navigator.serviceWorker.controller)"),
+        INSTALL_WAIT_S,
+        "the first install did not take over the page",
+    )
     version_a = served_version(page)
     assert page.evaluate(SHELL_CACHES_JS) == [f"retrowalk-shell-{version_a}"]
 

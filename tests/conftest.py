@@ -244,7 +244,7 @@ def device(server) -> requests.Session:
 
 @pytest.fixture(scope="session")
 def playwright_chromium():
-    """Playwright and one headless Chromium for the run (skipped with a how-to when Chromium is missing; failed in CI)."""
+    """Playwright and one headless Chromium per worker (missing Chromium: skipped with a how-to, failed in CI)."""
     from browser_support import CHROMIUM_ARGS, require_chromium
 
     path = require_chromium()

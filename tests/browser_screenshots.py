@@ -37,9 +37,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from playwright.sync_api import sync_playwright  # noqa: E402
+
 from browser_support import CHROMIUM_ARGS, CHROMIUM_PATH, UNLOCK_HOLD_S, confirm_safety, create_plan  # noqa: E402
 from conftest import RunningServer  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
 from test_coaching_api import seed_finished_session  # noqa: E402
 
 EVENING = [
@@ -73,33 +74,50 @@ def seed_history(server: RunningServer, token: str, weeks: int = 9) -> None:
         for number in range(rng.choice([1, 2, 3, 3, 4])):
             backward = min(4 + (weeks - week) * 1.5 + rng.random() * 2.5, 15)
             forward = 12 + rng.random() * 16
-            segments = [{"kind": "warmup", "seconds": 180, "speed_mph": 2.5},
-                        {"kind": "reverse", "seconds": round(backward * 60), "speed_mph": 1.8},
-                        {"kind": "forward", "seconds": round(forward * 60), "speed_mph": 2.8}]
+            segments = [
+                {"kind": "warmup", "seconds": 180, "speed_mph": 2.5},
+                {"kind": "reverse", "seconds": round(backward * 60), "speed_mph": 1.8},
+                {"kind": "forward", "seconds": round(forward * 60), "speed_mph": 2.8},
+            ]
             started = now - week * 7 * DAY_MS + rng.randint(0, 5) * DAY_MS + number * 3_600_000
             stopped = rng.random() < 0.12
             walked = [s["seconds"] for s in segments]
             if stopped:
                 walked[-1] = walked[-1] // 3
-            seed_finished_session(server, device, started_at=started, segments=segments, walked=walked,
-                                  ended_by="stopped" if stopped else "complete",
-                                  plan_id=f"my-seed-{week}-{number}", plan_name=rng.choice(["Evening intervals", "Lunch walk"]))
+            seed_finished_session(
+                server,
+                device,
+                started_at=started,
+                segments=segments,
+                walked=walked,
+                ended_by="stopped" if stopped else "complete",
+                plan_id=f"my-seed-{week}-{number}",
+                plan_name=rng.choice(["Evening intervals", "Lunch walk"]),
+            )
 
 
 def coaching_screens(browser, out: Path, width: int) -> None:
     """Issue 5's screens, as a walker following a programme with some weeks behind them sees them."""
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "data").mkdir()
-        server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio", env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)}).start()
+        server = RunningServer(
+            Path(scratch) / "data",
+            Path(scratch) / "audio",
+            env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)},
+        ).start()
         try:
-            context = browser.new_context(viewport={"width": width, "height": 844}, base_url=server.url, has_touch=True, device_scale_factor=2)
+            context = browser.new_context(
+                viewport={"width": width, "height": 844}, base_url=server.url, has_touch=True, device_scale_factor=2
+            )
             page = context.new_page()
             page.on("pageerror", lambda error: print("page error:", error))
             shot = lambda name: page.screenshot(path=str(out / f"{name}-{width}.png"))  # noqa: E731
             page.goto("/")
             token = next(c["value"] for c in context.cookies() if c["name"] == "rw_device")
             seed_history(server, token)
-            page.request.put("/api/settings", data=json.dumps({"weight_kg": 72}), headers={"Content-Type": "application/json"})
+            page.request.put(
+                "/api/settings", data=json.dumps({"weight_kg": 72}), headers={"Content-Type": "application/json"}
+            )
             page.reload()
             page.click('[data-follow="first-steps"]')
             page.wait_for_selector(".up-next")
@@ -125,7 +143,9 @@ def coaching_screens(browser, out: Path, width: int) -> None:
             time.sleep(0.5)
             shot("2-picker-up-next")
             page.click('li[data-programme="first-steps"] details summary')
-            page.evaluate("document.querySelector('li[data-programme=\"first-steps\"] .audience').scrollIntoView({block: 'start'})")
+            page.evaluate(
+                "document.querySelector('li[data-programme=\"first-steps\"] .audience').scrollIntoView({block: 'start'})"
+            )
             time.sleep(0.3)
             shot("3-picker-programme-progress")
 
@@ -155,12 +175,16 @@ def coaching_screens(browser, out: Path, width: int) -> None:
             page.wait_for_selector(".chart-weeks")
             time.sleep(0.5)
             shot("7-progress-week")
-            page.evaluate("document.querySelector('.chart-weeks').closest('figure').previousElementSibling.scrollIntoView({block: 'start'})")
+            page.evaluate(
+                "document.querySelector('.chart-weeks').closest('figure').previousElementSibling.scrollIntoView({block: 'start'})"
+            )
             time.sleep(0.3)
             shot("8-progress-charts")
             context.close()
 
-            other = browser.new_context(viewport={"width": width, "height": 844}, base_url=server.url, has_touch=True, device_scale_factor=2)
+            other = browser.new_context(
+                viewport={"width": width, "height": 844}, base_url=server.url, has_touch=True, device_scale_factor=2
+            )
             page = other.new_page()
             page.goto(link)
             page.wait_for_selector("#save-shared")
@@ -177,7 +201,9 @@ def pocket_screens(browser, out: Path, width: int) -> None:
         (Path(scratch) / "data").mkdir()
         server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio").start()
         try:
-            context = browser.new_context(viewport={"width": width, "height": 844}, base_url=server.url, has_touch=True, device_scale_factor=2)
+            context = browser.new_context(
+                viewport={"width": width, "height": 844}, base_url=server.url, has_touch=True, device_scale_factor=2
+            )
             page = context.new_page()
             page.on("pageerror", lambda error: print("page error:", error))
             shot = lambda name: page.screenshot(path=str(out / f"{name}-{width}.png"))  # noqa: E731
@@ -238,7 +264,11 @@ def language_screens(browser, out: Path, size: dict, lang: str) -> None:
     """Every screen in one language, as a walker who uses it sees them."""
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "data").mkdir()
-        server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio", env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)}).start()
+        server = RunningServer(
+            Path(scratch) / "data",
+            Path(scratch) / "audio",
+            env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)},
+        ).start()
         try:
             context = browser.new_context(viewport=size, base_url=server.url, has_touch=True, device_scale_factor=2)
             page = context.new_page()
@@ -246,8 +276,11 @@ def language_screens(browser, out: Path, size: dict, lang: str) -> None:
             tag = f"{lang}-{size['width']}x{size['height']}"
             shot = lambda name: page.screenshot(path=str(out / f"{tag}-{name}.png"))  # noqa: E731
             page.goto("/")
-            page.request.put("/api/settings", data=json.dumps({"lang": lang, "weight_kg": 72, "units": "kmh" if lang != "en" else "mph"}),
-                             headers={"Content-Type": "application/json"})
+            page.request.put(
+                "/api/settings",
+                data=json.dumps({"lang": lang, "weight_kg": 72, "units": "kmh" if lang != "en" else "mph"}),
+                headers={"Content-Type": "application/json"},
+            )
             plan = create_plan(page, "Intervalos 5", ALL_KINDS)
             page.reload()
             page.click('[data-follow="knee-friendly"]')
@@ -257,7 +290,9 @@ def language_screens(browser, out: Path, size: dict, lang: str) -> None:
             page.click('[data-follow="first-steps"]')
             time.sleep(0.3)
             shot("02-follow-confirm")
-            page.evaluate("document.querySelector('li[data-programme=\"steady-balance\"]').scrollIntoView({block: 'start'})")
+            page.evaluate(
+                "document.querySelector('li[data-programme=\"steady-balance\"]').scrollIntoView({block: 'start'})"
+            )
             page.click('li[data-programme="steady-balance"] .link-btn')
             time.sleep(0.3)
             shot("03-programme-open")
@@ -288,11 +323,14 @@ def language_screens(browser, out: Path, size: dict, lang: str) -> None:
                 if kind != "cooldown":
                     page.locator(".controls > button:nth-child(2)").click()  # Skip
             page.wait_for_selector("#summary-title", timeout=60_000)
-            page.wait_for_selector('[data-calories]', timeout=10_000)
+            page.wait_for_selector("[data-calories]", timeout=10_000)
             time.sleep(0.5)
             shot("08-summary")
-            for name, route, ready in [("09-history", "/#/history", ".history li"), ("10-progress", "/#/progress", ".chart-weeks"),
-                                       ("11-settings", "/#/settings", "#weight")]:
+            for name, route, ready in [
+                ("09-history", "/#/history", ".history li"),
+                ("10-progress", "/#/progress", ".chart-weeks"),
+                ("11-settings", "/#/settings", "#weight"),
+            ]:
                 page.goto(route)
                 page.wait_for_selector(ready)
                 time.sleep(0.4)
@@ -330,8 +368,12 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/shots")
     parser.add_argument("--width", type=int, default=390)
     parser.add_argument("--skip-summary", action="store_true", help="do not play the 80-second workout")
-    parser.add_argument("--coaching", action="store_true", help="the coaching screens: programmes, editor, settings, progress")
-    parser.add_argument("--pocket", action="store_true", help="the screen-off screens: audio modes, pocket mode, the pocket lock")
+    parser.add_argument(
+        "--coaching", action="store_true", help="the coaching screens: programmes, editor, settings, progress"
+    )
+    parser.add_argument(
+        "--pocket", action="store_true", help="the screen-off screens: audio modes, pocket mode, the pocket lock"
+    )
     parser.add_argument("--languages", help="every screen in these languages, e.g. es,de,fr,en")
     parser.add_argument("--height", type=int, default=844)
     args = parser.parse_args()

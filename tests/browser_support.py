@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -79,8 +80,11 @@ def require_chromium() -> str:
 
 def create_plan(page, name: str, segments: list[dict]) -> dict:
     """Create a custom plan for the browser's own device (its rw_device cookie) and return it."""
-    response = page.request.post("/api/plans", data=json.dumps({"name": name, "segments": segments}),
-                                 headers={"Content-Type": "application/json"})
+    response = page.request.post(
+        "/api/plans",
+        data=json.dumps({"name": name, "segments": segments}),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status == 201, response.text()
     return response.json()
 
@@ -220,7 +224,9 @@ def wait_until(predicate: Callable[[], Any], timeout: float, message: str, inter
     raise AssertionError(message)
 
 
-def match_plays_to_dues(plays: list[dict], dues: list[tuple[int, int]], key: str = "heard") -> list[tuple[int, int, float]]:
+def match_plays_to_dues(
+    plays: list[dict], dues: list[tuple[int, int]], key: str = "heard"
+) -> list[tuple[int, int, float]]:
     """Pair the n-th play with the n-th due (both in time order): (seq, due, error ms)."""
     assert len(plays) == len(dues), f"{len(plays)} cues played, {len(dues)} due: {[p[key] for p in plays]} vs {dues}"
     return [(seq, due, play[key] - due) for (seq, due), play in zip(dues, plays)]

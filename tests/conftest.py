@@ -55,13 +55,23 @@ class RunningServer:
         """The websocket base URL."""
         return f"ws://127.0.0.1:{self.port}"
 
-    def start(self) -> "RunningServer":
+    def start(self) -> RunningServer:
         """Start the server and wait until /healthz answers."""
         argv = [
-            sys.executable, "-m", "server", "serve",
-            "--host", "127.0.0.1", "--port", str(self.port),
-            "--data-dir", str(self.data_dir), "--audio-cache", str(self.audio_cache),
-            "--offline", *self.extra_args,
+            sys.executable,
+            "-m",
+            "server",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            "--audio-cache",
+            str(self.audio_cache),
+            "--offline",
+            *self.extra_args,
         ]
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         # Open while the server runs (its stdout and stderr); stop() and kill() close it.
@@ -87,8 +97,11 @@ class RunningServer:
         """Start the server process, in a process group of its own (kill() ends master and worker together)."""
         self.log_start = os.path.getsize(self.log.name)  # the child writes through its own descriptor
         self.process = subprocess.Popen(
-            argv, stdout=self.log, stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env}, cwd=Path(__file__).resolve().parent.parent,
+            argv,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            cwd=Path(__file__).resolve().parent.parent,
             start_new_session=True,
         )
 
@@ -150,7 +163,7 @@ def pytest_collection_modifyitems(config, items):
     spread = []
     for index, item in enumerate(long):
         spread.append(item)
-        spread.extend(short[round(index * gap):round((index + 1) * gap)])
+        spread.extend(short[round(index * gap) : round((index + 1) * gap)])
     items[:] = spread
 
 
@@ -204,9 +217,14 @@ def app_server_of_its_own(tmp_path, shared_audio_cache):
 
     def make(**config) -> InProcessServer:
         data_dir = tmp_path / f"app-data-{len(made)}"
-        app = create_app({
-            "DATA_DIR": str(data_dir), "AUDIO_CACHE": str(shared_audio_cache), "GTTS_ENABLED": False, **config,
-        })
+        app = create_app(
+            {
+                "DATA_DIR": str(data_dir),
+                "AUDIO_CACHE": str(shared_audio_cache),
+                "GTTS_ENABLED": False,
+                **config,
+            }
+        )
         url = f"http://app-{len(made)}.retrowalk.test"
         made.append((app, route_requests_to(app, url)))
         return InProcessServer(app, data_dir, shared_audio_cache, url)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 # The compiler's own inputs (what each cue wants) and its gap rule; only the placing is written again here.
 from server.cues import MOVABLE, PRIORITY, Cue, CueOptions, _first_free_start, _wishes

@@ -96,9 +96,13 @@ def test_bad_plans_get_a_400_with_a_message(device, server, body, status, code, 
 
 
 def test_bad_json_and_huge_bodies_are_clear_4xx(device, server):
-    bad = device.post(server.url + "/api/plans", data="{not json", headers={"Content-Type": "application/json"}, timeout=10)
+    bad = device.post(
+        server.url + "/api/plans", data="{not json", headers={"Content-Type": "application/json"}, timeout=10
+    )
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_json"
-    huge = device.post(server.url + "/api/plans", data="x" * (1024 * 1024), headers={"Content-Type": "application/json"}, timeout=10)
+    huge = device.post(
+        server.url + "/api/plans", data="x" * (1024 * 1024), headers={"Content-Type": "application/json"}, timeout=10
+    )
     assert huge.status_code == 413 and huge.json()["message"] == "The request body is too large."
 
 
@@ -114,7 +118,11 @@ def _cached_file(server) -> str:
     """Render one phrase through the server's own cache folder and return its file name."""
     from server.voice import AudioCache
 
-    return AudioCache(server.audio_cache, gtts_enabled=False).ensure(["Switch to reverse."], "en")["Switch to reverse."].file
+    return (
+        AudioCache(server.audio_cache, gtts_enabled=False)
+        .ensure(["Switch to reverse."], "en")["Switch to reverse."]
+        .file
+    )
 
 
 def test_audio_is_served_immutable_with_an_etag(server):

@@ -14,8 +14,19 @@ import time
 import pytest
 
 from browser_support import (
-    CHROMIUM_ARGS, PHONE_VIEWPORT, SocketLog, choose_audio_mode, create_plan, expected_dues, hold_to_unlock, match_plays_to_dues,
-    heard_until, open_plan, played_cues, require_chromium, wait_until,
+    CHROMIUM_ARGS,
+    PHONE_VIEWPORT,
+    SocketLog,
+    choose_audio_mode,
+    create_plan,
+    expected_dues,
+    heard_until,
+    hold_to_unlock,
+    match_plays_to_dues,
+    open_plan,
+    played_cues,
+    require_chromium,
+    wait_until,
 )
 
 pytestmark = pytest.mark.browser
@@ -67,8 +78,12 @@ def test_app_is_installable_and_its_icons_load(playwright_chromium, server, tmp_
     playwright, _ = playwright_chromium
     # Installability is not judged in incognito-like contexts: a persistent profile it is.
     context = playwright.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=require_chromium(), args=CHROMIUM_ARGS,
-        headless=True, viewport=PHONE_VIEWPORT, base_url=server.url,
+        str(tmp_path / "profile"),
+        executable_path=require_chromium(),
+        args=CHROMIUM_ARGS,
+        headless=True,
+        viewport=PHONE_VIEWPORT,
+        base_url=server.url,
     )
     try:
         page = context.new_page()
@@ -86,7 +101,8 @@ def test_app_is_installable_and_its_icons_load(playwright_chromium, server, tmp_
             if icon["type"] == "image/png":
                 natural = page.evaluate(
                     "src => new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalWidth + 'x' + i.naturalHeight); i.src = src; })",
-                    icon["src"])
+                    icon["src"],
+                )
                 assert natural == icon["sizes"]
                 sizes.add((icon["sizes"], icon["purpose"]))
         assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
@@ -119,7 +135,7 @@ def test_app_reopens_and_plays_a_cached_workout_with_the_server_gone(phone_page,
     choose_audio_mode(page, "screen")
     page.click("#start")
     page.wait_for_selector(".phase")
-    assert page.inner_text(".phase-top") .strip().endswith("Playing on this phone")
+    assert page.inner_text(".phase-top").strip().endswith("Playing on this phone")
     wait_until(lambda: len(played_cues(page)) >= 3, 15, "the offline workout did not speak")
     hold_to_unlock(page)
     page.get_by_role("button", name="Stop").click()
@@ -180,14 +196,18 @@ def test_server_restarted_mid_workout_the_page_carries_on_and_resyncs(phone_page
     running = fresh_server()
     page = phone_page(running.url)
     page.goto("/")
-    plan = create_plan(page, "Restart test", SHORT + [{"kind": "reverse", "seconds": 5}, {"kind": "cooldown", "seconds": 5}])
+    plan = create_plan(
+        page, "Restart test", SHORT + [{"kind": "reverse", "seconds": 5}, {"kind": "cooldown", "seconds": 5}]
+    )
     log = start_workout(page, plan)
     wait_until(lambda: page.inner_text(".phase-name") == "REVERSE", 15, "never reached the reverse segment")
     running.stop(signal.SIGKILL)
     down_at = time.time() * 1000
     wait_until(lambda: "Reconnecting" in page.inner_text(".phase-top"), 5, "the page did not notice the server going")
     time.sleep(3)
-    assert len(heard_until(page, time.time() * 1000)) > len(heard_until(page, down_at)), "cues stopped while the server was down"
+    assert len(heard_until(page, time.time() * 1000)) > len(heard_until(page, down_at)), (
+        "cues stopped while the server was down"
+    )
     running.start()
     wait_until(lambda: page.inner_text(".phase-top").strip().endswith("Live"), 20, "the page did not reconnect")
     assert len(log.of_type("hello")) >= 2, "no second hello after the restart"
@@ -212,4 +232,4 @@ def test_a_reload_mid_workout_rejoins_it_and_one_tap_brings_the_sound_back(phone
     plays = [p for p in played_cues(page) if p["heard"] > tapped_at]
     dues = [(seq, due) for seq, due in expected_dues(log) if due > tapped_at + 100]
     assert len(dues) >= 4
-    assert_on_time(plays[-len(dues):], dues)
+    assert_on_time(plays[-len(dues) :], dues)

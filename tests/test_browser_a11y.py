@@ -145,7 +145,9 @@ def test_the_pocket_lock_at_320_px_is_readable_named_and_opens_from_the_keyboard
     # Nothing under the lock can be reached from the keyboard either.
     for _ in range(5):
         page.keyboard.press("Tab")
-        assert not page.evaluate("Boolean(document.activeElement.closest('.player'))"), "Tab reached a control under the lock"
+        assert not page.evaluate("Boolean(document.activeElement.closest('.player'))"), (
+            "Tab reached a control under the lock"
+        )
     tab_to(page, "#unlock")
     page.keyboard.down("Enter")
     time.sleep(UNLOCK_HOLD_S)

@@ -64,7 +64,9 @@ def test_a_plan_built_in_the_editor_is_walked_and_shows_in_history_and_both_char
     # The starter plan has five intervals: keep three, make them five seconds each.
     while page.locator(".seg-list > li").count() > 3:
         segment(page, 4).get_by_role("button", name=re.compile("^Remove")).click()
-    for number, (kind, length, speed) in enumerate([("warmup", "0:05", ""), ("reverse", "0:03", "1.5"), ("forward", "0:05", "")], start=1):
+    for number, (kind, length, speed) in enumerate(
+        [("warmup", "0:05", ""), ("reverse", "0:03", "1.5"), ("forward", "0:05", "")], start=1
+    ):
         row = segment(page, number)
         row.locator("select").select_option(kind)
         row.locator("input.length").fill(length)
@@ -75,7 +77,9 @@ def test_a_plan_built_in_the_editor_is_walked_and_shows_in_history_and_both_char
     assert segment(page, 2).locator("input.length").get_attribute("aria-invalid") == "true"
     page.click("#save-plan")
     assert "Fix the one thing" in page.inner_text(".editor-bar [role=status]")
-    assert page.evaluate("document.activeElement.classList.contains('length')"), "Save did not take the walker to the field to fix"
+    assert page.evaluate("document.activeElement.classList.contains('length')"), (
+        "Save did not take the walker to the field to fix"
+    )
     # Fixing it clears the message as the walker types, and the totals follow.
     page.keyboard.press("Control+A")
     page.keyboard.type("0:05")
@@ -84,8 +88,20 @@ def test_a_plan_built_in_the_editor_is_walked_and_shows_in_history_and_both_char
     assert "0:15" in totals and "0:05" in totals and "3" in totals
 
     # The server has the last word: when it refuses, its problems are shown.
-    page.route("**/api/plans", lambda route: route.fulfill(status=400, content_type="application/json", body=json.dumps(
-        {"error": "invalid_plan", "message": "Segment 2 speed must be 0.3 to 4.0 mph.", "problems": ["Segment 2 speed must be 0.3 to 4.0 mph."]})))
+    page.route(
+        "**/api/plans",
+        lambda route: route.fulfill(
+            status=400,
+            content_type="application/json",
+            body=json.dumps(
+                {
+                    "error": "invalid_plan",
+                    "message": "Segment 2 speed must be 0.3 to 4.0 mph.",
+                    "problems": ["Segment 2 speed must be 0.3 to 4.0 mph."],
+                }
+            ),
+        ),
+    )
     page.click("#save-plan")
     page.wait_for_selector(".editor .error-box[role=alert]:has-text('Segment 2 speed must be 0.3 to 4.0 mph.')")
     page.unroute("**/api/plans")
@@ -114,7 +130,9 @@ def test_a_plan_built_in_the_editor_is_walked_and_shows_in_history_and_both_char
     assert page.get_attribute(".chart-weeks", "role") == "img"
     week = page.request.get("/api/stats/week").json()
     assert week["minutes"] > 0
-    assert f"This week {week['minutes']:g} minutes, {week['backward_minutes']:g} backward" in page.get_attribute(".chart-weeks", "aria-label")
+    assert f"This week {week['minutes']:g} minutes, {week['backward_minutes']:g} backward" in page.get_attribute(
+        ".chart-weeks", "aria-label"
+    )
     point = page.locator(f'.chart-sessions circle[data-session="{session_id}"]')
     assert point.count() == 1, "the walk is not a point of the per-session chart"
     assert float(point.get_attribute("cy")) < float(page.get_attribute(".chart-sessions .baseline", "y1"))
@@ -136,9 +154,17 @@ def test_spanish_and_kilometres_chosen_in_settings_are_what_the_coach_says(phone
     assert "Español" in page.inner_text("#toast")
     # The screens speak Spanish from the change on, kilograms included.
     page.wait_for_selector("html[lang=es]")
-    wait_until(lambda: page.get_by_label(re.compile("^Peso corporal, kg")).count() == 1, 5, "the weight is not asked in kilograms, in Spanish")
+    wait_until(
+        lambda: page.get_by_label(re.compile("^Peso corporal, kg")).count() == 1,
+        5,
+        "the weight is not asked in kilograms, in Spanish",
+    )
     settings = page.request.get("/api/settings").json()
-    assert (settings["units"], settings["lang"], settings["timezone"]) == ("kmh", "es", page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone"))
+    assert (settings["units"], settings["lang"], settings["timezone"]) == (
+        "kmh",
+        "es",
+        page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone"),
+    )
 
     plan = create_plan(page, "Paso a paso", SHORT)
     log = SocketLog(page)
@@ -159,7 +185,8 @@ def test_spanish_and_kilometres_chosen_in_settings_are_what_the_coach_says(phone
     assert not any("mph" in text or "miles" in text or "millas" in text for text in texts)
     assert len(played_cues(page)) == len(texts), "not every cue was played"
     files = sorted({cue["audio"] for cue in log.timeline()})
-    decoded = page.evaluate("""async (urls) => {
+    decoded = page.evaluate(
+        """async (urls) => {
       const out = [];
       for (const url of urls) {
         const response = await fetch(url);
@@ -167,13 +194,17 @@ def test_spanish_and_kilometres_chosen_in_settings_are_what_the_coach_says(phone
         out.push({ type: response.headers.get("content-type"), seconds: audio.duration });
       }
       return out;
-    }""", files)
+    }""",
+        files,
+    )
     assert all(item["type"] == "audio/mpeg" and item["seconds"] > 0.3 for item in decoded), decoded
     assert not page.js_errors
 
 
 def test_following_first_steps_a_finished_session_advances_it_and_a_stopped_one_does_not(phone_page, fresh_server):
-    running = fresh_server(env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)})
+    running = fresh_server(
+        env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)}
+    )
     page = phone_page(running.url)
     page.goto("/")
     before = page.request.get("/api/stats/week").json()
@@ -193,7 +224,12 @@ def test_following_first_steps_a_finished_session_advances_it_and_a_stopped_one_
     page.get_by_role("button", name="Done").click()
     page.wait_for_selector(".up-next h2:text-is('Week 1, session 2')")
     assert "1 of 18 done" in page.inner_text(".up-next")
-    assert page.locator('li[data-programme="first-steps"] .session-row[data-plan="first-steps-w1s1"][data-state="done"]').count() == 1
+    assert (
+        page.locator(
+            'li[data-programme="first-steps"] .session-row[data-plan="first-steps-w1s1"][data-state="done"]'
+        ).count()
+        == 1
+    )
 
     # Stopped early: it does not count, and the summary says so.
     page.click(".up-next [data-plan]")
@@ -266,7 +302,9 @@ def test_duplicate_a_built_in_plan_edit_it_across_tabs_and_delete_it_with_undo(p
     intervals = page.locator(".seg-list > li").count()
     page.click("#add-interval")
     assert page.locator(".seg-list > li").count() == intervals + 1
-    assert page.locator(".seg-list > li").last.get_attribute("data-kind") == "reverse", "the new interval does not alternate to backward walking"
+    assert page.locator(".seg-list > li").last.get_attribute("data-kind") == "reverse", (
+        "the new interval does not alternate to backward walking"
+    )
     page.click("#save-plan")
     page.wait_for_selector(".plan-card:focus:has-text('Quick mix: 10 minutes (copy)')")
     copy_id = page.evaluate("document.activeElement.dataset.plan")

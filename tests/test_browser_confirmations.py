@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-from browser_support import MIN_CUE_SAMPLES, hold_to_unlock, wait_until
+from browser_support import MIN_CUE_SAMPLES, create_plan, hold_to_unlock, wait_until
 from test_browser_pocket import MEDIA_HANDLERS_JS, MINUTE, session_of, start_in_mode, track
-from browser_support import create_plan
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +78,11 @@ def test_screen_on_pause_resume_and_skip_are_confirmed_aloud(phone_page, server)
     before = page.evaluate("window.__cueStarts.length")
     page.get_by_role("button", name="Pause").click()
     expect_clip(page, before, confirmations["pause"])
-    wait_until(lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "paused", 5, "the pause did not reach the server")
+    wait_until(
+        lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "paused",
+        5,
+        "the pause did not reach the server",
+    )
 
     before = page.evaluate("window.__cueStarts.length")
     page.get_by_role("button", name="Resume").click()
@@ -93,13 +96,17 @@ def test_screen_on_pause_resume_and_skip_are_confirmed_aloud(phone_page, server)
     page.get_by_role("button", name="Skip").click()
     expect_clip(page, before, slow_down, later_s=start_lead_s + slow_down["after_ms"] / 1000)
     clips = [r for r in sources_since(page, before) if r["confirmation"]]
-    assert all(r["samples"] == clip_length(page, slow_down) for r in clips), "a clip besides the slow-down was played for the skip"
+    assert all(r["samples"] == clip_length(page, slow_down) for r in clips), (
+        "a clip besides the slow-down was played for the skip"
+    )
 
     # A skip into the forward bout (no slow-down jumped over): its switch phrase is the only answer.
     before = page.evaluate("window.__cueStarts.length")
     page.get_by_role("button", name="Skip").click()
     time.sleep(QUIET_AFTER_SKIP_S)
-    assert [r for r in sources_since(page, before) if r["confirmation"]] == [], "a skip played a clip over the switch phrase"
+    assert [r for r in sources_since(page, before) if r["confirmation"]] == [], (
+        "a skip played a clip over the switch phrase"
+    )
     assert not page.js_errors
 
 
@@ -129,7 +136,11 @@ def test_pocket_mode_confirms_an_in_app_pause_beside_the_track_and_not_a_lock_sc
     # The lock screen's pause: the track's silence is the answer, no clip.
     before = page.evaluate("window.__cueStarts.length")
     page.evaluate("window.__mediaHandlers.pause({action: 'pause'})")
-    wait_until(lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "paused", 5, "the server did not pause")
+    wait_until(
+        lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "paused",
+        5,
+        "the server did not pause",
+    )
     time.sleep(1)
     assert sources_since(page, before) == [], "a lock-screen pause played a clip"
     assert not page.js_errors

@@ -32,8 +32,24 @@ SUMMARY_WITHIN_S = 60
 # Names, brands and units that read the same in every language.
 SAME_EVERYWHERE = {"RetroWalk", "CSV", "mph", "km/h", "kcal", "min", "OK", "UTC", "·", "…", "–"}
 # Places in a text that hold words (a name, a date); every other place holds a figure.
-WORD_PLACES = {"name", "label", "programme", "what", "reason", "kind", "language", "zone", "file", "interval", "kinds",
-               "weight", "date", "start", "end", "unit"}
+WORD_PLACES = {
+    "name",
+    "label",
+    "programme",
+    "what",
+    "reason",
+    "kind",
+    "language",
+    "zone",
+    "file",
+    "interval",
+    "kinds",
+    "weight",
+    "date",
+    "start",
+    "end",
+    "unit",
+}
 FIGURE = r"#(?:\s?(?:min|s|kcal|km/h|mph))?(?:\s?–\s?#(?:\s?(?:min|s|kcal))?)?"
 
 # Every text a walker or a screen reader meets on the page, with where it was found.
@@ -72,7 +88,9 @@ def english_patterns(lang: str) -> list[tuple[str, re.Pattern]]:
         if table.get(english) == english or english in SAME_EVERYWHERE:
             continue
         parts = re.split(r"\{(\w+)\}", normalise(english))
-        regex = "".join(re.escape(part) if i % 2 == 0 else (".+" if part in WORD_PLACES else FIGURE) for i, part in enumerate(parts))
+        regex = "".join(
+            re.escape(part) if i % 2 == 0 else (".+" if part in WORD_PLACES else FIGURE) for i, part in enumerate(parts)
+        )
         if re.fullmatch(r"[\s#.,:·–()]*", english.replace("{", "").replace("}", "")):
             continue
         patterns.append((english, re.compile(regex)))
@@ -107,8 +125,11 @@ def test_every_screen_and_accessible_name_is_in_the_walkers_language(phone_page,
             problems[screen] = left
 
     page.goto("/")
-    put = page.request.put("/api/settings", data=json.dumps({"lang": lang, "weight_kg": 70, "units": "kmh"}),
-                           headers={"Content-Type": "application/json"})
+    put = page.request.put(
+        "/api/settings",
+        data=json.dumps({"lang": lang, "weight_kg": 70, "units": "kmh"}),
+        headers={"Content-Type": "application/json"},
+    )
     assert put.ok
     plan = create_plan(page, "Zz 7", SHORT)
     page.reload()
@@ -166,7 +187,9 @@ def test_every_screen_and_accessible_name_is_in_the_walkers_language(phone_page,
     page.goto("/#share=not-a-plan")
     page.wait_for_selector("#incoming-title")
     check("a broken shared link")
-    assert not problems, "English left on screen:\n" + "\n".join(f"{screen}: {texts}" for screen, texts in problems.items())
+    assert not problems, "English left on screen:\n" + "\n".join(
+        f"{screen}: {texts}" for screen, texts in problems.items()
+    )
     assert not page.js_errors
 
 
@@ -211,8 +234,9 @@ def test_an_english_phone_loads_no_strings_and_another_only_the_first_screens_st
     page.goto("/#/settings")
     page.wait_for_selector("text=Réglages")
     # Loaded after the first screen: under load it may still be on its way when Réglages shows.
-    wait_until(lambda: any(url.endswith("/js/i18n/fr-more.js") for url in fetched), 10,
-               "the later screens' strings never came")
+    wait_until(
+        lambda: any(url.endswith("/js/i18n/fr-more.js") for url in fetched), 10, "the later screens' strings never came"
+    )
     assert not page.js_errors
 
 

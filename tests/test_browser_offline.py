@@ -154,8 +154,11 @@ def test_a_walk_played_with_the_server_down_counts_once_it_is_back(phone_page, f
     assert this_week["minutes"] == pytest.approx(15 / 60, abs=0.05), this_week
     assert this_week["backward_minutes"] == pytest.approx(5 / 60, abs=0.05), this_week
     assert this_week["completed_sessions"] == 1, this_week
-    wait_until(lambda: page.evaluate("localStorage.getItem('retrowalk.walklogs')") == "[]", UPLOAD_WAIT_S,
-               "the phone kept the uploaded walk's log")
+    wait_until(
+        lambda: page.evaluate("localStorage.getItem('retrowalk.walklogs')") == "[]",
+        UPLOAD_WAIT_S,
+        "the phone kept the uploaded walk's log",
+    )
 
     # Shown once, from the server: no longer "On this phone".
     page.goto("/#/history")

@@ -101,7 +101,9 @@ def test_pocket_mode_plays_the_walk_as_one_track_that_keeps_time_with_javascript
     hello = session_of(log)
     lead_in = hello["track_lead_in_ms"]
     assert hello["track"].startswith("/audio/tracks/")
-    wait_until(lambda: not track(page)["paused"] and track(page)["time"] > lead_in + 1000, 10, "the track is not playing")
+    wait_until(
+        lambda: not track(page)["paused"] and track(page)["time"] > lead_in + 1000, 10, "the track is not playing"
+    )
     assert track(page)["src"] == hello["track"]
     # No clip is started on an AudioContext: the voice comes from the element alone.
     assert [r for r in page.evaluate("window.__cueStarts") if r["samples"] > 100] == []
@@ -112,7 +114,9 @@ def test_pocket_mode_plays_the_walk_as_one_track_that_keeps_time_with_javascript
     blocked_s = time.monotonic() - started
     after = track(page)
     assert not after["paused"]
-    assert after["time"] - before >= (BLOCK_S - 1) * 1000, f"the track advanced {after['time'] - before:.0f} ms in a {blocked_s:.1f} s block"
+    assert after["time"] - before >= (BLOCK_S - 1) * 1000, (
+        f"the track advanced {after['time'] - before:.0f} ms in a {blocked_s:.1f} s block"
+    )
 
     off, session = agreement(page, hello["session"]["id"], lead_in)
     assert session["state"] == "running"
@@ -157,8 +161,10 @@ LOUD_PERCENTILE = 0.98
 # after it (a spoken word may begin softly, "two" with its t).
 CUE_PLACE_MS = 100
 # Five-second segments: a switch, a countdown word or both every second or two.
-STEPS = [{"kind": kind, "seconds": 5, **({"speed_mph": 1.5} if kind == "reverse" else {})}
-         for kind in ("warmup", "reverse", "forward", "reverse", "cooldown")]
+STEPS = [
+    {"kind": kind, "seconds": 5, **({"speed_mph": 1.5} if kind == "reverse" else {})}
+    for kind in ("warmup", "reverse", "forward", "reverse", "cooldown")
+]
 
 
 def onsets(rms: list[float], start_ms: float) -> list[float]:
@@ -190,14 +196,19 @@ def test_with_javascript_blocked_every_cue_is_heard_at_its_place(phone_page, ser
     recorded_to = recorded_from + len(rms) * STEP_MS
     heard = onsets(rms, recorded_from)
     # Every cue the track says inside the recording (not at its very edges), with the nearest word heard.
-    due = [cue["offset_ms"] + lead_in for cue in hello["timeline"]
-           if recorded_from + ONSET_QUIET_MS < cue["offset_ms"] + lead_in < recorded_to - 2 * CUE_PLACE_MS]
+    due = [
+        cue["offset_ms"] + lead_in
+        for cue in hello["timeline"]
+        if recorded_from + ONSET_QUIET_MS < cue["offset_ms"] + lead_in < recorded_to - 2 * CUE_PLACE_MS
+    ]
     assert len(due) >= 5, f"too few cues in the recording to judge: {due}"
     lateness = [min(heard, key=lambda at: abs(at - when)) - when for when in due]
     latency = min(lateness)
     assert -CUE_PLACE_MS <= latency <= CUE_PLACE_MS, f"the recording is {latency:+.0f} ms off the track: {lateness}"
     late = [(when, round(off)) for when, off in zip(due, lateness) if off - latency > CUE_PLACE_MS]
-    assert not late, f"cues not heard at their place while JavaScript was blocked (track ms, lateness): {late}; heard {heard}"
+    assert not late, (
+        f"cues not heard at their place while JavaScript was blocked (track ms, lateness): {late}; heard {heard}"
+    )
     assert not page.js_errors
 
 
@@ -220,11 +231,17 @@ def test_lock_screen_pause_and_play_pause_and_resume_the_walk_on_the_server(pock
     wait_until(lambda: track(page)["time"] > lead_in + 2000, 10, "the track is not playing")
     assert {"play", "pause", "nexttrack", "stop", "seekto"} <= set(page.evaluate("Object.keys(window.__mediaHandlers)"))
     # The lock screen shows the interval, what comes next and the plan.
-    metadata = page.evaluate("({title: navigator.mediaSession.metadata.title, artist: navigator.mediaSession.metadata.artist})")
+    metadata = page.evaluate(
+        "({title: navigator.mediaSession.metadata.title, artist: navigator.mediaSession.metadata.artist})"
+    )
     assert metadata == {"title": "Warm-up 0:20 · then reverse", "artist": "Lock screen walk"}, metadata
 
     page.evaluate("window.__mediaHandlers.pause({action: 'pause'})")
-    wait_until(lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "paused", 5, "the server did not pause")
+    wait_until(
+        lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "paused",
+        5,
+        "the server did not pause",
+    )
     assert track(page)["paused"]
     page.wait_for_selector(".phase-paused:text('PAUSED')")
     time.sleep(1.5)
@@ -233,7 +250,11 @@ def test_lock_screen_pause_and_play_pause_and_resume_the_walk_on_the_server(pock
     assert abs(off) <= PAUSE_AGREE_MS, f"paused {off:+.0f} ms from the element"
 
     page.evaluate("window.__mediaHandlers.play({action: 'play'})")
-    wait_until(lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "running", 5, "the server did not resume")
+    wait_until(
+        lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "running",
+        5,
+        "the server did not resume",
+    )
     wait_until(lambda: not track(page)["paused"], 5, "the track did not play again")
     time.sleep(1.5)
     off, session = agreement(page, session_id, lead_in)
@@ -241,7 +262,11 @@ def test_lock_screen_pause_and_play_pause_and_resume_the_walk_on_the_server(pock
     assert session["shift_ms"] >= 1400, "the time paused did not move the walk later"
 
     page.evaluate("window.__mediaHandlers.nexttrack({action: 'nexttrack'})")
-    wait_until(lambda: page.request.get(f"/api/sessions/{session_id}").json()["skipped_segments"] == [0], 5, "the skip did not reach the server")
+    wait_until(
+        lambda: page.request.get(f"/api/sessions/{session_id}").json()["skipped_segments"] == [0],
+        5,
+        "the skip did not reach the server",
+    )
     wait_until(lambda: page.inner_text(".phase-name") == "REVERSE", 5, "the player did not move to the next interval")
     time.sleep(1.5)
     off, _ = agreement(page, session_id, lead_in)
@@ -256,9 +281,14 @@ def test_lock_screen_pause_and_play_pause_and_resume_the_walk_on_the_server(pock
     assert abs(off) <= AGREE_MS, f"after a drag back, element and server differ by {off:+.0f} ms"
     forward_starts_s = (40_000 + lead_in) / 1000
     page.evaluate(f"window.__mediaHandlers.seekto({{action: 'seekto', seekTime: {forward_starts_s + 2}}})")
-    wait_until(lambda: page.request.get(f"/api/sessions/{session_id}").json()["skipped_segments"] == [0, 1], 5,
-               "a drag into the next interval did not skip to it")
-    wait_until(lambda: page.inner_text(".phase-name") == "FORWARD", 5, "the player did not move to the dragged-to interval")
+    wait_until(
+        lambda: page.request.get(f"/api/sessions/{session_id}").json()["skipped_segments"] == [0, 1],
+        5,
+        "a drag into the next interval did not skip to it",
+    )
+    wait_until(
+        lambda: page.inner_text(".phase-name") == "FORWARD", 5, "the player did not move to the dragged-to interval"
+    )
     assert not page.js_errors
 
 
@@ -279,10 +309,16 @@ def test_a_pause_the_page_slept_through_counts_from_when_the_element_paused(pock
       while (performance.now() < end) {}
       return at;
     }""")
-    wait_until(lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "paused", 5, "the server did not pause")
+    wait_until(
+        lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "paused",
+        5,
+        "the server did not pause",
+    )
     session = page.request.get(f"/api/sessions/{session_id}").json()
     off = paused_at - (session["position_ms"] + lead_in)
-    assert abs(off) <= PAUSE_AGREE_MS, f"the pause counts from {off:+.0f} ms off the element (not from when the page woke)"
+    assert abs(off) <= PAUSE_AGREE_MS, (
+        f"the pause counts from {off:+.0f} ms off the element (not from when the page woke)"
+    )
     assert not page.js_errors
 
 
@@ -351,7 +387,11 @@ def test_screen_on_mode_locks_the_walk_against_taps_until_a_press_and_hold(phone
     page.mouse.up()
     lock.wait_for(state="hidden")
     page.get_by_role("button", name="Pause").click()
-    wait_until(lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "paused", 5, "Pause did not work once unlocked")
+    wait_until(
+        lambda: page.request.get(f"/api/sessions/{session_id}").json()["state"] == "paused",
+        5,
+        "Pause did not work once unlocked",
+    )
 
     # The keyboard path: lock again, hold Space on the focused unlock button.
     page.get_by_role("button", name="Lock screen").click()
@@ -385,7 +425,9 @@ def test_a_track_that_fails_mid_walk_falls_back_to_clips_on_the_same_walk(phone_
     assert "Track lost" in page.inner_text(".phase-top")
     # The walk goes on, as clips on the AudioContext, on the same session and clock.
     wait_until(lambda: played_cues(page), 10, "no cue was heard as a clip after the track failed")
-    session = page.evaluate("async (id) => (await fetch('/api/sessions/' + id, {cache: 'no-store'})).json()", hello["session"]["id"])
+    session = page.evaluate(
+        "async (id) => (await fetch('/api/sessions/' + id, {cache: 'no-store'})).json()", hello["session"]["id"]
+    )
     assert session["state"] == "running"
     assert not log.of_type("error")
     assert not page.js_errors

@@ -26,9 +26,25 @@ def test_a_false_start_is_deleted_from_history_with_an_undo(phone_page, server):
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "rw_device")
     device = types.SimpleNamespace(cookies={"rw_device": token})
     now = int(time.time() * 1000)
-    seed_finished_session(server, device, started_at=now - 7_200_000, segments=SHORT, walked=[30, 30], plan_name="Kept walk", plan_id="my-kept")
-    seed_finished_session(server, device, started_at=now - 3_600_000, segments=SHORT, walked=[4, 0], ended_by="stopped",
-                          plan_name="False start", plan_id="my-false")
+    seed_finished_session(
+        server,
+        device,
+        started_at=now - 7_200_000,
+        segments=SHORT,
+        walked=[30, 30],
+        plan_name="Kept walk",
+        plan_id="my-kept",
+    )
+    seed_finished_session(
+        server,
+        device,
+        started_at=now - 3_600_000,
+        segments=SHORT,
+        walked=[4, 0],
+        ended_by="stopped",
+        plan_name="False start",
+        plan_id="my-false",
+    )
     page.goto("/#/history")
     page.wait_for_selector(".history li")
     page.get_by_role("button", name="Delete False start").click()
@@ -40,7 +56,9 @@ def test_a_false_start_is_deleted_from_history_with_an_undo(phone_page, server):
     assert "False start" in server_history(page)
 
     page.get_by_role("button", name="Delete False start").click()
-    wait_until(lambda: "False start" not in server_history(page), 15, "the server still has the walk after the Undo ran out")
+    wait_until(
+        lambda: "False start" not in server_history(page), 15, "the server still has the walk after the Undo ran out"
+    )
     assert "Kept walk" in server_history(page) and "False start" not in page.inner_text(".history")
     assert not page.js_errors
 
@@ -81,7 +99,10 @@ def test_offline_a_session_never_played_says_before_the_tap_that_it_needs_the_se
     assert note.count() == 1 and "needs the server once" in note.inner_text()
     walk = page.get_by_role("button", name="Walk this session")
     # The accessible name starts with the visible words (voice control finds it) and points to the note.
-    assert walk.get_attribute("aria-label").startswith("Walk this session") and walk.get_attribute("aria-describedby") == "up-next-needs-server"
+    assert (
+        walk.get_attribute("aria-label").startswith("Walk this session")
+        and walk.get_attribute("aria-describedby") == "up-next-needs-server"
+    )
     assert not page.js_errors
 
 

@@ -21,7 +21,10 @@ def retrowalk(*args, env=None, timeout=120):
     """Run the CLI as `python -m server`, the same entry point as the console script."""
     return subprocess.run(
         [sys.executable, "-m", "server", *args],
-        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -75,8 +78,18 @@ def test_serve_makes_missing_folders(tmp_path):
 
 
 def test_serve_says_so_when_the_port_is_taken(tmp_path, server):
-    result = retrowalk("serve", "--host", "127.0.0.1", "--port", str(server.port),
-                       "--data-dir", str(tmp_path), "--audio-cache", str(tmp_path / "c"), timeout=30)
+    result = retrowalk(
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(server.port),
+        "--data-dir",
+        str(tmp_path),
+        "--audio-cache",
+        str(tmp_path / "c"),
+        timeout=30,
+    )
     assert result.returncode == 1
     assert f"Port {server.port} is already in use" in result.stderr
 

@@ -11,7 +11,7 @@ import io
 import json
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -44,8 +44,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def seed_finished_session(server, device, *, started_at, segments, walked, ended_by="complete",
-                          plan_id="my-seeded", plan_name="Seeded walk"):
+def seed_finished_session(
+    server, device, *, started_at, segments, walked, ended_by="complete", plan_id="my-seeded", plan_name="Seeded walk"
+):
     """Write one finished session of `device` into the server's database, as server/sessions/store.py stores it."""
     by_kind = {"forward": 0.0, "backward": 0.0, "rest": 0.0}
     for segment, seconds in zip(segments, walked):
@@ -70,8 +71,16 @@ def seed_finished_session(server, device, *, started_at, segments, walked, ended
                        created_at, started_at, shift_ms, finished_at, ended_by, summary)
                    VALUES (?, ?, ?, ?, ?, '{}', '[]', 'finished', ?, ?, 0, ?, ?, ?)""",
                 [
-                    f"seed-{started_at}-{plan_id}", device.cookies["rw_device"], plan_id, plan_name,
-                    json.dumps(segments), started_at, started_at, finished_at, ended_by, json.dumps(summary),
+                    f"seed-{started_at}-{plan_id}",
+                    device.cookies["rw_device"],
+                    plan_id,
+                    plan_name,
+                    json.dumps(segments),
+                    started_at,
+                    started_at,
+                    finished_at,
+                    ended_by,
+                    json.dumps(summary),
                 ],
             )
     finally:
@@ -162,15 +171,29 @@ def fast_server(app_server_of_its_own, monkeypatch):
 def test_settings_start_from_the_defaults_and_round_trip(device, server):
     url = server.url + "/api/settings"
     assert device.get(url, timeout=TIMEOUT).json() == {
-        "units": "mph", "weight_kg": None, "countdown": 3, "halfway": True,
-        "time_remaining": True, "lang": "en", "timezone": None, "programme": None, "audio_mode": "pocket",
+        "units": "mph",
+        "weight_kg": None,
+        "countdown": 3,
+        "halfway": True,
+        "time_remaining": True,
+        "lang": "en",
+        "timezone": None,
+        "programme": None,
+        "audio_mode": "pocket",
     }
-    saved = device.put(url, json={"units": "kmh", "weight_kg": 72.5, "timezone": "Europe/Madrid", "lang": "es"}, timeout=TIMEOUT)
+    saved = device.put(
+        url, json={"units": "kmh", "weight_kg": 72.5, "timezone": "Europe/Madrid", "lang": "es"}, timeout=TIMEOUT
+    )
     assert saved.status_code == 200
     assert device.put(url, json={"countdown": 10, "halfway": False}, timeout=TIMEOUT).status_code == 200
     now = device.get(url, timeout=TIMEOUT).json()
     assert (now["units"], now["weight_kg"], now["timezone"], now["lang"], now["countdown"], now["halfway"]) == (
-        "kmh", 72.5, "Europe/Madrid", "es", 10, False,
+        "kmh",
+        72.5,
+        "Europe/Madrid",
+        "es",
+        10,
+        False,
     )
     cleared = device.put(url, json={"weight_kg": None}, timeout=TIMEOUT).json()
     assert cleared["weight_kg"] is None and cleared["units"] == "kmh"
@@ -217,19 +240,29 @@ def test_another_device_never_sees_my_settings_or_history(server):
 def test_new_sessions_take_their_cue_options_from_the_settings(device, server):
     device.put(server.url + "/api/settings", json={"lang": "es", "units": "kmh", "countdown": 0}, timeout=TIMEOUT)
     session = device.post(server.url + "/api/sessions", json={"plan_id": "first-steps"}, timeout=60).json()
-    assert (session["options"]["lang"], session["options"]["units"], session["options"]["countdown"]) == ("es", "kmh", 0)
+    assert (session["options"]["lang"], session["options"]["units"], session["options"]["countdown"]) == (
+        "es",
+        "kmh",
+        0,
+    )
     texts = [cue["text"] for cue in session["timeline"]]
     assert "Baja la velocidad a 2,4 kilómetros por hora." in texts  # 1.5 mph, spoken in Spanish km/h
     # A choice in the request still wins over the saved default.
-    override = device.post(server.url + "/api/sessions", json={"plan_id": "first-steps", "options": {"lang": "de"}}, timeout=60).json()
+    override = device.post(
+        server.url + "/api/sessions", json={"plan_id": "first-steps", "options": {"lang": "de"}}, timeout=60
+    ).json()
     assert (override["options"]["lang"], override["options"]["units"]) == ("de", "kmh")
 
 
 def test_pause_resume_and_skip_have_spoken_confirmations_in_the_walks_language(device, server):
-    session = device.post(server.url + "/api/sessions", json={"plan_id": "first-steps", "options": {"lang": "es"}}, timeout=60).json()
+    session = device.post(
+        server.url + "/api/sessions", json={"plan_id": "first-steps", "options": {"lang": "es"}}, timeout=60
+    ).json()
     spoken = session["confirmations"]
     assert {control: spoken[control]["text"] for control in ("pause", "resume", "skip")} == {
-        "pause": "En pausa.", "resume": "Seguimos.", "skip": "Pasamos al siguiente tramo.",
+        "pause": "En pausa.",
+        "resume": "Seguimos.",
+        "skip": "Pasamos al siguiente tramo.",
     }
     for control in [spoken[name] for name in ("pause", "resume", "skip")] + list(spoken["skip_to"].values()):
         audio = device.get(server.url + control["audio"], timeout=TIMEOUT)
@@ -242,7 +275,10 @@ def test_pause_resume_and_skip_have_spoken_confirmations_in_the_walks_language(d
     for index, slow_down in spoken["skip_to"].items():
         switch = next(cue for cue in timeline if cue["kind"] == "switch" and cue["segment"] == int(index))
         following = next(cue for cue in timeline if cue["offset_ms"] > switch["offset_ms"])
-        assert MIN_SWITCH_SPOKEN_MS + GAP_MS < slow_down["after_ms"] <= following["offset_ms"] - switch["offset_ms"], (index, slow_down)
+        assert MIN_SWITCH_SPOKEN_MS + GAP_MS < slow_down["after_ms"] <= following["offset_ms"] - switch["offset_ms"], (
+            index,
+            slow_down,
+        )
     # Reopened later (another tab, a reload), the session still says where they are.
     again = device.get(server.url + f"/api/sessions/{session['id']}", timeout=TIMEOUT).json()
     assert again["confirmations"] == spoken
@@ -283,23 +319,36 @@ def test_pick_a_programme_finish_a_session_and_the_next_is_offered(fast_server):
     body = device.get(server.url + "/api/programmes", timeout=TIMEOUT).json()
     assert body["following"] == "first-steps"
     assert body["next"] == {
-        "programme_id": "first-steps", "programme_name": "First steps backward",
-        "plan_id": "first-steps-w1s2", "label": "Week 1, session 2",
+        "programme_id": "first-steps",
+        "programme_name": "First steps backward",
+        "plan_id": "first-steps-w1s2",
+        "label": "Week 1, session 2",
     }
     # A session stopped early does not count.
     assert run_workout(server, device, "first-steps-w1s2", stop_after_s=1)["ended_by"] == "stopped"
     one = device.get(server.url + "/api/programmes/first-steps", timeout=TIMEOUT).json()
     assert one["progress"]["label"] == "Week 1, session 2" and one["progress"]["done"] == 1
     # Starting again is a restart from week 1, session 1.
-    assert device.post(server.url + "/api/programmes/first-steps/start", timeout=TIMEOUT).json()["progress"]["label"] == "Week 1, session 1"
+    assert (
+        device.post(server.url + "/api/programmes/first-steps/start", timeout=TIMEOUT).json()["progress"]["label"]
+        == "Week 1, session 1"
+    )
 
 
 def test_a_real_workout_moves_this_weeks_minutes(fast_server):
     server = fast_server
     device = server.client()
-    plan = device.post(server.url + "/api/plans", json={"name": "Tiny", "segments": [
-        {"kind": "warmup", "seconds": 5, "speed_mph": 2.5}, {"kind": "reverse", "seconds": 5, "speed_mph": 1.5},
-    ]}, timeout=TIMEOUT).json()
+    plan = device.post(
+        server.url + "/api/plans",
+        json={
+            "name": "Tiny",
+            "segments": [
+                {"kind": "warmup", "seconds": 5, "speed_mph": 2.5},
+                {"kind": "reverse", "seconds": 5, "speed_mph": 1.5},
+            ],
+        },
+        timeout=TIMEOUT,
+    ).json()
     before = device.get(server.url + "/api/stats/week", timeout=TIMEOUT).json()
     assert before["minutes"] == 0 and before["sessions"] == 0
     summary = run_workout(server, device, plan["id"], stop_after_s=100)  # long enough to finish by itself
@@ -327,15 +376,30 @@ def test_week_stats_shape_and_calories_as_a_range_once_a_weight_is_set(device, s
 def test_week_1_session_1_walked_as_set_counts_against_the_programmes_own_targets(device, server):
     device.post(server.url + "/api/programmes/first-steps/start", timeout=TIMEOUT)
     plan = device.get(server.url + "/api/plans/first-steps-w1s1", timeout=TIMEOUT).json()
-    seed_finished_session(server, device, started_at=now_ms() - 30 * 60_000, segments=plan["segments"],
-                          walked=[s["seconds"] for s in plan["segments"]], plan_id=plan["id"], plan_name=plan["name"])
+    seed_finished_session(
+        server,
+        device,
+        started_at=now_ms() - 30 * 60_000,
+        segments=plan["segments"],
+        walked=[s["seconds"] for s in plan["segments"]],
+        plan_id=plan["id"],
+        plan_name=plan["name"],
+    )
     # A zone whose week began hours ago, so the walk of half an hour ago is this week's.
-    zone = next(name for name in ("UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago")
-                if datetime.now(ZoneInfo(name)).weekday() != 0 or datetime.now(ZoneInfo(name)).hour >= 2)
+    zone = next(
+        name
+        for name in ("UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago")
+        if datetime.now(ZoneInfo(name)).weekday() != 0 or datetime.now(ZoneInfo(name)).hour >= 2
+    )
     week = device.get(server.url + f"/api/stats/week?tz={zone}", timeout=TIMEOUT).json()
     # The backward card: 1 of the programme's 3 sessions this week, at its 5 backward minutes.
     assert (week["sessions"], week["backward_goal_sessions"]) == (1, 1)
-    assert week["backward_suggestion"] == {"minutes_per_session": [5, 5], "sessions": 3, "weekly_minutes": 15, "programme": "First steps backward"}
+    assert week["backward_suggestion"] == {
+        "minutes_per_session": [5, 5],
+        "sessions": 3,
+        "weekly_minutes": 15,
+        "programme": "First steps backward",
+    }
     assert "First steps backward" in week["definitions"]["on_plan_week"] and week["streak_weeks"] == 0
 
 
@@ -345,8 +409,14 @@ def test_what_counts_and_a_week_on_plan_are_defined_in_the_walkers_language(devi
     assert "at least 2 minutes" in english["counted_session"]
     assert "3 sessions that count: what First steps backward asks for a week" in english["on_plan_week"]
     german = device.get(server.url + "/api/stats/week?lang=de", timeout=TIMEOUT).json()["definitions"]
-    assert german["counted_session"].startswith("Ein Training zählt als Einheit") and "mindestens 2 Minuten" in german["counted_session"]
-    assert german["on_plan_week"] == "Eine Woche ist im Plan mit 3 Einheiten, die zählen: so viel verlangt Erste Schritte rückwärts pro Woche."
+    assert (
+        german["counted_session"].startswith("Ein Training zählt als Einheit")
+        and "mindestens 2 Minuten" in german["counted_session"]
+    )
+    assert (
+        german["on_plan_week"]
+        == "Eine Woche ist im Plan mit 3 Einheiten, die zählen: so viel verlangt Erste Schritte rückwärts pro Woche."
+    )
     for lang in ("es", "fr"):
         spoken = device.get(server.url + f"/api/stats/week?lang={lang}", timeout=TIMEOUT).json()["definitions"]
         assert set(spoken) == set(english) and all(spoken[key] != english[key] for key in english), spoken
@@ -362,7 +432,10 @@ def test_programme_texts_speak_the_walkers_units_and_cite_their_sources(device, 
     plans = device.get(server.url + "/api/plans", timeout=TIMEOUT).json()
     assert not any("mph" in plan["description"] for plan in plans)
     # ?units= overrides the setting; anything else is refused.
-    assert "under 2 mph" in device.get(server.url + "/api/plans/first-steps?units=mph", timeout=TIMEOUT).json()["description"]
+    assert (
+        "under 2 mph"
+        in device.get(server.url + "/api/plans/first-steps?units=mph", timeout=TIMEOUT).json()["description"]
+    )
     refused = device.get(server.url + "/api/programmes?units=knots", timeout=TIMEOUT)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_units"
 
@@ -388,12 +461,12 @@ def test_weeks_follow_the_walkers_time_zone(device, server):
 
 
 def test_twelve_weeks_of_bars_a_point_per_session_and_the_streak(device, server):
-    this_monday = datetime.now(timezone.utc).date() - timedelta(days=datetime.now(timezone.utc).weekday())
+    this_monday = datetime.now(UTC).date() - timedelta(days=datetime.now(UTC).weekday())
     for weeks_ago in (1, 2):
         monday = this_monday - timedelta(weeks=weeks_ago)
         # Three sessions that count a week: on plan without a programme ("a few times a week").
         for day in (0, 2, 4):
-            at = datetime(monday.year, monday.month, monday.day, 12, tzinfo=timezone.utc) + timedelta(days=day)
+            at = datetime(monday.year, monday.month, monday.day, 12, tzinfo=UTC) + timedelta(days=day)
             backward_walk(server, device, int(at.timestamp() * 1000), minutes=10 + weeks_ago)
     body = device.get(server.url + "/api/stats/weeks?tz=UTC", timeout=TIMEOUT).json()
     assert len(body["weeks"]) == 12 and body["target_minutes"] == 150
@@ -405,7 +478,20 @@ def test_twelve_weeks_of_bars_a_point_per_session_and_the_streak(device, server)
     assert week["streak_weeks"] == 2 and "3 sessions that count" in week["definitions"]["on_plan_week"]
 
 
-@pytest.mark.parametrize("query", ["weeks=0", "weeks=53", "weeks=-1", "weeks=abc", "weeks=1.5", "weeks=", "tz=Mars/Base", "tz=", "tz=../../etc/passwd"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "weeks=0",
+        "weeks=53",
+        "weeks=-1",
+        "weeks=abc",
+        "weeks=1.5",
+        "weeks=",
+        "tz=Mars/Base",
+        "tz=",
+        "tz=../../etc/passwd",
+    ],
+)
 def test_bad_stats_queries_are_a_400_not_a_500(device, server, query):
     response = device.get(f"{server.url}/api/stats/weeks?{query}", timeout=TIMEOUT)
     assert response.status_code == 400

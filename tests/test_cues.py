@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cue_rule import place_by_rule
 from server import phrases
 from server.cues import (
     GAP_MS,
@@ -18,8 +19,6 @@ from server.cues import (
 )
 from server.plans import SEGMENT_KINDS, Segment
 from server.programmes import BUILTIN_PLANS
-
-from cue_rule import place_by_rule
 
 
 def lengths(texts, ms_per_char=60, minimum=300):
@@ -107,7 +106,9 @@ def test_a_slow_down_with_no_room_before_is_said_right_after_the_switch():
 
 
 def test_a_first_speed_after_segments_without_one_is_set_before_turning_backward():
-    cues = compile_with((Segment("forward", 60), Segment("reverse", 60, 1.5), Segment("forward", 60), Segment("forward", 60, 3.0)))
+    cues = compile_with(
+        (Segment("forward", 60), Segment("reverse", 60, 1.5), Segment("forward", 60), Segment("forward", 60, 3.0))
+    )
     speeds = [(c.segment, c.text) for c in cues if c.kind == "speed"]
     assert speeds == [(0, "Set the speed to 1.5 miles per hour."), (3, "Speed up to 3 miles per hour.")]
 
@@ -145,7 +146,9 @@ def test_a_segments_length_is_said_in_natural_words(seconds, en, es, de, fr):
 
 def test_halfway_is_said_at_the_workouts_midpoint():
     cues = compile_with((Segment("forward", 60), Segment("reverse", 60)))
-    assert [c.offset_ms for c in cues if c.kind == "halfway"] == [60000 + len("Switch to reverse, one minute.") * 60 + GAP_MS]
+    assert [c.offset_ms for c in cues if c.kind == "halfway"] == [
+        60000 + len("Switch to reverse, one minute.") * 60 + GAP_MS
+    ]
     assert not [c for c in compile_with(THREE_FIVES, CueOptions(halfway=False)) if c.kind == "halfway"]
 
 
@@ -270,7 +273,9 @@ def test_slow_down_before_turning_and_speed_up_after(segments, options, ms_per_c
         assert hint.before == (slower or (previous is None and segment.backward))
         length = spoken[hint.text]
         switch = switch_of[index]
-        before = [c for c in speed_cues if c.segment == index - 1 and c.text == hint.text and c.offset_ms < switch.offset_ms]
+        before = [
+            c for c in speed_cues if c.segment == index - 1 and c.text == hint.text and c.offset_ms < switch.offset_ms
+        ]
         after = [c for c in speed_cues if c.segment == index and c.text == hint.text]
         # What the segment before says ahead of any hint: its switch and a speed-up.
         own = [c for c in cues if c.segment == index - 1 and c.kind in ("switch", "speed") and c.text != hint.text]

@@ -16,17 +16,45 @@ SERVER = REPO / "server"
 
 # Plain functions over plain data: the rules a walker's plan, cues, clock, track and records follow.
 PURE_CORE = (
-    "plans", "cues", "stats", "calories", "walkclock", "rounding", "track", "programmes", "programme_texts",
-    "phrases", "loudness", "clock", "refusals", "numbers", "settings",
+    "plans",
+    "cues",
+    "stats",
+    "calories",
+    "walkclock",
+    "rounding",
+    "track",
+    "programmes",
+    "programme_texts",
+    "phrases",
+    "loudness",
+    "clock",
+    "refusals",
+    "numbers",
+    "settings",
 )
 # The sessions' pure parts (the model, the socket's messages, stored rows read back, offline walks
 # replayed), found by name so a rename within the pattern keeps them covered.
 PURE_CORE_PATTERNS = ("sessions/model*.py", "sessions/messages*.py", "sessions/rows*.py", "sessions/offline*.py")
 # What the edges are made of: the web framework, storage, sockets and the voice engines.
-EDGE_LIBRARIES = frozenset({
-    "flask", "werkzeug", "flask_sock", "simple_websocket", "gevent", "gunicorn", "socket", "requests",
-    "sqlite3", "sqlite_utils", "ctypes", "gtts", "espeakng_loader", "lameenc", "miniaudio",
-})
+EDGE_LIBRARIES = frozenset(
+    {
+        "flask",
+        "werkzeug",
+        "flask_sock",
+        "simple_websocket",
+        "gevent",
+        "gunicorn",
+        "socket",
+        "requests",
+        "sqlite3",
+        "sqlite_utils",
+        "ctypes",
+        "gtts",
+        "espeakng_loader",
+        "lameenc",
+        "miniaudio",
+    }
+)
 # The server's own edge modules (a pure module reaching one of these reaches its libraries too).
 EDGE_MODULES = ("server.voice", "server.db", "server.sessions.store", "server.sessions.hub", "server.trackstore")
 
@@ -112,7 +140,8 @@ def test_the_pure_core_is_all_there():
 def test_a_pure_core_module_imports_no_framework_storage_socket_or_voice_engine(name):
     reached = reach(name)
     edges = {
-        imported: importer for imported, importer in reached.items()
+        imported: importer
+        for imported, importer in reached.items()
         if imported.split(".")[0] in EDGE_LIBRARIES or imported.startswith(EDGE_MODULES)
     }
     assert not edges, f"{name} reaches edges (edge <- imported by): {edges}"
@@ -167,8 +196,11 @@ def test_only_db_connect_opens_sqlite():
         str(path.relative_to(REPO))
         for path in SERVER.rglob("*.py")
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "connect"
-        and isinstance(node.func.value, ast.Name) and node.func.value.id == "sqlite3"
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "connect"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "sqlite3"
     )
     assert openers == ["server/db.py"]
 
@@ -188,7 +220,9 @@ def test_a_long_file_says_at_its_top_why_it_is_long():
     unexplained = [
         f"{path.relative_to(REPO)} ({lines} lines)"
         for path, lines in long_files()
-        if not any(LONG_FILE_MARKER in line for line in path.read_text(encoding="utf-8").splitlines()[:MARKER_WITHIN_LINES])
+        if not any(
+            LONG_FILE_MARKER in line for line in path.read_text(encoding="utf-8").splitlines()[:MARKER_WITHIN_LINES]
+        )
     ]
     assert not unexplained, (
         f"over {MAX_LINES} lines with no '{LONG_FILE_MARKER} ...' reason in the first {MARKER_WITHIN_LINES} lines "

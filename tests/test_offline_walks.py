@@ -71,7 +71,11 @@ def paused_and_skipped_walk(t0: int) -> list[dict]:
 
 
 # Three minutes: long enough to be one of the week's walks (stats.MIN_COUNTED_SESSION_S).
-THREE_MINUTES = [{"kind": "forward", "seconds": 60}, {"kind": "reverse", "seconds": 60}, {"kind": "forward", "seconds": 60}]
+THREE_MINUTES = [
+    {"kind": "forward", "seconds": 60},
+    {"kind": "reverse", "seconds": 60},
+    {"kind": "forward", "seconds": 60},
+]
 
 
 def three_minute_walk(t0: int) -> list[dict]:
@@ -99,7 +103,11 @@ def test_a_walk_played_offline_counts_in_history_stats_and_csv_like_a_server_wal
     expected = wc.summarize(wc.replay(starts, events, LEAD_MS), starts, KINDS)
     assert session["state"] == "finished" and session["ended_by"] == "stopped"
     assert session["summary"] == expected
-    assert (expected["segments_walked"], expected["paused_seconds"], expected["skipped_segments"]) == ([20.0 + LEAD_MS / 1000, 50.0, 0.0], 20.0, [0])
+    assert (expected["segments_walked"], expected["paused_seconds"], expected["skipped_segments"]) == (
+        [20.0 + LEAD_MS / 1000, 50.0, 0.0],
+        20.0,
+        [0],
+    )
     assert device.get(f"{server.url}/api/sessions/{session['id']}", timeout=TIMEOUT).json() == session
     entry = next(e for e in device.get(server.url + "/api/history", timeout=TIMEOUT).json() if e["id"] == session["id"])
     assert entry["state"] == "finished" and entry["summary"] == expected and entry["plan_name"] == "Three fives"
@@ -122,7 +130,10 @@ def test_a_retry_gets_the_same_session_and_never_counts_the_walk_twice(server):
     assert again.json() == first.json()
     history = device.get(server.url + "/api/history", timeout=TIMEOUT).json()
     assert [e["id"] for e in history].count(first.json()["id"]) == 1 and len(history) == 1
-    assert device.get(f"{server.url}/api/stats/week?tz={zone_far_from_a_week_start()}", timeout=TIMEOUT).json()["walks"] == 1
+    assert (
+        device.get(f"{server.url}/api/stats/week?tz={zone_far_from_a_week_start()}", timeout=TIMEOUT).json()["walks"]
+        == 1
+    )
     # Another phone's walk of the same id is its own walk.
     theirs = upload(server, other, walk, body)
     assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]
@@ -147,7 +158,9 @@ def test_a_log_without_a_stop_completes_at_its_end_and_moves_the_programme_on(se
     # A second completed walk this week: both count as sessions, offline walks too.
     second = device.get(server.url + "/api/plans/first-steps-w1s2", timeout=TIMEOUT).json()
     t1 = now_ms() - sum(s["seconds"] for s in second["segments"]) * 1000 - 30_000
-    body = body_of([{"type": "start", "at": t1}], segments=second["segments"], plan_id=second["id"], name=second["name"])
+    body = body_of(
+        [{"type": "start", "at": t1}], segments=second["segments"], plan_id=second["id"], name=second["name"]
+    )
     assert upload(server, device, walk_id(), body).status_code == 201
     assert device.get(programme, timeout=TIMEOUT).json()["progress"]["label"] == "Week 1, session 3"
     week = device.get(f"{server.url}/api/stats/week?tz={zone_far_from_a_week_start()}", timeout=TIMEOUT).json()
@@ -168,7 +181,9 @@ def test_the_phones_lead_and_end_decide_where_its_walk_ended(server):
     t0 = now_ms() - 60_000
     # The phone's last cue was pushed 400 ms past the plan's end, and it played with a 1 s lead.
     end_ms = wc.walk_end_ms(STARTS, [0, 5_000, 10_000, 15_400])
-    body = body_of([{"type": "start", "at": t0}, {"type": "stop", "at": t0 + 1_000 + 15_200}], lead_ms=1_000, end_ms=end_ms)
+    body = body_of(
+        [{"type": "start", "at": t0}, {"type": "stop", "at": t0 + 1_000 + 15_200}], lead_ms=1_000, end_ms=end_ms
+    )
     session = upload(server, device, walk_id(), body).json()
     assert session["started_at"] == t0 + 1_000
     assert session["ended_by"] == "stopped" and session["summary"]["walked_seconds"] == 15.0
@@ -179,7 +194,12 @@ def test_a_walk_still_under_way_by_its_clock_is_not_stored_yet(server):
     walk = walk_id()
     running = upload(server, device, walk, body_of([{"type": "start", "at": now_ms() - 2_000}]))
     assert running.status_code == 409 and running.json()["error"] == "walk_not_finished"
-    paused = upload(server, device, walk, body_of([{"type": "start", "at": now_ms() - 9_000}, {"type": "pause", "at": now_ms() - 8_000}]))
+    paused = upload(
+        server,
+        device,
+        walk,
+        body_of([{"type": "start", "at": now_ms() - 9_000}, {"type": "pause", "at": now_ms() - 8_000}]),
+    )
     assert paused.status_code == 409 and "paused" in paused.json()["message"]
     assert device.get(server.url + "/api/history", timeout=TIMEOUT).json() == []
     # Once it has ended, the same walk id is taken.
@@ -194,7 +214,11 @@ def test_an_abandoned_paused_walk_stopped_days_later_counts_only_the_longest_pau
     t0 = now_ms() - two_days_ms - 10_000
     paused_at = t0 + LEAD_MS + 2_000
     # Paused, then the app was closed; the stop was logged when it was next opened, two days on.
-    events = [{"type": "start", "at": t0}, {"type": "pause", "at": paused_at}, {"type": "stop", "at": paused_at + two_days_ms}]
+    events = [
+        {"type": "start", "at": t0},
+        {"type": "pause", "at": paused_at},
+        {"type": "stop", "at": paused_at + two_days_ms},
+    ]
     response = upload(server, device, walk_id(), body_of(events))
     assert response.status_code == 201, response.text
     session = response.json()
@@ -215,7 +239,12 @@ BAD_UPLOADS = [
     (None, lambda: [1, 2], "invalid_request", "JSON object"),
     (None, lambda: {**body_of(_log(("stop", 5_000))), "colour": "red"}, "invalid_request", "colour"),
     (None, lambda: body_of(_log(("stop", 5_000)), plan_id=7), "invalid_request", "plan_id"),
-    (None, lambda: body_of(_log(("stop", 5_000)), segments=[{"kind": "sideways", "seconds": 5}]), "invalid_plan", "kind must be"),
+    (
+        None,
+        lambda: body_of(_log(("stop", 5_000)), segments=[{"kind": "sideways", "seconds": 5}]),
+        "invalid_plan",
+        "kind must be",
+    ),
     (None, lambda: body_of(_log(("stop", 5_000)), name=""), "invalid_plan", "name"),
     (None, lambda: {**body_of(_log(("stop", 5_000))), "options": {"lang": "xx"}}, "invalid_options", "anguage"),
     (None, lambda: body_of([]), "invalid_events", "start"),
@@ -224,12 +253,27 @@ BAD_UPLOADS = [
     (None, lambda: body_of(_log(("pause", 5_000), ("resume", 4_000))), "invalid_events", "time order"),
     (None, lambda: body_of(_log(("stop", 300_000))), "invalid_events", "future"),
     (None, lambda: body_of([{"type": "start", "at": now_ms() - 31 * 86_400_000}]), "invalid_events", "30 days"),
-    (None, lambda: body_of(_log(*[("pause" if i % 2 == 0 else "resume", 10 + i) for i in range(1_001)])), "invalid_events", "at most 1000"),
+    (
+        None,
+        lambda: body_of(_log(*[("pause" if i % 2 == 0 else "resume", 10 + i) for i in range(1_001)])),
+        "invalid_events",
+        "at most 1000",
+    ),
     (None, lambda: body_of(_log(("dance", 5_000))), "invalid_events", "type must be"),
     (None, lambda: body_of(_log(("stop", 5_000.5))), "invalid_events", "whole"),
-    (None, lambda: body_of([{"type": "start", "at": now_ms() - 60_000, "why": "x"}]), "invalid_events", "exactly type and at"),
+    (
+        None,
+        lambda: body_of([{"type": "start", "at": now_ms() - 60_000, "why": "x"}]),
+        "invalid_events",
+        "exactly type and at",
+    ),
     # 100 ms past the last moment a skip can land one lead before the reverse's start.
-    (None, lambda: body_of(_log(("skip", LEAD_MS + 5_000 - LEAD_MS + 100))), "invalid_events", "The next segment starts in a moment"),
+    (
+        None,
+        lambda: body_of(_log(("skip", LEAD_MS + 5_000 - LEAD_MS + 100))),
+        "invalid_events",
+        "The next segment starts in a moment",
+    ),
     (None, lambda: body_of(_log(("stop", 5_000), ("resume", 6_000))), "invalid_events", "has finished"),
     (None, lambda: body_of(_log(("resume", 5_000))), "invalid_events", "not paused"),
     (None, lambda: body_of(_log(("stop", 5_000)), lead_ms=-1), "invalid_request", "lead_ms"),

@@ -13,7 +13,9 @@ from server.programmes import _ALIAS_TEXT, PROGRAMMES
 @pytest.fixture
 def client(tmp_path):
     """A client of an app on a temporary database, never calling Google's voice."""
-    app = create_app({"DATA_DIR": str(tmp_path / "data"), "AUDIO_CACHE": str(tmp_path / "audio"), "GTTS_ENABLED": False})
+    app = create_app(
+        {"DATA_DIR": str(tmp_path / "data"), "AUDIO_CACHE": str(tmp_path / "audio"), "GTTS_ENABLED": False}
+    )
     return app.test_client()
 
 
@@ -31,7 +33,9 @@ def test_every_programme_text_has_a_translation_in_every_language():
     missing = sorted(english_texts() - set(TEXTS))
     assert not missing, f"no translation for {missing}"
     for english, translations in {**TEXTS, **PATTERNS}.items():
-        assert len(translations) == len(LANGUAGES) - 1 and all(t.strip() and t != english for t in translations), english
+        assert len(translations) == len(LANGUAGES) - 1 and all(t.strip() and t != english for t in translations), (
+            english
+        )
         # A speed the walker's units convert must stay "N mph" in every language.
         assert all(t.count(" mph") == english.count(" mph") for t in translations), english
 
@@ -42,8 +46,12 @@ def test_a_spanish_walker_in_kmh_reads_spanish_with_their_speeds_and_decimal_com
     assert "menos de 3,2 km/h hacia 3,2-4,8 km/h" in view["description"] and "mph" not in view["description"]
     assert view["workouts"][4]["label"] == "Semana 2, sesión 2"
     assert view["workouts"][0]["plan"]["name"] == "Primeros pasos hacia atrás: semana 1, sesión 1"
-    assert localize_text("Three-minute bouts at 2.2 mph: backward walking starts to feel like work. Form first; "
-                         "slow down if you wobble.", "mph", "de").startswith("Drei-Minuten-Abschnitte bei 2,2 mph")
+    assert localize_text(
+        "Three-minute bouts at 2.2 mph: backward walking starts to feel like work. Form first; "
+        "slow down if you wobble.",
+        "mph",
+        "de",
+    ).startswith("Drei-Minuten-Abschnitte bei 2,2 mph")
 
 
 def test_the_api_speaks_the_devices_language_and_lang_overrides_it(client):

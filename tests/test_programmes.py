@@ -14,10 +14,10 @@ from server.plans import (
     parse_plan,
 )
 from server.programmes import (
-    BUILTIN_PLANS,
     BEGINNER_MAX_BACKWARD_MPH,
-    MAX_BACKWARD_STEP_SECONDS,
+    BUILTIN_PLANS,
     MAX_BACKWARD_MPH,
+    MAX_BACKWARD_STEP_SECONDS,
     PLAN_ALIASES,
     PROGRAMMES,
     WALK_RUN_TRANSITION_MPH,
@@ -38,7 +38,10 @@ def backward_speeds(plan):
 
 def test_the_four_programmes_of_the_issue_exist():
     assert {p.name for p in PROGRAMMES.values()} == {
-        "First steps backward", "Knee-friendly", "Steady balance", "Quick mix",
+        "First steps backward",
+        "Knee-friendly",
+        "Steady balance",
+        "Quick mix",
     }
 
 
@@ -158,7 +161,13 @@ def test_the_old_first_steps_id_counts_as_week_1_session_1():
 
 def test_other_plans_and_repeats_of_earlier_workouts_do_not_move_progress():
     programme = PROGRAMMES["first-steps"]
-    walks = [done("first-steps-w1s1", 1), done("first-steps-w1s2", 2), done("first-steps-w1s1", 3), done("my-abc", 4), done("knee-friendly-w1s1", 5)]
+    walks = [
+        done("first-steps-w1s1", 1),
+        done("first-steps-w1s2", 2),
+        done("first-steps-w1s1", 3),
+        done("my-abc", 4),
+        done("knee-friendly-w1s1", 5),
+    ]
     state = progress(programme, walks)
     assert (state.label, state.done, state.completed_total) == ("Week 1, session 3", 2, 3)
 
@@ -202,7 +211,7 @@ def test_any_module_can_be_imported_first(first):
 
 def test_no_backward_speed_hint_reaches_the_walk_to_run_transition():
     # Hreljac et al. 2005: walking backwards turns into running at about 1.63 m/s (3.6 mph).
-    assert WALK_RUN_TRANSITION_MPH == pytest.approx(1.63 * 3600 / 1609.344, abs=0.05)
+    assert pytest.approx(1.63 * 3600 / 1609.344, abs=0.05) == WALK_RUN_TRANSITION_MPH
     for plan in BUILTIN_PLANS.values():
         assert all(speed < WALK_RUN_TRANSITION_MPH for speed in backward_speeds(plan)), plan.id
 
@@ -219,7 +228,11 @@ def test_texts_speak_of_speeds_in_the_walkers_units():
     assert "under 2 mph" in programme.description
     metric = programme.to_dict("kmh")
     assert "under 3.2 km/h" in metric["description"] and "3.2-4.8 km/h" in metric["description"]
-    texts = [metric["description"], metric["source"]] + [s["why"] for s in metric["workouts"]] + [s["plan"]["description"] for s in metric["workouts"]]
+    texts = (
+        [metric["description"], metric["source"]]
+        + [s["why"] for s in metric["workouts"]]
+        + [s["plan"]["description"] for s in metric["workouts"]]
+    )
     assert "walk-to-run transition of 5.8 km/h" in metric["source"]
     assert not any("mph" in text for text in texts)
     assert metric["workouts"][12]["why"].startswith("Three-minute bouts at 3.5 km/h")

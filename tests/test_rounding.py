@@ -35,7 +35,9 @@ def test_refuses_what_it_cannot_round():
 
 @settings(max_examples=200, deadline=None)
 @given(
-    pause_at=st.integers(0, 14_000), paused_ms=st.integers(1, 9_999), stop_after=st.integers(1, 20_000),
+    pause_at=st.integers(0, 14_000),
+    paused_ms=st.integers(1, 9_999),
+    stop_after=st.integers(1, 20_000),
 )
 def test_a_walks_summary_adds_up_to_the_tenth(pause_at, paused_ms, stop_after):
     from hypothesis import assume

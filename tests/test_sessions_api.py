@@ -13,7 +13,11 @@ def server(app_server):
     return app_server
 
 
-THREE_FIVES = [{"kind": "forward", "seconds": 5}, {"kind": "reverse", "seconds": 5, "speed_mph": 1.5}, {"kind": "forward", "seconds": 5}]
+THREE_FIVES = [
+    {"kind": "forward", "seconds": 5},
+    {"kind": "reverse", "seconds": 5, "speed_mph": 1.5},
+    {"kind": "forward", "seconds": 5},
+]
 
 
 def custom_plan(device, server, name="Three fives", segments=THREE_FIVES) -> dict:
@@ -42,7 +46,9 @@ def test_a_new_session_is_ready_with_its_socket_path_and_every_cue_audio_on_disk
 def test_options_choose_what_the_coach_says_and_in_which_language(server, device):
     plan = custom_plan(device, server)
     options = {"countdown": 0, "halfway": False, "time_remaining": False, "lang": "de", "units": "kmh"}
-    session = device.post(server.url + "/api/sessions", json={"plan_id": plan["id"], "options": options}, timeout=60).json()
+    session = device.post(
+        server.url + "/api/sessions", json={"plan_id": plan["id"], "options": options}, timeout=60
+    ).json()
     assert session["options"] == options
     assert "countdown" not in {cue["kind"] for cue in session["timeline"]}
     assert session["timeline"][0]["text"] == "Geh vorwärts los."
@@ -60,8 +66,12 @@ def test_identical_plans_from_two_devices_share_one_track_and_a_changed_option_m
     # Pocket mode downloads a walk's whole track: walkers of the same plan with the same options
     # share one stored timeline and one track file; an option that changes what is said gets its own.
     other = server.client()
-    first = device.post(server.url + "/api/sessions", json={"plan_id": custom_plan(device, server)["id"]}, timeout=60).json()
-    second = other.post(server.url + "/api/sessions", json={"plan_id": custom_plan(other, server)["id"]}, timeout=60).json()
+    first = device.post(
+        server.url + "/api/sessions", json={"plan_id": custom_plan(device, server)["id"]}, timeout=60
+    ).json()
+    second = other.post(
+        server.url + "/api/sessions", json={"plan_id": custom_plan(other, server)["id"]}, timeout=60
+    ).json()
     assert second["timeline"] == first["timeline"] and second["track"] == first["track"]
     db = sqlite3.connect(server.data_dir / "retrowalk.db")
     try:
@@ -115,7 +125,9 @@ def test_bad_session_requests_are_refused_with_the_one_error_shape(server, devic
 
 
 def test_a_body_that_is_not_json_is_refused(server, device):
-    response = device.post(server.url + "/api/sessions", data="plan", headers={"Content-Type": "text/plain"}, timeout=30)
+    response = device.post(
+        server.url + "/api/sessions", data="plan", headers={"Content-Type": "text/plain"}, timeout=30
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_json"
 
 
@@ -146,7 +158,9 @@ def test_history_lists_this_devices_sessions_newest_first(server, device):
     newest = history[0]
     assert newest["state"] == "ready" and newest["started_at"] is None and newest["finished_at"] is None
     assert newest["summary"] is None and newest["planned_seconds"] == 15 and newest["ws"].startswith("/ws/sessions/")
-    page = device.get(server.url + "/api/history", params={"limit": 1, "before": newest["created_at"]}, timeout=10).json()
+    page = device.get(
+        server.url + "/api/history", params={"limit": 1, "before": newest["created_at"]}, timeout=10
+    ).json()
     assert len(page) == 1 and page[0]["created_at"] < newest["created_at"]
     assert device.get(server.url + "/api/history", params={"limit": "many"}, timeout=10).status_code == 400
 
@@ -159,8 +173,16 @@ def test_a_finished_walk_can_be_deleted_by_its_device_only_and_leaves_history_an
     from test_coaching_api import seed_finished_session
 
     started = int(clock.time() * 1000) - 3_600_000
-    seed_finished_session(server, device, started_at=started, segments=THREE_FIVES, walked=[5, 5, 5],
-                          ended_by="stopped", plan_id="my-false-start", plan_name="False start")
+    seed_finished_session(
+        server,
+        device,
+        started_at=started,
+        segments=THREE_FIVES,
+        walked=[5, 5, 5],
+        ended_by="stopped",
+        plan_id="my-false-start",
+        plan_name="False start",
+    )
     session_id = f"seed-{started}-my-false-start"
     before = device.get(server.url + "/api/stats/week", timeout=10).json()["walks"]
     stranger = requests.Session()

@@ -48,8 +48,16 @@ def test_cue_options_come_from_the_settings():
 
 @pytest.mark.parametrize(
     "option",
-    [{"countdown": 4}, {"countdown": 3.0}, {"countdown": True}, {"halfway": "yes"}, {"time_remaining": 1},
-     {"lang": "it"}, {"lang": ["en"]}, {"units": "knots"}],
+    [
+        {"countdown": 4},
+        {"countdown": 3.0},
+        {"countdown": True},
+        {"halfway": "yes"},
+        {"time_remaining": 1},
+        {"lang": "it"},
+        {"lang": ["en"]},
+        {"units": "knots"},
+    ],
 )
 def test_a_cue_option_is_refused_with_the_same_sentence_in_settings_and_for_a_new_session(option):
     with pytest.raises(SettingsInvalid) as in_settings:

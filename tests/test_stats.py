@@ -3,7 +3,7 @@
 import csv
 import io
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,8 +26,17 @@ def ms(year, month, day, hour=12, minute=0, tz=UTC) -> int:
     return int(datetime(year, month, day, hour, minute, tzinfo=tz).timestamp() * 1000)
 
 
-def walk(at_ms, forward_min=10, backward_min=5, completed=True, speed=2.0, name="First steps", plan_id="p", sid=None,
-         planned_backward_min=None):
+def walk(
+    at_ms,
+    forward_min=10,
+    backward_min=5,
+    completed=True,
+    speed=2.0,
+    name="First steps",
+    plan_id="p",
+    sid=None,
+    planned_backward_min=None,
+):
     """A finished walk that started at `at_ms`; its plan set `planned_backward_min` backward (as walked, if not given)."""
     parts = []
     if forward_min:
@@ -48,7 +57,18 @@ TWICE_A_WEEK = stats.Targets(sessions_per_week=2, backward_minutes=(2.0, 2.0), p
 
 @pytest.mark.parametrize(
     "mph, mets",
-    [(2.0, 2.8), (2.5, 3.0), (3.0, 3.5), (3.5, 4.3), (2.75, 3.25), (3.25, 3.9), (1.5, 2.4), (1.0, 2.0), (0.3, 2.0), (4.0, 5.0)],
+    [
+        (2.0, 2.8),
+        (2.5, 3.0),
+        (3.0, 3.5),
+        (3.5, 4.3),
+        (2.75, 3.25),
+        (3.25, 3.9),
+        (1.5, 2.4),
+        (1.0, 2.0),
+        (0.3, 2.0),
+        (4.0, 5.0),
+    ],
 )
 def test_forward_mets_follow_the_compendium_and_interpolate(mph, mets):
     assert calories.forward_mets(mph) == pytest.approx(mets)
@@ -130,7 +150,9 @@ def test_weeks_start_on_monday_at_local_midnight():
 def test_this_weeks_minutes_come_from_what_was_walked_not_the_plan():
     records = [
         walk(ms(2025, 1, 6, 9), forward_min=20, backward_min=10),
-        walk(ms(2025, 1, 8, 9), forward_min=4, backward_min=1.5, completed=False, planned_backward_min=5),  # stopped early
+        walk(
+            ms(2025, 1, 8, 9), forward_min=4, backward_min=1.5, completed=False, planned_backward_min=5
+        ),  # stopped early
         walk(ms(2025, 1, 9, 9), forward_min=0.5, backward_min=0, completed=False),  # a false start
     ]
     week = stats.week_summary(records, UTC, ms(2025, 1, 10), 70)
@@ -138,8 +160,15 @@ def test_this_weeks_minutes_come_from_what_was_walked_not_the_plan():
     # Two walks of a minute or more; one session that counts (the stopped one walked 1.5 of its 5 backward minutes).
     assert (week["walks"], week["sessions"], week["completed_sessions"], week["backward_goal_sessions"]) == (2, 1, 1, 1)
     assert week["target_minutes"] == 150 and week["target_met"] is False
-    assert week["backward_suggestion"] == {"minutes_per_session": [10, 15], "sessions": 3, "weekly_minutes": 30, "programme": None}
-    assert "at least 2" in week["definitions"]["counted_session"] and "3 sessions" in week["definitions"]["on_plan_week"]
+    assert week["backward_suggestion"] == {
+        "minutes_per_session": [10, 15],
+        "sessions": 3,
+        "weekly_minutes": 30,
+        "programme": None,
+    }
+    assert (
+        "at least 2" in week["definitions"]["counted_session"] and "3 sessions" in week["definitions"]["on_plan_week"]
+    )
     assert 0 < week["calories"]["low"] < week["calories"]["estimate"] < week["calories"]["high"]
 
 
@@ -150,7 +179,11 @@ def test_150_minutes_meets_the_target():
 
 def test_twelve_weeks_of_bars_oldest_first_with_empty_weeks_and_session_points():
     now = ms(2025, 4, 2)  # a Wednesday
-    records = [walk(ms(2025, 4, 1), backward_min=12), walk(ms(2025, 3, 10), backward_min=6), walk(ms(2024, 12, 2), backward_min=9)]
+    records = [
+        walk(ms(2025, 4, 1), backward_min=12),
+        walk(ms(2025, 3, 10), backward_min=6),
+        walk(ms(2024, 12, 2), backward_min=9),
+    ]
     chart = stats.weeks_summary(records, UTC, now, 12, None)
     weeks = chart["weeks"]
     assert len(weeks) == 12 and weeks[-1]["week_start"] == "2025-03-31" and weeks[0]["week_start"] == "2025-01-13"
@@ -172,7 +205,11 @@ def test_a_session_counts_when_it_walks_its_plans_backward_minutes_and_at_least_
 def test_week_1_session_1_walked_as_set_counts_towards_the_backward_card():
     plan = BUILTIN_PLANS["first-steps-w1s1"]
     row = {
-        "id": "w1s1", "plan_id": plan.id, "plan_name": plan.name, "started_at": ms(2025, 1, 6), "ended_by": "complete",
+        "id": "w1s1",
+        "plan_id": plan.id,
+        "plan_name": plan.name,
+        "started_at": ms(2025, 1, 6),
+        "ended_by": "complete",
         "finished_at": ms(2025, 1, 6) + plan.total_seconds * 1000,
         "plan": json.dumps([s.to_dict() for s in plan.segments]),
         "summary": json.dumps({"segments_walked": [float(s.seconds) for s in plan.segments]}),
@@ -182,7 +219,10 @@ def test_week_1_session_1_walked_as_set_counts_towards_the_backward_card():
     targets = stats.Targets(3, (5.0, 5.0), "First steps backward")
     week = stats.week_summary([record], UTC, ms(2025, 1, 7), None, targets)
     assert (week["sessions"], week["backward_goal_sessions"], week["backward_suggestion"]["sessions"]) == (1, 1, 3)
-    assert week["backward_suggestion"]["minutes_per_session"] == [5, 5] and week["backward_suggestion"]["weekly_minutes"] == 15
+    assert (
+        week["backward_suggestion"]["minutes_per_session"] == [5, 5]
+        and week["backward_suggestion"]["weekly_minutes"] == 15
+    )
     assert "First steps backward" in week["definitions"]["on_plan_week"]
 
 
@@ -232,7 +272,7 @@ def test_the_streak_crosses_a_daylight_saving_change():
 def test_history_csv_quotes_names_and_keeps_formulas_as_text():
     records = [
         walk(ms(2025, 1, 7, 18), name='Morning, "easy" one\nline two', sid="a"),
-        walk(ms(2025, 1, 8, 18), name="=HYPERLINK(\"http://x\")", completed=False, sid="b"),
+        walk(ms(2025, 1, 8, 18), name='=HYPERLINK("http://x")', completed=False, sid="b"),
     ]
     text = stats.history_csv(records, NEW_YORK, 70)
     assert "\r\n" in text
@@ -257,10 +297,22 @@ def test_history_csv_quotes_names_and_keeps_formulas_as_text():
 
 def test_a_stored_session_keeps_each_segments_walked_seconds_and_speed():
     row = {
-        "id": "abc", "plan_id": "first-steps-w1s1", "plan_name": "First steps", "started_at": 1_000,
-        "finished_at": 900_000, "ended_by": "stopped",
-        "plan": json.dumps([{"kind": "warmup", "seconds": 180, "speed_mph": 2.5}, {"kind": "reverse", "seconds": 60, "speed_mph": 1.5}, {"kind": "cooldown", "seconds": 120}]),
-        "summary": json.dumps({"segments_walked": [180.0, 42.5, 0.0], "forward_seconds": 180.0, "backward_seconds": 42.5}),
+        "id": "abc",
+        "plan_id": "first-steps-w1s1",
+        "plan_name": "First steps",
+        "started_at": 1_000,
+        "finished_at": 900_000,
+        "ended_by": "stopped",
+        "plan": json.dumps(
+            [
+                {"kind": "warmup", "seconds": 180, "speed_mph": 2.5},
+                {"kind": "reverse", "seconds": 60, "speed_mph": 1.5},
+                {"kind": "cooldown", "seconds": 120},
+            ]
+        ),
+        "summary": json.dumps(
+            {"segments_walked": [180.0, 42.5, 0.0], "forward_seconds": 180.0, "backward_seconds": 42.5}
+        ),
     }
     record = walk_record(row)
     assert record.parts == (WalkedPart("warmup", 180.0, 2.5), WalkedPart("reverse", 42.5, 1.5))
@@ -277,9 +329,14 @@ def test_every_finish_stores_each_segments_walked_seconds_so_stats_keep_every_pa
     session.skip(30_000, 0)  # half the warm-up, then straight to the backward segment
     session.stop(60_000)  # 30 s into it (the skip moved the clock on 30 s)
     row = {
-        "id": session.id, "plan_id": session.plan_id, "plan_name": session.plan_name, "started_at": session.started_at,
-        "finished_at": session.finished_at, "ended_by": session.ended_by,
-        "plan": json.dumps([s.to_dict() for s in segments]), "summary": json.dumps(session.summary),
+        "id": session.id,
+        "plan_id": session.plan_id,
+        "plan_name": session.plan_name,
+        "started_at": session.started_at,
+        "finished_at": session.finished_at,
+        "ended_by": session.ended_by,
+        "plan": json.dumps([s.to_dict() for s in segments]),
+        "summary": json.dumps(session.summary),
     }
     record = walk_record(row)
     assert record.parts == (WalkedPart("warmup", 30.0, 2.5), WalkedPart("reverse", 30.0, 1.5))

@@ -20,10 +20,14 @@ def make_app(tmp_path, shared_audio_cache):
 
     def make(**config):
         """An app with these settings over the test defaults."""
-        app = create_app({
-            "DATA_DIR": str(tmp_path / f"data{len(apps)}"), "AUDIO_CACHE": str(shared_audio_cache), "GTTS_ENABLED": False,
-            **config,
-        })
+        app = create_app(
+            {
+                "DATA_DIR": str(tmp_path / f"data{len(apps)}"),
+                "AUDIO_CACHE": str(shared_audio_cache),
+                "GTTS_ENABLED": False,
+                **config,
+            }
+        )
         apps.append(app)
         return app
 
@@ -69,8 +73,16 @@ def walker(make_app):
 def test_cookieless_reads_and_404s_leave_no_device_behind(make_app):
     app = make_app()
     client = app.test_client()
-    for path in ("/api/plans", "/api/settings", "/api/stats/week", "/api/history", "/api/programmes", "/no/such/page",
-                 "/api/sessions/nope", "/api/plans/my-nope"):
+    for path in (
+        "/api/plans",
+        "/api/settings",
+        "/api/stats/week",
+        "/api/history",
+        "/api/programmes",
+        "/no/such/page",
+        "/api/sessions/nope",
+        "/api/plans/my-nope",
+    ):
         response = client.get(path)
         assert response.status_code < 500, path
         assert "Set-Cookie" not in response.headers, path
@@ -166,7 +178,9 @@ def test_sessions_stored_before_shared_timelines_are_moved_across(tmp_path, shar
             migration(old)
             old.conn.execute(f"PRAGMA user_version = {number}")
     token = "a" * 32
-    timeline = [{"seq": 0, "offset_ms": 0, "kind": "switch", "text": "Walk forward.", "segment": 0, "audio": "/audio/x.mp3"}]
+    timeline = [
+        {"seq": 0, "offset_ms": 0, "kind": "switch", "text": "Walk forward.", "segment": 0, "audio": "/audio/x.mp3"}
+    ]
     old.execute("INSERT INTO devices (id, created_at) VALUES (?, 1)", [token])
     for session_id in ("old-one", "old-two"):
         old.execute(
@@ -175,7 +189,9 @@ def test_sessions_stored_before_shared_timelines_are_moved_across(tmp_path, shar
             [session_id, token, '[{"kind": "forward", "seconds": 5}]', json.dumps(timeline)],
         )
     old.close()
-    app = create_app({"DATA_DIR": str(data), "AUDIO_CACHE": str(shared_audio_cache), "GTTS_ENABLED": False, "READY_SESSION_TTL_S": 0})
+    app = create_app(
+        {"DATA_DIR": str(data), "AUDIO_CACHE": str(shared_audio_cache), "GTTS_ENABLED": False, "READY_SESSION_TTL_S": 0}
+    )
     try:
         assert rows(app, "SELECT count(*) FROM timelines")[0][0] == 1
         assert rows(app, "SELECT DISTINCT timeline FROM sessions") == [("",)]
@@ -278,8 +294,13 @@ def test_a_walk_played_offline_counts_against_the_same_bound(walker):
     app, client, plan_id = walker(MAX_SESSIONS_PER_DEVICE=1)
     assert new_session(client, plan_id).status_code == 201
     t0 = app.extensions["live"].clock() - 60_000
-    walk = {"plan_id": plan_id, "plan_name": "Short", "segments": PLAN["segments"], "options": {},
-            "events": [{"type": "start", "at": t0}, {"type": "stop", "at": t0 + 5_000}]}
+    walk = {
+        "plan_id": plan_id,
+        "plan_name": "Short",
+        "segments": PLAN["segments"],
+        "options": {},
+        "events": [{"type": "start", "at": t0}, {"type": "stop", "at": t0 + 5_000}],
+    }
     refused = client.put("/api/sessions/offline/walk-0001", json=walk)
     assert refused.status_code == 409 and refused.get_json()["error"] == "too_many_sessions"
 
@@ -318,7 +339,9 @@ def test_a_session_unloaded_twice_is_finished_once_and_not_kept_in_memory(walker
     hub.housekeep(now + 60_000)
     hub.tick(now=end + 1)
     assert session_id not in hub.sessions
-    assert rows(app, "SELECT count(*) FROM session_events WHERE session_id = ? AND type = 'finish'", session_id) == [(1,)]
+    assert rows(app, "SELECT count(*) FROM session_events WHERE session_id = ? AND type = 'finish'", session_id) == [
+        (1,)
+    ]
 
 
 def test_a_device_keeps_at_most_so_many_plans(make_app, monkeypatch):

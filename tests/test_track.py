@@ -112,28 +112,31 @@ def test_identical_timelines_share_one_name_and_any_change_makes_another():
     assert t.track_fields(timeline, 60_000) == {"track": url, "track_lead_in_ms": 500}
 
 
-@pytest.mark.parametrize("header, expected", [
-    ("bytes=0-99", (206, 0, 100)),
-    ("bytes=100-", (206, 100, 1000)),
-    ("bytes=-100", (206, 900, 1000)),
-    ("bytes=-5000", (206, 0, 1000)),
-    ("bytes=990-5000", (206, 990, 1000)),
-    ("bytes=999-999", (206, 999, 1000)),
-    ("bytes=1000-", (416, 0, 0)),
-    ("bytes=1000-1001", (416, 0, 0)),
-    ("bytes=-0", (416, 0, 0)),
-    ("bytes=5-3", (200, 0, 1000)),
-    ("bytes=0-1,5-9", (200, 0, 1000)),
-    ("bytes=-", (200, 0, 1000)),
-    ("bytes=a-b", (200, 0, 1000)),
-    ("items=0-9", (200, 0, 1000)),
-    ("bytes=" + "9" * 19 + "-", (416, 0, 0)),
-    ("bytes=" + "9" * 5000 + "-", (200, 0, 1000)),
-    ("bytes=0-" + "9" * 5000, (200, 0, 1000)),
-    ("bytes=-" + "9" * 5000, (200, 0, 1000)),
-    ("", (200, 0, 1000)),
-    (None, (200, 0, 1000)),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        ("bytes=0-99", (206, 0, 100)),
+        ("bytes=100-", (206, 100, 1000)),
+        ("bytes=-100", (206, 900, 1000)),
+        ("bytes=-5000", (206, 0, 1000)),
+        ("bytes=990-5000", (206, 990, 1000)),
+        ("bytes=999-999", (206, 999, 1000)),
+        ("bytes=1000-", (416, 0, 0)),
+        ("bytes=1000-1001", (416, 0, 0)),
+        ("bytes=-0", (416, 0, 0)),
+        ("bytes=5-3", (200, 0, 1000)),
+        ("bytes=0-1,5-9", (200, 0, 1000)),
+        ("bytes=-", (200, 0, 1000)),
+        ("bytes=a-b", (200, 0, 1000)),
+        ("items=0-9", (200, 0, 1000)),
+        ("bytes=" + "9" * 19 + "-", (416, 0, 0)),
+        ("bytes=" + "9" * 5000 + "-", (200, 0, 1000)),
+        ("bytes=0-" + "9" * 5000, (200, 0, 1000)),
+        ("bytes=-" + "9" * 5000, (200, 0, 1000)),
+        ("", (200, 0, 1000)),
+        (None, (200, 0, 1000)),
+    ],
+)
 def test_a_range_header_is_read_as_one_range_or_the_whole_track(header, expected):
     assert tuple(t.byte_range(header, 1000)) == expected
 
@@ -170,7 +173,9 @@ def test_cues_that_overlap_are_mixed_and_turned_down_instead_of_clipping():
 def app(tmp_path_factory):
     """An app with the offline voice on its own folders."""
     folder = tmp_path_factory.mktemp("track")
-    app = create_app({"DATA_DIR": str(folder / "data"), "AUDIO_CACHE": str(folder / "audio"), "GTTS_ENABLED": False, "TESTING": True})
+    app = create_app(
+        {"DATA_DIR": str(folder / "data"), "AUDIO_CACHE": str(folder / "audio"), "GTTS_ENABLED": False, "TESTING": True}
+    )
     yield app
     app.extensions["tracks"].wait_for_renders()
     app.extensions["live"].stop()
@@ -294,9 +299,21 @@ def test_a_range_past_the_end_is_416_and_odd_ranges_never_fail(phone, walk):
     assert response.status_code == 416
     assert response.headers["Content-Range"] == f"bytes */{len(mp3)}"
     assert response.get_json()["error"] == "range_not_satisfiable"
-    for odd in ("bytes=", "bytes=-", "bytes=x-1", "bytes=5-1", "bytes=0-1,3-4", "pages=1-2", "bytes=99999999999999999999-",
-                "bytes=-99999999999999999999", "bytes=0-99999999999999999999", "\u00e9", "bytes = 2 - 3",
-                "bytes=" + "9" * 5000 + "-", "bytes=-" + "9" * 5000):
+    for odd in (
+        "bytes=",
+        "bytes=-",
+        "bytes=x-1",
+        "bytes=5-1",
+        "bytes=0-1,3-4",
+        "pages=1-2",
+        "bytes=99999999999999999999-",
+        "bytes=-99999999999999999999",
+        "bytes=0-99999999999999999999",
+        "\u00e9",
+        "bytes = 2 - 3",
+        "bytes=" + "9" * 5000 + "-",
+        "bytes=-" + "9" * 5000,
+    ):
         assert phone.get(session["track"], headers={"Range": odd}).status_code in (200, 206, 416), odd
 
 
@@ -325,7 +342,9 @@ def test_identical_timelines_share_one_track_and_it_survives_a_restart(app, phon
     other = new_session(phone, VARIED_WALK[:-1])
     assert other["track"] != session["track"]
     # A new process on the same folders serves the track from its stored manifest.
-    restarted = create_app({**{k: app.config[k] for k in ("DATA_DIR", "AUDIO_CACHE")}, "GTTS_ENABLED": False, "TESTING": True})
+    restarted = create_app(
+        {**{k: app.config[k] for k in ("DATA_DIR", "AUDIO_CACHE")}, "GTTS_ENABLED": False, "TESTING": True}
+    )
     try:
         restarted.extensions["tracks"].complete_path(session["track"].rsplit("/", 1)[1][:-4]).unlink()
         assert restarted.test_client().get(session["track"]).data == mp3
@@ -378,7 +397,8 @@ def test_chromium_plays_the_track_with_exact_duration_and_every_cue_in_place(pla
         page.goto(server.url + "/healthz")
         # The media element's duration (from size and bitrate: exact at a constant rate), and
         # the samples Chromium's own MP3 decoder makes of the track (16-bit, base64: compact).
-        found = page.evaluate("""async (url) => {
+        found = page.evaluate(
+            """async (url) => {
             const element = new Audio(url);
             element.preload = "metadata";
             await new Promise((ready) => element.addEventListener("loadedmetadata", ready, { once: true }));
@@ -390,7 +410,9 @@ def test_chromium_plays_the_track_with_exact_duration_and_every_cue_in_place(pla
             let text = "";
             for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
             return { duration: element.duration, pcm: btoa(text) };
-        }""", session["track"])
+        }""",
+            session["track"],
+        )
     finally:
         page.close()
     assert found["duration"] == pytest.approx(mp3_duration_ms(mp3) / 1000, abs=0.001)
@@ -419,7 +441,9 @@ def test_a_damaged_manifest_is_404_not_a_failure(app, phone):
     session = new_session(phone, VARIED_WALK[:2], name="Damaged")
     digest = session["track"].rsplit("/", 1)[1][:-4]
     (app.extensions["tracks"].root / f"{digest}.json").write_text('{"cues": [')
-    restarted = create_app({**{k: app.config[k] for k in ("DATA_DIR", "AUDIO_CACHE")}, "GTTS_ENABLED": False, "TESTING": True})
+    restarted = create_app(
+        {**{k: app.config[k] for k in ("DATA_DIR", "AUDIO_CACHE")}, "GTTS_ENABLED": False, "TESTING": True}
+    )
     try:
         response = restarted.test_client().get(session["track"])
         assert response.status_code == 404 and response.get_json()["error"]
@@ -505,9 +529,8 @@ def test_past_the_disk_bound_the_least_used_manifest_goes_too_and_a_new_session_
     assert not old_manifest.exists() and new_manifest.exists() and store.complete_path(new) is not None
     # Its track is now unknown, in this process and after a restart: 404, not a failure.
     for process in (store, TrackStore(tmp_path, app.extensions["audio_cache"].path_for)):
-        with app.test_request_context(f"/audio/tracks/{old}.mp3"):
-            with pytest.raises(NotFound):
-                track_response(process, f"{old}.mp3", flask.request, 60)
+        with app.test_request_context(f"/audio/tracks/{old}.mp3"), pytest.raises(NotFound):
+            track_response(process, f"{old}.mp3", flask.request, 60)
     # The next session of the old walk writes its manifest again, and the track plays.
     assert store.register(session["timeline"], end_ms) == old and old_manifest.is_file()
     assert b"".join(store.pieces(old, 0, len(mp3))) == mp3

@@ -231,6 +231,7 @@ def leftovers(root: Path) -> list[str]:
 def google(monkeypatch):
     """A fake Google Translate behind requests, answering with a real MP3."""
     fake = FakeGoogle()
+
     def send(adapter, request, **kwargs):
         """Every request any requests Session sends goes to the fake."""
         return fake.send(adapter, request, **kwargs)
@@ -617,9 +618,7 @@ def test_mp3_duration_of_two_parts_adds_up():
     assert abs(mp3_duration_ms(first + second) - mp3_duration_ms(first) - mp3_duration_ms(second)) <= 1
 
 
-@pytest.mark.parametrize(
-    "data", [b"", b"<html>rate limited</html>", b"\xff\xfb", b"ID3\x04\x00\x00\x00\x00\x00\x10"]
-)
+@pytest.mark.parametrize("data", [b"", b"<html>rate limited</html>", b"\xff\xfb", b"ID3\x04\x00\x00\x00\x00\x00\x10"])
 def test_mp3_duration_refuses_what_is_not_audio(data):
     with pytest.raises(NotMpegAudio):
         mp3_duration_ms(data)
@@ -652,7 +651,9 @@ def test_k_weighting_is_bs1770s_at_48_khz_and_a_full_scale_tone_reads_minus_3_lu
     # ITU-R BS.1770-4, Tables 1 and 2.
     assert shelf_b == pytest.approx([1.53512485958697, -2.69169618940638, 1.19839281085285], abs=1e-9)
     assert shelf_a == pytest.approx([1.0, -1.69065929318241, 0.73248077421585], abs=1e-9)
-    assert pass_b == pytest.approx([1.0, -2.0, 1.0]) and pass_a == pytest.approx([1.0, -1.99004745483398, 0.99007225036621], abs=1e-9)
+    assert pass_b == pytest.approx([1.0, -2.0, 1.0]) and pass_a == pytest.approx(
+        [1.0, -1.99004745483398, 0.99007225036621], abs=1e-9
+    )
     for rate in (22050, 24000, 48000):
         tone = np.sin(2 * np.pi * 997 * np.arange(3 * rate) / rate)
         assert integrated_loudness(tone, rate) == pytest.approx(-3.01, abs=0.05)

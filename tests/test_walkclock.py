@@ -61,9 +61,19 @@ def test_a_refused_event_leaves_the_walk_as_it_was(case):
 
 def test_the_fixture_covers_every_rule_the_issue_names():
     names = " ".join(c["name"] for c in CASES)
-    for rule in ("ready", "start lead", "resume", "skip while running", "skip while paused",
-                 "skip before the start lead", "skip refused near a segment end", "stop",
-                 "completion at the end", "pause after the end", "out of order"):
+    for rule in (
+        "ready",
+        "start lead",
+        "resume",
+        "skip while running",
+        "skip while paused",
+        "skip before the start lead",
+        "skip refused near a segment end",
+        "stop",
+        "completion at the end",
+        "pause after the end",
+        "out of order",
+    ):
         assert rule in names, rule
 
 
@@ -151,7 +161,10 @@ def random_log(rng: random.Random, end: int) -> list[dict]:
     walk = wc.replay(STARTS, events, LEAD, end)
     for _ in range(rng.randint(0, 12)):
         now += rng.choice([0, 1, 250, 999, 1_500, 2_000, 3_499, 3_500, 3_501, 7_000])
-        event = {"type": rng.choice(["pause", "resume", "skip", "skip", "stop"] + ["finish"] * (rng.random() < 0.05)), "at": now}
+        event = {
+            "type": rng.choice(["pause", "resume", "skip", "skip", "stop"] + ["finish"] * (rng.random() < 0.05)),
+            "at": now,
+        }
         try:
             walk = wc.step(walk, STARTS, event, LEAD, end)
         except wc.WalkRefused:
@@ -170,7 +183,9 @@ def test_python_and_javascript_agree_on_hundreds_of_random_walks():
     end = wc.walk_end_ms(plan["starts"], plan["offsets"])
     cases = [{"events": random_log(rng, end), "now": T0 + rng.randint(0, 40_000)} for _ in range(RANDOM_WALKS)]
     payload = {**plan, "lead_ms": LEAD, "end_ms": end, "cases": cases}
-    done = subprocess.run([NODE, str(CLI)], input=json.dumps(payload), capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [NODE, str(CLI)], input=json.dumps(payload), capture_output=True, text=True, timeout=60, check=True
+    )
     for case, js in zip(cases, json.loads(done.stdout), strict=True):
         try:
             walk = wc.replay(plan["starts"], case["events"], LEAD, end)
@@ -179,4 +194,8 @@ def test_python_and_javascript_agree_on_hundreds_of_random_walks():
             continue
         settled = wc.settle(walk, end, case["now"])
         summary = wc.summarize(settled, plan["starts"], plan["kinds"]) if settled.state == wc.FINISHED else None
-        assert js == {"walk": walk.to_dict(), "view": wc.view(walk, plan["starts"], plan["offsets"], case["now"]), "summary": summary}, case
+        assert js == {
+            "walk": walk.to_dict(),
+            "view": wc.view(walk, plan["starts"], plan["offsets"], case["now"]),
+            "summary": summary,
+        }, case

@@ -7,8 +7,8 @@ import json
 import math
 import re
 import shutil
-import subprocess
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,9 @@ MODULES = [path for path in JS_FILES if path.name != "sw.js"]
 @pytest.fixture
 def app(tmp_path):
     """An app on a temporary database, never calling Google's voice."""
-    return create_app({"DATA_DIR": str(tmp_path / "data"), "AUDIO_CACHE": str(tmp_path / "audio"), "GTTS_ENABLED": False})
+    return create_app(
+        {"DATA_DIR": str(tmp_path / "data"), "AUDIO_CACHE": str(tmp_path / "audio"), "GTTS_ENABLED": False}
+    )
 
 
 @pytest.fixture
@@ -55,7 +57,9 @@ def test_page_loads_one_module_and_nothing_from_elsewhere():
     html = (WEB / "index.html").read_text()
     assert re.findall(r"<script[^>]*>", html) == ['<script type="module" src="/js/main.js">']
     for path in [WEB / "index.html", WEB / "manifest.webmanifest", *JS_FILES, *WEB.rglob("*.css")]:
-        assert not re.search(r"""(src|href|url\()\s*=?\s*["']?(https?:)?//""", path.read_text()), f"{path} loads from another site"
+        assert not re.search(r"""(src|href|url\()\s*=?\s*["']?(https?:)?//""", path.read_text()), (
+            f"{path} loads from another site"
+        )
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(WEB)))
@@ -136,8 +140,14 @@ def test_phone_address_names_the_lan_address_not_localhost(client, monkeypatch):
 
 
 def test_phone_address_from_config_wins(tmp_path):
-    app = create_app({"DATA_DIR": str(tmp_path / "d"), "AUDIO_CACHE": str(tmp_path / "a"), "GTTS_ENABLED": False,
-                      "PHONE_URL": "https://retro.tunnel.example"})
+    app = create_app(
+        {
+            "DATA_DIR": str(tmp_path / "d"),
+            "AUDIO_CACHE": str(tmp_path / "a"),
+            "GTTS_ENABLED": False,
+            "PHONE_URL": "https://retro.tunnel.example",
+        }
+    )
     assert app.test_client().get("/phone.json").json["url"] == "https://retro.tunnel.example/"
 
 
@@ -178,11 +188,21 @@ def test_the_editor_checks_plans_by_the_servers_rules():
     from server import plans
 
     source = WEB / "js" / "plans.js"
-    for name in ("MIN_SEGMENT_SECONDS", "MAX_SEGMENT_SECONDS", "MAX_SEGMENTS", "MAX_PLAN_SECONDS",
-                 "MIN_SPEED_MPH", "MAX_SPEED_MPH", "MAX_NAME_LENGTH", "MAX_DESCRIPTION_LENGTH"):
+    for name in (
+        "MIN_SEGMENT_SECONDS",
+        "MAX_SEGMENT_SECONDS",
+        "MAX_SEGMENTS",
+        "MAX_PLAN_SECONDS",
+        "MIN_SPEED_MPH",
+        "MAX_SPEED_MPH",
+        "MAX_NAME_LENGTH",
+        "MAX_DESCRIPTION_LENGTH",
+    ):
         value = math.prod(float(factor) for factor in js_constant(source, name).split("*"))
         assert value == getattr(plans, name), name
-    kinds = re.search(r"export const KINDS = Object\.freeze\(\{(.*?)\}\);", (WEB / "js" / "workout.js").read_text(), re.S).group(1)
+    kinds = re.search(
+        r"export const KINDS = Object\.freeze\(\{(.*?)\}\);", (WEB / "js" / "workout.js").read_text(), re.S
+    ).group(1)
     assert tuple(re.findall(r"^\s+(\w+): \{", kinds, re.M)) == plans.SEGMENT_KINDS
 
 
@@ -201,11 +221,30 @@ def test_settings_screen_offers_what_the_server_accepts():
     assert set(re.findall(r"(\w+):", defaults)) == settings.FIELDS
 
 
-LAZY = ("screens/editor.js", "screens/incoming.js", "screens/progress.js", "screens/settings.js", "charts.js", "plans.js",
-        "screens/ready.js", "screens/player.js", "screens/summary.js", "screens/history.js",
-        # The walk machinery, the other screens' controllers and the update offer load after the first screen.
-        "coach.js", "audio.js", "live.js", "pocket.js", "walkclock.js", "offline.js", "updates.js",
-        "controllers/walk.js", "controllers/editing.js", "controllers/records.js", "controllers/settings.js")
+LAZY = (
+    "screens/editor.js",
+    "screens/incoming.js",
+    "screens/progress.js",
+    "screens/settings.js",
+    "charts.js",
+    "plans.js",
+    "screens/ready.js",
+    "screens/player.js",
+    "screens/summary.js",
+    "screens/history.js",
+    # The walk machinery, the other screens' controllers and the update offer load after the first screen.
+    "coach.js",
+    "audio.js",
+    "live.js",
+    "pocket.js",
+    "walkclock.js",
+    "offline.js",
+    "updates.js",
+    "controllers/walk.js",
+    "controllers/editing.js",
+    "controllers/records.js",
+    "controllers/settings.js",
+)
 
 
 def static_imports(path: Path, seen: set[Path] | None = None) -> set[Path]:
@@ -223,7 +262,13 @@ def test_the_new_screens_load_when_opened_not_with_the_page():
     first_load = {str(p.relative_to(WEB / "js")) for p in static_imports(WEB / "js" / "main.js")}
     assert not set(LAZY) & first_load, f"loaded with the page: {set(LAZY) & first_load}"
     controllers = "".join(path.read_text() for path in (WEB / "js" / "controllers").glob("*.js"))
-    for module in ("screens/editor.js", "screens/incoming.js", "screens/progress.js", "screens/settings.js", "plans.js"):
+    for module in (
+        "screens/editor.js",
+        "screens/incoming.js",
+        "screens/progress.js",
+        "screens/settings.js",
+        "plans.js",
+    ):
         assert f'import("../{module}")' in controllers, module
 
 
@@ -263,7 +308,17 @@ def test_plan_lengths_speeds_and_share_links_agree_with_the_server(tmp_path):
     probe.write_text(PLANS_JS_PROBE % (WEB / "js" / "plans.js").as_uri())
     out = json.loads(subprocess.run([NODE, str(probe)], capture_output=True, text=True, check=True, timeout=30).stdout)
     seconds = {text: answer.get("seconds") for text, answer in out["lengths"].items()}
-    assert seconds == {"1:30": 90, "2": 120, "1.5": 90, "45s": 45, "0:04": None, "60:00": 3600, "60:01": None, "abc": None, "": None}
+    assert seconds == {
+        "1:30": 90,
+        "2": 120,
+        "1.5": 90,
+        "45s": 45,
+        "0:04": None,
+        "60:00": 3600,
+        "60:01": None,
+        "abc": None,
+        "": None,
+    }
     assert [answer.get("mph") for answer in out["speeds"]] == [4.0, None, 0.3, None, 1.5]
     # A share link is base64url JSON any client can read, and the server accepts what it holds.
     raw = json.loads(base64.urlsafe_b64decode(out["packed"] + "=" * (-len(out["packed"]) % 4)))

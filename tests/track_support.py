@@ -6,8 +6,8 @@ Shared by tests/test_track.py and bench/bench_track.py.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import miniaudio
 import numpy as np
@@ -28,7 +28,8 @@ def decode_sox(path: Path) -> np.ndarray:
     """Mono float samples at the track's rate, decoded by libmad through sox."""
     raw = subprocess.run(
         ["sox", str(path), "-t", "raw", "-e", "signed", "-b", "16", "-c", "1", "-r", str(SAMPLE_RATE), "-"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     ).stdout
     return np.frombuffer(raw, dtype=np.int16).astype(np.float64)
 

@@ -38,8 +38,12 @@ class WSGIAdapter(BaseAdapter):
         body = request.body.encode() if isinstance(request.body, str) else request.body
         headers = [(name, value) for name, value in request.headers.items() if name.lower() not in BODY_HEADERS]
         answer = self.app.test_client(use_cookies=False).open(
-            parts.path or "/", base_url=f"{parts.scheme}://{parts.netloc}", query_string=parts.query,
-            method=request.method, headers=headers, data=body,
+            parts.path or "/",
+            base_url=f"{parts.scheme}://{parts.netloc}",
+            query_string=parts.query,
+            method=request.method,
+            headers=headers,
+            data=body,
         )
         response = requests.Response()
         response.status_code = answer.status_code

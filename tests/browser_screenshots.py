@@ -144,7 +144,8 @@ def coaching_screens(browser, out: Path, width: int) -> None:
             shot("2-picker-up-next")
             page.click('li[data-programme="first-steps"] details summary')
             page.evaluate(
-                "document.querySelector('li[data-programme=\"first-steps\"] .audience').scrollIntoView({block: 'start'})"
+                "document.querySelector('li[data-programme=\"first-steps\"] .audience')"
+                ".scrollIntoView({block: 'start'})"
             )
             time.sleep(0.3)
             shot("3-picker-programme-progress")
@@ -176,7 +177,8 @@ def coaching_screens(browser, out: Path, width: int) -> None:
             time.sleep(0.5)
             shot("7-progress-week")
             page.evaluate(
-                "document.querySelector('.chart-weeks').closest('figure').previousElementSibling.scrollIntoView({block: 'start'})"
+                "document.querySelector('.chart-weeks').closest('figure').previousElementSibling"
+                ".scrollIntoView({block: 'start'})"
             )
             time.sleep(0.3)
             shot("8-progress-charts")

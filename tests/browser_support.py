@@ -90,7 +90,7 @@ def create_plan(page, name: str, segments: list[dict]) -> dict:
 
 
 def confirm_safety(page) -> None:
-    """Tick the one-time safety check if it is shown (the get-ready screen loads when first opened: wait for one of the two)."""
+    """Tick the one-time safety check if it is shown (the get-ready screen loads when first opened: wait for either)."""
     page.wait_for_selector("#safety-0, #start", timeout=30_000)
     if page.locator("#safety-0").count():
         for index in range(4):

@@ -55,9 +55,9 @@ def controlled(page) -> bool:
 
 def assert_on_time(plays, dues, bound_ms=CUE_BOUND_MS):
     """Every cue heard, in order, each within the bound of its due (speaker time and naive time)."""
-    for seq, due, error in match_plays_to_dues(plays, dues, "heard"):
+    for seq, _due, error in match_plays_to_dues(plays, dues, "heard"):
         assert abs(error) <= bound_ms, f"cue {seq} heard {error:+.1f} ms from its due"
-    for seq, due, error in match_plays_to_dues(plays, dues, "naive"):
+    for seq, _due, error in match_plays_to_dues(plays, dues, "naive"):
         assert abs(error) <= bound_ms, f"cue {seq} started {error:+.1f} ms from its due (currentTime mapping)"
 
 
@@ -100,7 +100,8 @@ def test_app_is_installable_and_its_icons_load(playwright_chromium, server, tmp_
             assert response.headers["content-type"].split(";")[0] == icon["type"]
             if icon["type"] == "image/png":
                 natural = page.evaluate(
-                    "src => new Promise(r => { const i = new Image(); i.onload = () => r(i.naturalWidth + 'x' + i.naturalHeight); i.src = src; })",
+                    "src => new Promise(r => { const i = new Image();"
+                    " i.onload = () => r(i.naturalWidth + 'x' + i.naturalHeight); i.src = src; })",
                     icon["src"],
                 )
                 assert natural == icon["sizes"]

@@ -22,9 +22,12 @@ SHORT = [
 CONTRAST_JS = r"""
 (minimum) => {
   const rgba = (c) => { const v = c.match(/[\d.]+/g).map(Number); return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1]; };
-  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+  const lum = ([r, g, b]) => [r, g, b]
+    .map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
     .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
-  const over = (top, [r, g, b]) => [top[0] * top[3] + r * (1 - top[3]), top[1] * top[3] + g * (1 - top[3]), top[2] * top[3] + b * (1 - top[3])];
+  const over = (top, [r, g, b]) => [
+    top[0] * top[3] + r * (1 - top[3]), top[1] * top[3] + g * (1 - top[3]), top[2] * top[3] + b * (1 - top[3]),
+  ];
   const backdrop = (el) => {
     const layers = [];
     for (let e = el; e; e = e.parentElement) {

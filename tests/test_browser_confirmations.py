@@ -47,7 +47,7 @@ def clip_length(page, phrase: dict) -> int:
 
 
 def expect_clip(page, before: int, phrase: dict, later_s: float | None = None) -> dict:
-    """Wait for the confirmation clip to start after the `before`-th source (at once, or `later_s` on); return its record."""
+    """Wait for the confirmation clip to start after the `before`-th source (at once, or `later_s` on); its record."""
     length = clip_length(page, phrase)
 
     def started():

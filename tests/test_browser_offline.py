@@ -108,7 +108,7 @@ def week(page) -> dict:
 
 
 def walked(page, plan_name: str) -> list[dict]:
-    """The server's finished walks of one plan, for the page's device (preparing a walk leaves a session never started)."""
+    """The server's finished walks of one plan for the page's device (preparing a walk leaves one never started)."""
     response = page.request.get("/api/history")
     assert response.ok, response.text()
     return [entry for entry in response.json() if entry["plan_name"] == plan_name and entry["state"] == "finished"]

@@ -36,7 +36,8 @@ def test_foreign_keys_are_on_for_every_connection(tmp_path):
     database = db.connect(path)
     with pytest.raises(sqlite3.IntegrityError):
         database.execute(
-            "INSERT INTO plans (id, device_id, name, segments, created_at, updated_at) VALUES ('p', 'nobody', 'x', '[]', 1, 1)"
+            "INSERT INTO plans (id, device_id, name, segments, created_at, updated_at)"
+            " VALUES ('p', 'nobody', 'x', '[]', 1, 1)"
         )
 
 

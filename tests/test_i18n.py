@@ -1,4 +1,4 @@
-"""The phone app speaks the walker's language: every English text has its translation, with the same places, and the tables load only when needed."""
+"""The phone app speaks the walker's language: every English text translated, same places, tables loaded when needed."""
 
 from __future__ import annotations
 
@@ -55,7 +55,10 @@ const out = {
   missing: i18n.t("Not a key {x}", { x: 1 }),
 };
 await i18n.useLanguage("fr");
-out.fr = [i18n.plural(0, "{n} session", "{n} sessions"), i18n.t("Week {week}, session {session}", { week: 2, session: 3 })];
+out.fr = [
+  i18n.plural(0, "{n} session", "{n} sessions"),
+  i18n.t("Week {week}, session {session}", { week: 2, session: 3 }),
+];
 await i18n.useLanguage("en");
 out.en = [i18n.t("Pick a workout"), workout.kindInfo("cooldown").word];
 console.log(JSON.stringify(out));

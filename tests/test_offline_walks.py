@@ -59,7 +59,7 @@ def upload(server, device, walk, body):
 
 
 def paused_and_skipped_walk(t0: int) -> list[dict]:
-    """Start, 1 s walked, 2 s paused, 0.5 s walked, a skip (one start lead more to the reverse), then stopped 2 s into it."""
+    """Start, 1 s walked, 2 s paused, 0.5 s walked, a skip (one start lead more to the reverse), stopped 2 s in."""
     s = t0 + LEAD_MS
     return [
         {"type": "start", "at": t0},

@@ -37,7 +37,7 @@ def walk(
     sid=None,
     planned_backward_min=None,
 ):
-    """A finished walk that started at `at_ms`; its plan set `planned_backward_min` backward (as walked, if not given)."""
+    """A finished walk started at `at_ms`; its plan set `planned_backward_min` backward (as walked, if not given)."""
     parts = []
     if forward_min:
         parts.append(WalkedPart("forward", forward_min * MINUTE, 2.5))

@@ -402,13 +402,18 @@ def test_chromium_plays_the_track_with_exact_duration_and_every_cue_in_place(pla
             const element = new Audio(url);
             element.preload = "metadata";
             await new Promise((ready) => element.addEventListener("loadedmetadata", ready, { once: true }));
-            const decoded = await new OfflineAudioContext(1, 1, 24000).decodeAudioData(await (await fetch(url)).arrayBuffer());
+            const encoded = await (await fetch(url)).arrayBuffer();
+            const decoded = await new OfflineAudioContext(1, 1, 24000).decodeAudioData(encoded);
             const floats = decoded.getChannelData(0);
             const pcm = new Int16Array(floats.length);
-            for (let i = 0; i < floats.length; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(floats[i] * 32768)));
+            for (let i = 0; i < floats.length; i++) {
+                pcm[i] = Math.max(-32768, Math.min(32767, Math.round(floats[i] * 32768)));
+            }
             const bytes = new Uint8Array(pcm.buffer);
             let text = "";
-            for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+            for (let i = 0; i < bytes.length; i += 0x8000) {
+                text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+            }
             return { duration: element.duration, pcm: btoa(text) };
         }""",
             session["track"],

@@ -156,7 +156,7 @@ RANDOM_WALKS = 300
 
 
 def random_log(rng: random.Random, end: int) -> list[dict]:
-    """A walker pressing anything at any time; most refused presses left out, some kept (both must refuse them alike)."""
+    """A walker pressing anything at any time; most refused presses left out, some kept (both refuse them alike)."""
     now, events = T0, [{"type": "start", "at": T0}]
     walk = wc.replay(STARTS, events, LEAD, end)
     for _ in range(rng.randint(0, 12)):

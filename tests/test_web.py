@@ -284,7 +284,7 @@ def test_every_tab_has_a_route():
     router = (WEB / "js" / "router.js").read_text()
     tabs = re.findall(r'<a href="#/(\w*)" data-tab="(\w+)">', html)
     assert {tab for _, tab in tabs} == {"workouts", "progress", "history", "settings"}
-    for path, tab in tabs:
+    for _path, tab in tabs:
         assert f'"{tab}"]' in router, f"no route shows the {tab} tab"
 
 
@@ -292,11 +292,17 @@ NODE = shutil.which("node")
 # Runs the pure plan module under Node: lengths as typed, and a share link of a plan.
 PLANS_JS_PROBE = """
 import * as plans from "%s";
-const lengths = Object.fromEntries(["1:30", "2", "1.5", "45s", "0:04", "60:00", "60:01", "abc", ""].map((t) => [t, plans.parseLength(t)]));
+const typed = ["1:30", "2", "1.5", "45s", "0:04", "60:00", "60:01", "abc", ""];
+const lengths = Object.fromEntries(typed.map((t) => [t, plans.parseLength(t)]));
 const speeds = ["6.4", "6.5", "0.5", "0.4", "2,4"].map((t) => plans.parseSpeed(t, "kmh"));
-const plan = { name: "Évening walk ✓", description: "", segments: [{ kind: "reverse", seconds: 60, speed_mph: 1.5 }, { kind: "forward", seconds: 90 }] };
+const plan = {
+  name: "Évening walk ✓", description: "",
+  segments: [{ kind: "reverse", seconds: 60, speed_mph: 1.5 }, { kind: "forward", seconds: 90 }],
+};
 const packed = plans.encodeShare(plan);
-console.log(JSON.stringify({ lengths, speeds, packed, back: plans.decodeShare(packed), cut: plans.decodeShare(packed.slice(0, -6)) }));
+const back = plans.decodeShare(packed);
+const cut = plans.decodeShare(packed.slice(0, -6));
+console.log(JSON.stringify({ lengths, speeds, packed, back, cut }));
 """
 
 

@@ -162,6 +162,33 @@ test("another tab's update switches this page's worker without reloading it", ()
   assert.equal(reloads, 0);
 });
 
+test("after another tab's update this page is offered the reload, between walks, and reloads on the tap", () => {
+  watch();
+  const next = new FakeWorker();
+  registration.found(next);
+  registration.installed(next);
+  walking = true;
+  takeOver(next);
+  mock.timers.tick(WALK_CHECK_MS * 5);
+  assert.equal(offers.length, 1, "offered in the middle of a walk");
+  walking = false;
+  mock.timers.tick(WALK_CHECK_MS);
+  assert.equal(offers.length, 2);
+  offers[1]();
+  assert.equal(reloads, 1);
+});
+
+test("an offer tapped after another tab already switched versions reloads this page", () => {
+  watch();
+  const next = new FakeWorker();
+  registration.found(next);
+  registration.installed(next);
+  takeOver(next);
+  offers[0]();
+  assert.deepEqual(next.messages, []);
+  assert.equal(reloads, 1);
+});
+
 test("a version replaced by a newer one while a walk ran offers the newer one, once", () => {
   walking = true;
   watch();

@@ -25,6 +25,8 @@ export function watchForUpdates(registration, { walking, offer }, container = na
   /** True once this page asked a worker to take over: only then does a change of controller reload it. */
   let asked = false;
   let reloading = false;
+  /** A page already controlled when watching starts is on a version: a later change of controller is a new one. */
+  const onVersion = Boolean(container.controller);
 
   /** Offer the waiting worker, now or when the walk under way ends. */
   const offerWhenIdle = (worker) => {
@@ -35,7 +37,9 @@ export function watchForUpdates(registration, { walking, offer }, container = na
       if (offered !== worker || !registration.waiting) return;
       offer(() => {
         asked = true;
-        registration.waiting?.postMessage(SKIP_WAITING);
+        // Another tab's tap may have switched versions since the offer: then only the reload is left.
+        if (registration.waiting) registration.waiting.postMessage(SKIP_WAITING);
+        else location.reload();
       });
     });
   };
@@ -53,11 +57,20 @@ export function watchForUpdates(registration, { walking, offer }, container = na
   registration.addEventListener("updatefound", () => watchInstalling(registration.installing));
 
   container.addEventListener("controllerchange", () => {
-    // The first install's claim and another tab's update change the controller too: this page
-    // reloads only for its own tap, and never in the middle of a walk.
-    if (!asked || reloading) return;
-    reloading = true;
-    whenIdle(walking, () => location.reload());
+    // The first install's claim changes the controller too: nothing to reload. This page reloads
+    // only for a tap, and never in the middle of a walk.
+    if (reloading || (!asked && !onVersion)) return;
+    if (asked) {
+      reloading = true;
+      whenIdle(walking, () => location.reload());
+      return;
+    }
+    // Another tab's tap: the old shell cache is gone, so this page's next screen would come from
+    // the new version. It is offered the reload (between walks) instead of mixing the two.
+    whenIdle(walking, () => offer(() => {
+      reloading = true;
+      location.reload();
+    }));
   });
 
   // Browsers look for a new worker on navigations; an app kept open for days has none, so it looks when shown.

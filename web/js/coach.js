@@ -38,7 +38,7 @@ const HELLO_WAIT_MS = 10_000;
 const CLOSE_AFTER_MS = 5000;
 /** Error codes of a control the server refused (server/sessions/model.py): the phone's guess was wrong. */
 const REFUSED_CONTROLS = new Set(["segment_ending", "not_running", "not_paused", "not_started", "already_started", "bad_time"]);
-/** How long a rejoin waits to learn the track can be had (main.js gives the whole rejoin 3 s). */
+/** How long a rejoin waits to learn the track can be had (controllers/walk.js gives the whole rejoin 3 s: REJOIN_WAIT_MS). */
 const REJOIN_TRACK_WAIT_MS = 1000;
 /** With no word from the server, the phone ends the workout itself this long after its end. */
 const LOCAL_FINISH_GRACE_MS = 3000;

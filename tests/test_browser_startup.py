@@ -109,8 +109,11 @@ def test_a_plan_file_offered_for_import_is_not_offered_again_after_a_reload(phon
     page.set_input_files("#import-file", str(plan_file))
     page.wait_for_selector("text=From a file")
     assert page.evaluate("location.hash") == "#/import"
+    entries = page.evaluate("history.length")
     # The file travelled with the navigation, once: a reload has nothing to offer and goes back to the workouts.
     page.reload()
     page.wait_for_selector(".plan-card")
     assert page.evaluate("location.hash") in ("#/", "")
+    # ...in place of the import's address: a pushed one would bring Back to the import, which sends it here again.
+    assert page.evaluate("history.length") == entries
     assert not page.js_errors

@@ -155,7 +155,8 @@ export async function showShared(_params, packed) {
 export async function showImport({ incoming = null }) {
   const visit = currentVisit();
   if (!incoming) {
-    go("#/");
+    // In place of this address (a reload or Back finds no file), so Back does not bounce here.
+    replaceWith("#/");
     return;
   }
   const [{ renderIncoming }] = await Promise.all([import("../screens/incoming.js"), loadStrings("more")]);

@@ -6,7 +6,7 @@
 import { Unreachable, createSession, getProgrammes, getSessionStats, getWeek } from "../api.js";
 import { showOnlineStatus } from "../chrome.js";
 import { N_, loadStrings, t } from "../i18n.js";
-import { currentVisit, go, isCurrent, route } from "../router.js";
+import { currentVisit, go, isCurrent, replaceWith, route } from "../router.js";
 import { changeSettings, currentSettings } from "../settings.js";
 import { activeWorkout, confirmSafety, safetyConfirmed, saveActive, saveProgrammes, saveSettingsCopy, savedTimeline } from "../store.js";
 import { app } from "./held.js";
@@ -49,7 +49,8 @@ export async function showPlan(_params, id) {
     return;
   }
   if (app.coach && app.coach.state.state !== "ready" && app.coach.state.state !== "finished") {
-    go("#/workout");
+    // In place of this address, so Back from the player does not land here and bounce back to it.
+    replaceWith("#/workout");
     return;
   }
   if (!safetyConfirmed()) {
@@ -146,7 +147,8 @@ export async function showPlayer() {
   const visit = currentVisit();
   const coach = app.coach;
   if (!coach || coach.state.state === "ready") {
-    go("#/");
+    // In place of this address (Back after a walk lands here): a pushed "#/" would bring Back here again, and so on.
+    replaceWith("#/");
     return;
   }
   const [{ renderPlayer }] = await Promise.all([import("../screens/player.js"), loadStrings("more")]);
@@ -159,7 +161,8 @@ export async function showPlayer() {
 export async function showSummary() {
   const visit = currentVisit();
   if (!app.finished) {
-    go("#/");
+    // In place of this address (a reload forgets the walk just ended), so Back does not bounce here.
+    replaceWith("#/");
     return;
   }
   const [{ renderSummary }] = await Promise.all([import("../screens/summary.js"), loadStrings("more")]);

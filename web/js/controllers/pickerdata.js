@@ -60,17 +60,20 @@ export async function refreshRemembered() {
   await Promise.allSettled([loadPlans(), getProgrammes().then(saveProgrammes)]);
 }
 
-/** Follow a programme from its first session, then show it offered at the top. */
+/** Follow a programme from its first workout, then show it offered at the top. */
 export async function followProgramme(programme) {
+  const here = location.hash;
   try {
     const [followed] = await Promise.all([startProgramme(programme.id), loadStrings("more")]);
     // The picker is drawn from the programmes last fetched: fetched again first, it is drawn once, following.
     await getProgrammes().then(saveProgrammes, () => {});
-    replaceWith(location.hash || "#/", { focusPlan: followed.progress.next_plan_id });
+    // A walker who went to another screen meanwhile stays there (the picker shows it next time).
+    if (location.hash !== here) return;
+    replaceWith(here || "#/", { focusPlan: followed.progress.next_plan_id });
     announce(t("Following {name}. Next: {label}.", { name: followed.name, label: followed.progress.label }));
   } catch (error) {
     toast(error.message);
-    replaceWith(location.hash || "#/");
+    if (location.hash === here) replaceWith(here || "#/");
   }
 }
 

@@ -251,7 +251,7 @@ PHASE_WORD_JS = r"""
   name.textContent = word;
   name.style.setProperty("--chars", String(Math.max(...word.split(/\s+/).map((w) => w.length), 4)));
   phase.append(name);
-  document.body.dataset.screen = "player";  // the player's own layout (main.js sets it)
+  document.body.dataset.screen = "player";  // the player's own layout (controllers/walk.js sets it)
   const player = document.createElement("div");
   player.className = "player";
   player.append(phase);

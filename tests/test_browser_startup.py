@@ -117,3 +117,21 @@ def test_a_plan_file_offered_for_import_is_not_offered_again_after_a_reload(phon
     # ...in place of the import's address: a pushed one would bring Back to the import, which sends it here again.
     assert page.evaluate("history.length") == entries
     assert not page.js_errors
+
+
+def test_a_plan_file_being_changed_before_saving_is_still_in_the_editor_after_a_reload(phone_page, server, tmp_path):
+    page = phone_page(server.url)
+    page.goto("/")
+    page.wait_for_selector(".plan-card")
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps({"name": "Hill repeats", "segments": [{"kind": "reverse", "seconds": 90}]}))
+    page.set_input_files("#import-file", str(plan_file))
+    page.click("text=Edit first")
+    page.wait_for_selector("#plan-name")
+    assert page.input_value("#plan-name") == "Hill repeats"
+    # A phone reloads a page it put away: the plan being changed comes back, not the starter plan.
+    page.reload()
+    page.wait_for_selector("#plan-name")
+    assert page.evaluate("location.hash") == "#/edit/new"
+    assert page.input_value("#plan-name") == "Hill repeats"
+    assert not page.js_errors

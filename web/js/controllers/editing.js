@@ -24,13 +24,20 @@ const STARTER_PLAN = {
 
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 
+/** Where a new plan's draft stays in its own history entry (not a route parameter: those are taken once). */
+const KEPT_DRAFT = "draft";
+
 /**
  * A new plan: from the draft the navigation carried (an import to change), else the starter plan.
  * @param {{draft?: object}} params
  * @returns {Promise<import("../router.js").Screen|void>}
  */
 export async function showNewPlan({ draft = null }) {
-  return editPlan(null, draft);
+  // The draft stays with this history entry, so a reload (a phone reloads a page it put away) or a
+  // return by Back opens the plan being changed again instead of the starter plan; Save replaces the entry.
+  const kept = draft ?? history.state?.[KEPT_DRAFT] ?? null;
+  if (kept) history.replaceState({ [KEPT_DRAFT]: kept }, "", location.href);
+  return editPlan(null, kept);
 }
 
 /**

@@ -83,8 +83,17 @@ CHURNERS = 4
 MALFORMED_HTTP = 1
 OVERSIZE_TEXT = "x" * 6000
 DEEP_JSON = "[" * 5000 + "]" * 5000
-JUNK_FRAMES = [b"\x00\xff binary", "not json", DEEP_JSON, OVERSIZE_TEXT, '{"type":"fly"}', "[]", '{"type":"ping","t":NaN}',
-               '{"type":"pause","at":1e400}', '{"type":"start\\ud800"}']
+JUNK_FRAMES = [
+    b"\x00\xff binary",
+    "not json",
+    DEEP_JSON,
+    OVERSIZE_TEXT,
+    '{"type":"fly"}',
+    "[]",
+    '{"type":"ping","t":NaN}',
+    '{"type":"pause","at":1e400}',
+    '{"type":"start\\ud800"}',
+]
 MALFORMED_REQUESTS = [
     b"GARBAGE / HTTP/9.9\r\n\r\n",
     b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -180,10 +189,19 @@ class Tally:
             1 for read_at, lead in self.short_cues if lead + self.client_delay_ms(read_at) >= TARGET_MIN_LEAD_MS
         )
 
-    def add(self, other: "Tally") -> None:
+    def add(self, other: Tally) -> None:
         """Add another process's figures to these."""
-        for name in ("workouts", "workouts_finished", "cues", "late", "unsent", "server_errors", "socket_drops",
-                     "short", "short_explained"):
+        for name in (
+            "workouts",
+            "workouts_finished",
+            "cues",
+            "late",
+            "unsent",
+            "server_errors",
+            "socket_drops",
+            "short",
+            "short_explained",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.min_lead_ms = _least(self.min_lead_ms, other.min_lead_ms)
         self.first_min_lead_ms = _least(self.first_min_lead_ms, other.first_min_lead_ms)
@@ -240,7 +258,9 @@ def new_session(device: requests.Session, base_url: str, plan_id: str, tally: Ta
     return None
 
 
-async def walk_until(ws_base: str, walker, address: str, deadline: float, tally: Tally, gate: asyncio.Semaphore, base_url: str) -> None:
+async def walk_until(
+    ws_base: str, walker, address: str, deadline: float, tally: Tally, gate: asyncio.Semaphore, base_url: str
+) -> None:
     """One walker: one-minute workouts back to back until the deadline."""
     device, plan_id = walker
     await asyncio.sleep(random.uniform(0, START_SPREAD_S))
@@ -253,9 +273,15 @@ async def walk_until(ws_base: str, walker, address: str, deadline: float, tally:
         started_at, seen = None, set()
         try:
             async with gate:
-                ws = await connect(ws_base + session["ws"], additional_headers={"Cookie": cookie_of(device)},
-                                   open_timeout=WAIT_S, ping_interval=None, close_timeout=5, max_size=None,
-                                   local_addr=(address, 0))
+                ws = await connect(
+                    ws_base + session["ws"],
+                    additional_headers={"Cookie": cookie_of(device)},
+                    open_timeout=WAIT_S,
+                    ping_interval=None,
+                    close_timeout=5,
+                    max_size=None,
+                    local_addr=(address, 0),
+                )
             async with ws:
                 hello = json.loads(await ws.recv())
                 if hello["type"] != "hello":
@@ -277,7 +303,7 @@ async def walk_until(ws_base: str, walker, address: str, deadline: float, tally:
                         if message.get("error") == "internal":
                             tally.server_errors += 1
                         tally.errors.append(f"socket error {message.get('error')}")
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             pass  # the run's deadline came mid-workout
         except Exception as exc:  # a dropped socket is counted, and the walker carries on
             tally.socket_drops += 1
@@ -287,7 +313,9 @@ async def walk_until(ws_base: str, walker, address: str, deadline: float, tally:
         if started_at is not None:
             # Honest walkers never pause or skip, so a cue's due is started_at + offset_ms.
             cutoff = min(time.time(), deadline) * 1000
-            tally.unsent += sum(1 for cue in session["timeline"] if started_at + cue["offset_ms"] <= cutoff and cue["seq"] not in seen)
+            tally.unsent += sum(
+                1 for cue in session["timeline"] if started_at + cue["offset_ms"] <= cutoff and cue["seq"] not in seen
+            )
 
 
 async def watch_loop_lag(deadline: float, tally: Tally) -> None:
@@ -301,7 +329,18 @@ async def watch_loop_lag(deadline: float, tally: Tally) -> None:
             tally.loop_lags.append((time.time(), lag_ms))
 
 
-def run_walkers(index: int, count: int, base_url: str, ws_base: str, segments: list[dict], ready, go, start_value, duration_s: float, results) -> None:
+def run_walkers(
+    index: int,
+    count: int,
+    base_url: str,
+    ws_base: str,
+    segments: list[dict],
+    ready,
+    go,
+    start_value,
+    duration_s: float,
+    results,
+) -> None:
     """A walker process: make `count` walkers, report ready, walk on the signal, report the tally."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -368,7 +407,7 @@ async def flood(host, port, address, cookie, deadline, tally: Tally) -> None:
                 tally.status(await asyncio.wait_for(read_response(reader), WAIT_S))
                 tally.hostile["flood requests"] += 1
             writer.close()
-        except (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, asyncio.LimitOverrunError):
+        except (TimeoutError, OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             tally.hostile["flood reconnects"] += 1
             await asyncio.sleep(0.05)
 
@@ -383,7 +422,7 @@ async def pipeline(host, port, address, cookie, deadline, tally: Tally) -> None:
                 tally.status(await asyncio.wait_for(read_response(reader), WAIT_S))
                 tally.hostile["pipelined requests answered"] += 1
             writer.close()
-        except (OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError, asyncio.LimitOverrunError):
+        except (TimeoutError, OSError, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             tally.hostile["pipelines cut by the server"] += 1
             await asyncio.sleep(0.05)
 
@@ -402,7 +441,7 @@ async def malformed(host, port, address, deadline, tally: Tally) -> None:
                     tally.status(int(code))
                 writer.close()
                 tally.hostile["malformed requests"] += 1
-            except (OSError, ConnectionError, asyncio.TimeoutError):
+            except (TimeoutError, OSError, ConnectionError):
                 tally.hostile["malformed requests"] += 1
             await asyncio.sleep(0.01)
 
@@ -411,8 +450,14 @@ async def junk_socket(ws_url, address, cookie, deadline, tally: Tally) -> None:
     """A websocket sending junk frames and reading each answer; reconnects if cut."""
     while time.time() < deadline:
         try:
-            async with connect(ws_url, additional_headers={"Cookie": cookie}, open_timeout=WAIT_S, ping_interval=None,
-                               max_size=None, local_addr=(address, 0)) as ws:
+            async with connect(
+                ws_url,
+                additional_headers={"Cookie": cookie},
+                open_timeout=WAIT_S,
+                ping_interval=None,
+                max_size=None,
+                local_addr=(address, 0),
+            ) as ws:
                 while time.time() < deadline:
                     await ws.send(random.choice(JUNK_FRAMES))
                     reply = json.loads(await asyncio.wait_for(ws.recv(), WAIT_S))
@@ -430,8 +475,14 @@ async def control_flood(ws_url, address, cookie, deadline, tally: Tally) -> None
     """Start a session, then pause and resume it as fast as the server answers."""
     while time.time() < deadline:
         try:
-            async with connect(ws_url, additional_headers={"Cookie": cookie}, open_timeout=WAIT_S, ping_interval=None,
-                               max_size=None, local_addr=(address, 0)) as ws:
+            async with connect(
+                ws_url,
+                additional_headers={"Cookie": cookie},
+                open_timeout=WAIT_S,
+                ping_interval=None,
+                max_size=None,
+                local_addr=(address, 0),
+            ) as ws:
                 await ws.send('{"type":"start"}')
                 while time.time() < deadline:
                     for kind in ("pause", "resume"):
@@ -449,8 +500,14 @@ async def churn(ws_url, address, cookie, deadline, tally: Tally) -> None:
     """Open a websocket, read hello, close it; again and again."""
     while time.time() < deadline:
         try:
-            async with connect(ws_url, additional_headers={"Cookie": cookie}, open_timeout=WAIT_S, ping_interval=None,
-                               max_size=None, local_addr=(address, 0)) as ws:
+            async with connect(
+                ws_url,
+                additional_headers={"Cookie": cookie},
+                open_timeout=WAIT_S,
+                ping_interval=None,
+                max_size=None,
+                local_addr=(address, 0),
+            ) as ws:
                 await asyncio.wait_for(ws.recv(), WAIT_S)
             tally.hostile["churn connections"] += 1
         except Exception as exc:
@@ -458,7 +515,9 @@ async def churn(ws_url, address, cookie, deadline, tally: Tally) -> None:
             await asyncio.sleep(0.05)
 
 
-def hostile_device(base_url: str, address: str, segments: list[dict], sessions: int, tally: Tally) -> tuple[str, list[str]]:
+def hostile_device(
+    base_url: str, address: str, segments: list[dict], sessions: int, tally: Tally
+) -> tuple[str, list[str]]:
     """A hostile device with `sessions` sessions of its own: (cookie, their websocket paths)."""
     made = make_walker(base_url, address, segments, tally)
     if made is None:
@@ -475,8 +534,17 @@ def hostile_device(base_url: str, address: str, segments: list[dict], sessions: 
 ATTACKS = ("flood", "pipeline", "malformed", "junk", "controls", "churn")
 
 
-def run_hostile(base_url: str, ws_base: str, segments: list[dict], ready, go, start_value, duration_s: float, results,
-                attacks: tuple[str, ...] = ATTACKS) -> None:
+def run_hostile(
+    base_url: str,
+    ws_base: str,
+    segments: list[dict],
+    ready,
+    go,
+    start_value,
+    duration_s: float,
+    results,
+    attacks: tuple[str, ...] = ATTACKS,
+) -> None:
     """The attacker's process: set up, then attack on the signal until the deadline; report the tally."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -493,13 +561,18 @@ def run_hostile(base_url: str, ws_base: str, segments: list[dict], ready, go, st
     async def main() -> None:
         """Every chosen attacker at once, on one event loop."""
         pick = iter(paths)
-        at = [addresses[i % len(addresses)] for i in range(max(FLOODERS, PIPELINERS, JUNK_SOCKETS, CONTROL_FLOODERS, CHURNERS))]
+        at = [
+            addresses[i % len(addresses)]
+            for i in range(max(FLOODERS, PIPELINERS, JUNK_SOCKETS, CONTROL_FLOODERS, CHURNERS))
+        ]
         chosen = {
             "flood": [flood(host, port, at[i], cookie, deadline, tally) for i in range(FLOODERS)],
             "pipeline": [pipeline(host, port, at[i], cookie, deadline, tally) for i in range(PIPELINERS)],
             "malformed": [malformed(host, port, at[i], deadline, tally) for i in range(MALFORMED_HTTP)],
             "junk": [junk_socket(ws_base + next(pick), at[i], cookie, deadline, tally) for i in range(JUNK_SOCKETS)],
-            "controls": [control_flood(ws_base + next(pick), at[i], cookie, deadline, tally) for i in range(CONTROL_FLOODERS)],
+            "controls": [
+                control_flood(ws_base + next(pick), at[i], cookie, deadline, tally) for i in range(CONTROL_FLOODERS)
+            ],
             "churn": [churn(ws_base + next(pick), at[i], cookie, deadline, tally) for i in range(CHURNERS)],
         }
         tasks = [task for kind, kinds_tasks in chosen.items() for task in kinds_tasks if kind in attacks]
@@ -530,12 +603,22 @@ def soak(walkers: int, minutes: float, workdir: Path, attacks: tuple[str, ...]) 
         go, start_value = ctx.Event(), ctx.Value("d", 0.0)
         shares = [min(WALKERS_PER_PROCESS, walkers - i) for i in range(0, walkers, WALKERS_PER_PROCESS)]
         processes = [
-            ctx.Process(target=run_walkers, args=(i, share, server.url, server.ws_url, segments, ready, go, start_value, duration_s, results), daemon=True)
+            ctx.Process(
+                target=run_walkers,
+                args=(i, share, server.url, server.ws_url, segments, ready, go, start_value, duration_s, results),
+                daemon=True,
+            )
             for i, share in enumerate(shares)
         ]
         hostile = bool(attacks)
         if hostile:
-            processes.append(ctx.Process(target=run_hostile, args=(server.url, server.ws_url, segments, ready, go, start_value, duration_s, results, attacks), daemon=True))
+            processes.append(
+                ctx.Process(
+                    target=run_hostile,
+                    args=(server.url, server.ws_url, segments, ready, go, start_value, duration_s, results, attacks),
+                    daemon=True,
+                )
+            )
         setup_started = time.monotonic()
         for process in processes:
             process.start()
@@ -570,14 +653,26 @@ def soak(walkers: int, minutes: float, workdir: Path, attacks: tuple[str, ...]) 
         database = server.data_dir / "retrowalk.db"
         wal = database.with_name(database.name + "-wal")
         return {
-            "walkers": walkers, "made": made, "minutes": minutes, "setup_s": setup_s, "honest": honest, "attack": attack,
-            "rss_start": rss_start, "rss_end": rss_end, "rss_peak": max(s[1]["rss_mb"] for s in samples),
+            "walkers": walkers,
+            "made": made,
+            "minutes": minutes,
+            "setup_s": setup_s,
+            "honest": honest,
+            "attack": attack,
+            "rss_start": rss_start,
+            "rss_end": rss_end,
+            "rss_peak": max(s[1]["rss_mb"] for s in samples),
             "cpu_s": samples[-1][1]["cpu_s"] if samples else 0.0,
-            "lag_max_ms": last_metrics.get("scheduler_lag_max_ms"), "server_missed": last_metrics.get("cues_missed"),
-            "lag_steps": lag_steps, "gc_pause_max_ms": last_metrics.get("gc_pause_max_ms"), "load": os.getloadavg()[0],
-            "server_dropped": last_metrics.get("cues_dropped_late"), "unhandled_in_log": log_text.count("Unhandled error"),
+            "lag_max_ms": last_metrics.get("scheduler_lag_max_ms"),
+            "server_missed": last_metrics.get("cues_missed"),
+            "lag_steps": lag_steps,
+            "gc_pause_max_ms": last_metrics.get("gc_pause_max_ms"),
+            "load": os.getloadavg()[0],
+            "server_dropped": last_metrics.get("cues_dropped_late"),
+            "unhandled_in_log": log_text.count("Unhandled error"),
             "checkpoints": last_metrics.get("wal_checkpoints"),
-            "database_mb": database.stat().st_size / 2**20, "wal_mb": wal.stat().st_size / 2**20 if wal.exists() else 0.0,
+            "database_mb": database.stat().st_size / 2**20,
+            "wal_mb": wal.stat().st_size / 2**20 if wal.exists() else 0.0,
         }
     finally:
         server.stop()
@@ -589,27 +684,53 @@ def report(f: dict) -> bool:
     growth = (f["rss_end"] - f["rss_start"]) / f["rss_start"] if f["rss_start"] else 0.0
     five_xx = honest.server_errors + attack.server_errors
     checks = {
-        "late cues (received after due, or never sent)": (f"{honest.late + honest.unsent} ({honest.late} late, {honest.unsent} never sent)", f"{TARGET_LATE}", honest.late + honest.unsent <= TARGET_LATE),
-        "minimum lead": (f"{honest.min_lead_ms} ms (first cue after a Start {honest.first_min_lead_ms} ms)", f">= {TARGET_MIN_LEAD_MS} ms", (honest.min_lead_ms or 0) >= TARGET_MIN_LEAD_MS and honest.cues > 0),
-        "worker RSS after warm-up -> end": (f"{f['rss_start']:.0f} -> {f['rss_end']:.0f} MB ({growth:+.1%}; peak {f['rss_peak']:.0f} MB)", f"within {TARGET_RSS_GROWTH:.0%}", abs(growth) <= TARGET_RSS_GROWTH),
+        "late cues (received after due, or never sent)": (
+            f"{honest.late + honest.unsent} ({honest.late} late, {honest.unsent} never sent)",
+            f"{TARGET_LATE}",
+            honest.late + honest.unsent <= TARGET_LATE,
+        ),
+        "minimum lead": (
+            f"{honest.min_lead_ms} ms (first cue after a Start {honest.first_min_lead_ms} ms)",
+            f">= {TARGET_MIN_LEAD_MS} ms",
+            (honest.min_lead_ms or 0) >= TARGET_MIN_LEAD_MS and honest.cues > 0,
+        ),
+        "worker RSS after warm-up -> end": (
+            f"{f['rss_start']:.0f} -> {f['rss_end']:.0f} MB ({growth:+.1%}; peak {f['rss_peak']:.0f} MB)",
+            f"within {TARGET_RSS_GROWTH:.0%}",
+            abs(growth) <= TARGET_RSS_GROWTH,
+        ),
         "5xx (HTTP statuses and `internal` socket errors)": (five_xx, "0", five_xx == 0),
     }
-    print(f"\n{f['made']} of {f['walkers']} walkers for {f['minutes']:g} min (setup {f['setup_s']:.0f} s), one-minute workouts back to back:")
+    print(
+        f"\n{f['made']} of {f['walkers']} walkers for {f['minutes']:g} min (setup {f['setup_s']:.0f} s), "
+        "one-minute workouts back to back:"
+    )
     print("| figure | measured | target | met |")
     print("|---|---|---|---|")
     for name, (value, target, met) in checks.items():
         print(f"| {name} | {value} | {target} | {'yes' if met else 'NO'} |")
-    print(f"\nHonest: {honest.workouts:,} workouts ({honest.workouts_finished:,} finished), {honest.cues:,} cues; "
-          f"sockets dropped by the server: {honest.socket_drops}; HTTP: {dict(honest.http_statuses)}")
-    print(f"Server: longest scheduler lag {f['lag_max_ms']} ms ({', '.join(f['lag_steps']) or 'none'}); longest GC pause "
-          f"{f['gc_pause_max_ms']} ms; cues it missed {f['server_missed']}, dropped late {f['server_dropped']}; "
-          f"'Unhandled error' in its log: {f['unhandled_in_log']}; worker CPU {f['cpu_s']:.0f} s; machine load {f['load']:.1f} at the end")
+    print(
+        f"\nHonest: {honest.workouts:,} workouts ({honest.workouts_finished:,} finished), {honest.cues:,} cues; "
+        f"sockets dropped by the server: {honest.socket_drops}; HTTP: {dict(honest.http_statuses)}"
+    )
+    print(
+        f"Server: longest scheduler lag {f['lag_max_ms']} ms ({', '.join(f['lag_steps']) or 'none'}); longest GC pause "
+        f"{f['gc_pause_max_ms']} ms; cues it missed {f['server_missed']}, dropped late {f['server_dropped']}; "
+        f"'Unhandled error' in its log: {f['unhandled_in_log']}; worker CPU {f['cpu_s']:.0f} s; "
+        f"machine load {f['load']:.1f} at the end"
+    )
     checkpoints = f["checkpoints"] or {}
-    print(f"Walkers' own event loop late by up to {honest.loop_lag_max_ms:.0f} ms (it counts in the leads they measure: "
-          f"of {honest.short:,} cues read with under {TARGET_MIN_LEAD_MS} ms, it explains {honest.short_explained:,}); "
-          f"write-ahead log copied {checkpoints.get('runs', 0):,} times off the worker (longest {checkpoints.get('longest_ms', 0):.0f} ms, "
-          f"failures {checkpoints.get('failures', 0)}); database {f['database_mb']:.1f} MB, log {f['wal_mb']:.1f} MB at the end")
-    print(f"Attack: HTTP {dict(attack.http_statuses)}; " + "; ".join(f"{k}: {v:,}" for k, v in sorted(attack.hostile.items())))
+    print(
+        f"Walkers' own event loop late by up to {honest.loop_lag_max_ms:.0f} ms (it counts in the leads they measure: "
+        f"of {honest.short:,} cues read with under {TARGET_MIN_LEAD_MS} ms, it explains {honest.short_explained:,}); "
+        f"write-ahead log copied {checkpoints.get('runs', 0):,} times off the worker "
+        f"(longest {checkpoints.get('longest_ms', 0):.0f} ms, failures {checkpoints.get('failures', 0)}); "
+        f"database {f['database_mb']:.1f} MB, log {f['wal_mb']:.1f} MB at the end"
+    )
+    print(
+        f"Attack: HTTP {dict(attack.http_statuses)}; "
+        + "; ".join(f"{k}: {v:,}" for k, v in sorted(attack.hostile.items()))
+    )
     if honest.errors:
         kinds = Counter(e.split(":")[0] for e in honest.errors)
         print(f"Walker errors (first kinds): {dict(kinds.most_common(6))}")
@@ -623,8 +744,14 @@ def main() -> int:
     parser.add_argument("--walkers", type=int, default=DEFAULT_WALKERS, help="honest walkers")
     parser.add_argument("--minutes", type=float, default=DEFAULT_MINUTES, help="how long the soak lasts")
     parser.add_argument("--no-attack", action="store_true", help="honest walkers only (a baseline)")
-    parser.add_argument("--attacks", default=",".join(ATTACKS), help=f"which hostile clients run (comma-separated, of {', '.join(ATTACKS)})")
-    parser.add_argument("--workdir", type=Path, help="keep the server's data and log here (default: a temporary folder)")
+    parser.add_argument(
+        "--attacks",
+        default=",".join(ATTACKS),
+        help=f"which hostile clients run (comma-separated, of {', '.join(ATTACKS)})",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="keep the server's data and log here (default: a temporary folder)"
+    )
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -635,7 +762,11 @@ def main() -> int:
         unknown = set(attacks) - set(ATTACKS)
         if unknown:
             parser.error(f"unknown attack(s): {', '.join(sorted(unknown))}")
-        print(f"Soak: {args.walkers} walkers, {args.minutes:g} min, attacks: {', '.join(attacks) or 'none'}; {os.cpu_count()} CPUs.", flush=True)
+        print(
+            f"Soak: {args.walkers} walkers, {args.minutes:g} min, attacks: {', '.join(attacks) or 'none'}; "
+            f"{os.cpu_count()} CPUs.",
+            flush=True,
+        )
         figures = soak(args.walkers, args.minutes, workdir, attacks)
         return 0 if report(figures) else 1
 

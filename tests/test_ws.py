@@ -299,9 +299,11 @@ def refused_status(url: str, **kwargs) -> tuple[int, dict]:
     """The HTTP status and JSON body of a refused upgrade."""
     headers = {"Cookie": kwargs.pop("cookie")} if kwargs.get("cookie") else {}
     kwargs.pop("cookie", None)
-    with pytest.raises(InvalidStatus) as refused:
-        with connect(url, additional_headers=headers, open_timeout=WAIT_S, **kwargs):
-            pass
+    with (
+        pytest.raises(InvalidStatus) as refused,
+        connect(url, additional_headers=headers, open_timeout=WAIT_S, **kwargs),
+    ):
+        pass
     response = refused.value.response
     return response.status_code, json.loads(response.body)
 
@@ -416,11 +418,19 @@ class BrokenHub:
 
 def test_a_control_the_server_cannot_save_is_answered_and_the_socket_kept():
     reply = socket_layer.answer(BrokenHub(), "s", '{"type": "pause"}', 4096)
-    assert reply == {"type": "error", "error": "internal", "message": "The server could not save that; please try again."}
+    assert reply == {
+        "type": "error",
+        "error": "internal",
+        "message": "The server could not save that; please try again.",
+    }
 
 
 def test_a_ping_is_answered_with_both_clocks():
-    assert socket_layer.answer(BrokenHub(), "s", '{"type": "ping", "t": 7}', 4096) == {"type": "pong", "t": 7, "server_time": 1}
+    assert socket_layer.answer(BrokenHub(), "s", '{"type": "ping", "t": 7}', 4096) == {
+        "type": "pong",
+        "t": 7,
+        "server_time": 1,
+    }
 
 
 # --- controls that say when they happened (`at`) -------------------------------------------

@@ -33,9 +33,14 @@ OVERSIZE_BYTES = 6000
 SERVER_MESSAGES = {"hello", "state", "cue", "finished", "error", "pong"}
 # (before, after) for every `state` message a control may cause.
 LEGAL_CHANGES = {
-    ("ready", "running"), ("running", "paused"), ("paused", "running"),
-    ("running", "running"), ("paused", "paused"),  # a skip
-    ("ready", "finished"), ("running", "finished"), ("paused", "finished"),
+    ("ready", "running"),
+    ("running", "paused"),
+    ("paused", "running"),
+    ("running", "running"),
+    ("paused", "paused"),  # a skip
+    ("ready", "finished"),
+    ("running", "finished"),
+    ("paused", "finished"),
 }
 
 numbers = st.one_of(
@@ -69,7 +74,7 @@ def cookie_of(device: requests.Session) -> str:
 
 
 def new_walker(server) -> tuple[requests.Session, str]:
-    """A new device with a short plan of its own: each example its own, so no per-device bound or rate limit is shared."""
+    """A new device with a short plan of its own per example, so no per-device bound or rate limit is shared."""
     device = server.client()
     plan = device.post(server.url + "/api/plans", json={"name": "Fuzz", "segments": SEGMENTS}, timeout=30)
     assert plan.status_code == 201, plan.text
@@ -130,7 +135,9 @@ def test_random_messages_never_kill_the_socket_or_break_the_session(server, sequ
     created = device.post(server.url + "/api/sessions", json={"plan_id": plan_id}, timeout=60)
     assert created.status_code == 201, created.text
     session = created.json()
-    with connect(server.ws_url + session["ws"], additional_headers={"Cookie": cookie_of(device)}, open_timeout=WAIT_S) as ws:
+    with connect(
+        server.ws_url + session["ws"], additional_headers={"Cookie": cookie_of(device)}, open_timeout=WAIT_S
+    ) as ws:
         invariants = Invariants(json.loads(ws.recv(timeout=WAIT_S)))
         for step, message in enumerate(sequence):
             try:
@@ -145,4 +152,6 @@ def test_random_messages_never_kill_the_socket_or_break_the_session(server, sequ
     shown = device.get(server.url + f"/api/sessions/{session['id']}", timeout=WAIT_S)
     assert shown.status_code == 200, shown.text
     # A running workout may have ended on its own since the last frame; nothing else changes it.
-    assert shown.json()["state"] == invariants.state or (invariants.state == "running" and shown.json()["state"] == "finished")
+    assert shown.json()["state"] == invariants.state or (
+        invariants.state == "running" and shown.json()["state"] == "finished"
+    )

@@ -10,7 +10,8 @@ The cues themselves go out from the one scheduler this hub is (server/sessions/s
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
 
@@ -50,8 +51,16 @@ class LiveHub(Scheduler):
     ):
         """A hub with no session in memory and the scheduler not started (start() or the first socket starts it)."""
         super().__init__(
-            store, lead_ms, margin_ms, max_pause_ms, clock,
-            idle_unload_ms, ready_ttl_ms, housekeeping_ms, empty_device_ttl_ms, full_gc_every_ms,
+            store,
+            lead_ms,
+            margin_ms,
+            max_pause_ms,
+            clock,
+            idle_unload_ms,
+            ready_ttl_ms,
+            housekeeping_ms,
+            empty_device_ttl_ms,
+            full_gc_every_ms,
         )
         # Two leads: a `cue` is pushed lead_ms before its due; a start takes effect (and a skip
         # lands) start_lead_ms after the tap, short so the first word comes soon (None: the same).

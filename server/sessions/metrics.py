@@ -57,7 +57,7 @@ def watch_gc(metrics: Metrics) -> None:
             metrics.gc_cpu_total_ms += (time.process_time() - started[1]) * MS_PER_S
             if pause >= GC_LONG_PAUSE_MS:
                 latest = [now_ms(), round(pause, 1), info.get("generation")]
-                metrics.gc_long_pauses = [*metrics.gc_long_pauses[-GC_LONG_PAUSES_KEPT + 1:], latest]
+                metrics.gc_long_pauses = [*metrics.gc_long_pauses[-GC_LONG_PAUSES_KEPT + 1 :], latest]
             if info.get("generation") == 2:
                 metrics.gc_full_collections += 1
 

@@ -59,9 +59,7 @@ def event_time(at: int | None, now: int, last_at: int | None) -> int:
         hours = MAX_EVENT_AGE_MS // MS_PER_HOUR
         raise WalkRefused("bad_time", f"That control is too old (more than {hours} hours ago).")
     if last_at is not None and at < last_at:
-        raise WalkRefused(
-            "bad_time", "That control happened before the session's last change; it no longer applies."
-        )
+        raise WalkRefused("bad_time", "That control happened before the session's last change; it no longer applies.")
     return at
 
 

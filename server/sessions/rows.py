@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .. import walkclock as wc
 from ..plans import BACKWARD_KINDS, parse_segments

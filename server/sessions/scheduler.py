@@ -16,13 +16,13 @@ import itertools
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..clock import MS_PER_S
 from ..errors import is_storage_fault
 from ..walkclock import ENDED_COMPLETE, ENDED_STOPPED, LIVE_STATES, PAUSED, RUNNING
-from .metrics import Metrics
 from .messages import Watcher, cue_message, encode
+from .metrics import Metrics
 from .model import LiveSession, SessionGone
 from .store import SessionStore
 
@@ -204,7 +204,8 @@ class Scheduler:
         if now - self._missed_logged_at >= MS_PER_S:
             log.warning(
                 "%d cue(s) not sent since the last note: due passed or too soon (the worst %d ms ago)",
-                self._missed_unlogged, self._missed_worst_ms,
+                self._missed_unlogged,
+                self._missed_worst_ms,
             )
             self._missed_logged_at, self._missed_unlogged, self._missed_worst_ms = now, 0, -self.margin_ms
 

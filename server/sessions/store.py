@@ -15,7 +15,8 @@ import re
 import secrets
 import sqlite3
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -73,9 +74,15 @@ def insert_session(db: Database, *, device_id: str, plan: Any, options: dict, ti
                (id, device_id, plan_id, plan_name, plan, options, timeline, timeline_id, state, created_at)
            VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?)""",
         [
-            session_id, device_id, plan.id, plan.name,
-            json.dumps([s.to_dict() for s in plan.segments]), json.dumps(options),
-            timeline_id, READY, now,
+            session_id,
+            device_id,
+            plan.id,
+            plan.name,
+            json.dumps([s.to_dict() for s in plan.segments]),
+            json.dumps(options),
+            timeline_id,
+            READY,
+            now,
         ],
     )
     return session_id
@@ -92,11 +99,22 @@ def insert_played_session(db: Database, session: LiveSession, events: Iterable[E
                 started_at, paused_at, shift_ms, finished_at, ended_by, summary, client_id)
            VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
-            session.id, session.device_id, session.plan_id, session.plan_name,
-            json.dumps([s.to_dict() for s in session.segments]), json.dumps(session.options),
-            store_timeline(db, session.timeline, session.created_at), session.state, session.created_at,
-            session.started_at, session.paused_at, session.shift_ms, session.finished_at, session.ended_by,
-            json.dumps(session.summary), client_id,
+            session.id,
+            session.device_id,
+            session.plan_id,
+            session.plan_name,
+            json.dumps([s.to_dict() for s in session.segments]),
+            json.dumps(session.options),
+            store_timeline(db, session.timeline, session.created_at),
+            session.state,
+            session.created_at,
+            session.started_at,
+            session.paused_at,
+            session.shift_ms,
+            session.finished_at,
+            session.ended_by,
+            json.dumps(session.summary),
+            client_id,
         ],
     )
     for event in events:
@@ -107,8 +125,22 @@ def insert_played_session(db: Database, session: LiveSession, events: Iterable[E
 
 
 SESSION_COLUMNS = (
-    "id", "device_id", "plan_id", "plan_name", "plan", "options", "timeline", "state", "created_at",
-    "started_at", "paused_at", "shift_ms", "finished_at", "ended_by", "summary", "timeline_id",
+    "id",
+    "device_id",
+    "plan_id",
+    "plan_name",
+    "plan",
+    "options",
+    "timeline",
+    "state",
+    "created_at",
+    "started_at",
+    "paused_at",
+    "shift_ms",
+    "finished_at",
+    "ended_by",
+    "summary",
+    "timeline_id",
 )
 # SESSION_COLUMNS as a SELECT list that fetches the shared timeline (a row from before
 # migration 5 that still has its own copy is read as it is).
@@ -193,18 +225,23 @@ def completed_walks(db: Database, device_id: str) -> list[CompletedWalk]:
 
 def session_counts(db: Database, device_id: str) -> tuple[int, int, int]:
     """This device's sessions ready to start, live (running or paused), and in all."""
-    return tuple(db.execute(
-        """SELECT count(*) FILTER (WHERE state = 'ready'), count(*) FILTER (WHERE state IN ('running', 'paused')),
+    return tuple(
+        db.execute(
+            """SELECT count(*) FILTER (WHERE state = 'ready'), count(*) FILTER (WHERE state IN ('running', 'paused')),
                   count(*) FROM sessions WHERE device_id = ?""",
-        [device_id],
-    ).fetchone())
+            [device_id],
+        ).fetchone()
+    )
 
 
 def ready_session_ids(db: Database, device_id: str) -> list[str]:
     """This device's sessions made but never started, oldest first."""
-    return [row[0] for row in db.execute(
-        "SELECT id FROM sessions WHERE device_id = ? AND state = 'ready' ORDER BY created_at, rowid", [device_id]
-    )]
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM sessions WHERE device_id = ? AND state = 'ready' ORDER BY created_at, rowid", [device_id]
+        )
+    ]
 
 
 def forget_ready_sessions(db: Database, session_ids: Iterable[str]) -> None:
@@ -239,25 +276,30 @@ class SessionStore:
 
     def _events(self, session_id: str) -> list[dict]:
         """A session's events, oldest first."""
-        return [dict(r) for r in self.conn.execute(
-            "SELECT type, at, data FROM session_events WHERE session_id = ? ORDER BY id", [session_id]
-        )]
+        return [
+            dict(r)
+            for r in self.conn.execute(
+                "SELECT type, at, data FROM session_events WHERE session_id = ? ORDER BY id", [session_id]
+            )
+        ]
 
     def load(self, session_id: str) -> LiveSession | None:
         """One session, or None."""
         with self.lock:
-            row = self.conn.execute(
-                f"SELECT {SESSION_SELECT} FROM sessions WHERE id = ?", [session_id]
-            ).fetchone()
+            row = self.conn.execute(f"SELECT {SESSION_SELECT} FROM sessions WHERE id = ?", [session_id]).fetchone()
             return session_from_row(dict(row), self._events(session_id)) if row else None
 
     def load_live(self, shard: str = "") -> list[LiveSession]:
         """Every session of `shard` (all, if empty) that was running or paused when the server last stopped."""
         with self.lock:
-            rows = [dict(r) for r in self.conn.execute(
-                f"SELECT {SESSION_SELECT} FROM sessions WHERE state IN ('running', 'paused') AND substr(id, 1, ?) = ?",
-                [len(shard), shard],
-            )]
+            rows = [
+                dict(r)
+                for r in self.conn.execute(
+                    f"SELECT {SESSION_SELECT} FROM sessions"
+                    " WHERE state IN ('running', 'paused') AND substr(id, 1, ?) = ?",
+                    [len(shard), shard],
+                )
+            ]
             return [session_from_row(row, self._events(row["id"])) for row in rows]
 
     def owner(self, session_id: str) -> str | None:
@@ -271,9 +313,13 @@ class SessionStore:
         keep = set(keep)
         with self.lock:
             conn = self.conn
-            ids = [row[0] for row in conn.execute(
-                "SELECT id FROM sessions WHERE state = 'ready' AND created_at < ?", [created_before]
-            ) if row[0] not in keep]
+            ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM sessions WHERE state = 'ready' AND created_at < ?", [created_before]
+                )
+                if row[0] not in keep
+            ]
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany("DELETE FROM sessions WHERE id = ? AND state = 'ready'", [(i,) for i in ids])
@@ -312,8 +358,12 @@ class SessionStore:
                     """UPDATE sessions SET state = ?, started_at = ?, paused_at = ?, shift_ms = ?,
                        finished_at = ?, ended_by = ?, summary = ? WHERE id = ?""",
                     [
-                        session.state, session.started_at, session.paused_at, session.shift_ms,
-                        session.finished_at, session.ended_by,
+                        session.state,
+                        session.started_at,
+                        session.paused_at,
+                        session.shift_ms,
+                        session.finished_at,
+                        session.ended_by,
                         json.dumps(session.summary) if session.summary is not None else None,
                         session.id,
                     ],
@@ -322,4 +372,3 @@ class SessionStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-

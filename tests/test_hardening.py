@@ -260,6 +260,18 @@ from server import db as storage  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 
 
+def serve_on(folder: Path, tmp_path) -> subprocess.CompletedProcess:
+    """`retrowalk serve` with its data in `folder`, on a port it cannot bind (it must refuse before that)."""
+    argv = ["serve", "--host", "127.0.0.1", "--port", "1", "--data-dir", str(folder)]
+    return subprocess.run(
+        [sys.executable, "-m", "server", *argv, "--audio-cache", str(tmp_path / "cache"), "--offline"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+
+
 def unwritable_data_folders(tmp_path) -> dict[str, Path]:
     """Data folders nobody, root included, can write a database into (chmod does not stop root)."""
     blocker = tmp_path / "a-file"
@@ -272,27 +284,7 @@ def unwritable_data_folders(tmp_path) -> dict[str, Path]:
 @pytest.mark.parametrize("case", ["under a file", "procfs", "database is a folder"])
 def test_serve_refuses_an_unwritable_data_folder_in_one_line_before_claiming_to_run(tmp_path, case):
     folder = unwritable_data_folders(tmp_path)[case]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "1",
-            "--data-dir",
-            str(folder),
-            "--audio-cache",
-            str(tmp_path / "cache"),
-            "--offline",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=REPO,
-    )
+    result = serve_on(folder, tmp_path)
     assert result.returncode != 0
     assert "RetroWalk is running" not in result.stdout
     assert "Traceback" not in result.stderr
@@ -808,27 +800,7 @@ def test_serve_refuses_a_read_only_mounted_data_folder(tmp_path):
     try:
         if subprocess.run(["mount", "-o", "remount,ro,bind", str(folder)], capture_output=True).returncode != 0:
             pytest.skip("cannot remount read-only here")
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "1",
-                "--data-dir",
-                str(folder),
-                "--audio-cache",
-                str(tmp_path / "cache"),
-                "--offline",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=REPO,
-        )
+        result = serve_on(folder, tmp_path)
     finally:
         subprocess.run(["umount", str(folder)], capture_output=True)
     assert result.returncode != 0 and "RetroWalk is running" not in result.stdout

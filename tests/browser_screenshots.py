@@ -97,7 +97,7 @@ def seed_history(server: RunningServer, token: str, weeks: int = 9) -> None:
 
 
 def coaching_screens(browser, out: Path, width: int) -> None:
-    """Issue 5's screens, as a walker following a programme with some weeks behind them sees them."""
+    """The programme screens, as a walker following a programme with some weeks behind them sees them."""
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "data").mkdir()
         server = RunningServer(
@@ -198,7 +198,7 @@ def coaching_screens(browser, out: Path, width: int) -> None:
 
 
 def pocket_screens(browser, out: Path, width: int) -> None:
-    """Issue 8's screens: the two audio modes offered, pocket mode playing, and the pocket lock."""
+    """The pocket screens: the two audio modes offered, pocket mode playing, and the pocket lock."""
     with tempfile.TemporaryDirectory() as scratch:
         (Path(scratch) / "data").mkdir()
         server = RunningServer(Path(scratch) / "data", Path(scratch) / "audio").start()

@@ -174,7 +174,7 @@ def test_app_files_are_revalidated_so_two_versions_never_mix(client):
     assert client.get("/js/main.js", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
 
 
-# --- Issue 5: the phone mirrors the server's rules, and loads its new screens lazily ---------
+# --- The phone mirrors the server's rules, and loads its later screens lazily ---------------------
 
 
 def js_constant(path: Path, name: str) -> str:

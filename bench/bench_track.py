@@ -5,7 +5,7 @@
 Figures and targets:
 - cue placement error in the track: every cue found in the decoded track (dr_mp3, and libmad
   through sox when installed) by cross-correlation against its own decoded cue file, minus
-  its offset: target p95 at most 20 ms and max at most 50 ms (the issue's bounds);
+  its offset: target p95 at most 20 ms and max at most 50 ms (the placement targets);
 - bytes per minute of walk: target at most 125 KB;
 - server time from POST /api/sessions to the first byte of the track (a 64 KB range, as a
   media element's first request), for a 30-minute and a 4-hour 200-segment plan, with an

@@ -153,7 +153,7 @@ def session_socket(ws, session_id: str):
     try:
         hub.attach(session_id, outbox)
         # receive() with a timeout: simple-websocket can wake a waiting receive before it marks
-        # the socket closed, so a receive without one could wait forever (PITFALLS.md).
+        # the socket closed, so a receive without one could wait forever (simple-websocket's Base.receive).
         while ws.connected and not outbox.closed:
             data = ws.receive(timeout=poll_s)
             if data is not None:

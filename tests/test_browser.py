@@ -2,7 +2,7 @@
 
 Cue timing is measured at the speaker: each AudioBufferSourceNode.start(when) is mapped to
 the epoch clock through AudioContext.getOutputTimestamp() (see browser_support.played_cues)
-and compared with the server's due. The bound here is the issue's test bound (50 ms); the
+and compared with the server's due. The bound here is the test bound (50 ms); the
 benchmark (bench/bench_browser.py) holds the strict one.
 """
 

@@ -4,7 +4,8 @@ pocket lock.
 
 A sleeping phone is simulated by blocking the page's main thread with a busy loop (a frozen
 page would have its media paused too, unlike Android, which does not freeze a page that plays
-audio; see PITFALLS.md): the element must keep playing with no JavaScript running.
+audio; Chrome DevTools Protocol, Page.setWebLifecycleState): the element must keep playing with no
+JavaScript running.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ MINUTE = [
     {"kind": "forward", "seconds": 20, "speed_mph": 2.5},
 ]
 BLOCK_S = 12
-# The issue's bound between the server's position and the element's after the block.
+# The bound between the server's position and the element's after the block.
 AGREE_MS = 250
 # The element is steered to within 50 ms; the media pipeline and a round trip add a little.
 PAUSE_AGREE_MS = 120

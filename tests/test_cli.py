@@ -13,7 +13,7 @@ from conftest import RunningServer, free_port
 from server.phrases import standard_phrases
 
 # A proxy address where nothing listens: gTTS then fails at once, as on a machine with no
-# internet, even when this machine has some (PITFALLS.md).
+# internet, even when this machine has some (gTTS calls Google through requests, which honours HTTPS_PROXY).
 NO_NETWORK = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9"}
 
 

@@ -232,7 +232,7 @@ def test_a_week_on_plan_has_the_programmes_sessions_that_count():
     def on_plan(records, targets=stats.GENERAL_TARGETS):
         return stats.totals(stats.week_start(datetime(2025, 1, 6).date()), records, targets).on_plan
 
-    # The issue: two 15-second walks made "1 week in a row on plan".
+    # Once, two 15-second walks made "1 week in a row on plan".
     tiny = [walk(monday + n * 3_600_000, forward_min=10 / 60, backward_min=5 / 60) for n in range(2)]
     assert not on_plan(tiny) and not on_plan(tiny, TWICE_A_WEEK)
     assert stats.streak(tiny, UTC, monday + 86_400_000) == 0
@@ -285,7 +285,7 @@ def test_history_csv_quotes_names_and_keeps_formulas_as_text():
     assert (rows[0]["minutes"], rows[0]["backward_minutes"]) == ("15.0", "5.0")
     assert int(rows[0]["kcal_low"]) < int(rows[0]["kcal_high"])
     without_weight = list(csv.DictReader(io.StringIO(stats.history_csv(records, UTC, None), newline="")))
-    # The issue's row: 9 s forward and 3 s backward printed 0.2 = 0.2 + 0.1. Parts add up to the total.
+    # A row once printed wrong: 9 s forward and 3 s backward printed 0.2 = 0.2 + 0.1. Parts add up to the total.
     short = walk(ms(2025, 1, 9, 18), forward_min=9 / 60, backward_min=3 / 60, sid="c")
     row = list(csv.DictReader(io.StringIO(stats.history_csv([short], UTC, None), newline="")))[0]
     assert (row["minutes"], row["forward_minutes"], row["backward_minutes"]) == ("0.2", "0.2", "0.0")

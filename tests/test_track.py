@@ -18,7 +18,7 @@ from server.trackaudio import decode_cue, encode_pcm, mix_parts
 from server.voice import mp3_duration_ms
 from track_support import decode_miniaudio, decode_sox, placement_errors_ms
 
-# The issue's bounds for cues found in the decoded track.
+# The placement bounds for cues found in the decoded track.
 PLACEMENT_P95_MS = 20
 PLACEMENT_MAX_MS = 50
 MAX_BYTES_PER_MINUTE = 125 * 1024
@@ -213,7 +213,7 @@ def cue_audio(app):
 
 
 def assert_placed(errors: list[float]) -> None:
-    """Every cue found within the issue's bounds of its offset."""
+    """Every cue found within the placement bounds of its offset."""
     magnitudes = sorted(abs(error) for error in errors)
     p95 = magnitudes[int(0.95 * (len(magnitudes) - 1))]
     assert p95 <= PLACEMENT_P95_MS and magnitudes[-1] <= PLACEMENT_MAX_MS, f"errors (ms): {errors}"

@@ -70,7 +70,7 @@ BACKOFF = 60.0
 TIMEOUT = 2.5
 # MP3 at 32 kbit/s takes some treble off, which K-weighting counts: levelled cues land this near.
 LOUDNESS_TOLERANCE_DB = 1.0
-# The bar: every cue of a walk within 3 dB of the others (active-speech level).
+# The levelling bar: every cue of a walk within 3 dB of the others (active-speech level).
 CUE_LEVEL_SPREAD_DB = 3.0
 
 

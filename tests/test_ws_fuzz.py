@@ -28,7 +28,7 @@ WAIT_S = 15  # generous: two busy cores
 EXAMPLES = 30
 MAX_STEPS = 10
 # Above the server's own 4,096-byte message limit, below simple-websocket's 64 KB frame limit
-# (over that it closes with 1009 by design; PITFALLS.md).
+# (over that it closes with 1009, "message too big", by design: simple-websocket's max_message_size).
 OVERSIZE_BYTES = 6000
 SERVER_MESSAGES = {"hello", "state", "cue", "finished", "error", "pong"}
 # (before, after) for every `state` message a control may cause.

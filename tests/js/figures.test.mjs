@@ -20,7 +20,7 @@ test("done and to go always add up to the plan's length, from before the start t
   }
 });
 
-test("the issue's summary: 0:24 walked and 0:06 paused no longer make a total of 0:29", () => {
+test("a summary once shown: 0:24 walked and 0:06 paused no longer make a total of 0:29", () => {
   const figures = walkFigures({ walked_seconds: 23.4, forward_seconds: 23.4, backward_seconds: 0, rest_seconds: 0, paused_seconds: 5.5, duration_seconds: 28.9 });
   assert.equal(figures.total, 29);
   assert.equal(figures.walked + figures.paused, figures.total);

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import time
+import weakref
 from dataclasses import dataclass, field
 
 from ..clock import MS_PER_S, now_ms
@@ -41,24 +42,35 @@ GC_LONG_PAUSE_MS = 50
 GC_LONG_PAUSES_KEPT = 100
 
 
+# Every hub's metrics that hear of collections; one callback times each pause once for all of them,
+# and a hub that is gone (an app made and dropped, as tests do) stops being counted.
+_watched: weakref.WeakValueDictionary[int, Metrics] = weakref.WeakValueDictionary()
+_gc_started: list[float] = []
+
+
+def _on_gc(phase: str, info: dict) -> None:
+    """Note when a collection starts; at its end, count its pause (wall and CPU time) for every hub."""
+    if phase == "start":
+        _gc_started[:] = [time.perf_counter(), time.process_time()]
+        return
+    if not _gc_started:
+        return
+    pause = (time.perf_counter() - _gc_started[0]) * MS_PER_S
+    # CPU time apart from wall time: on a busy machine a pause also counts time the OS gave others.
+    cpu = (time.process_time() - _gc_started[1]) * MS_PER_S
+    long_pause = [now_ms(), round(pause, 1), info.get("generation")] if pause >= GC_LONG_PAUSE_MS else None
+    for metrics in list(_watched.values()):
+        metrics.gc_pause_max_ms = max(metrics.gc_pause_max_ms, round(pause, 1))
+        metrics.gc_pause_total_ms += pause
+        metrics.gc_cpu_total_ms += cpu
+        if long_pause:
+            metrics.gc_long_pauses = [*metrics.gc_long_pauses[-GC_LONG_PAUSES_KEPT + 1 :], long_pause]
+        if info.get("generation") == 2:
+            metrics.gc_full_collections += 1
+
+
 def watch_gc(metrics: Metrics) -> None:
-    """Time the garbage collector's pauses: a long one holds up every cue of every walker."""
-    started: list[float] = []
-
-    def on_gc(phase: str, info: dict) -> None:
-        """Note when a collection starts; at its end, count its pause (wall and CPU time)."""
-        if phase == "start":
-            started[:] = [time.perf_counter(), time.process_time()]
-        elif started:
-            pause = (time.perf_counter() - started[0]) * MS_PER_S
-            metrics.gc_pause_max_ms = max(metrics.gc_pause_max_ms, round(pause, 1))
-            metrics.gc_pause_total_ms += pause
-            # CPU time apart from wall time: on a busy machine a pause also counts time the OS gave others.
-            metrics.gc_cpu_total_ms += (time.process_time() - started[1]) * MS_PER_S
-            if pause >= GC_LONG_PAUSE_MS:
-                latest = [now_ms(), round(pause, 1), info.get("generation")]
-                metrics.gc_long_pauses = [*metrics.gc_long_pauses[-GC_LONG_PAUSES_KEPT + 1 :], latest]
-            if info.get("generation") == 2:
-                metrics.gc_full_collections += 1
-
-    gc.callbacks.append(on_gc)
+    """Time the garbage collector's pauses for a hub: a long one holds up every cue of every walker."""
+    _watched[id(metrics)] = metrics
+    if _on_gc not in gc.callbacks:
+        gc.callbacks.append(_on_gc)

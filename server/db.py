@@ -14,6 +14,26 @@ from typing import Any
 from flask import current_app, g
 from sqlite_utils import Database
 
+# SQLite's primary result code is the low byte of its extended code (sqlite3.Error.sqlite_errorcode).
+SQLITE_PRIMARY_CODE_MASK = 0xFF
+# Primary codes that mean the storage cannot take a write now (busy, locked, read-only, I/O error,
+# damaged, full, cannot open): the request was fine, the disk is not.
+STORAGE_FAULT_CODES = frozenset({5, 6, 8, 10, 11, 13, 14})
+
+
+def sqlite_primary_code(exc: BaseException) -> int | None:
+    """SQLite's primary result code behind an error, or None when it is not SQLite's (or gives none)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None:
+        return None
+    return code & SQLITE_PRIMARY_CODE_MASK
+
+
+def is_storage_fault(exc: BaseException) -> bool:
+    """Whether an error is the database refusing to store (not a bug in the request or the code)."""
+    return sqlite_primary_code(exc) in STORAGE_FAULT_CODES
+
+
 # Seconds a writer waits for another's lock before giving up (SQLite's busy timeout).
 BUSY_TIMEOUT_S = 10.0
 # The database's name in the data folder (create_app and `retrowalk serve` agree on it).

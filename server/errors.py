@@ -8,21 +8,17 @@ a storage fault as such (503 / `storage_unavailable`), anything else logged in f
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from .db import is_storage_fault
 from .refusals import BAD_REQUEST, Refusal
 from .voice import VoiceUnavailable
 
 log = logging.getLogger(__name__)
 
 
-# SQLite's primary result codes that mean the storage cannot take a write now (busy, locked,
-# read-only, I/O error, damaged, full, cannot open): the request was fine, the disk is not.
-STORAGE_FAULT_CODES = frozenset({5, 6, 8, 10, 11, 13, 14})
-SQLITE_PRIMARY_CODE_MASK = 0xFF
 # How long a client should wait before trying a write again after a storage fault.
 STORAGE_RETRY_AFTER_S = 30
 STORAGE_UNAVAILABLE = "storage_unavailable"
@@ -35,14 +31,6 @@ STORAGE_MESSAGE = "The server cannot save right now (its storage is unavailable)
 INTERNAL_MESSAGE = "Something went wrong on the server; please try again."
 # A socket control that failed for no fault of the phone's: what it asked was not kept.
 SOCKET_INTERNAL_MESSAGE = "The server could not save that; please try again."
-
-
-def is_storage_fault(exc: BaseException) -> bool:
-    """Whether an error is the database refusing to store (not a bug in the request or the code)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if not isinstance(exc, sqlite3.Error) or code is None:
-        return False
-    return code & SQLITE_PRIMARY_CODE_MASK in STORAGE_FAULT_CODES
 
 
 def error_response(status: int, error: str, message: str, **extra):

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from ..clock import MS_PER_S
-from ..errors import is_storage_fault
+from ..db import is_storage_fault
 from ..walkclock import ENDED_COMPLETE, ENDED_STOPPED, LIVE_STATES, PAUSED, RUNNING
 from .messages import Watcher, cue_message, encode
 from .metrics import Metrics

@@ -67,7 +67,6 @@ RENDER_LOCK_STRIPES = 64
 _ROW_KEYS = ("text", "lang", "engine", "accent", "file", "bytes", "spoken_ms", "sha256")
 # SQLite's primary result codes for a damaged file: the index is then rebuilt, not trusted.
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
-_SQLITE_PRIMARY_CODE_MASK = 0xFF
 # The index and the files SQLite keeps beside it in WAL mode.
 _INDEX_SUFFIXES = ("", "-wal", "-shm")
 
@@ -88,9 +87,9 @@ def _is_corruption(error: BaseException) -> bool:
         return True
     if not isinstance(error, sqlite3.DatabaseError) or isinstance(error, sqlite3.OperationalError):
         return False
-    code = getattr(error, "sqlite_errorcode", None)
+    code = storage.sqlite_primary_code(error)
     if code is not None:
-        return code & _SQLITE_PRIMARY_CODE_MASK in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+        return code in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
     text = str(error)
     return "malformed" in text or "not a database" in text
 

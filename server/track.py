@@ -115,11 +115,6 @@ class Layout:
         """The MP3 file's size."""
         return self.frames * FRAME_BYTES
 
-    @property
-    def duration_ms(self) -> int:
-        """How long the track plays."""
-        return self.frames * FRAME_SAMPLES // SAMPLES_PER_MS
-
 
 def ms_to_samples(ms: int) -> int:
     """Milliseconds as samples at the track's rate."""

@@ -671,6 +671,12 @@ def soak(walkers: int, minutes: float, workdir: Path, attacks: tuple[str, ...]) 
             "server_dropped": last_metrics.get("cues_dropped_late"),
             "unhandled_in_log": log_text.count("Unhandled error"),
             "checkpoints": last_metrics.get("wal_checkpoints"),
+            # The scheduler's catch-ups of the log in its upkeep pauses (server/db.py LOG_LIMIT_BYTES), and the
+            # largest log file any sample saw.
+            "log_catch_ups": last_metrics.get("log_catch_ups", 0),
+            "log_catch_ups_deferred": last_metrics.get("log_catch_ups_deferred", 0),
+            "log_catch_up_max_ms": last_metrics.get("log_catch_up_max_ms", 0.0),
+            "log_peak_mb": max((s[2].get("log_bytes_last", 0) for s in samples), default=0) / 2**20,
             "database_mb": database.stat().st_size / 2**20,
             "wal_mb": wal.stat().st_size / 2**20 if wal.exists() else 0.0,
         }
@@ -725,7 +731,9 @@ def report(f: dict) -> bool:
         f"of {honest.short:,} cues read with under {TARGET_MIN_LEAD_MS} ms, it explains {honest.short_explained:,}); "
         f"write-ahead log copied {checkpoints.get('runs', 0):,} times off the worker "
         f"(longest {checkpoints.get('longest_ms', 0):.0f} ms, failures {checkpoints.get('failures', 0)}); "
-        f"database {f['database_mb']:.1f} MB, log {f['wal_mb']:.1f} MB at the end"
+        f"database {f['database_mb']:.1f} MB, log {f['wal_mb']:.1f} MB at the end (largest seen "
+        f"{f['log_peak_mb']:.1f} MB; caught up {f['log_catch_ups']:,} times in upkeep pauses, longest "
+        f"{f['log_catch_up_max_ms']:.0f} ms, {f['log_catch_ups_deferred']:,} put off)"
     )
     print(
         f"Attack: HTTP {dict(attack.http_statuses)}; "

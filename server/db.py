@@ -14,11 +14,15 @@ from typing import Any
 from flask import current_app, g
 from sqlite_utils import Database
 
+from .clock import MS_PER_S
+
 # SQLite's primary result code is the low byte of its extended code (sqlite3.Error.sqlite_errorcode).
 SQLITE_PRIMARY_CODE_MASK = 0xFF
 # Primary codes that mean the storage cannot take a write now (busy, locked, read-only, I/O error,
 # damaged, full, cannot open): the request was fine, the disk is not.
 STORAGE_FAULT_CODES = frozenset({5, 6, 8, 10, 11, 13, 14})
+# ...of which these two mean another connection holds the lock: try again later.
+SQLITE_BUSY, SQLITE_LOCKED = 5, 6
 
 
 def sqlite_primary_code(exc: BaseException) -> int | None:
@@ -43,6 +47,16 @@ DATABASE_FILE = "retrowalk.db"
 # flushes the log's new header to disk in the worker: every 2 s made 59 such flushes in a
 # 2-minute soak, every 10 s 13 but a 17 MB log; 5 s is between.
 CHECKPOINT_EVERY_S = 5.0
+# The write-ahead log's bound. SQLite starts the log afresh only when a commit begins with the whole
+# log copied back; under continuous commits one always lands during a Checkpointer's copy, so the
+# log grew without end (38.7 MB in a 10-minute soak). Where a Checkpointer copies, the scheduler
+# catches the log up in an upkeep pause once it is past this size (catch_up); every connection
+# also cuts the file back to it when the log starts afresh (PRAGMA journal_size_limit). 4 MB is
+# about SQLite's own trigger for a copy (1,000 pages of 4 KB), what SQLite alone kept in the soak.
+LOG_LIMIT_BYTES = 4 * 1024 * 1024
+# The one write a catch-up makes to start the log afresh: the database header's application id,
+# always this value ("RWK1"), so from the second catch-up on the write changes nothing but the log.
+APPLICATION_ID = 0x52574B31
 # Databases (absolute paths) whose log a Checkpointer copies: their connections never do it in a commit.
 _CHECKPOINTED_ELSEWHERE: set[str] = set()
 
@@ -64,13 +78,58 @@ def connect(path: str | Path, *, shared_across_threads: bool = False) -> Databas
     if os.path.abspath(str(path)) in _CHECKPOINTED_ELSEWHERE:
         # A commit that copied the log back would flush the disk twice with the whole worker stopped (see Checkpointer).
         conn.execute("PRAGMA wal_autocheckpoint = 0")
+    # When the log starts afresh, its file is cut back to LOG_LIMIT_BYTES (it never shrinks otherwise).
+    conn.execute(f"PRAGMA journal_size_limit = {LOG_LIMIT_BYTES}")
     return Database(conn)
 
 
-def checkpoint(db: Database) -> tuple[int, int]:
-    """Copy the write-ahead log into the database file, waiting for no one: (pages in the log, pages copied)."""
-    _busy, in_log, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    return in_log, copied
+def checkpoint(db: Database | sqlite3.Connection) -> tuple[int, int]:
+    """Copy the write-ahead log into the database file, waiting for no one: (pages in the log, pages copied).
+
+    Both are 0 when another connection is copying at the time (SQLite answers "busy" at once).
+    """
+    busy, in_log, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return (0, 0) if busy else (in_log, copied)
+
+
+def log_copied_elsewhere(path: str | Path) -> bool:
+    """Whether a Checkpointer copies this database's log, so no commit of its connections ever does."""
+    return os.path.abspath(str(path)) in _CHECKPOINTED_ELSEWHERE
+
+
+def log_bytes(path: str | Path) -> int:
+    """The size of a database's write-ahead log file (0 when it has none)."""
+    try:
+        return os.path.getsize(f"{path}-wal")
+    except FileNotFoundError:
+        return 0
+
+
+def catch_up(conn: sqlite3.Connection) -> bool:
+    """Copy what is left of the log and start it afresh, from the thread that makes every commit; False: not now.
+
+    For a moment when no commit can come in between and no cue is due (the scheduler's upkeep
+    pause): the copy waits for no one and gives up at once if a Checkpointer is mid-copy or a
+    reader still uses the log's pages; once all of it is copied, one write makes the log start
+    again from its beginning, flushing its new header now rather than in whichever commit comes
+    next, and cuts its file back to LOG_LIMIT_BYTES.
+    """
+    busy, in_log, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    if busy or copied < in_log:
+        return False
+    if in_log <= 0:
+        return True  # nothing in the log: the next commit starts it afresh without a catch-up
+    # A writer elsewhere (another process) would make this wait BUSY_TIMEOUT_S with every walker stopped.
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    except sqlite3.OperationalError as exc:
+        if sqlite_primary_code(exc) not in (SQLITE_BUSY, SQLITE_LOCKED):
+            raise
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {round(BUSY_TIMEOUT_S * MS_PER_S)}")
+    return True
 
 
 def _os_thread() -> tuple[Callable[..., Any], Callable[[float], None]]:
@@ -90,7 +149,10 @@ class Checkpointer:
     worker: in the soak benchmark a walk's start whose commit ran one sent its first cue, due
     500 ms after the tap, with 104 ms to spare. SQLite lets go of the GIL while it copies and
     flushes, so from a real thread the worker keeps serving; once started, every connection to
-    the database (connect) leaves the copy to it.
+    the database (connect) leaves the copy to it. Only a commit starts the log afresh, though,
+    and only when the whole of it was copied before it began: the worker's scheduler does the
+    last bit of the copy itself when the log is past LOG_LIMIT_BYTES (catch_up), at a moment
+    no cue is due.
     """
 
     def __init__(self, path: str | Path, every_s: float = CHECKPOINT_EVERY_S):
@@ -119,7 +181,7 @@ class Checkpointer:
     def run_once(self, db: Database) -> int:
         """One copy through `db`; returns the pages it copied (the figures are kept for the metrics)."""
         began = time.monotonic()
-        _in_log, copied = checkpoint(db)
+        _in_log, copied = checkpoint(db)  # nothing, when the scheduler is catching the log up (catch_up)
         self.runs += 1
         self.pages_copied += copied
         self.longest_ms = max(self.longest_ms, (time.monotonic() - began) * 1000)

@@ -233,4 +233,7 @@ def init_app(app: Flask) -> LiveHub:
     set_shard(app.config.get("SHARD", ""))
     watch_gc(hub.metrics)
     hub.restore()
+    if app.extensions.get("checkpointer"):
+        # Only the scheduler's catch-ups keep the log within its limit then (server/db.py): walks or not.
+        hub.start()
     return hub

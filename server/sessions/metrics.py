@@ -35,6 +35,12 @@ class Metrics:
     sessions_unloaded: int = 0  # live sessions nobody watched, dropped from memory (reloaded on demand)
     ready_sessions_forgotten: int = 0  # sessions made but never started, deleted after READY_SESSION_TTL_S
     empty_devices_forgotten: int = 0  # devices that never stored anything, deleted after EMPTY_DEVICE_TTL_S
+    # The write-ahead log's catch-ups in an upkeep pause (server/sessions/scheduler.py, server/db.py catch_up):
+    log_catch_ups: int = 0  # ...that started the log afresh (and cut its file back to its limit)
+    log_catch_ups_deferred: int = 0  # ...that could not (the Checkpointer mid-copy): tried again at the next look
+    log_catch_up_last_ms: float = 0.0
+    log_catch_up_max_ms: float = 0.0
+    log_bytes_last: int = 0  # the log file's size at the last look or catch-up
 
 
 # GC pauses at least this long (ms) are logged with their time, the latest GC_LONG_PAUSES_KEPT of them.

@@ -55,6 +55,14 @@ RETRY_MS = 1000
 HEAP_SLACK = 64
 # The scheduler works at most this long before yielding, so sockets' writers run between slices.
 TICK_SLICE_S = 0.005
+# The write-ahead log, where a Checkpointer thread copies it (server/db.py LOG_LIMIT_BYTES): only a
+# commit of this worker starts it afresh, and only with all of it copied, which continuous commits
+# never let the thread finish. So every LOG_CHECK_EVERY_MS the scheduler looks at its size and,
+# past the limit, catches it up itself in an upkeep pause, the cues of the pause sent ahead as for
+# a full collection (whose pauses catch it up too). At 500 walkers the log grows about 4 MB a
+# minute: a pause a minute. A catch-up the thread's copy got in the way of is tried at the next look.
+LOG_CHECK = "log-check"  # its heap entries' id, which no session id can be
+LOG_CHECK_EVERY_MS = 2 * 1000
 
 
 class Scheduler:
@@ -88,6 +96,7 @@ class Scheduler:
         self.full_gc_every_ms = full_gc_every_ms
         self._gc_generation = 0  # only the latest FULL_GC entry counts
         self._gc_due = False
+        self._log_due = False  # the log is past its limit: an upkeep pause catches it up after this slice
         self._closed_since_gc = 0
         # Sockets attached and not yet detached, kept as they come and go (a sum over 10,000 sessions
         # per close is not cheap).
@@ -163,7 +172,7 @@ class Scheduler:
     def _is_current(self, entry: tuple[int, int, str, int]) -> bool:
         """Whether a heap entry still matters: housekeeping, an unloaded session's end, a session's latest wake-up."""
         _, _, session_id, generation = entry
-        if session_id == HOUSEKEEPING or generation == UNLOADED:
+        if session_id in (HOUSEKEEPING, LOG_CHECK) or generation == UNLOADED:
             return True
         if session_id == FULL_GC:
             return generation == self._gc_generation
@@ -221,6 +230,9 @@ class Scheduler:
                 if session_id == HOUSEKEEPING:
                     self.housekeep(now)
                     continue
+                if session_id == LOG_CHECK:
+                    self._look_at_log(now)
+                    continue
                 if session_id == FULL_GC:
                     # Collected by the scheduler outside the lock, after this slice (see collect_garbage).
                     self._gc_due = self._gc_due or generation == self._gc_generation
@@ -275,9 +287,23 @@ class Scheduler:
                     heapq.heappush(self.heap, entry)  # housekeeping, a paused session's limit, an unloaded end: on time
             return advanced
 
+    def upkeep(self) -> bool:
+        """Run the upkeep pause that is due, if any: a full collection, or the log's catch-up; whether one ran."""
+        if self._gc_due:
+            self._gc_due = False
+            self.collect_garbage()
+            return True
+        if self._log_due:
+            self.catch_up_log()
+            return True
+        return False
+
     def collect_garbage(self) -> None:
         """A full collection with the cues of its pause already sent; the next one comes FULL_GC_EVERY_MS later."""
-        self.send_ahead(self.clock(), GC_HEADROOM_MS)
+        with self.lock:
+            self.send_ahead(self.clock(), GC_HEADROOM_MS)
+            if self._log_due or self.store.log_needs_catch_up():
+                self._catch_up_log()  # in the same pause
         started = time.perf_counter()
         found = gc.collect()
         self.metrics.gc_scheduled_full += 1
@@ -288,14 +314,53 @@ class Scheduler:
             self._gc_last_at = self.clock()
             self._schedule_full_gc(self._gc_last_at + self.full_gc_every_ms)
 
+    # --- the write-ahead log's catch-up, in a pause of its own when the log is past its limit -----
+
+    def _look_at_log(self, now: int) -> None:
+        """Note the log's size; past its limit, an upkeep pause catches it up after this slice. Look again later."""
+        try:
+            self.metrics.log_bytes_last = self.store.log_bytes()
+            self._log_due = self._log_due or self.store.log_needs_catch_up()
+        except OSError:  # the data folder gone: nothing to catch up, and the next look tries again
+            log.warning("Could not look at the write-ahead log's size", exc_info=True)
+        heapq.heappush(self.heap, (now + LOG_CHECK_EVERY_MS, next(self._counter), LOG_CHECK, 0))
+
+    def catch_up_log(self) -> None:
+        """An upkeep pause for the log alone: the cues due within GC_HEADROOM_MS past the lead sent, then the catch-up.
+
+        The lock is held throughout: a control (a walk's start) coming meanwhile reads its clock
+        after the pause, so the first cue it makes due keeps its whole start lead.
+        """
+        with self.lock:
+            self.send_ahead(self.clock(), GC_HEADROOM_MS)
+            self._catch_up_log()
+
+    def _catch_up_log(self) -> None:
+        """Copy the rest of the log and start it afresh from here, where every commit is made (the store's catch-up)."""
+        self._log_due = False
+        started = time.perf_counter()
+        try:
+            done = self.store.catch_up_log()
+        except Exception as exc:  # a read-only or full disk: the next look tries again
+            log.warning("Write-ahead log not caught up (%s); trying again in %d ms", exc, LOG_CHECK_EVERY_MS)
+            done = False
+        if done is None:
+            return  # SQLite copies the log in the commits themselves: nothing to catch up
+        took_ms = round((time.perf_counter() - started) * MS_PER_S, 1)
+        if done:
+            self.metrics.log_catch_ups += 1
+        else:
+            self.metrics.log_catch_ups_deferred += 1
+        self.metrics.log_catch_up_last_ms = took_ms
+        self.metrics.log_catch_up_max_ms = max(self.metrics.log_catch_up_max_ms, took_ms)
+        self.metrics.log_bytes_last = self.store.log_bytes()
+
     def _run(self) -> None:
         """The scheduler: sleep until the earliest wake-up (or a change), handle it in slices, repeat."""
         while not self._stopping:
             try:
                 next_at = self.tick(budget_s=TICK_SLICE_S)
-                if self._gc_due:
-                    self._gc_due = False
-                    self.collect_garbage()
+                if self.upkeep():
                     continue
             except Exception:  # never let one bad session stop every walker's cues
                 log.exception("Scheduler tick failed")
@@ -379,6 +444,7 @@ class Scheduler:
             if not self._housekeeping_scheduled:
                 self._housekeeping_scheduled = True
                 heapq.heappush(self.heap, (self.clock() + self.housekeeping_ms, next(self._counter), HOUSEKEEPING, 0))
+                heapq.heappush(self.heap, (self.clock() + LOG_CHECK_EVERY_MS, next(self._counter), LOG_CHECK, 0))
                 if self.full_gc_every_ms:
                     # From now on full collections are the scheduler's (young ones stay automatic).
                     self._gc_threshold_before = gc.get_threshold()

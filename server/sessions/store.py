@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ..db import connect, timeline_hash
+from ..db import LOG_LIMIT_BYTES, catch_up, connect, log_bytes, log_copied_elsewhere, timeline_hash
 from ..programmes import CompletedWalk
 from ..stats import WalkRecord
 from ..walkclock import ENDED_COMPLETE, READY
@@ -267,12 +267,30 @@ class SessionStore:
         conn = connect(path, shared_across_threads=True).conn
         conn.row_factory = sqlite3.Row
         self.conn = conn
+        self.path = path
         self.lock = threading.Lock()
 
     def close(self) -> None:
         """Close the connection."""
         with self.lock:
             self.conn.close()
+
+    # --- the write-ahead log, where a Checkpointer copies it (server/db.py) ----------------------
+
+    def log_needs_catch_up(self) -> bool:
+        """Whether the log is past its limit and only a catch-up from this process can start it afresh."""
+        return log_copied_elsewhere(self.path) and log_bytes(self.path) > LOG_LIMIT_BYTES
+
+    def log_bytes(self) -> int:
+        """The size of the database's write-ahead log file."""
+        return log_bytes(self.path)
+
+    def catch_up_log(self) -> bool | None:
+        """Copy the rest of the log and start it afresh (db.catch_up); None when SQLite does that in commits itself."""
+        if not log_copied_elsewhere(self.path):
+            return None
+        with self.lock:
+            return catch_up(self.conn)
 
     def _events(self, session_id: str) -> list[dict]:
         """A session's events, oldest first."""

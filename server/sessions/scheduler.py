@@ -1,11 +1,15 @@
 """The one cue scheduler of a process: a heap of every live session's next wake-up, one thread to serve it.
 
+Longer than 450 lines: every kind of wake-up in the one heap (cues, ends, housekeeping, the
+upkeep pauses of the collector and of the write-ahead log) is served by one loop under one lock.
+
 ``Scheduler`` is the half of the live hub (server/sessions/hub.py) that runs on its own: it
 sends each session's cues a lead before their due, finishes sessions at their end (or after
 the longest pause), unloads sessions nobody has watched for a while, forgets ready ones never
-started, and runs the full garbage collections with the cues of their pause sent ahead. There
-is never a sleeping thread per session. Under gunicorn's gevent worker the thread and locks
-are greenlet-friendly, as everything else in the worker.
+started, and runs the full garbage collections and the write-ahead log's catch-ups (its upkeep
+pauses) with the cues of their pause sent ahead. There is never a sleeping thread per session.
+Under gunicorn's gevent worker the thread and locks are greenlet-friendly, as everything else
+in the worker.
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ class Scheduler:
         self._gc_generation = 0  # only the latest FULL_GC entry counts
         self._gc_due = False
         self._log_due = False  # the log is past its limit: an upkeep pause catches it up after this slice
+        self._log_catch_up_failing = False  # the last catch-up raised (said once in the log, not every look)
         self._closed_since_gc = 0
         # Sockets attached and not yet detached, kept as they come and go (a sum over 10,000 sessions
         # per close is not cheap).
@@ -341,9 +346,12 @@ class Scheduler:
         started = time.perf_counter()
         try:
             done = self.store.catch_up_log()
-        except Exception as exc:  # a read-only or full disk: the next look tries again
-            log.warning("Write-ahead log not caught up (%s); trying again in %d ms", exc, LOG_CHECK_EVERY_MS)
-            done = False
+        except Exception as exc:  # a read-only or full disk: the next look tries again, and says so once
+            if not self._log_catch_up_failing:
+                log.warning("Write-ahead log not caught up (%s); trying again every %d ms", exc, LOG_CHECK_EVERY_MS)
+            self._log_catch_up_failing, done = True, False
+        else:
+            self._log_catch_up_failing = False
         if done is None:
             return  # SQLite copies the log in the commits themselves: nothing to catch up
         took_ms = round((time.perf_counter() - started) * MS_PER_S, 1)

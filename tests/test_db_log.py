@@ -6,7 +6,7 @@ import json
 import threading
 import time
 
-from server import db
+from server import create_app, db
 from server.cues import CueOptions, compile_timeline, needed_phrases
 from server.plans import Plan, Segment
 from server.sessions import scheduler
@@ -30,6 +30,8 @@ MAX_LOOKS = 5_000
 POLL_S = 0.001
 # Generous: the limit plus a round of commits, with room to spare.
 LOG_BOUND = 2 * db.LOG_LIMIT_BYTES
+# Generous: the scheduler's own thread looks every 2 s, but the machine may be loaded.
+WAIT_S = 30
 
 
 def migrated(tmp_path):
@@ -178,3 +180,34 @@ def test_a_start_tapped_during_the_catch_up_takes_its_time_after_it(tmp_path, mo
         assert cue["due"] == T0 + catch_up_ms + START_LEAD, "the first cue keeps its whole start lead"
     finally:
         copier.stop()
+
+
+def test_under_serve_the_log_is_caught_up_before_any_walk_starts_the_scheduler(tmp_path):
+    # `retrowalk serve` turns the Checkpointer on; the scheduler that catches the log up used to
+    # start with the first socket, and HTTP writes alone could grow the log without end.
+    app = create_app(
+        {
+            "DATA_DIR": str(tmp_path / "data"),
+            "AUDIO_CACHE": str(tmp_path / "audio"),
+            "GTTS_ENABLED": False,
+            "WAL_CHECKPOINT_EVERY_S": db.CHECKPOINT_EVERY_S,
+        }
+    )
+    hub = app.extensions["live"]
+    try:
+        path = app.config["DATABASE"]
+        writer = db.connect(path)
+        writer.execute("CREATE TABLE ballast (b BLOB)")
+        writer.execute("BEGIN")
+        writer.conn.executemany("INSERT INTO ballast VALUES (?)", [(b"\1" * ROW_BYTES,) for _ in range(2_000)])
+        writer.execute("COMMIT")
+        assert db.log_bytes(path) > db.LOG_LIMIT_BYTES
+        deadline = time.monotonic() + WAIT_S
+        while hub.metrics.log_catch_ups == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert hub.metrics.log_catch_ups >= 1
+        assert db.log_bytes(path) <= db.LOG_LIMIT_BYTES
+        writer.close()
+    finally:
+        hub.stop()
+        app.extensions["checkpointer"].stop()

@@ -98,10 +98,10 @@ def log_copied_elsewhere(path: str | Path) -> bool:
 
 
 def log_bytes(path: str | Path) -> int:
-    """The size of a database's write-ahead log file (0 when it has none)."""
+    """The size of a database's write-ahead log file (0 when it has none, or it cannot be looked at)."""
     try:
         return os.path.getsize(f"{path}-wal")
-    except FileNotFoundError:
+    except OSError:  # gone with its data folder, say: nothing a catch-up could do
         return 0
 
 

@@ -175,7 +175,7 @@ class Scheduler:
                 self._wake.set()
 
     def _is_current(self, entry: tuple[int, int, str, int]) -> bool:
-        """Whether a heap entry still matters: housekeeping, an unloaded session's end, a session's latest wake-up."""
+        """Whether a heap entry still matters: housekeeping, a look at the log, an unloaded end, a latest wake-up."""
         _, _, session_id, generation = entry
         if session_id in (HOUSEKEEPING, LOG_CHECK) or generation == UNLOADED:
             return True
@@ -323,11 +323,8 @@ class Scheduler:
 
     def _look_at_log(self, now: int) -> None:
         """Note the log's size; past its limit, an upkeep pause catches it up after this slice. Look again later."""
-        try:
-            self.metrics.log_bytes_last = self.store.log_bytes()
-            self._log_due = self._log_due or self.store.log_needs_catch_up()
-        except OSError:  # the data folder gone: nothing to catch up, and the next look tries again
-            log.warning("Could not look at the write-ahead log's size", exc_info=True)
+        self.metrics.log_bytes_last = self.store.log_bytes()
+        self._log_due = self._log_due or self.store.log_needs_catch_up()
         heapq.heappush(self.heap, (now + LOG_CHECK_EVERY_MS, next(self._counter), LOG_CHECK, 0))
 
     def catch_up_log(self) -> None:

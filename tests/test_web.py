@@ -239,6 +239,7 @@ LAZY = (
     "pocket.js",
     "walkclock.js",
     "offline.js",
+    "walkstore.js",
     "updates.js",
     "clock.js",
     "phone.js",

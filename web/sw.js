@@ -72,6 +72,7 @@ const PRECACHE = [
   "/js/router.js",
   "/js/settings.js",
   "/js/store.js",
+  "/js/walkstore.js",
   "/js/updates.js",
   "/js/walkclock.js",
   "/js/workout.js",

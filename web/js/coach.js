@@ -10,7 +10,8 @@ import {
   COMPLETE_VIBRATION, SWITCH_VIBRATION, ScreenKeeper, setAudioSession, setMediaPosition, setMediaState, showMediaSession, vibrate,
 } from "./phone.js";
 import { STEER_THRESHOLD_MS, TrackPlayer } from "./pocket.js";
-import { addLocalHistory, saveActive, saveTimeline, savedTimeline } from "./store.js";
+import { saveActive } from "./store.js";
+import { addLocalHistory, saveTimeline, savedTimeline } from "./walkstore.js";
 import { WalkRefused, finish as finishWalk, positionMs as walkPositionMs, segmentIndex, step, summarize, walkEndMs } from "./walkclock.js";
 import { closeWalkLog, keepTrack, recordWalkEvent, rememberServerClock } from "./offline.js";
 import { kindInfo, position, segmentStarts, totals } from "./workout.js";
@@ -72,7 +73,7 @@ export function normalizeState(msg) {
 export class Coach extends EventTarget {
   /**
    * @param {{plan: object, session?: {id: string, ws: string} & Partial<import("./api.js").NewSession>,
-   *   saved?: import("./store.js").SavedTimeline, mode?: string}} options
+   *   saved?: import("./walkstore.js").SavedTimeline, mode?: string}} options
    *   a server session (as created, or only its id and socket when rejoined), or a remembered
    *   timeline to play without the server; `mode`: the audio mode of a walk being rejoined
    */

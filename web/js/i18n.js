@@ -53,8 +53,23 @@ export function t(text, values) {
  * @returns {string}
  */
 export function plural(count, one, other, values = {}) {
-  const form = new Intl.PluralRules(lang).select(count) === "one" ? one : other;
+  const form = formatter(Intl.PluralRules).select(count) === "one" ? one : other;
   return t(form, { n: number(count), ...values });
+}
+
+const ONE_DECIMAL = Object.freeze({ maximumFractionDigits: 1 });
+
+/**
+ * English's default, as Intl writes it (the shortest decimal that reads back as the value, ties away
+ * from zero), without the first Intl formatter's 20 ms in a fresh page, on the first screen's path.
+ * @param {number} value
+ * @returns {string|null} null when Intl must write it (an exponent, NaN, -0)
+ */
+function englishTenths(value) {
+  const [, sign, whole, first = "0", next = "0"] = /^(-?)(\d+)(?:\.(\d)(\d?))?\d*$/.exec(String(value)) || [];
+  if (!whole || whole.length > 14 || Object.is(value, -0)) return null;
+  const tenths = Number(whole + first) + (next >= "5" ? 1 : 0);
+  return `${sign}${Math.floor(tenths / 10)}${tenths % 10 ? `.${tenths % 10}` : ""}`;
 }
 
 /**
@@ -63,8 +78,8 @@ export function plural(count, one, other, values = {}) {
  * @param {Intl.NumberFormatOptions} [options] default: up to one decimal
  * @returns {string}
  */
-export function number(value, options = { maximumFractionDigits: 1 }) {
-  return new Intl.NumberFormat(lang, { useGrouping: false, ...options }).format(value);
+export function number(value, options = ONE_DECIMAL) {
+  return (lang === "en" && options === ONE_DECIMAL && englishTenths(value)) || formatter(Intl.NumberFormat, { useGrouping: false, ...options }).format(value);
 }
 
 /**
@@ -73,7 +88,23 @@ export function number(value, options = { maximumFractionDigits: 1 }) {
  * @returns {Intl.DateTimeFormat}
  */
 export function dateFormat(options) {
-  return new Intl.DateTimeFormat(lang, options);
+  return formatter(Intl.DateTimeFormat, options);
+}
+
+/** @type {Map<string, any>} made formatters: making one costs far more than using it (the picker uses hundreds) */
+const formatters = new Map();
+
+/**
+ * An Intl formatter in the walker's language, made once.
+ * @template T
+ * @param {new (lang: string, options?: any) => T} Kind
+ * @param {object} [options]
+ * @returns {T}
+ */
+function formatter(Kind, options) {
+  const key = Kind.name + lang + JSON.stringify(options);
+  if (!formatters.has(key)) formatters.set(key, new Kind(lang, options));
+  return formatters.get(key);
 }
 
 /**

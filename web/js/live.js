@@ -165,7 +165,7 @@ export const LOCAL_LEAD_MS = 500;
  */
 export class LocalSession {
   /**
-   * @param {import("./store.js").SavedTimeline} saved
+   * @param {import("./walkstore.js").SavedTimeline} saved
    * @param {SourceHandlers} handlers
    */
   constructor(saved, handlers) {

@@ -6,7 +6,7 @@
 //   walk ends). The server is idempotent per id, so a retry never counts a walk twice.
 
 import { ApiError, Unreachable, putOfflineWalk } from "./api.js";
-import { forgetLocalHistory, saveServerClockAhead, saveWalkLogs, serverClockAhead, walkLogs } from "./store.js";
+import { forgetLocalHistory, saveServerClockAhead, saveWalkLogs, serverClockAhead, walkLogs } from "./walkstore.js";
 import { FINISHED, READY, WalkRefused, endAt, replay, settle, step, walkEndMs } from "./walkclock.js";
 import { segmentStarts } from "./workout.js";
 

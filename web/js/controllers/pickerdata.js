@@ -7,7 +7,8 @@ import { toast } from "../chrome.js";
 import { announce } from "../dom.js";
 import { loadStrings, t } from "../i18n.js";
 import { go, replaceWith } from "../router.js";
-import { savePlayable, saveProgrammes, savedTimelines } from "../store.js";
+import { savePlayable, saveProgrammes } from "../store.js";
+import { savedTimelines } from "../walkstore.js";
 import { app } from "./held.js";
 import { loadPlans } from "./planlist.js";
 

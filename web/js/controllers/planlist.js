@@ -4,7 +4,8 @@
 import { Unreachable, getPlans } from "../api.js";
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
-import { lastPlans, savePlans, savedTimeline } from "../store.js";
+import { lastPlans, savePlans } from "../store.js";
+import { savedTimeline } from "../walkstore.js";
 import { app } from "./held.js";
 
 /**

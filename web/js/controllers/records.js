@@ -5,7 +5,7 @@ import { TOAST_MS, showOnlineStatus, toast } from "../chrome.js";
 import { h } from "../dom.js";
 import { loadStrings, t } from "../i18n.js";
 import { currentVisit, isCurrent, route } from "../router.js";
-import { localHistory } from "../store.js";
+import { localHistory } from "../walkstore.js";
 import { app } from "./held.js";
 
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));

@@ -8,7 +8,8 @@ import { showOnlineStatus } from "../chrome.js";
 import { N_, loadStrings, t } from "../i18n.js";
 import { currentVisit, go, isCurrent, replaceWith, route } from "../router.js";
 import { changeSettings, currentSettings } from "../settings.js";
-import { activeWorkout, confirmSafety, safetyConfirmed, saveActive, saveProgrammes, saveSettingsCopy, savedTimeline } from "../store.js";
+import { activeWorkout, saveActive, saveProgrammes, saveSettingsCopy } from "../store.js";
+import { confirmSafety, safetyConfirmed, savedTimeline } from "../walkstore.js";
 import { app } from "./held.js";
 import { findPlan, missingPlan } from "./planlist.js";
 

@@ -174,6 +174,46 @@ def test_app_files_are_revalidated_so_two_versions_never_mix(client):
     assert client.get("/js/main.js", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
 
 
+def app_on_a_copy_of_web(tmp_path):
+    """An app serving a copy of web/ the test may change."""
+    shutil.copytree(WEB, tmp_path / "web")
+    return create_app(
+        {
+            "DATA_DIR": str(tmp_path / "data"),
+            "AUDIO_CACHE": str(tmp_path / "audio"),
+            "GTTS_ENABLED": False,
+            "WEB_DIR": str(tmp_path / "web"),
+        }
+    )
+
+
+def test_an_app_file_asked_again_is_the_same_answer_until_the_file_changes(tmp_path):
+    """The app's files answered from memory (server/appfiles.py) carry Flask's very headers, and a changed file is new."""
+    client = app_on_a_copy_of_web(tmp_path).test_client()
+    first, again = client.get("/css/app.css"), client.get("/css/app.css")
+    assert again.data == first.data == (tmp_path / "web" / "css" / "app.css").read_bytes()
+    assert again.headers == first.headers
+    assert again.headers["Content-Security-Policy"] and again.headers["Cache-Control"] == "no-cache"
+    (tmp_path / "web" / "css" / "app.css").write_text("main { color: red; }\n")
+    changed = client.get("/css/app.css")
+    assert changed.data == b"main { color: red; }\n" and changed.headers["ETag"] != first.headers["ETag"]
+    assert client.get("/css/app.css", headers={"If-None-Match": changed.headers["ETag"]}).status_code == 304
+
+
+def test_an_app_file_reached_by_another_host_names_that_host(client):
+    """The page's policy names the socket origin of the host the phone used, not the first one that asked."""
+    client.get("/js/main.js", base_url="http://localhost:8000")
+    other = client.get("/js/main.js", base_url="http://192.168.1.20:8000")
+    assert "ws://192.168.1.20:8000" in other.headers["Content-Security-Policy"]
+    assert "localhost" not in other.headers["Content-Security-Policy"]
+
+
+def test_only_the_apps_files_are_answered_from_its_folders(client):
+    for path in ("/js/../../server/__init__.py", "/js/%2e%2e/%2e%2e/pyproject.toml", "/css/missing.css"):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/js/main.js?v=2").status_code == 200
+
+
 # --- The phone mirrors the server's rules, and loads its later screens lazily ---------------------
 
 

@@ -105,15 +105,74 @@ def log_bytes(path: str | Path) -> int:
         return 0
 
 
-def catch_up(conn: sqlite3.Connection) -> bool:
+class LogHold:
+    """A read transaction kept open on the write-ahead log, so that no ordinary commit starts the log afresh.
+
+    A commit starts the log afresh whenever the whole log was copied before it began and no
+    reader is on the log, and that commit flushes the new log's header to disk with the worker
+    stopped, whatever it is (a walk's start, its first cue 500 ms away): with a Checkpointer,
+    each of its copies that no commit interrupted let the next commit do that. Held, this lets
+    only the scheduler's catch-up start the log afresh (released for it, taken again after). It
+    also stops the Checkpointer's copies at the frame it was taken at, so the scheduler moves it
+    on at each look, when something was committed since (then the log is not whole, and the hold
+    is on the log again).
+    """
+
+    def __init__(self, path: str | Path):
+        """Two connections of their own, for an owner that serialises their use (the live hub's store)."""
+        self.reader = connect(path, shared_across_threads=True).conn
+        # Asked whether anyone committed since the hold was taken (PRAGMA data_version).
+        self.probe = connect(path, shared_across_threads=True).conn
+        self.held = False
+        self._version: int | None = None
+
+    def move_on(self) -> None:
+        """Hold the log from its end as it is now, unless nothing was committed since the hold was taken."""
+        version = self.probe.execute("PRAGMA data_version").fetchone()[0]
+        if self.held and version == self._version:
+            return  # taken on a log that was not whole, it still holds; taken again it might not
+        self.release()
+        self.reader.execute("BEGIN")
+        try:
+            self.reader.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the read begins here
+        except BaseException:
+            self.reader.execute("ROLLBACK")
+            raise
+        self.held, self._version = True, version
+
+    def release(self) -> None:
+        """Let go of the log (for a catch-up, or for good)."""
+        self.held = False
+        if self.reader.in_transaction:
+            self.reader.execute("COMMIT")
+
+    def close(self) -> None:
+        """Let go and close both connections."""
+        self.release()
+        self.reader.close()
+        self.probe.close()
+
+
+def catch_up(conn: sqlite3.Connection, hold: LogHold | None = None) -> bool:
     """Copy what is left of the log and start it afresh, from the thread that makes every commit; False: not now.
 
     For a moment when no commit can come in between and no cue is due (the scheduler's upkeep
     pause): the copy waits for no one and gives up at once if a Checkpointer is mid-copy or a
     reader still uses the log's pages; once all of it is copied, one write makes the log start
     again from its beginning, flushing its new header now rather than in whichever commit comes
-    next, and cuts its file back to LOG_LIMIT_BYTES.
+    next, and cuts its file back to LOG_LIMIT_BYTES. The `hold` is let go for it and taken again.
     """
+    if hold is None:
+        return _catch_up(conn)
+    hold.release()
+    try:
+        return _catch_up(conn)
+    finally:
+        hold.move_on()
+
+
+def _catch_up(conn: sqlite3.Connection) -> bool:
+    """catch_up with no reader of this process on the log."""
     busy, in_log, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     if busy or copied < in_log:
         return False

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import struct
 import threading
 import time
+
+import pytest
 
 from server import create_app, db
 from server.cues import CueOptions, compile_timeline, needed_phrases
@@ -48,6 +51,12 @@ def migrated(tmp_path):
     session_id = sessions_store.insert_session(conn, device_id="d1", plan=PLAN, options={}, timeline=timeline, now=T0)
     conn.close()
     return path, session_id
+
+
+def log_starts(path) -> int:
+    """How many times the log has started afresh: its header's checkpoint sequence number (SQLite's file format)."""
+    with open(f"{path}-wal", "rb") as wal:
+        return struct.unpack(">I", wal.read(16)[12:16])[0]
 
 
 class Clock:
@@ -211,3 +220,34 @@ def test_under_serve_the_log_is_caught_up_before_any_walk_starts_the_scheduler(t
     finally:
         hub.stop()
         app.extensions["checkpointer"].stop()
+
+
+@pytest.mark.parametrize("held", [True, False], ids=["held by the scheduler", "not held"])
+def test_with_the_log_held_no_ordinary_commit_starts_it_afresh_only_the_catch_up_does(tmp_path, held):
+    # The commit that starts the log afresh flushes its new header to disk with the worker
+    # stopped: after any copy by the thread that no commit interrupted, the next commit (a
+    # walk's start, say) did that; held, only the catch-up does, in its pause.
+    path, _ = migrated(tmp_path)
+    copier = db.Checkpointer(path).take_over()  # copies only when the test says
+    try:
+        store = sessions_store.SessionStore(str(path))
+        walker, thread = db.connect(path), db.connect(path)
+        walker.execute("CREATE TABLE ballast (b BLOB)")
+        walker.execute("INSERT INTO ballast VALUES (?)", [b"\1" * ROW_BYTES])
+        if held:
+            store.hold_log()  # as the scheduler's look does
+        started = log_starts(path)
+        copier.run_once(thread)  # a whole copy: nothing committed during it
+        walker.execute("INSERT INTO ballast VALUES (?)", [b"\1" * ROW_BYTES])
+        assert (log_starts(path) == started) is held
+        if held:
+            assert store.catch_up_log()
+            assert log_starts(path) == started + 1, "the catch-up starts it afresh"
+            copier.run_once(thread)
+            walker.execute("INSERT INTO ballast VALUES (?)", [b"\1" * ROW_BYTES])
+            assert log_starts(path) == started + 1, "and holds the log again after"
+        walker.close()
+        thread.close()
+        store.close()
+    finally:
+        copier.stop()

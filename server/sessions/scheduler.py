@@ -65,6 +65,8 @@ TICK_SLICE_S = 0.005
 # past the limit, catches it up itself in an upkeep pause, the cues of the pause sent ahead as for
 # a full collection (whose pauses catch it up too). At 500 walkers the log grows about 4 MB a
 # minute: a pause a minute. A catch-up the thread's copy got in the way of is tried at the next look.
+# Each look also moves the store's hold on the log on (server/db.py LogHold), so that between pauses
+# no ordinary commit starts the log afresh (and flushes its new header with every walker waiting).
 LOG_CHECK = "log-check"  # its heap entries' id, which no session id can be
 LOG_CHECK_EVERY_MS = 2 * 1000
 
@@ -102,6 +104,7 @@ class Scheduler:
         self._gc_due = False
         self._log_due = False  # the log is past its limit: an upkeep pause catches it up after this slice
         self._log_catch_up_failing = False  # the last catch-up raised (said once in the log, not every look)
+        self._log_hold_failing = False  # ...and the last hold on the log (store.hold_log)
         self._closed_since_gc = 0
         # Sockets attached and not yet detached, kept as they come and go (a sum over 10,000 sessions
         # per close is not cheap).
@@ -325,6 +328,16 @@ class Scheduler:
         """Note the log's size; past its limit, an upkeep pause catches it up after this slice. Look again later."""
         self.metrics.log_bytes_last = self.store.log_bytes()
         self._log_due = self._log_due or self.store.log_needs_catch_up()
+        try:
+            self.store.hold_log()  # the Checkpointer may copy up to here; no commit of ours starts the log afresh
+        except Exception as exc:  # a vanished file, say: the next look tries again, and says so once
+            if not self._log_hold_failing:
+                log.warning(
+                    "Could not hold the write-ahead log (%s); trying again every %d ms", exc, LOG_CHECK_EVERY_MS
+                )
+            self._log_hold_failing = True
+        else:
+            self._log_hold_failing = False
         heapq.heappush(self.heap, (now + LOG_CHECK_EVERY_MS, next(self._counter), LOG_CHECK, 0))
 
     def catch_up_log(self) -> None:

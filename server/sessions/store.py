@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ..db import LOG_LIMIT_BYTES, catch_up, connect, log_bytes, log_copied_elsewhere, timeline_hash
+from ..db import LOG_LIMIT_BYTES, LogHold, catch_up, connect, log_bytes, log_copied_elsewhere, timeline_hash
 from ..programmes import CompletedWalk
 from ..stats import WalkRecord
 from ..walkclock import ENDED_COMPLETE, READY
@@ -269,10 +269,13 @@ class SessionStore:
         self.conn = conn
         self.path = path
         self.lock = threading.Lock()
+        self._log_hold: LogHold | None = None  # made at the first look, where a Checkpointer copies
 
     def close(self) -> None:
         """Close the connection."""
         with self.lock:
+            if self._log_hold is not None:
+                self._log_hold.close()
             self.conn.close()
 
     # --- the write-ahead log, where a Checkpointer copies it (server/db.py) ----------------------
@@ -285,12 +288,21 @@ class SessionStore:
         """The size of the database's write-ahead log file."""
         return log_bytes(self.path)
 
+    def hold_log(self) -> None:
+        """Keep ordinary commits from starting the log afresh (db.LogHold), where a Checkpointer copies it."""
+        if not log_copied_elsewhere(self.path):
+            return
+        with self.lock:
+            if self._log_hold is None:
+                self._log_hold = LogHold(self.path)
+            self._log_hold.move_on()
+
     def catch_up_log(self) -> bool | None:
         """Copy the rest of the log and start it afresh (db.catch_up); None when SQLite does that in commits itself."""
         if not log_copied_elsewhere(self.path):
             return None
         with self.lock:
-            return catch_up(self.conn)
+            return catch_up(self.conn, self._log_hold)
 
     def _events(self, session_id: str) -> list[dict]:
         """A session's events, oldest first."""

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 from server import create_app, db
 from server.cues import CueOptions, compile_timeline, needed_phrases
@@ -251,3 +252,9 @@ def test_with_the_log_held_no_ordinary_commit_starts_it_afresh_only_the_catch_up
         store.close()
     finally:
         copier.stop()
+
+
+def test_an_operator_sees_the_logs_catch_ups_in_the_live_metrics(server):
+    metrics = requests.get(server.url + "/api/live/metrics", timeout=10).json()
+    for figure in ("log_catch_ups", "log_catch_ups_deferred", "log_catch_up_max_ms", "log_bytes_last"):
+        assert isinstance(metrics[figure], (int, float)), figure

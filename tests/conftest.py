@@ -148,14 +148,26 @@ class RunningServer:
 LONG_TESTS = ("slow", "realtime", "browser")
 
 
+def realtime_seconds(item) -> float:
+    """How long a `realtime` test runs by the clock (its marker's `seconds`), 0 for any other test."""
+    marker = item.get_closest_marker("realtime")
+    return float(marker.kwargs.get("seconds", 0)) if marker else 0.0
+
+
 def pytest_collection_modifyitems(config, items):
-    """Spread the long tests (LONG_TESTS order) evenly among the others, keeping each group's order."""
+    """Spread the long tests (LONG_TESTS order) evenly among the others, keeping each group's order.
+
+    The `realtime` tests go longest first (their `seconds`): tests/run hands them out one at a
+    time (--dist load), so the longest walks start together and the short ones fill in after.
+    """
 
     def rank(item) -> int:
         """The LONG_TESTS place of the item's first marker there, or after them all."""
         return next((place for place, name in enumerate(LONG_TESTS) if item.get_closest_marker(name)), len(LONG_TESTS))
 
-    long = sorted((item for item in items if rank(item) < len(LONG_TESTS)), key=rank)
+    long = sorted(
+        (item for item in items if rank(item) < len(LONG_TESTS)), key=lambda item: (rank(item), -realtime_seconds(item))
+    )
     if not long:
         return
     short = [item for item in items if rank(item) == len(LONG_TESTS)]
@@ -172,8 +184,13 @@ def shared_audio_cache(tmp_path_factory) -> Path:
     """One audio cache for the whole run, shared by pytest-xdist's workers, so each phrase is rendered once.
 
     The cache is safe across processes (renders are renamed into place under a write lock),
-    as it is between the servers of one run.
+    as it is between the servers of one run. tests/run runs its two rounds side by side and
+    gives both one cache (RETROWALK_TEST_AUDIO_CACHE), so a walk's cues and track are made once.
     """
+    given = os.environ.get("RETROWALK_TEST_AUDIO_CACHE")
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        return Path(given)
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return tmp_path_factory.mktemp("audio_cache")
     shared = tmp_path_factory.getbasetemp().parent / "audio_cache"

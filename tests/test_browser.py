@@ -147,7 +147,7 @@ def test_app_reopens_and_plays_a_cached_workout_with_the_server_gone(phone_page,
     assert not page.js_errors
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=20)
 def test_short_workout_plays_every_cue_in_order_on_time(phone_page, server):
     page = phone_page(server.url)
     page.goto("/")
@@ -165,7 +165,7 @@ def test_short_workout_plays_every_cue_in_order_on_time(phone_page, server):
     assert not page.js_errors
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=23)
 def test_pause_and_resume_move_the_cues_later(phone_page, server):
     page = phone_page(server.url)
     page.goto("/")
@@ -192,7 +192,7 @@ def test_pause_and_resume_move_the_cues_later(phone_page, server):
     assert any(r["cancelled"] for r in page.evaluate("window.__cueStarts")), "no scheduled cue was withdrawn on pause"
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=30)
 def test_server_restarted_mid_workout_the_page_carries_on_and_resyncs(phone_page, fresh_server):
     running = fresh_server()
     page = phone_page(running.url)
@@ -216,7 +216,7 @@ def test_server_restarted_mid_workout_the_page_carries_on_and_resyncs(phone_page
     assert_on_time(played_cues(page), expected_dues(log))
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=24)
 def test_a_reload_mid_workout_rejoins_it_and_one_tap_brings_the_sound_back(phone_page, server):
     page = phone_page(server.url)
     page.goto("/")

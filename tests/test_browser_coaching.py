@@ -142,7 +142,7 @@ def test_a_plan_built_in_the_editor_is_walked_and_shows_in_history_and_both_char
     assert not page.js_errors
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=20)
 def test_spanish_and_kilometres_chosen_in_settings_are_what_the_coach_says(phone_page, server):
     page = phone_page(server.url)
     page.goto("/#/settings")

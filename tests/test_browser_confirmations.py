@@ -63,7 +63,7 @@ def expect_clip(page, before: int, phrase: dict, later_s: float | None = None) -
     return record
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=6)
 def test_screen_on_pause_resume_and_skip_are_confirmed_aloud(phone_page, server):
     page = phone_page(server.url)
     page.goto("/")
@@ -110,7 +110,7 @@ def test_screen_on_pause_resume_and_skip_are_confirmed_aloud(phone_page, server)
     assert not page.js_errors
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=6)
 def test_pocket_mode_confirms_an_in_app_pause_beside_the_track_and_not_a_lock_screen_one(phone_page, server):
     page = phone_page(server.url)
     page.context.add_init_script(MEDIA_HANDLERS_JS)

@@ -114,7 +114,7 @@ def walked(page, plan_name: str) -> list[dict]:
     return [entry for entry in response.json() if entry["plan_name"] == plan_name and entry["state"] == "finished"]
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=30)
 def test_a_walk_played_with_the_server_down_counts_once_it_is_back(phone_page, fresh_server):
     running = fresh_server()
     page = phone_page(running.url)

@@ -93,7 +93,7 @@ def agreement(page, session_id: str, lead_in_ms: int) -> tuple[float, dict]:
     return sample["element"] - (session["position_ms"] + lead_in_ms), session
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=23)
 def test_pocket_mode_plays_the_walk_as_one_track_that_keeps_time_with_javascript_blocked(phone_page, server):
     page = phone_page(server.url)
     page.goto("/")
@@ -180,7 +180,7 @@ def onsets(rms: list[float], start_ms: float) -> list[float]:
     return found
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=15)
 def test_with_javascript_blocked_every_cue_is_heard_at_its_place(phone_page, server):
     page = phone_page(server.url)
     page.goto("/")
@@ -221,7 +221,7 @@ def pocket_page(phone_page, server):
     return page
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=13)
 def test_lock_screen_pause_and_play_pause_and_resume_the_walk_on_the_server(pocket_page):
     page = pocket_page
     page.goto("/")
@@ -323,7 +323,7 @@ def test_a_pause_the_page_slept_through_counts_from_when_the_element_paused(pock
     assert not page.js_errors
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=10)
 def test_a_second_device_on_the_same_walk_shows_and_plays_the_same_position(phone_page, server):
     phone = phone_page(server.url)
     phone.goto("/")

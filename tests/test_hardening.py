@@ -720,7 +720,7 @@ def test_pause_and_resume_thousands_of_times_leaves_no_pile_of_stale_wakeups(app
 PIPELINED = 1500
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=14)
 def test_a_pipelined_burst_on_one_connection_does_not_hold_up_the_cue_scheduler(fresh_server):
     import socket
 

@@ -136,7 +136,7 @@ def test_hello_carries_the_session_its_clock_and_every_cue_with_its_audio(server
         assert response.status_code == 200 and response.headers["Content-Type"] == "audio/mpeg"
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=16)
 def test_every_cue_arrives_in_order_before_its_due_on_every_socket_of_the_session(server, device, workout):
     session, open_socket = workout
     phone, tablet = open_socket(), open_socket()
@@ -162,7 +162,7 @@ def test_every_cue_arrives_in_order_before_its_due_on_every_socket_of_the_sessio
     assert entry["state"] == "finished" and entry["summary"] == summary
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=9)
 def test_a_pause_moves_every_later_cue_by_the_time_paused(workout):
     session, open_socket = workout
     phone = open_socket()
@@ -194,7 +194,7 @@ def test_a_pause_moves_every_later_cue_by_the_time_paused(workout):
     assert abs(finished["summary"]["paused_seconds"] - shift / 1000) <= 0.1
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=3)
 def test_a_skip_starts_the_next_segment_and_brings_every_later_cue_forward(workout):
     session, open_socket = workout
     phone = open_socket()
@@ -347,7 +347,7 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=12)
 def test_a_server_killed_mid_workout_resumes_it_with_the_same_due_times(fresh_server):
     running = fresh_server()
     device = running.client()
@@ -436,7 +436,7 @@ def test_a_ping_is_answered_with_both_clocks():
 # --- controls that say when they happened (`at`) -------------------------------------------
 
 
-@pytest.mark.realtime
+@pytest.mark.realtime(seconds=3)
 def test_a_pause_sent_late_with_its_time_freezes_the_walk_where_it_was_pressed(workout):
     session, open_socket = workout
     phone, tablet = open_socket(), open_socket()

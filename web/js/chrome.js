@@ -66,13 +66,15 @@ export function showBanner(walk) {
 }
 
 /**
- * Resolves once what is on screen now has been painted: what the screen does not need waits for this.
+ * Resolves once what is on screen now has been painted and shown: what the screen does not need waits for this.
+ * A frame is rasterized and shown after its main-thread work, by threads that later work (modules, the service
+ * worker, the API) would take the cores from: one frame more gives them the time.
  * @returns {Promise<void>}
  */
 export function afterPaint() {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, FRAME_WAIT_MS);
-    requestAnimationFrame(() => setTimeout(() => { clearTimeout(timer); resolve(); }, 0));
+    requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => { clearTimeout(timer); resolve(); }, 0)));
   });
 }
 

@@ -188,7 +188,7 @@ def app_on_a_copy_of_web(tmp_path):
 
 
 def test_an_app_file_asked_again_is_the_same_answer_until_the_file_changes(tmp_path):
-    """The app's files answered from memory (server/appfiles.py) carry Flask's very headers, and a changed file is new."""
+    """App files answered from memory (server/appfiles.py) carry Flask's own headers, and a changed file is new."""
     client = app_on_a_copy_of_web(tmp_path).test_client()
     first, again = client.get("/css/app.css"), client.get("/css/app.css")
     assert again.data == first.data == (tmp_path / "web" / "css" / "app.css").read_bytes()

@@ -75,8 +75,13 @@ def test_copies_are_numbered_and_a_toast_without_an_action_says_only_its_words(p
         page.wait_for_selector("#plan-name")
         names.append(page.input_value("#plan-name"))
         page.click("#save-plan")
-        page.wait_for_selector("#toast:not([hidden])")
-        assert page.inner_text("#toast") == f"Saved “{names[-1]}”."
+        # The first save's toast may still be showing when the second save is tapped: wait for this save's words.
+        said = f"Saved “{names[-1]}”."
+        wait_until(
+            lambda said=said: page.is_visible("#toast") and page.inner_text("#toast") == said,
+            15,
+            f"no toast saying {said!r}",
+        )
     assert names == ["Evening (copy)", "Evening (copy 2)"]
     assert not page.js_errors
 

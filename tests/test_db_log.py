@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import struct
 import threading
 import time
@@ -16,6 +15,7 @@ from server.plans import Plan, Segment
 from server.sessions import scheduler
 from server.sessions import store as sessions_store
 from server.sessions.hub import LiveHub
+from test_storage_bounds import Phone
 
 LEAD = 1500
 MARGIN = 50
@@ -68,17 +68,6 @@ class Clock:
 
     def __call__(self) -> int:
         return self.now
-
-
-class Phone:
-    """A socket that keeps what it is sent."""
-
-    def __init__(self):
-        self.messages: list[dict] = []
-
-    def deliver(self, text: str, not_after: int | None = None) -> bool:
-        self.messages.append(json.loads(text))
-        return True
 
 
 def hub_ticked_by_hand(path, clock: Clock, **options) -> LiveHub:

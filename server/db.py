@@ -88,8 +88,13 @@ def checkpoint(db: Database | sqlite3.Connection) -> tuple[int, int]:
 
     Both are 0 when another connection is copying at the time (SQLite answers "busy" at once).
     """
-    busy, in_log, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    busy, in_log, copied = _copy_log(db)
     return (0, 0) if busy else (in_log, copied)
+
+
+def _copy_log(db: Database | sqlite3.Connection) -> tuple[int, int, int]:
+    """SQLite's copy of the log that waits for no one: (busy, pages in the log, pages copied)."""
+    return db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
 
 def log_copied_elsewhere(path: str | Path) -> bool:
@@ -162,18 +167,18 @@ def catch_up(conn: sqlite3.Connection, hold: LogHold | None = None) -> bool:
     again from its beginning, flushing its new header now rather than in whichever commit comes
     next, and cuts its file back to LOG_LIMIT_BYTES. The `hold` is let go for it and taken again.
     """
-    if hold is None:
-        return _catch_up(conn)
-    hold.release()
+    if hold is not None:
+        hold.release()
     try:
         return _catch_up(conn)
     finally:
-        hold.move_on()
+        if hold is not None:
+            hold.move_on()
 
 
 def _catch_up(conn: sqlite3.Connection) -> bool:
     """catch_up with no reader of this process on the log."""
-    busy, in_log, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    busy, in_log, copied = _copy_log(conn)
     if busy or copied < in_log:
         return False
     if in_log <= 0:

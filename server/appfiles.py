@@ -12,6 +12,7 @@ a query string, HEAD, a missing file, the page, the worker, the API) goes to Fla
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 
 from werkzeug.http import http_date
@@ -47,7 +48,7 @@ def file_stamp(path: str) -> tuple[int, int] | None:
         info = os.stat(path)
     except OSError:
         return None
-    if not os.path.isfile(path):
+    if not stat.S_ISREG(info.st_mode):  # from the same stat: no second look at the disk per request
         return None
     return info.st_mtime_ns, info.st_size
 

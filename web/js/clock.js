@@ -1,9 +1,24 @@
 // The server's clock as seen from the phone: NTP-style ping/pong, keeping the lowest round trips.
+// A busy server (rendering a track, short of CPU) or a busy page holds a ping or its pong up,
+// and a round trip held up on one side only gives a wrong offset (by up to half its length):
+// only round trips near the fastest count, and the phone keeps pinging until enough have come.
 
 /** How many recent round trips are remembered. */
 export const SAMPLE_WINDOW = 24;
 /** How many of the fastest round trips the estimate is the median of. */
 export const BEST_SAMPLES = 3;
+/** A round trip counts only within this factor of the fastest (plus the slack below): a slower one waited somewhere. */
+export const NEAR_BEST_FACTOR = 1.5;
+/** The slack added to NEAR_BEST_FACTOR times the fastest (round trips of 1-2 ms on one machine vary by more than half). */
+export const NEAR_BEST_SLACK_MS = 5;
+/** Settled: BEST_SAMPLES round trips near the fastest, and the fastest this quick (its offset is then within half of it). */
+export const SETTLED_RTT_MS = 50;
+/** A sync (on connecting, at Start) pings this often. */
+export const SYNC_GAP_MS = 120;
+/** A sync sends at least this many pings (one burst), to find the link's fastest round trip. */
+export const SYNC_PINGS_MIN = 6;
+/** And on until the estimate is settled, never more than this many (about 3 s: outlasts a busy server's stall). */
+export const SYNC_PINGS_MAX = 24;
 
 /**
  * Estimates `server_time - performance.now()` from ping/pong round trips. A round trip's
@@ -45,12 +60,41 @@ export class ServerClock {
     return this.samples.length > 0;
   }
 
+  /**
+   * The round trips the estimate is made of: the fastest BEST_SAMPLES, less any that is not near
+   * the fastest (a ping that waited in a busy server gives an offset too high, cues early).
+   * @returns {Array<{rtt: number, offset: number}>}
+   */
+  get trusted() {
+    const fastest = [...this.samples].sort((a, b) => a.rtt - b.rtt).slice(0, BEST_SAMPLES);
+    if (!fastest.length) return fastest;
+    const limit = fastest[0].rtt * NEAR_BEST_FACTOR + NEAR_BEST_SLACK_MS;
+    return fastest.filter((sample) => sample.rtt <= limit);
+  }
+
   /** The best estimate of `server time - performance.now()` in ms, or null before any message. */
   get offset() {
-    if (!this.samples.length) return this.roughOffset;
-    const best = [...this.samples].sort((a, b) => a.rtt - b.rtt).slice(0, BEST_SAMPLES);
-    const offsets = best.map((s) => s.offset).sort((a, b) => a - b);
-    return offsets[Math.floor(offsets.length / 2)];
+    const trusted = this.trusted;
+    if (!trusted.length) return this.roughOffset;
+    const offsets = trusted.map((s) => s.offset).sort((a, b) => a - b);
+    const middle = Math.floor(offsets.length / 2);
+    // An even count (two near the fastest): between the two, not the higher of them.
+    return offsets.length % 2 ? offsets[middle] : (offsets[middle - 1] + offsets[middle]) / 2;
+  }
+
+  /** True when the estimate can be trusted to a few ms: BEST_SAMPLES quick round trips near the fastest. */
+  get settled() {
+    return this.trusted.length >= BEST_SAMPLES && this.bestRtt <= SETTLED_RTT_MS;
+  }
+
+  /**
+   * Whether a sync (SYNC_GAP_MS apart) sends another ping: SYNC_PINGS_MIN always, then on
+   * until the estimate is settled, never more than SYNC_PINGS_MAX.
+   * @param {number} sent pings this sync has sent so far
+   */
+  wantsSyncPing(sent) {
+    if (sent < SYNC_PINGS_MIN) return true;
+    return sent < SYNC_PINGS_MAX && !this.settled;
   }
 
   /** The fastest round trip seen, in ms (how good the estimate can be). */

@@ -30,8 +30,7 @@ const MEDIA_POSITION_EVERY_MS = 5000;
 export const HORIZON_MS = 90_000;
 /** How often the coach looks at the clocks (screen, scheduling, drift). */
 const TICK_MS = 200;
-/** Round trips wanted before Start is offered, and how long to wait for them at most. */
-const SYNC_SAMPLES = 3;
+/** How long Start waits at most for a settled clock estimate (clock.js ServerClock.settled). */
 const SYNC_WAIT_MS = 3000;
 /** How long to wait for the server's greeting before giving up on preparing. */
 const HELLO_WAIT_MS = 10_000;
@@ -216,7 +215,9 @@ export class Coach extends EventTarget {
     }
     if (!this.local) {
       const deadline = performance.now() + SYNC_WAIT_MS;
-      while (this.clock.samples.length < SYNC_SAMPLES && performance.now() < deadline) {
+      // Start waits for a settled clock (a busy server can hold the first pings up): pocket mode
+      // takes the walk's start time from it, and screen-on mode places the first cues by it.
+      while (!this.clock.settled && performance.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       saveTimeline(this.plan, this.timeline, {

@@ -2,15 +2,14 @@
 // on the phone (the same rules played from a remembered timeline). Both speak the same
 // messages, so the coach does not care which one it has.
 
-import { ServerClock } from "./clock.js";
+import { SYNC_GAP_MS, ServerClock } from "./clock.js";
 import { segmentStarts } from "./workout.js";
 import { FINISHED, READY_WALK, WalkRefused, endAt, finish as finishWalk, positionMs, step, summarize, walkEndMs } from "./walkclock.js";
 import { newWalkId } from "./offline.js";
 
-/** Pings sent right after connecting, to get a good clock estimate before Start. */
-const PING_BURST = 6;
-const PING_BURST_GAP_MS = 120;
-/** Then one ping this often, to follow drift and keep the connection warm. */
+/** Controls that set the walk's clock going: a fresh sync follows each (the estimate places the cues after it). */
+const SYNC_ON = new Set(["start", "resume"]);
+/** Besides the syncs, one ping this often, to follow drift and keep the connection warm. */
 const PING_INTERVAL_MS = 4000;
 /** Reconnect backoff: first wait, growth, ceiling, and random spread. */
 const RECONNECT_FIRST_MS = 400;
@@ -46,6 +45,8 @@ export class LiveConnection {
     /** Controls tapped while the socket was down, sent when it is back. */
     this.outbox = [];
     this.helloSeen = false;
+    /** Which sync is running: a newer one (another socket, Start) ends an older one. */
+    this.syncRun = 0;
   }
 
   /** Open the socket (again). */
@@ -56,7 +57,7 @@ export class LiveConnection {
     this.socket = socket;
     socket.onopen = () => {
       this.attempt = 0;
-      for (let i = 0; i < PING_BURST; i += 1) this.later(() => this.ping(), i * PING_BURST_GAP_MS);
+      this.sync();
       this.pinger = setInterval(() => this.ping(), PING_INTERVAL_MS);
     };
     socket.onmessage = (event) => this.receive(event.data);
@@ -98,6 +99,25 @@ export class LiveConnection {
     this.timers.add(timer);
   }
 
+  /**
+   * Ping every SYNC_GAP_MS until the clock estimate is settled (clock.js wantsSyncPing): right
+   * after connecting, and at Start. A server busy just then (making the walk's track, short of
+   * CPU) holds a whole burst of pings up; those round trips are slow and do not count, so the
+   * phone pings on until quick ones come back, before the first cue is due.
+   */
+  sync() {
+    this.syncRun += 1;
+    const run = this.syncRun;
+    let sent = 0;
+    const next = () => {
+      if (run !== this.syncRun || this.socket?.readyState !== WebSocket.OPEN || !this.clock.wantsSyncPing(sent)) return;
+      this.ping();
+      sent += 1;
+      this.later(next, SYNC_GAP_MS);
+    };
+    next();
+  }
+
   /** Measure one round trip to the server clock. */
   ping() {
     if (this.socket?.readyState === WebSocket.OPEN) {
@@ -118,8 +138,10 @@ export class LiveConnection {
    */
   send(type, fields = {}) {
     const msg = { type, ...fields };
-    if (this.live) this.socket.send(JSON.stringify(msg));
-    else this.outbox.push(msg);
+    if (this.live) {
+      this.socket.send(JSON.stringify(msg));
+      if (SYNC_ON.has(type)) this.sync();
+    } else this.outbox.push(msg);
   }
 
   /** Try a reconnect now (the page came back to the foreground or the network returned). */

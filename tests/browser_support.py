@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -166,6 +168,28 @@ class SocketLog:
         hello = self.of_type("hello")
         assert hello, "no hello received"
         return hello[0]["timeline"]
+
+
+def hold_server_up_after_hello(page, server, hold_ms: int) -> None:
+    """Stop the server's processes for `hold_ms` when the page's first hello arrives, as a server busy
+    making the walk's track or short of CPU does: every ping of the page's first burst waits and is
+    answered late (the page's clock estimate must not take those round trips at their word)."""
+    held = threading.Event()
+
+    def watch(socket) -> None:
+        if "/ws/sessions/" not in socket.url:
+            return
+
+        def frame(payload) -> None:
+            if held.is_set() or '"hello"' not in (payload if isinstance(payload, str) else payload.decode()):
+                return
+            held.set()
+            os.killpg(server.process.pid, signal.SIGSTOP)
+            threading.Timer(hold_ms / 1000, os.killpg, (server.process.pid, signal.SIGCONT)).start()
+
+        socket.on("framereceived", frame)
+
+    page.on("websocket", watch)
 
 
 def played_cues(page) -> list[dict]:

@@ -21,6 +21,7 @@ from browser_support import (
     create_plan,
     expected_dues,
     heard_until,
+    hold_server_up_after_hello,
     hold_to_unlock,
     match_plays_to_dues,
     open_plan,
@@ -32,6 +33,8 @@ from browser_support import (
 pytestmark = pytest.mark.browser
 
 CUE_BOUND_MS = 50
+# How long the server is held up as the phone connects: the whole first burst of pings (6 x 120 ms) waits.
+SERVER_HELD_MS = 700
 SW_READY_JS = """() => Promise.race([
   navigator.serviceWorker.ready.then(() => true),
   new Promise((resolve) => setTimeout(() => resolve(false), 10000)),
@@ -152,6 +155,8 @@ def test_short_workout_plays_every_cue_in_order_on_time(phone_page, server):
     page = phone_page(server.url)
     page.goto("/")
     plan = create_plan(page, "Five-second steps", SHORT)
+    # The server is busy as the phone connects (it once heard the first cue 100-200 ms early then).
+    hold_server_up_after_hello(page, server, SERVER_HELD_MS)
     log = start_workout(page, plan)
     page.wait_for_selector("text=Workout complete", timeout=30_000)
     timeline = log.timeline()

@@ -1,5 +1,8 @@
 """Benchmark the phone app in Debian's Chromium: shell weight, first paint, and cue timing.
 
+Longer than 450 lines: each measurement's page probe (a script run in the page) sits beside the
+code that reads it, and all of them share one server and one Chromium.
+
     python bench/bench_browser.py            # the full run (a 5-minute workout)
     python bench/bench_browser.py --minutes 1
     python bench/bench_browser.py --first-word   # only pocket mode's Start to first word

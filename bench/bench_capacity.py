@@ -1,5 +1,8 @@
 """Capacity benchmark: how many walkers one `retrowalk serve` holds with every cue on time.
 
+Longer than 450 lines: one run is the server it starts and watches (CPU, run-queue wait, RSS, GC),
+the walker processes, the verdict and the search over several runs; read and run as one file.
+
 Starts a real `retrowalk serve --offline` (defaults: one gevent worker) in a subprocess, then
 walker processes (several hundred websockets each, asyncio) that each create a device, a
 plan of 5-second segments and a session, connect, and on a common signal start their

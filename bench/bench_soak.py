@@ -1,5 +1,8 @@
 """Soak benchmark: honest walkers keep walking for minutes while hostile clients attack the same server.
 
+Longer than 450 lines: the honest walkers and each kind of attacker share one server and one tally,
+and the verdict reads them together; split, no part would run on its own.
+
 Starts a real `retrowalk serve --offline` (one gevent worker), then:
 
 - honest walkers (default 500, in processes of up to 250): each has its own device and plan and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -277,6 +278,37 @@ def device(server) -> requests.Session:
 # --- Browser fixtures (tests/test_browser*.py): Debian's Chromium through Playwright ---------
 
 
+# Chromium's own address bar, which a test never shows, builds its suggestion popups as WebUI pages in a
+# renderer of their own for every window, i.e. every browser context: ~0.4 CPU-s and ~0.4 s a context
+# (a new context with the app loaded and its service worker installed: 1.27-1.40 CPU-s with them,
+# 0.85-0.92 without), ~75 contexts a run. The app's pages are untouched.
+CHROMIUM_UI_NOT_USED = ("WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "PreloadTopChromeWebUI")
+# Where Playwright's driver keeps the features it disables in every Chromium it launches.
+PLAYWRIGHT_FEATURES_SOURCE = Path("driver", "package", "lib", "server", "electron", "loader.js")
+
+
+def disable_features_switch() -> list[str]:
+    """One `--disable-features` with Playwright's own list and CHROMIUM_UI_NOT_USED (none if that list is not found).
+
+    Chromium reads only the last `--disable-features` it is given, so ours must repeat Playwright's
+    (chrome://version's command-line variations showed Playwright's list gone with a second switch).
+    """
+    import playwright
+
+    try:
+        source = (Path(playwright.__file__).parent / PLAYWRIGHT_FEATURES_SOURCE).read_text()
+    except OSError:
+        return []
+    found = re.search(r"var disabledFeatures = \[(.*?)\]", source, re.S)
+    if not found:
+        return []
+    code = "\n".join(line.split("//", 1)[0] for line in found.group(1).splitlines())
+    playwrights = re.findall(r'"([^"]+)"', code)
+    if not playwrights:
+        return []
+    return ["--disable-features=" + ",".join([*playwrights, *CHROMIUM_UI_NOT_USED])]
+
+
 @pytest.fixture(scope="session")
 def playwright_chromium():
     """Playwright and one headless Chromium per worker (missing Chromium: skipped with a how-to, failed in CI)."""
@@ -286,7 +318,7 @@ def playwright_chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=path, args=[*CHROMIUM_ARGS, *disable_features_switch()])
         yield playwright, browser
         browser.close()
 

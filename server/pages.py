@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from functools import lru_cache
@@ -13,6 +14,7 @@ import segno
 from flask import Blueprint, Response, current_app, request, send_file
 
 from . import network
+from .security import content_security_policy
 
 bp = Blueprint("pages", __name__)
 
@@ -24,6 +26,8 @@ SW_VERSION_PLACEHOLDER = 'const VERSION = "dev";'
 PRECACHE_PATTERN = re.compile(r"const PRECACHE = \[(.*?)\];", re.S)
 QR_SCALE = 6
 QR_BORDER = 2
+# The page's inline <style> blocks (its first frame's rules): the policy allows each by its hash.
+INLINE_STYLE_PATTERN = re.compile(r"<style>(.*?)</style>", re.S)
 
 
 def web_dir() -> Path:
@@ -72,10 +76,29 @@ def revalidate_app_files(response: Response) -> Response:
     return response
 
 
+def style_hash_sources(html: str) -> tuple[str, ...]:
+    """The CSP source ('sha256-...') of each inline <style> in a page, as browsers hash its text."""
+    return tuple(
+        f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'"
+        for style in INLINE_STYLE_PATTERN.findall(html)
+    )
+
+
+@lru_cache(maxsize=4)
+def _page_style_hashes(path: str, mtime_ns: int) -> tuple[str, ...]:
+    """The inline style hashes of the page file as it is on disk now (read again when it changes)."""
+    return style_hash_sources(Path(path).read_text(encoding="utf-8"))
+
+
 @bp.get("/")
 def index():
-    """The app itself."""
-    return _fresh(send_file(web_dir() / "index.html", mimetype="text/html", conditional=True))
+    """The app itself, with a policy that lets its own first-frame styles apply and nothing else inline."""
+    page = web_dir() / "index.html"
+    response = _fresh(send_file(page, mimetype="text/html", conditional=True))
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        request.scheme, request.host, _page_style_hashes(str(page), page.stat().st_mtime_ns)
+    )
+    return response
 
 
 @bp.get("/manifest.webmanifest")

@@ -3,7 +3,8 @@ handshake), trusted proxies only.
 
 The Content-Security-Policy allows exactly what the phone app uses: its own scripts (one
 module, no inline script), its own styles (styles set from script through the CSSOM are
-allowed; no inline <style> or style attribute is needed), its own images, audio from this
+allowed; the page's one inline <style>, its first frame's rules, by its hash, and no style
+attribute), its own images, audio from this
 site (and blob: URLs), its own API and session websocket, its own service worker and manifest,
 and no framing by anyone.
 """
@@ -25,7 +26,7 @@ WEB_SCHEMES = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 # Requests that change something: a page from another site must not make them on a walker's behalf.
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'{style_hashes}; img-src 'self'; "
     "media-src 'self' blob:; connect-src 'self' {socket_origin}; worker-src 'self'; manifest-src 'self'; "
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
@@ -39,13 +40,16 @@ NO_STORE = "no-store"
 JSON_MIMETYPE = "application/json"
 
 
-def content_security_policy(scheme: str, host: str) -> str:
-    """The policy for a page served at scheme://host: 'self' plus this host's websocket origin.
+def content_security_policy(scheme: str, host: str, style_hashes: Iterable[str] = ()) -> str:
+    """The policy for a page served at scheme://host: 'self' plus this host's websocket origin, and
+    the inline styles of exactly these hashes ('sha256-...' sources).
 
     Older Safari needs the websocket origin spelled out.
     """
     socket_scheme = "wss" if scheme == "https" else "ws"
-    return CSP.format(socket_origin=f"{socket_scheme}://{host}")
+    return CSP.format(
+        socket_origin=f"{socket_scheme}://{host}", style_hashes="".join(f" {source}" for source in style_hashes)
+    )
 
 
 def add_security_headers(response: Response) -> Response:

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from browser_support import create_plan
+from browser_support import create_plan, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -134,4 +134,35 @@ def test_a_plan_file_being_changed_before_saving_is_still_in_the_editor_after_a_
     page.wait_for_selector("#plan-name")
     assert page.evaluate("location.hash") == "#/edit/new"
     assert page.input_value("#plan-name") == "Hill repeats"
+    assert not page.js_errors
+
+
+def test_the_first_frame_is_styled_before_the_app_stylesheet_arrives_and_the_picker_waits_for_it(phone_page, server):
+    page = phone_page(server.url)
+    page.add_init_script(SHIFTS_JS)
+    refused: list[str] = []
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    held: list = []
+    page.route("**/css/app.css", lambda route: held.append(route))
+    page.goto("/", wait_until="commit")
+    # The page's own first-frame rules (allowed by their hash): the dark page, the skeleton's
+    # footprint, the tabs, the hidden banner; no stylesheet has arrived yet.
+    page.wait_for_selector(".skeleton")
+    # (Route handlers run while Playwright is waiting, not during a plain sleep.)
+    wait_until(lambda: held or page.wait_for_timeout(50), 10, "app.css was never asked for")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(11, 18, 32)"
+    assert page.locator(".skeleton").first.bounding_box()["height"] == 132
+    assert page.locator(".tabs a").first.bounding_box()["height"] >= 60
+    assert page.locator("#banner").is_hidden()
+    # The picker is drawn with its rules, never without: it waits for app.css.
+    page.wait_for_timeout(300)
+    assert page.locator("#main [data-plan]").count() == 0
+    held[0].continue_()
+    page.wait_for_selector('.plan-card[data-plan="quick-mix-10"]')
+    assert page.evaluate("getComputedStyle(document.querySelector('.plan-card')).borderRadius") == "16px"
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__shifts.reduce((a, b) => a + b, 0)") == 0
+    assert not refused, refused
     assert not page.js_errors

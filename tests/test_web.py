@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 import re
@@ -192,7 +193,9 @@ def test_an_app_file_asked_again_is_the_same_answer_until_the_file_changes(tmp_p
     client = app_on_a_copy_of_web(tmp_path).test_client()
     first, again = client.get("/css/app.css"), client.get("/css/app.css")
     assert again.data == first.data == (tmp_path / "web" / "css" / "app.css").read_bytes()
-    assert again.headers == first.headers
+    # Byte for byte but the Date, which is the moment of each answer (a second may tick between the two).
+    without_date = lambda headers: [(name, value) for name, value in headers if name != "Date"]  # noqa: E731
+    assert without_date(again.headers) == without_date(first.headers)
     assert again.headers["Content-Security-Policy"] and again.headers["Cache-Control"] == "no-cache"
     (tmp_path / "web" / "css" / "app.css").write_text("main { color: red; }\n")
     changed = client.get("/css/app.css")
@@ -206,6 +209,36 @@ def test_an_app_file_reached_by_another_host_names_that_host(client):
     other = client.get("/js/main.js", base_url="http://192.168.1.20:8000")
     assert "ws://192.168.1.20:8000" in other.headers["Content-Security-Policy"]
     assert "localhost" not in other.headers["Content-Security-Policy"]
+
+
+def style_sources(policy: str) -> list[str]:
+    """The style-src sources of a Content-Security-Policy header."""
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    return directives["style-src"].split()
+
+
+def test_the_page_paints_its_first_frame_from_its_own_inline_style_allowed_by_hash_alone(client, tmp_path):
+    """The first frame needs no stylesheet: index.html holds its rules, the page's policy allows that block by
+    its SHA-256 and nothing else inline, and a change to the block is a new hash."""
+    html = (WEB / "index.html").read_text(encoding="utf-8")
+    blocks = re.findall(r"<style>(.*?)</style>", html, re.S)
+    assert len(blocks) == 1 and "[hidden]" in blocks[0] and ".skeleton" in blocks[0] and ".tabs" in blocks[0]
+    digest = base64.b64encode(hashlib.sha256(blocks[0].encode()).digest()).decode()
+    page = client.get("/")
+    assert style_sources(page.headers["Content-Security-Policy"]) == ["'self'", f"'sha256-{digest}'"]
+    assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    # Only the page carries the hash: a file or an API answer allows no inline style at all.
+    assert style_sources(client.get("/css/app.css").headers["Content-Security-Policy"]) == ["'self'"]
+    assert style_sources(client.get("/api/plans").headers["Content-Security-Policy"]) == ["'self'"]
+    # The app's stylesheet is asked for at once (preloaded) and applied by main.js before the first screen.
+    assert '<link rel="preload" href="/css/app.css" as="style">' in html
+    assert 'rel="stylesheet"' not in html
+    # An edited page (another copy of web/) is served with its own block's hash, not a remembered one.
+    changed = app_on_a_copy_of_web(tmp_path)
+    copy = tmp_path / "web" / "index.html"
+    copy.write_text(html.replace("<style>", "<style>\n    main { color: white; }", 1), encoding="utf-8")
+    sources = style_sources(changed.test_client().get("/").headers["Content-Security-Policy"])
+    assert len(sources) == 2 and sources[1] != f"'sha256-{digest}'"
 
 
 def test_only_the_apps_files_are_answered_from_its_folders(client):

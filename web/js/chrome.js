@@ -1,6 +1,5 @@
 // The page furniture around every screen: the toast over the tabs, the status line, the banner
-// back to a walk under way, the page's own words in the walker's language, and the later
-// screens' stylesheet. What the first screen does not need (the service worker, the desktop's
+// back to a walk under way, the page's own words in the walker's language, and the stylesheets. What the first screen does not need (the service worker, the desktop's
 // phone panel) is in install.js, loaded after it.
 
 import { h } from "./dom.js";
@@ -10,7 +9,9 @@ import { t } from "./i18n.js";
 export const TOAST_MS = 8000;
 /** A page that paints no frame (hidden) waits at most this long for one before going on. */
 const FRAME_WAIT_MS = 100;
-/** The later screens' rules (get ready, player, summary, history, editor, settings, progress): app.css has the picker's. */
+/** The picker's and the shared rules (index.html holds only the first frame's, and asks for these at once). */
+const APP_CSS = "/css/app.css";
+/** The later screens' rules (get ready, player, summary, history, editor, settings, progress). */
 const SCREENS_CSS = "/css/screens.css";
 
 const statusLine = /** @type {HTMLElement} */ (document.getElementById("status"));
@@ -78,24 +79,34 @@ export function afterPaint() {
   });
 }
 
-/** @type {Promise<void>|null} the later screens' stylesheet, loading or loaded */
-let screenStyles = null;
+/** @type {Map<string, Promise<void>>} each stylesheet, loading or loaded */
+const styles = new Map();
 
 /**
- * Load the later screens' stylesheet once; resolves when it applies (or failed: offline and never cached).
+ * Apply a stylesheet once; resolves when it applies (or failed: offline and never cached).
+ * @param {string} href
  * @returns {Promise<void>}
  */
-export function loadScreenStyles() {
-  screenStyles ??= new Promise((resolve) => {
-    const link = document.createElement("link");
-    link.rel = "stylesheet";
-    link.href = SCREENS_CSS;
-    link.addEventListener("load", () => resolve());
-    link.addEventListener("error", () => resolve());
-    document.head.append(link);
-  });
-  return screenStyles;
+function applyStyles(href) {
+  if (!styles.has(href)) {
+    styles.set(href, new Promise((resolve) => {
+      const link = document.createElement("link");
+      link.rel = "stylesheet";
+      link.href = href;
+      link.addEventListener("load", () => resolve());
+      link.addEventListener("error", () => resolve());
+      // In the order asked for (app.css before screens.css), after the page's own first-frame rules.
+      document.head.append(link);
+    }));
+  }
+  return /** @type {Promise<void>} */ (styles.get(href));
 }
+
+/** The first screen's stylesheet (already on its way: index.html preloads it); resolves when it applies. */
+export const loadAppStyles = () => applyStyles(APP_CSS);
+
+/** The later screens' stylesheet; resolves when it applies. */
+export const loadScreenStyles = () => applyStyles(SCREENS_CSS);
 
 /** The page's own words (tabs, links, the desktop panel) in the walker's language. */
 export function translateChrome() {

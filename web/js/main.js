@@ -2,7 +2,7 @@
 // running rejoined, then the screen the address names (router.js); once it is painted, what
 // it did not need. The README's Layout section maps the modules.
 
-import { afterPaint, loadScreenStyles, showBanner, showOnlineStatus, translateChrome } from "./chrome.js";
+import { afterPaint, loadAppStyles, loadScreenStyles, showBanner, showOnlineStatus, translateChrome } from "./chrome.js";
 import { app, walking } from "./controllers/held.js";
 import { language, useLanguage } from "./i18n.js";
 import { route, startRouting } from "./router.js";
@@ -50,7 +50,8 @@ async function afterFirstScreen() {
 
 window.addEventListener("online", showOnlineStatus);
 window.addEventListener("offline", showOnlineStatus);
-Promise.allSettled([rejoinWalk(), startInLanguage()]).then(() => {
+// The first screen is drawn once its stylesheet applies (the page painted its first frame without it).
+Promise.allSettled([rejoinWalk(), startInLanguage(), loadAppStyles()]).then(() => {
   startRouting({ enter: () => showBanner(app.coach) });
   afterFirstScreen();
 });

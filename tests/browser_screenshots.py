@@ -1,5 +1,8 @@
 """Screenshots of every screen at phone size, to look at the app as a walker would.
 
+Longer than 450 lines: every screen is reached by the walker's own taps, in order, with the plans,
+walks and history each screen needs seeded on the way; split, each part would repeat that set-up.
+
     python tests/browser_screenshots.py [--out /tmp/shots] [--width 390]
     python tests/browser_screenshots.py --coaching [--out /tmp/shots5]
     python tests/browser_screenshots.py --pocket [--out /tmp/shots8]

@@ -2,6 +2,9 @@
 lock-screen (Media Session) controls, a second device on the same walk, and screen-on mode's
 pocket lock.
 
+Longer than 450 lines: pocket mode seen from each side (the track, the lock screen, a second device,
+screen-on mode's lock) with the shared page probes that stand in for a sleeping phone.
+
 A sleeping phone is simulated by blocking the page's main thread with a busy loop (a frozen
 page would have its media paused too, unlike Android, which does not freeze a page that plays
 audio; Chrome DevTools Protocol, Page.setWebLifecycleState): the element must keep playing with no

@@ -1,5 +1,8 @@
 """Coaching API in this process: settings, programmes and progress, weekly stats, CSV history.
 
+Longer than 450 lines: settings, programmes, stats and history are checked through the walks that
+feed them, made once here (`run_workout`, `seed_finished_session`) and shared.
+
 History is made two ways. This week's, by running real walks (POST /api/sessions, then the
 controls a socket sends, on the hub of an app whose clock the test moves: `run_workout`). Walks in
 past weeks are not run, so `seed_finished_session` writes finished sessions, shaped as

@@ -1,4 +1,8 @@
-"""Hostile input and hostile conditions: every one gets a 4xx JSON error or a socket `error`, never a 500."""
+"""Hostile input and hostile conditions: every one gets a 4xx JSON error or a socket `error`, never a 500.
+
+Longer than 450 lines: one promise (a 4xx JSON error or a socket `error`, never a 500, nothing lost)
+against every hostile input and condition, one test each, with shared hostile clients.
+"""
 
 from __future__ import annotations
 

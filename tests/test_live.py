@@ -1,4 +1,8 @@
-"""The live session's clock, state machine, scheduler and persistence, without sockets or a real clock."""
+"""The live session's clock, state machine, scheduler and persistence, without sockets or a real clock.
+
+Longer than 450 lines: the walk's pure clock and the hub around it are checked on one hand-moved
+clock with shared helpers; the property tests and the hub tests hold one model.
+"""
 
 from __future__ import annotations
 

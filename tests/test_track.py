@@ -1,4 +1,8 @@
-"""The whole walk as one MP3 track (pocket mode): layout, placement by decoding, size, HTTP."""
+"""The whole walk as one MP3 track (pocket mode): layout, placement by decoding, size, HTTP.
+
+Longer than 450 lines: the track's layout (pure), its encoding and its serving are checked by
+decoding the same files, with shared decoders and fixtures.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The coach's voice: eSpeak really speaks, gTTS is tested at its HTTP boundary, the cache is safe."""
+"""The coach's voice: eSpeak really speaks, gTTS is tested at its HTTP boundary, the cache is safe.
+
+Longer than 450 lines: the voice package's parts (MP3 frames, throttle and breaker, engines, cache
+and index, loudness) are tested with the engines that really speak, set up once here.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """The session websocket against a real `retrowalk serve` on 127.0.0.1, with a real websocket client.
 
+Longer than 450 lines: the socket's whole contract (hello, controls, cues on time, errors,
+reconnects, several devices on one walk) against one real server, with shared client helpers.
+
 Time bounds here are generous (CI has two busy cores); the strict targets live in
 bench/bench_capacity.py.
 """

@@ -29,7 +29,7 @@ from . import track as layout_maths
 from .errors import error_response
 from .refusals import NotFound
 from .track import SAMPLES_PER_MS, SILENT_FRAME, Chunk, Layout
-from .trackaudio import decode_cue, encode_pcm, fit, frames_exact, mix_parts
+from .trackaudio import decode_cue, encode_under_ceiling, fit, frames_exact, mix_parts
 from .voice import TEMP_PREFIX, TEMP_SUFFIX, VoiceUnavailable, mp3_duration_ms, sweep_stale_temp_files
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ class TrackStore:
     def _encode_chunk(self, parts: tuple[tuple[str, int, int], ...], input_samples: int) -> bytes:
         """Mix a chunk's cues at their input positions and encode them."""
         pcm = [(fit(self._pcm(file), samples), at) for file, at, samples in parts]
-        return encode_pcm(mix_parts(pcm, input_samples))
+        return encode_under_ceiling(mix_parts(pcm, input_samples))
 
     def _decode_file(self, file: str) -> array.array:
         """A cue file's decoded audio (cached by the caller's LRU)."""

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server import create_app
+from server import create_app, loudness
 from server import track as t
-from server.trackaudio import decode_cue, encode_pcm, mix_parts
+from server.trackaudio import decode_cue, encode_pcm, encode_under_ceiling, mix_parts
 from server.voice import mp3_duration_ms
 from track_support import decode_miniaudio, decode_sox, placement_errors_ms
 
@@ -65,6 +65,21 @@ def test_lame_writes_the_frames_the_layout_plans_for_any_length():
         encoded = encode_pcm(bytes(2 * samples))
         assert len(encoded) == t.encoded_frames(samples) * t.FRAME_BYTES
         assert encoded[4] == 0, "an encode's first frame must not borrow from a bit reservoir"
+
+
+def test_a_chunk_the_second_encode_would_lift_past_the_ceiling_is_turned_down_to_it():
+    # A loud square wave under full scale: 16 kbit/s MP3 rings past it (a click on the walker's headset).
+    wave = np.where(np.arange(t.SAMPLE_RATE) % 48 < 24, 30_000, -30_000).astype("<i2").tobytes()
+    ceiling = round(32768 * loudness.db_to_gain(loudness.PEAK_CEILING_DBFS))
+    plain = np.abs(np.frombuffer(decode_cue(encode_pcm(wave)), dtype=np.int16)).max()
+    kept = encode_under_ceiling(wave)
+    assert plain > ceiling, "the case no longer overshoots: make it louder"
+    assert np.abs(np.frombuffer(decode_cue(kept), dtype=np.int16)).max() <= ceiling
+    # The same frames, so the layout's byte and time maths still hold.
+    assert len(kept) == len(encode_pcm(wave))
+    # A chunk already under the ceiling is left as it is.
+    quiet = (np.frombuffer(wave, dtype="<i2") // 4).astype("<i2").tobytes()
+    assert encode_under_ceiling(quiet) == encode_pcm(quiet)
 
 
 @settings(max_examples=200, deadline=None)
@@ -237,8 +252,8 @@ def test_every_cue_is_heard_at_its_offset_in_the_decoded_track(app, walk):
     errors = placement_errors_ms(decoded, session["timeline"], cue_audio(app))
     assert len(errors) == len(session["timeline"]) > 20
     assert_placed(errors)
-    # Levelled cues keep their headroom through the second encode: nothing reaches full scale.
-    assert np.abs(decoded).max() < 32767
+    # Levelled cues keep their headroom through the second encode: nothing passes the cues' ceiling.
+    assert np.abs(decoded).max() <= 32768 * loudness.db_to_gain(loudness.PEAK_CEILING_DBFS)
 
 
 @pytest.mark.skipif(shutil.which("sox") is None, reason="sox (libmad) not installed; tests/run installs it")

@@ -51,8 +51,9 @@ def _static_closure(start: Path) -> set[Path]:
 
 
 def core_modules() -> set[Path]:
-    """The modules that load with the page (main.js and its static imports): their strings are the core part."""
-    return _static_closure(JS / "main.js")
+    """The modules that load with the page (main.js and its static imports, and the page's own words,
+    pagewords.js, that a page in another language than English loads beside them): their strings are the core part."""
+    return _static_closure(JS / "main.js") | _static_closure(JS / "pagewords.js")
 
 
 def all_modules() -> set[Path]:

@@ -321,6 +321,7 @@ LAZY = (
     "api.js",
     "settings.js",
     "install.js",
+    "pagewords.js",
     "figures.js",
     "rounding.js",
     "controllers/pickerdata.js",

@@ -62,6 +62,7 @@ const PRECACHE = [
   "/js/i18n/fr-core.js",
   "/js/i18n/fr-more.js",
   "/js/install.js",
+  "/js/pagewords.js",
   "/js/live.js",
   "/js/main.js",
   "/js/offline.js",

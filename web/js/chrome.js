@@ -1,6 +1,7 @@
 // The page furniture around every screen: the toast over the tabs, the status line, the banner
-// back to a walk under way, the page's own words in the walker's language, and the stylesheets. What the first screen does not need (the service worker, the desktop's
-// phone panel) is in install.js, loaded after it.
+// back to a walk under way, and the stylesheets. What the first screen does not need is loaded
+// after it: the service worker and the desktop's phone panel (install.js), and the page's own
+// words in another language than its English (pagewords.js).
 
 import { h } from "./dom.js";
 import { t } from "./i18n.js";
@@ -79,7 +80,7 @@ export function afterPaint() {
   });
 }
 
-/** @type {Map<string, Promise<void>>} each stylesheet, loading or loaded */
+/** @type {Map<string, Promise<void>>} each stylesheet, loading or loaded, in the order asked for (app.css first) */
 const styles = new Map();
 
 /**
@@ -89,42 +90,15 @@ const styles = new Map();
  */
 function applyStyles(href) {
   if (!styles.has(href)) {
-    styles.set(href, new Promise((resolve) => {
-      const link = document.createElement("link");
-      link.rel = "stylesheet";
-      link.href = href;
-      link.addEventListener("load", () => resolve());
-      link.addEventListener("error", () => resolve());
-      // In the order asked for (app.css before screens.css), after the page's own first-frame rules.
-      document.head.append(link);
-    }));
+    const link = h("link", { rel: "stylesheet", href });
+    styles.set(href, new Promise((resolve) => { link.onload = link.onerror = () => resolve(); }));
+    document.head.append(link);
   }
   return /** @type {Promise<void>} */ (styles.get(href));
 }
 
-/** The first screen's stylesheet (already on its way: index.html preloads it); resolves when it applies. */
+/** The first screen's stylesheet (index.html preloads it). */
 export const loadAppStyles = () => applyStyles(APP_CSS);
 
-/** The later screens' stylesheet; resolves when it applies. */
+/** The later screens' stylesheet. */
 export const loadScreenStyles = () => applyStyles(SCREENS_CSS);
-
-/** The page's own words (tabs, links, the desktop panel) in the walker's language. */
-export function translateChrome() {
-  const texts = {
-    ".skip-link": t("Skip to content"),
-    '.tabs [data-tab="workouts"] span': t("Workouts"),
-    '.tabs [data-tab="progress"] span': t("Progress"),
-    '.tabs [data-tab="history"] span': t("History"),
-    '.tabs [data-tab="settings"] span': t("Settings"),
-    "#phone-title": t("Take it to the gym"),
-    "#phone-title + p": t("Scan this with your phone's camera to open RetroWalk there, then add it to your home screen."),
-  };
-  for (const [selector, text] of Object.entries(texts)) {
-    const element = document.querySelector(selector);
-    if (element) element.textContent = text;
-  }
-  document.querySelector(".brand")?.setAttribute("aria-label", t("RetroWalk, back to workouts"));
-  document.querySelector(".tabs")?.setAttribute("aria-label", t("Sections"));
-  document.getElementById("phone-qr")?.setAttribute("alt", t("QR code of the address to open on your phone"));
-  document.title = t("RetroWalk — backward walking coach");
-}

@@ -12,9 +12,19 @@ import {
 import { STEER_THRESHOLD_MS, TrackPlayer } from "./pocket.js";
 import { saveActive } from "./store.js";
 import { addLocalHistory, saveTimeline, savedTimeline } from "./walkstore.js";
-import { WalkRefused, finish as finishWalk, positionMs as walkPositionMs, segmentIndex, step, summarize, walkEndMs } from "./walkclock.js";
+import {
+  WalkRefused,
+  finish as finishWalk,
+  position,
+  positionMs as walkPositionMs,
+  segmentIndex,
+  segmentStarts,
+  step,
+  summarize,
+  walkEndMs,
+} from "./walkclock.js";
 import { closeWalkLog, keepTrack, recordWalkEvent, rememberServerClock } from "./offline.js";
-import { kindInfo, position, segmentStarts, totals } from "./workout.js";
+import { kindInfo, totals } from "./workout.js";
 import { clockText } from "./figures.js";
 import { language, t } from "./i18n.js";
 

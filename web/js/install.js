@@ -5,30 +5,36 @@
 
 import { getPhoneAddress } from "./api.js";
 import { loadScreenStyles, toast } from "./chrome.js";
+import { h } from "./dom.js";
 import { loadStrings, t } from "./i18n.js";
 import { watchForUpdates } from "./updates.js";
 
 /** Wide screens with a mouse are desktops: they show the QR code for the phone. */
 const DESKTOP_QUERY = "(min-width: 960px) and (pointer: fine)";
 
-/** On a desktop, the address to open on the phone as a QR code (its rules and strings come with the later screens'). */
+/**
+ * On a desktop, beside the app, the address to open on the phone as a QR code (its rules and strings
+ * come with the later screens'; a phone's first screen carries none of it).
+ */
 export async function showPhonePanel() {
   if (!matchMedia(DESKTOP_QUERY).matches) return;
-  const panel = /** @type {HTMLElement} */ (document.getElementById("phone-panel"));
+  let phone;
   try {
-    const [phone] = await Promise.all([getPhoneAddress(), loadScreenStyles(), loadStrings("more")]);
-    const link = /** @type {HTMLAnchorElement} */ (document.getElementById("phone-url"));
-    link.href = phone.url;
-    link.textContent = phone.url;
-    /** @type {HTMLImageElement} */ (document.getElementById("phone-qr")).src = "/phone-qr.svg";
-    const notes = [];
-    if (!phone.reachable) notes.push(t("This address only works on this computer: start the server with --host 0.0.0.0 to reach it from a phone."));
-    if (!phone.secure) notes.push(t("Over plain http a phone can play workouts, but installing the app, keeping the screen awake and playing offline need https: serve it with a certificate (--certfile and --keyfile), or behind an https proxy or tunnel."));
-    document.getElementById("phone-note").textContent = notes.join(" ");
-    panel.hidden = false;
+    [phone] = await Promise.all([getPhoneAddress(), loadScreenStyles(), loadStrings("more")]);
   } catch {
-    panel.hidden = true;
+    return;
   }
+  const notes = [];
+  if (!phone.reachable) notes.push(t("This address only works on this computer: start the server with --host 0.0.0.0 to reach it from a phone."));
+  if (!phone.secure) notes.push(t("Over plain http a phone can play workouts, but installing the app, keeping the screen awake and playing offline need https: serve it with a certificate (--certfile and --keyfile), or behind an https proxy or tunnel."));
+  document.getElementById("phone-panel")?.remove();
+  document.querySelector(".layout")?.append(
+    h("aside", { id: "phone-panel", class: "phone-panel", "aria-labelledby": "phone-title" },
+      h("h2", { id: "phone-title", text: t("Take it to the gym") }),
+      h("p", { text: t("Scan this with your phone's camera to open RetroWalk there, then add it to your home screen.") }),
+      h("img", { id: "phone-qr", src: "/phone-qr.svg", alt: t("QR code of the address to open on your phone"), width: 220, height: 220 }),
+      h("p", { class: "phone-url" }, h("a", { id: "phone-url", href: phone.url, text: phone.url })),
+      h("p", { id: "phone-note", class: "note", text: notes.join(" ") })));
 }
 
 /**

@@ -3,8 +3,7 @@
 // messages, so the coach does not care which one it has.
 
 import { SYNC_GAP_MS, ServerClock } from "./clock.js";
-import { segmentStarts } from "./workout.js";
-import { FINISHED, READY_WALK, WalkRefused, endAt, finish as finishWalk, positionMs, step, summarize, walkEndMs } from "./walkclock.js";
+import { FINISHED, READY_WALK, WalkRefused, endAt, finish as finishWalk, positionMs, segmentStarts, step, summarize, walkEndMs } from "./walkclock.js";
 import { newWalkId } from "./offline.js";
 
 /** Controls that set the walk's clock going: a fresh sync follows each (the estimate places the cues after it). */

@@ -2,7 +2,7 @@
 // running rejoined, then the screen the address names (router.js); once it is painted, what
 // it did not need. The README's Layout section maps the modules.
 
-import { afterPaint, loadAppStyles, loadScreenStyles, showBanner, showOnlineStatus, translateChrome } from "./chrome.js";
+import { afterPaint, loadAppStyles, loadScreenStyles, showBanner, showOnlineStatus } from "./chrome.js";
 import { app, walking } from "./controllers/held.js";
 import { language, useLanguage } from "./i18n.js";
 import { route, startRouting } from "./router.js";
@@ -10,8 +10,11 @@ import { activeWorkout, lastSettings } from "./store.js";
 
 /** The screens in the language last chosen on this phone (the settings module and the API under it load after the first screen). */
 async function startInLanguage() {
-  await useLanguage(lastSettings()?.lang || "en");
-  translateChrome();
+  const lang = lastSettings()?.lang || "en";
+  // The page's own words come beside the strings; index.html already says them in English.
+  const words = lang === "en" ? null : import("./pagewords.js");
+  await useLanguage(lang);
+  (await words)?.translateChrome();
 }
 
 /** Fresh settings (units, language) and, once, the phone's time zone; another phone may have changed the language. */
@@ -20,7 +23,7 @@ async function followServerLanguage() {
   const settings = await loadSettings();
   if (settings.lang === language()) return;
   await useLanguage(settings.lang);
-  translateChrome();
+  (await import("./pagewords.js")).translateChrome();
   route();
 }
 

@@ -7,8 +7,7 @@
 
 import { ApiError, Unreachable, putOfflineWalk } from "./api.js";
 import { forgetLocalHistory, saveServerClockAhead, saveWalkLogs, serverClockAhead, walkLogs } from "./walkstore.js";
-import { FINISHED, READY, WalkRefused, endAt, replay, settle, step, walkEndMs } from "./walkclock.js";
-import { segmentStarts } from "./workout.js";
+import { FINISHED, READY, WalkRefused, endAt, replay, segmentStarts, settle, step, walkEndMs } from "./walkclock.js";
 
 /** Random bytes in a walk id: 128 bits, so two phones never make the same one. */
 const WALK_ID_BYTES = 16;

@@ -8,6 +8,48 @@ import { roundParts } from "./rounding.js";
 export { roundParts };
 
 /**
+ * Where the walker is after `elapsedMs` of workout time.
+ * @param {Array<{kind: string, seconds: number, speed_mph?: number}>} segments
+ * @param {number} elapsedMs workout time walked (pauses excluded)
+ * @returns {{index: number, segment: object|null, next: object|null, segmentElapsedMs: number,
+ *   segmentRemainingMs: number, totalMs: number, elapsedMs: number, remainingMs: number, fraction: number}}
+ */
+export function position(segments, elapsedMs) {
+  const totalMs = segments.reduce((sum, s) => sum + s.seconds * 1000, 0);
+  const clamped = Math.min(Math.max(0, elapsedMs), totalMs);
+  let start = 0;
+  for (let index = 0; index < segments.length; index += 1) {
+    const length = segments[index].seconds * 1000;
+    if (clamped < start + length || index === segments.length - 1) {
+      return {
+        index,
+        segment: segments[index],
+        next: segments[index + 1] || null,
+        segmentElapsedMs: clamped - start,
+        segmentRemainingMs: Math.max(0, start + length - clamped),
+        totalMs,
+        elapsedMs: clamped,
+        remainingMs: totalMs - clamped,
+        fraction: totalMs ? clamped / totalMs : 0,
+      };
+    }
+    start += length;
+  }
+  return { index: -1, segment: null, next: null, segmentElapsedMs: 0, segmentRemainingMs: 0, totalMs, elapsedMs: 0, remainingMs: 0, fraction: 0 };
+}
+
+/**
+ * The offset at which each segment starts, then the end of the workout.
+ * @param {Array<{seconds: number}>} segments
+ * @returns {number[]}
+ */
+export function segmentStarts(segments) {
+  const starts = [0];
+  for (const segment of segments) starts.push(starts[starts.length - 1] + segment.seconds * 1000);
+  return starts;
+}
+
+/**
  * API (the phone codes against these names; server/walkclock.py has them in snake_case):
  *
  *   replay(starts, events, leadMs, endMs?) -> Walk     throws WalkRefused at the first event that does not apply
@@ -25,7 +67,7 @@ export { roundParts };
  *   READY_WALK, WalkRefused, CONTROLS, EVENT_TYPES
  *
  * Times are epoch ms of the server clock. starts = segment start offsets with the plan's end
- * last (segmentStarts in workout.js); offsets = each cue's offset_ms in timeline order (index
+ * last (segmentStarts below); offsets = each cue's offset_ms in timeline order (index
  * = the cue's seq). Event = {type: "start"|"pause"|"resume"|"skip"|"stop"|"finish", at, ended_by?}
  * with an integer `at`. Walk = {state: "ready"|"running"|"paused"|"finished", started_at,
  * paused_at, shift_ms, skips: [{segment, from_ms, to_ms, next_ms}], finished_at, ended_by,

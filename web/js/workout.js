@@ -1,4 +1,5 @@
-// Workout maths on plain data: where a walker is in a plan at a given moment. No DOM, no I/O.
+// Workout maths on plain data: a plan's kinds, totals and speeds. No DOM, no I/O. Where a walker is in a
+// plan (position, segmentStarts) is walkclock.js's, loaded with the walk.
 
 import { N_, language, number, t } from "./i18n.js";
 
@@ -35,48 +36,6 @@ export function totals(segments) {
     if (segment.kind === "reverse") reverse += segment.seconds;
   }
   return { total, reverse };
-}
-
-/**
- * Where the walker is after `elapsedMs` of workout time.
- * @param {Array<{kind: string, seconds: number, speed_mph?: number}>} segments
- * @param {number} elapsedMs workout time walked (pauses excluded)
- * @returns {{index: number, segment: object|null, next: object|null, segmentElapsedMs: number,
- *   segmentRemainingMs: number, totalMs: number, elapsedMs: number, remainingMs: number, fraction: number}}
- */
-export function position(segments, elapsedMs) {
-  const totalMs = segments.reduce((sum, s) => sum + s.seconds * 1000, 0);
-  const clamped = Math.min(Math.max(0, elapsedMs), totalMs);
-  let start = 0;
-  for (let index = 0; index < segments.length; index += 1) {
-    const length = segments[index].seconds * 1000;
-    if (clamped < start + length || index === segments.length - 1) {
-      return {
-        index,
-        segment: segments[index],
-        next: segments[index + 1] || null,
-        segmentElapsedMs: clamped - start,
-        segmentRemainingMs: Math.max(0, start + length - clamped),
-        totalMs,
-        elapsedMs: clamped,
-        remainingMs: totalMs - clamped,
-        fraction: totalMs ? clamped / totalMs : 0,
-      };
-    }
-    start += length;
-  }
-  return { index: -1, segment: null, next: null, segmentElapsedMs: 0, segmentRemainingMs: 0, totalMs, elapsedMs: 0, remainingMs: 0, fraction: 0 };
-}
-
-/**
- * The offset at which each segment starts, then the end of the workout.
- * @param {Array<{seconds: number}>} segments
- * @returns {number[]}
- */
-export function segmentStarts(segments) {
-  const starts = [0];
-  for (const segment of segments) starts.push(starts[starts.length - 1] + segment.seconds * 1000);
-  return starts;
 }
 
 /** Kilometres in a mile: the server's phrases use the same figure (server/phrases.py). */

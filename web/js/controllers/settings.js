@@ -2,8 +2,9 @@
 // which redraws every screen in it at once.
 
 import { getProgrammes } from "../api.js";
-import { showOnlineStatus, toast, translateChrome } from "../chrome.js";
+import { showOnlineStatus, toast } from "../chrome.js";
 import { language, loadStrings, t, useLanguage } from "../i18n.js";
+import { translateChrome } from "../pagewords.js";
 import { currentVisit, isCurrent, route } from "../router.js";
 import { SETTINGS_RULES, changeSettings, loadSettings } from "../settings.js";
 

@@ -6,7 +6,8 @@
 import { announce, fill, h, svg } from "../dom.js";
 import { clockParts, clockText, durationWords } from "../figures.js";
 import { N_, number, t } from "../i18n.js";
-import { kindInfo, position, speedText } from "../workout.js";
+import { position } from "../walkclock.js";
+import { kindInfo, speedText } from "../workout.js";
 
 /** A second tap on Stop within this time really stops (a stray tap while walking does not). */
 const STOP_CONFIRM_MS = 3000;

@@ -1,0 +1,26 @@
+// The page's own words (the skip link, the tabs, the desktop's phone panel, the title) in the
+// walker's language. index.html says them in English: a page in English needs none of this, so it
+// loads only for another language, or when the walker changes it.
+
+import { t } from "./i18n.js";
+
+/** The page's own words (tabs, links, the desktop panel) in the walker's language. */
+export function translateChrome() {
+  const texts = {
+    ".skip-link": t("Skip to content"),
+    '.tabs [data-tab="workouts"] span': t("Workouts"),
+    '.tabs [data-tab="progress"] span': t("Progress"),
+    '.tabs [data-tab="history"] span': t("History"),
+    '.tabs [data-tab="settings"] span': t("Settings"),
+    "#phone-title": t("Take it to the gym"),
+    "#phone-title + p": t("Scan this with your phone's camera to open RetroWalk there, then add it to your home screen."),
+  };
+  for (const [selector, text] of Object.entries(texts)) {
+    const element = document.querySelector(selector);
+    if (element) element.textContent = text;
+  }
+  document.querySelector(".brand")?.setAttribute("aria-label", t("RetroWalk, back to workouts"));
+  document.querySelector(".tabs")?.setAttribute("aria-label", t("Sections"));
+  document.getElementById("phone-qr")?.setAttribute("alt", t("QR code of the address to open on your phone"));
+  document.title = t("RetroWalk — backward walking coach");
+}

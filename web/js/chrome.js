@@ -73,8 +73,7 @@ const whenIdle = window.requestIdleCallback?.bind(window) ?? ((run) => setTimeou
 /**
  * Resolves once what is on screen now has been painted and shown: what the screen does not need waits for this.
  * A frame is rasterized and shown after its main-thread work, by threads that later work (modules, the service
- * worker, the API) would take the cores from: one frame more, then an idle moment, gives them the time
- * (measured: the first tappable workout 10-30 ms sooner than after the frame alone).
+ * worker, the API) would take the cores from: one frame more, then an idle moment, gives them the time.
  * @returns {Promise<void>}
  */
 export function afterPaint() {
@@ -85,7 +84,7 @@ export function afterPaint() {
   });
 }
 
-/** @type {Map<string, Promise<void>>} each stylesheet, loading or loaded, in the order asked for (app.css first) */
+/** @type {Map<string, Promise<void>>} each stylesheet, in the order asked for (app.css first) */
 const styles = new Map();
 
 /**

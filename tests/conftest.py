@@ -309,6 +309,33 @@ def disable_features_switch() -> list[str]:
     return ["--disable-features=" + ",".join([*playwrights, *CHROMIUM_UI_NOT_USED])]
 
 
+# A test's API requests (page.request) go through Node's keep-alive agent in Playwright's driver. A
+# socket the server closes after its keep-alive wait, just as a request goes out on it, answers
+# ECONNRESET; Chromium sends such a request again by itself, the agent only when asked (max_retries,
+# which retries nothing but that reset: the server never read the request).
+RESET_RETRIES = 2
+
+
+def retry_requests_on_a_closed_keep_alive_socket() -> None:
+    """Have every Playwright API request retry a reset of a reused socket, as a browser does."""
+    import functools
+
+    from playwright.sync_api import APIRequestContext
+
+    for name in ("get", "post", "put", "patch", "delete", "head", "fetch"):
+        original = getattr(APIRequestContext, name)
+        if getattr(original, "retries_resets", False):
+            continue
+
+        @functools.wraps(original)
+        def request(self, *args, _original=original, **kwargs):
+            kwargs.setdefault("max_retries", RESET_RETRIES)
+            return _original(self, *args, **kwargs)
+
+        request.retries_resets = True
+        setattr(APIRequestContext, name, request)
+
+
 @pytest.fixture(scope="session")
 def playwright_chromium():
     """Playwright and one headless Chromium per worker (missing Chromium: skipped with a how-to, failed in CI)."""
@@ -316,6 +343,8 @@ def playwright_chromium():
 
     path = require_chromium()
     from playwright.sync_api import sync_playwright
+
+    retry_requests_on_a_closed_keep_alive_socket()
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=[*CHROMIUM_ARGS, *disable_features_switch()])

@@ -285,3 +285,35 @@ def test_the_phase_word_fits_the_width_in_every_language(phone_page, server, siz
             # Big enough to read at arm's length on a treadmill, however long the word.
             assert result["size"] >= 24, f"{word} is only {result['size']} px at {size}"
     assert not clipped, f"clipped at {size}: {clipped}"
+
+
+HTTPS_NOTE = (
+    "Over plain http a phone can play workouts, but installing the app, keeping the screen awake and playing offline"
+    " need https: serve it with a certificate (--certfile and --keyfile), or behind an https proxy or tunnel."
+)
+
+
+def test_the_desktop_phone_panel_follows_a_language_change_and_back_to_english(playwright_chromium, server):
+    _, browser = playwright_chromium
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=server.url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.request.put("/api/settings", data=json.dumps({"lang": "en"}), headers={"Content-Type": "application/json"})
+    page.goto("/#/settings")
+    note = page.locator("#phone-note")
+    # The test server is plain http: the panel says what https would add.
+    wait_until(lambda: "need https" in (note.text_content() or ""), 10, "the desktop's phone panel never came")
+    french = read_table("fr", "more")[HTTPS_NOTE]
+    page.locator('input[name="lang"][value="fr"]').check(force=True)
+    page.wait_for_selector("html[lang=fr]")
+    wait_until(lambda: french[:40] in (note.text_content() or ""), 10, "the panel's note stayed in English")
+    assert page.locator("#phone-title").text_content() != "Take it to the gym"
+    page.locator('input[name="lang"][value="en"]').check(force=True)
+    page.wait_for_selector("html[lang=en]")
+    wait_until(lambda: "need https" in (note.text_content() or ""), 10, "the panel stayed in French")
+    assert page.locator('.tabs [data-tab="settings"] span').text_content() == "Settings"
+    assert page.locator("#phone-title").text_content() == "Take it to the gym"
+    assert page.locator("#phone-panel").count() == 1
+    assert not errors
+    context.close()

@@ -23,4 +23,6 @@ export function translateChrome() {
   document.querySelector(".tabs")?.setAttribute("aria-label", t("Sections"));
   document.getElementById("phone-qr")?.setAttribute("alt", t("QR code of the address to open on your phone"));
   document.title = t("RetroWalk — backward walking coach");
+  // The desktop panel's notes are made from the phone's address (install.js): it is made again in the new language.
+  if (document.getElementById("phone-panel")) import("./install.js").then(({ showPhonePanel }) => showPhonePanel());
 }

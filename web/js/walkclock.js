@@ -8,9 +8,9 @@ import { roundParts } from "./rounding.js";
 export { roundParts };
 
 /**
- * Where the walker is after `elapsedMs` of workout time.
+ * Where the walker is in a plan after `elapsedMs` of the walk's time.
  * @param {Array<{kind: string, seconds: number, speed_mph?: number}>} segments
- * @param {number} elapsedMs workout time walked (pauses excluded)
+ * @param {number} elapsedMs the walk's time walked (pauses excluded)
  * @returns {{index: number, segment: object|null, next: object|null, segmentElapsedMs: number,
  *   segmentRemainingMs: number, totalMs: number, elapsedMs: number, remainingMs: number, fraction: number}}
  */
@@ -39,7 +39,7 @@ export function position(segments, elapsedMs) {
 }
 
 /**
- * The offset at which each segment starts, then the end of the workout.
+ * The offset at which each segment starts, then the plan's end.
  * @param {Array<{seconds: number}>} segments
  * @returns {number[]}
  */

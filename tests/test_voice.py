@@ -27,11 +27,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from requests.structures import CaseInsensitiveDict
 
+from server import loudness
 from server import phrases as coach_phrases
 from server.cues import CueOptions, needed_phrases
 from server.loudness import (
     PEAK_CEILING_DBFS,
     TARGET_LUFS,
+    fft_size,
     integrated_loudness,
     k_weighting,
     limit,
@@ -662,6 +664,29 @@ def test_k_weighting_is_bs1770s_at_48_khz_and_a_full_scale_tone_reads_minus_3_lu
         tone = np.sin(2 * np.pi * 997 * np.arange(3 * rate) / rate)
         assert integrated_loudness(tone, rate) == pytest.approx(-3.01, abs=0.05)
         assert integrated_loudness(tone * 0.1, rate) == pytest.approx(-23.01, abs=0.05)
+
+
+def test_k_weighting_with_a_2_3_5_smooth_fft_reads_a_phrase_as_loud_as_with_a_power_of_two():
+    def smooth(n: int) -> bool:
+        for prime in (2, 3, 5):
+            while n % prime == 0:
+                n //= prime
+        return n == 1
+
+    for length in (1, 2, 7, 97, 1000, 4097, 30011):
+        size = fft_size(length)
+        # The smallest 2-3-5 smooth length that holds the phrase.
+        assert size >= length and smooth(size), (length, size)
+        assert not any(smooth(shorter) for shorter in range(length, size)), (length, size)
+    rate = 24000
+    # A phrase whose filtered length has a large prime factor (the slow FFT the smooth size avoids).
+    rng = np.random.default_rng(7)
+    phrase = rng.normal(0, 0.1, 30011) * np.sin(np.linspace(0, np.pi, 30011))
+    length = len(phrase) + int(loudness.FILTER_TAIL_S * rate)
+    power_of_two = 1 << (length - 1).bit_length()
+    spectrum = np.fft.rfft(phrase, power_of_two) * loudness._k_response(rate, power_of_two)
+    reference = np.fft.irfft(spectrum, power_of_two)[:length]
+    assert np.max(np.abs(loudness.k_weighted(phrase, rate) - reference)) < 1e-5
 
 
 def test_normalising_brings_quiet_and_loud_phrases_to_one_level_without_clipping():

@@ -55,7 +55,8 @@ def encode_pcm(pcm: bytes) -> bytes:
 
 
 def encode_under_ceiling(pcm: bytes) -> bytes:
-    """A chunk's PCM encoded (encode_pcm), turned down and encoded again while it decodes above the peak ceiling."""
+    """A chunk's PCM encoded (encode_pcm), turned down and encoded again while it decodes above the peak ceiling
+    (at most CHUNK_PEAK_RETRIES times: the last encode is kept unchecked)."""
     encoded = encode_pcm(pcm)
     for _ in range(CHUNK_PEAK_RETRIES):
         decoded = np.frombuffer(decode_cue(encoded), dtype=np.int16) / PCM_FULL_SCALE

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
+  AGREE_MS,
   BEST_SAMPLES,
   SETTLED_RTT_MS,
   SYNC_GAP_MS,
@@ -142,15 +143,35 @@ test("a settled estimate stays put through a later burst the server holds up (St
   assert.ok(Math.abs(clock.offset - before) <= 0.5, `moved by ${clock.offset - before} ms`);
 });
 
-test("on a slow link the sync stops at its cap and the estimate is within half the fastest round trip", () => {
-  // A phone far away: 70 ms out, 50 ms back; no estimate can know how the 120 ms split.
+test("on a slow but steady link the first burst settles it (Start need not wait) within half the fastest round trip", () => {
+  // A phone far away: 70 ms out, 50 ms back; no estimate can know how the 120 ms split, and more pings would not tell.
   const clock = new ServerClock();
   const link = new Link({ outMs: 70, backMs: 50 });
-  runSync(clock, link);
+  const ended = runSync(clock, link);
   assert.ok(clock.bestRtt > SETTLED_RTT_MS);
-  assert.ok(!clock.settled);
-  assert.equal(link.sent, SYNC_PINGS_MAX);
+  assert.ok(clock.settled);
+  assert.ok(link.sent < SYNC_PINGS_MAX && ended < 1000, `still pinging at ${ended} ms`);
   assert.ok(Math.abs(error(clock)) <= clock.bestRtt / 2);
+});
+
+test("a stall's pings answered together agree in round trip but not in offset: never settled by them", () => {
+  // Pings 120 ms apart, all answered when a long stall ends: round trips 1000, 880 and 760 ms are
+  // within the near-the-fastest factor of each other, their offsets 60 ms apart.
+  const clock = new ServerClock();
+  for (const sentAt of [0, 120, 240]) clock.addSample(sentAt, TRUE_OFFSET + 1000, 1000);
+  assert.equal(clock.trusted.length, BEST_SAMPLES);
+  const offsets = clock.trusted.map((sample) => sample.offset);
+  assert.ok(Math.max(...offsets) - Math.min(...offsets) > AGREE_MS);
+  assert.ok(!clock.settled);
+  assert.ok(clock.wantsSyncPing(SYNC_PINGS_MIN), "the sync pings on");
+});
+
+test("a slow link with a little jitter still settles once three round trips agree", () => {
+  const clock = new ServerClock();
+  // Round trips of 100-108 ms, split unevenly by at most 4 ms: offsets within AGREE_MS.
+  [[0, 50, 100], [120, 172, 226], [240, 293, 348]].forEach(([sentAt, handled, arrives]) => clock.addSample(sentAt, TRUE_OFFSET + handled, arrives));
+  assert.ok(clock.settled);
+  assert.ok(Math.abs(error(clock)) <= 4);
 });
 
 test("the estimate is the median of the fastest round trips near the best, between two when there are two", () => {

@@ -13,6 +13,12 @@ export const NEAR_BEST_FACTOR = 1.5;
 export const NEAR_BEST_SLACK_MS = 5;
 /** Settled: BEST_SAMPLES round trips near the fastest, and the fastest this quick (its offset is then within half of it). */
 export const SETTLED_RTT_MS = 50;
+/**
+ * Or, on a slower link, their offsets this close together: more pings cannot make a slow link
+ * better once they agree, and pings a stall held up and answered together never do (their
+ * offsets are spread by half the gap between them).
+ */
+export const AGREE_MS = 10;
 /** A sync (on connecting, at Start) pings this often. */
 export const SYNC_GAP_MS = 120;
 /** A sync sends at least this many pings (one burst), to find the link's fastest round trip. */
@@ -82,9 +88,16 @@ export class ServerClock {
     return offsets.length % 2 ? offsets[middle] : (offsets[middle - 1] + offsets[middle]) / 2;
   }
 
-  /** True when the estimate can be trusted to a few ms: BEST_SAMPLES quick round trips near the fastest. */
+  /**
+   * True when more round trips would not improve the estimate: BEST_SAMPLES near the fastest, either
+   * quick ones or, on a slower link, ones whose offsets agree (within AGREE_MS).
+   */
   get settled() {
-    return this.trusted.length >= BEST_SAMPLES && this.bestRtt <= SETTLED_RTT_MS;
+    const trusted = this.trusted;
+    if (trusted.length < BEST_SAMPLES) return false;
+    if (this.bestRtt <= SETTLED_RTT_MS) return true;
+    const offsets = trusted.map((sample) => sample.offset);
+    return Math.max(...offsets) - Math.min(...offsets) <= AGREE_MS;
   }
 
   /**

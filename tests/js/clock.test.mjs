@@ -174,6 +174,16 @@ test("a slow link with a little jitter still settles once three round trips agre
   assert.ok(Math.abs(error(clock)) <= 4);
 });
 
+test("one round trip far quicker than the usual ones does not keep the estimate from settling", () => {
+  // A 1 ms round trip among usual ones of about 20 ms: only it is near the fastest, the others agree with it.
+  const clock = new ServerClock();
+  clock.addSample(0, TRUE_OFFSET + 0.5, 1);
+  [[120, 130, 140], [240, 251, 261], [360, 369, 381]].forEach(([sentAt, handled, arrives]) => clock.addSample(sentAt, TRUE_OFFSET + handled, arrives));
+  assert.equal(clock.trusted.length, 1);
+  assert.ok(clock.settled);
+  assert.ok(Math.abs(error(clock)) <= 1);
+});
+
 test("the estimate is the median of the fastest round trips near the best, between two when there are two", () => {
   const clock = new ServerClock();
   clock.addSample(0, 1010, 4); // rtt 4, offset 1008

@@ -89,15 +89,19 @@ export class ServerClock {
   }
 
   /**
-   * True when more round trips would not improve the estimate: BEST_SAMPLES near the fastest, either
-   * quick ones or, on a slower link, ones whose offsets agree (within AGREE_MS).
+   * True when more round trips would not improve the estimate: BEST_SAMPLES quick ones near the
+   * fastest, or else BEST_SAMPLES of the fastest few whose offsets agree (within AGREE_MS): a slower
+   * link, or one round trip far quicker than the usual ones, which alone would keep the others out.
    */
   get settled() {
-    const trusted = this.trusted;
-    if (trusted.length < BEST_SAMPLES) return false;
-    if (this.bestRtt <= SETTLED_RTT_MS) return true;
-    const offsets = trusted.map((sample) => sample.offset);
-    return Math.max(...offsets) - Math.min(...offsets) <= AGREE_MS;
+    if (this.trusted.length >= BEST_SAMPLES && this.bestRtt <= SETTLED_RTT_MS) return true;
+    const offsets = [...this.samples]
+      .sort((a, b) => a.rtt - b.rtt)
+      .slice(0, BEST_SAMPLES + 1)
+      .map((sample) => sample.offset)
+      .sort((a, b) => a - b);
+    // Any BEST_SAMPLES of them next to each other in order, lowest to highest within AGREE_MS.
+    return offsets.slice(0, offsets.length - BEST_SAMPLES + 1).some((low, index) => offsets[index + BEST_SAMPLES - 1] - low <= AGREE_MS);
   }
 
   /**

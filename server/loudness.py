@@ -12,13 +12,15 @@ Pure functions over mono float samples in [-1, 1] (numpy arrays) and their sampl
 - True peak is estimated by 4x band-limited oversampling (BS.1770 Annex 2 uses 4x too).
 - `normalise` brings a phrase to TARGET_LUFS and keeps its peaks under LIMIT_DBFS with a
   smooth look-ahead limiter, so a short "Three." is as loud as a long sentence and no
-  phrase clips. The MP3 encoder may lift peaks a little; the cache checks the decoded
-  file against PEAK_CEILING_DBFS (see voice/engines.py).
+  phrase clips. The MP3 encoder may lift peaks a little: `encoded_under_ceiling` checks the
+  decoded file against a ceiling and turns it down by the overshoot (a cue's file,
+  voice/engines.py, and each chunk of the walk's track, trackaudio.py).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -29,6 +31,10 @@ TARGET_LUFS = -16.0
 PEAK_CEILING_DBFS = -1.0
 # The limiter aims lower, leaving room for MP3 encoding and inter-sample peaks.
 LIMIT_DBFS = -2.0
+# If an encoded file still peaks over its ceiling, it is lowered by the excess and this margin.
+PEAK_RETRY_MARGIN_DB = 0.2
+# Float samples in [-1, 1] are 16-bit PCM times this.
+PCM_FULL_SCALE = 32768
 # BS.1770-4: 400 ms gating blocks, 75 % overlap, gates at -70 LUFS and -10 LU.
 BLOCK_S = 0.4
 BLOCK_OVERLAP = 0.75
@@ -163,6 +169,36 @@ def true_peak_dbfs(samples: np.ndarray) -> float:
 def sample_peak_dbfs(samples: np.ndarray) -> float:
     """The highest sample, in dBFS."""
     return gain_to_db(float(np.max(np.abs(samples)))) if len(samples) else SILENT
+
+
+def pcm16(samples: np.ndarray) -> bytes:
+    """Float samples as signed 16-bit little-endian PCM (rounded, clipped to its range)."""
+    return np.clip(np.round(samples * PCM_FULL_SCALE), -PCM_FULL_SCALE, PCM_FULL_SCALE - 1).astype("<i2").tobytes()
+
+
+def from_pcm16(pcm) -> np.ndarray:
+    """Signed 16-bit PCM (bytes or an array of int16) as float samples in [-1, 1]."""
+    return np.frombuffer(pcm, dtype="<i2") / PCM_FULL_SCALE
+
+
+def encoded_under_ceiling(
+    samples: np.ndarray,
+    encode: Callable[[np.ndarray], bytes],
+    decode: Callable[[bytes], np.ndarray],
+    ceiling_dbfs: float,
+    encodes: int,
+) -> bytes:
+    """`encode(samples)`, turned down by the overshoot (and PEAK_RETRY_MARGIN_DB) and encoded again
+    while `decode` of it peaks above the ceiling: at most `encodes` encodes, the last kept unchecked."""
+    for attempt in range(1, encodes + 1):
+        encoded = encode(samples)
+        if attempt == encodes:
+            break
+        over = sample_peak_dbfs(decode(encoded)) - ceiling_dbfs
+        if over <= 0:
+            break
+        samples = samples * db_to_gain(-(over + PEAK_RETRY_MARGIN_DB))
+    return encoded
 
 
 def _moving_min(values: np.ndarray, width: int) -> np.ndarray:

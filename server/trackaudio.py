@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 import lameenc
 import miniaudio
-import numpy as np
 
 from . import loudness
 from . import track as layout_maths
@@ -28,10 +27,9 @@ PCM_SAMPLE_BYTES = 2
 PCM_MAX = 32767
 MAIN_DATA_BEGIN_BYTE = 4  # the first byte of Layer III side information
 # A chunk is the cues' second encode (16 kbit/s), which can lift a levelled cue's peak past the cues'
-# ceiling, up to full scale (a click): such a chunk is turned down by its overshoot and encoded again.
-CHUNK_PEAK_RETRIES = 3
-CHUNK_RETRY_MARGIN_DB = 0.2
-PCM_FULL_SCALE = 32768
+# ceiling, up to full scale (a click): such a chunk is turned down by its overshoot and encoded again,
+# in this many encodes at most.
+CHUNK_ENCODES = 4
 
 
 def decode_cue(data: bytes) -> array.array:
@@ -56,17 +54,14 @@ def encode_pcm(pcm: bytes) -> bytes:
 
 def encode_under_ceiling(pcm: bytes) -> bytes:
     """A chunk's PCM encoded (encode_pcm), turned down and encoded again while it decodes above the peak ceiling
-    (at most CHUNK_PEAK_RETRIES times: the last encode is kept unchecked)."""
-    encoded = encode_pcm(pcm)
-    for _ in range(CHUNK_PEAK_RETRIES):
-        decoded = np.frombuffer(decode_cue(encoded), dtype=np.int16) / PCM_FULL_SCALE
-        over = loudness.sample_peak_dbfs(decoded) - loudness.PEAK_CEILING_DBFS
-        if over <= 0:
-            break
-        gain = loudness.db_to_gain(-(over + CHUNK_RETRY_MARGIN_DB))
-        pcm = np.round(np.frombuffer(pcm, dtype="<i2") * gain).astype("<i2").tobytes()
-        encoded = encode_pcm(pcm)
-    return encoded
+    (CHUNK_ENCODES encodes at most: the last is kept unchecked)."""
+    return loudness.encoded_under_ceiling(
+        loudness.from_pcm16(pcm),
+        lambda samples: encode_pcm(loudness.pcm16(samples)),
+        lambda encoded: loudness.from_pcm16(decode_cue(encoded)),
+        loudness.PEAK_CEILING_DBFS,
+        CHUNK_ENCODES,
+    )
 
 
 def fit(pcm: array.array, samples: int) -> array.array:

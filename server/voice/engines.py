@@ -273,10 +273,9 @@ def encode_mp3(speech: Speech, bitrate_kbps: int = MP3_BITRATE_KBPS) -> bytes:
 # Part of every engine's accent, so audio rendered before levelling (or to another target)
 # gets a new address and is never served for a timeline again.
 LOUDNESS_TAG = f"{loudness.TARGET_LUFS:g}LUFS"
-PCM_FULL_SCALE = 32768
-# If the encoded file still peaks over the ceiling, lower it by the excess and this margin.
-PEAK_RETRY_MARGIN_DB = 0.2
-PEAK_RETRIES = 3
+# Encodes of a phrase at most, each lower than the last while its decode peaks over the ceiling.
+PHRASE_ENCODES = 3
+# Aim under the ceiling by a margin: another decoder (a phone's, sox) rounds differently.
 DECODER_MARGIN_DB = 0.3
 
 
@@ -286,7 +285,7 @@ def decode_mp3(data: bytes) -> tuple[np.ndarray, int]:
         decoded = miniaudio.mp3_read_s16(data)
     except (miniaudio.MiniaudioError, ZeroDivisionError) as error:
         raise RenderFailed(f"the audio does not decode: {error}") from error
-    samples = np.frombuffer(decoded.samples, dtype=np.int16) / PCM_FULL_SCALE
+    samples = loudness.from_pcm16(decoded.samples)
     if decoded.nchannels > MONO:
         samples = samples[: samples.size - samples.size % decoded.nchannels].reshape(-1, decoded.nchannels).mean(axis=1)
     if samples.size == 0:
@@ -294,23 +293,15 @@ def decode_mp3(data: bytes) -> tuple[np.ndarray, int]:
     return samples, decoded.sample_rate
 
 
-def _to_pcm(samples: np.ndarray) -> bytes:
-    """Float samples as signed 16-bit PCM."""
-    return np.clip(np.round(samples * PCM_FULL_SCALE), -PCM_FULL_SCALE, PCM_FULL_SCALE - 1).astype(np.int16).tobytes()
-
-
 def level_and_encode(samples: np.ndarray, rate: int, bitrate_kbps: int = MP3_BITRATE_KBPS) -> bytes:
     """A phrase at the cues' loudness (loudness.normalise), encoded as MP3 with its decoded peaks under the ceiling."""
-    levelled = loudness.normalise(samples, rate)
-    for _ in range(PEAK_RETRIES):
-        mp3 = encode_mp3(Speech(_to_pcm(levelled), rate), bitrate_kbps)
-        decoded, _ = decode_mp3(mp3)
-        # Aim under the ceiling by a margin: another decoder (a phone's, sox) rounds differently.
-        over = loudness.sample_peak_dbfs(decoded) - (loudness.PEAK_CEILING_DBFS - DECODER_MARGIN_DB)
-        if over <= 0:
-            break
-        levelled = levelled * loudness.db_to_gain(-(over + PEAK_RETRY_MARGIN_DB))
-    return mp3
+    return loudness.encoded_under_ceiling(
+        loudness.normalise(samples, rate),
+        lambda levelled: encode_mp3(Speech(loudness.pcm16(levelled), rate), bitrate_kbps),
+        lambda mp3: decode_mp3(mp3)[0],
+        loudness.PEAK_CEILING_DBFS - DECODER_MARGIN_DB,
+        PHRASE_ENCODES,
+    )
 
 
 class EspeakEngine:
@@ -337,6 +328,6 @@ class EspeakEngine:
     def render(self, text: str, lang: str, fp: BinaryIO) -> int:
         """Write the phrase as MP3 into fp and return how long it plays."""
         speech = self.speak(text, lang)
-        samples = np.frombuffer(speech.pcm, dtype=np.int16) / PCM_FULL_SCALE
+        samples = loudness.from_pcm16(speech.pcm)
         fp.write(level_and_encode(samples, speech.sample_rate, self.bitrate_kbps))
         return speech.spoken_ms

@@ -4,7 +4,7 @@
 
 import { t } from "./i18n.js";
 
-/** The page's own words (tabs, links, the desktop panel) in the walker's language. */
+/** The page's own words (tabs, links, the title, the desktop panel) in the walker's language. */
 export function translateChrome() {
   const texts = {
     ".skip-link": t("Skip to content"),
@@ -12,8 +12,6 @@ export function translateChrome() {
     '.tabs [data-tab="progress"] span': t("Progress"),
     '.tabs [data-tab="history"] span': t("History"),
     '.tabs [data-tab="settings"] span': t("Settings"),
-    "#phone-title": t("Take it to the gym"),
-    "#phone-title + p": t("Scan this with your phone's camera to open RetroWalk there, then add it to your home screen."),
   };
   for (const [selector, text] of Object.entries(texts)) {
     const element = document.querySelector(selector);
@@ -21,8 +19,7 @@ export function translateChrome() {
   }
   document.querySelector(".brand")?.setAttribute("aria-label", t("RetroWalk, back to workouts"));
   document.querySelector(".tabs")?.setAttribute("aria-label", t("Sections"));
-  document.getElementById("phone-qr")?.setAttribute("alt", t("QR code of the address to open on your phone"));
   document.title = t("RetroWalk — backward walking coach");
-  // The desktop panel's notes are made from the phone's address (install.js): it is made again in the new language.
+  // The desktop panel (install.js: its notes depend on the phone's address) is made again, whole, in the new language.
   if (document.getElementById("phone-panel")) import("./install.js").then(({ showPhonePanel }) => showPhonePanel());
 }

@@ -80,7 +80,8 @@ export function afterPaint() {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, FRAME_WAIT_MS);
     const done = () => { clearTimeout(timer); resolve(); };
-    requestAnimationFrame(() => requestAnimationFrame(() => whenIdle(done, { timeout: FRAME_WAIT_MS })));
+    // The timer above bounds the idle wait too.
+    requestAnimationFrame(() => requestAnimationFrame(() => whenIdle(done)));
   });
 }
 

@@ -67,12 +67,20 @@ export class ServerClock {
   }
 
   /**
+   * The `count` fastest round trips, fastest first.
+   * @param {number} count
+   */
+  fastest(count) {
+    return [...this.samples].sort((a, b) => a.rtt - b.rtt).slice(0, count);
+  }
+
+  /**
    * The round trips the estimate is made of: the fastest BEST_SAMPLES, less any that is not near
    * the fastest (a ping that waited in a busy server gives an offset too high, cues early).
    * @returns {Array<{rtt: number, offset: number}>}
    */
   get trusted() {
-    const fastest = [...this.samples].sort((a, b) => a.rtt - b.rtt).slice(0, BEST_SAMPLES);
+    const fastest = this.fastest(BEST_SAMPLES);
     if (!fastest.length) return fastest;
     const limit = fastest[0].rtt * NEAR_BEST_FACTOR + NEAR_BEST_SLACK_MS;
     return fastest.filter((sample) => sample.rtt <= limit);
@@ -95,11 +103,7 @@ export class ServerClock {
    */
   get settled() {
     if (this.trusted.length >= BEST_SAMPLES && this.bestRtt <= SETTLED_RTT_MS) return true;
-    const offsets = [...this.samples]
-      .sort((a, b) => a.rtt - b.rtt)
-      .slice(0, BEST_SAMPLES + 1)
-      .map((sample) => sample.offset)
-      .sort((a, b) => a - b);
+    const offsets = this.fastest(BEST_SAMPLES + 1).map((sample) => sample.offset).sort((a, b) => a - b);
     // Any BEST_SAMPLES of them next to each other in order, lowest to highest within AGREE_MS.
     return offsets.slice(0, offsets.length - BEST_SAMPLES + 1).some((low, index) => offsets[index + BEST_SAMPLES - 1] - low <= AGREE_MS);
   }

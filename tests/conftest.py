@@ -149,17 +149,25 @@ class RunningServer:
 LONG_TESTS = ("slow", "realtime", "browser")
 
 
-def realtime_seconds(item) -> float:
-    """How long a `realtime` test runs by the clock (its marker's `seconds`), 0 for any other test."""
-    marker = item.get_closest_marker("realtime")
-    return float(marker.kwargs.get("seconds", 0)) if marker else 0.0
+def expected_seconds(item) -> float:
+    """About how long a long test runs (its `realtime` or `browser` marker's `seconds`), 0 where not said."""
+    for name in ("realtime", "browser"):
+        marker = item.get_closest_marker(name)
+        if marker and "seconds" in marker.kwargs:
+            return float(marker.kwargs["seconds"])
+    return 0.0
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Spread the long tests (LONG_TESTS order) evenly among the others, keeping each group's order.
+    """Spread the long tests (LONG_TESTS order, longest first within each) evenly among the others.
 
-    The `realtime` tests go longest first (their `seconds`): tests/run hands them out one at a
-    time (--dist load), so the longest walks start together and the short ones fill in after.
+    Longest first (their marker's `seconds`): the `realtime` tests go out one at a time (tests/run's
+    --dist load), so the longest walks start together and the short ones fill in after. The CPU
+    round's workers each take a run of the list and steal from the end of another's (--dist
+    worksteal): the longest browser tests start early in the first runs, and the one still
+    running when the others have finished is a short one (a 20 s test started last kept one
+    worker busy alone for 19 s). Last among the hooks: after `-m` has deselected another round's tests.
     """
 
     def rank(item) -> int:
@@ -167,7 +175,7 @@ def pytest_collection_modifyitems(config, items):
         return next((place for place, name in enumerate(LONG_TESTS) if item.get_closest_marker(name)), len(LONG_TESTS))
 
     long = sorted(
-        (item for item in items if rank(item) < len(LONG_TESTS)), key=lambda item: (rank(item), -realtime_seconds(item))
+        (item for item in items if rank(item) < len(LONG_TESTS)), key=lambda item: (rank(item), -expected_seconds(item))
     )
     if not long:
         return

@@ -77,6 +77,7 @@ def start_workout(page, plan) -> SocketLog:
     return log
 
 
+@pytest.mark.browser(seconds=7)
 def test_app_is_installable_and_its_icons_load(playwright_chromium, server, tmp_path):
     playwright, _ = playwright_chromium
     # Installability is not judged in incognito-like contexts: a persistent profile it is.
@@ -116,6 +117,7 @@ def test_app_is_installable_and_its_icons_load(playwright_chromium, server, tmp_
         context.close()
 
 
+@pytest.mark.browser(seconds=9)
 def test_app_reopens_and_plays_a_cached_workout_with_the_server_gone(phone_page, fresh_server):
     running = fresh_server()
     page = phone_page(running.url)

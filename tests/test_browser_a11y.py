@@ -86,6 +86,7 @@ def tab_to(page, selector: str, limit: int = 60) -> None:
     raise AssertionError(f"Tab never reached {selector}")
 
 
+@pytest.mark.browser(seconds=18)
 def test_a_workout_by_keyboard_alone_at_320_px_readable_and_announced(phone_page, server):
     page = phone_page(server.url)
     page.set_viewport_size(NARROW)

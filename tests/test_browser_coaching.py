@@ -55,6 +55,7 @@ def skip_through(page, dwell_in_reverse_s: float = 0) -> None:
     raise AssertionError("the workout did not finish")
 
 
+@pytest.mark.browser(seconds=19)
 def test_a_plan_built_in_the_editor_is_walked_and_shows_in_history_and_both_charts(phone_page, server):
     page = phone_page(server.url)
     page.goto("/")
@@ -201,6 +202,7 @@ def test_spanish_and_kilometres_chosen_in_settings_are_what_the_coach_says(phone
     assert not page.js_errors
 
 
+@pytest.mark.browser(seconds=20)
 def test_following_first_steps_a_finished_session_advances_it_and_a_stopped_one_does_not(phone_page, fresh_server):
     running = fresh_server(
         env={"RETROWALK_CUE_LEAD_MS": str(FAST_LEAD_MS), "RETROWALK_START_LEAD_MS": str(FAST_LEAD_MS)}

@@ -111,6 +111,7 @@ def english_left(page, patterns, own_words: set[str]) -> list[str]:
     return found
 
 
+@pytest.mark.browser(seconds=8)
 @pytest.mark.parametrize("lang", ["es", "de", "fr"])
 def test_every_screen_and_accessible_name_is_in_the_walkers_language(phone_page, server, lang):
     page = phone_page(server.url)

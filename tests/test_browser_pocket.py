@@ -296,6 +296,7 @@ def test_lock_screen_pause_and_play_pause_and_resume_the_walk_on_the_server(pock
     assert not page.js_errors
 
 
+@pytest.mark.browser(seconds=8)
 def test_a_pause_the_page_slept_through_counts_from_when_the_element_paused(pocket_page):
     page = pocket_page
     page.goto("/")

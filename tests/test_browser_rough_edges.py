@@ -20,6 +20,7 @@ def server_history(page) -> list[str]:
     return [entry["plan_name"] for entry in page.request.get("/api/history").json()]
 
 
+@pytest.mark.browser(seconds=9)
 def test_a_false_start_is_deleted_from_history_with_an_undo(phone_page, server):
     page = phone_page(server.url)
     page.goto("/")

@@ -60,6 +60,7 @@ def offer(page):
     return page.get_by_role("button", name="Reload to update")
 
 
+@pytest.mark.browser(seconds=11)
 def test_a_new_version_waits_for_the_walk_to_end_and_comes_in_with_one_reload(phone_page, fresh_server, tmp_path):
     web_copy = tmp_path / "web"
     shutil.copytree(WEB, web_copy)

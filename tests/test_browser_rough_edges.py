@@ -1,4 +1,4 @@
-"""Rough edges found on the phone: deleting a walk with Undo, toasts, numbered copies."""
+"""Rough edges found on the phone: deleting a walk with Undo, toasts, numbered copies, an address with no screen."""
 
 from __future__ import annotations
 
@@ -84,6 +84,19 @@ def test_copies_are_numbered_and_a_toast_without_an_action_says_only_its_words(p
             f"no toast saying {said!r}",
         )
     assert names == ["Evening (copy)", "Evening (copy 2)"]
+    assert not page.js_errors
+
+
+def test_an_address_with_no_screen_shows_the_picker_and_back_leaves_it(phone_page, server):
+    page = phone_page(server.url)
+    page.goto("/#/history")
+    page.wait_for_selector(".history, .empty-box, h1")
+    page.evaluate("location.hash = '#/no-such-screen'")
+    page.wait_for_function("() => location.hash === '#/' && document.querySelector('#main [data-plan]') !== null")
+    # Back goes to the screen before the mistyped address, not to it (which would send the walker forward again).
+    page.go_back()
+    page.wait_for_function("() => location.hash === '#/history'", timeout=10_000)
+    assert page.locator('.tabs a[data-tab="history"]').get_attribute("aria-current") == "page"
     assert not page.js_errors
 
 

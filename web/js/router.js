@@ -132,7 +132,9 @@ export function route() {
       }, (error) => console.error(`The ${name} screen failed:`, error));
     return;
   }
-  go("#/");
+  // An address with no screen (a mistyped or an old link) gives way to the picker: replaced, not
+  // pushed, or Back would come to it again and be sent forward again (Back would seem not to work).
+  replaceWith("#/");
 }
 
 /**

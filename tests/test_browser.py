@@ -8,10 +8,12 @@ benchmark (bench/bench_browser.py) holds the strict one.
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
 import pytest
+from websockets.sync.client import connect
 
 from browser_support import (
     CHROMIUM_ARGS,
@@ -150,6 +152,49 @@ def test_app_reopens_and_plays_a_cached_workout_with_the_server_gone(phone_page,
     page.click("text=See history")
     page.wait_for_selector("text=On this phone")
     assert not page.js_errors
+
+
+def stop_from_another_device(context, server) -> None:
+    """Stop the walk a browser's phone has under way, from a socket of its own (its page may be gone)."""
+    state = context.storage_state()
+    stored = {item["name"]: item["value"] for origin in state["origins"] for item in origin["localStorage"]}
+    active = json.loads(stored["retrowalk.active"])
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in state["cookies"])
+    with connect(
+        server.ws_url + active["session"]["ws"], additional_headers={"Cookie": cookie}, open_timeout=10
+    ) as socket:
+        socket.send(json.dumps({"type": "stop"}))
+        while json.loads(socket.recv(timeout=10))["type"] != "finished":
+            pass
+
+
+def test_a_walk_s_summary_outlives_a_reload_and_is_shown_when_the_walk_ended_with_the_page_gone(phone_page, server):
+    page = phone_page(server.url)
+    page.goto("/")
+    plan = create_plan(page, "Summary kept", SHORT)
+    # Stopped on the phone, then reloaded (a phone discarding the locked page does the same): the summary stays.
+    start_workout(page, plan)
+    hold_to_unlock(page)
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Tap again").click()
+    page.wait_for_selector("text=Workout stopped")
+    page.reload()
+    page.wait_for_selector("text=Workout stopped")
+    assert page.evaluate("location.hash") == "#/summary"
+    assert "Summary kept" in page.inner_text("#main")
+
+    # Ended while its page was closed: the page opened again (a new tab) starts at its summary, not the picker.
+    start_workout(page, plan)
+    context, errors = page.context, page.js_errors
+    page.close()
+    stop_from_another_device(context, server)
+    again = context.new_page()
+    again.on("pageerror", lambda error: errors.append(str(error)))
+    again.goto("/")
+    again.wait_for_selector("text=Workout stopped")
+    assert again.evaluate("location.hash") == "#/summary"
+    assert again.evaluate("localStorage.getItem('retrowalk.active')") is None, "the ended walk would be rejoined again"
+    assert not errors
 
 
 @pytest.mark.realtime(seconds=20)

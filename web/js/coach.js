@@ -116,6 +116,8 @@ export class Coach extends EventTarget {
     this.floorMs = 0;
     this.lastIndex = -1;
     this.summary = null;
+    /** @type {object|null} the server's summary of a walk that had already ended when this page joined it (its hello) */
+    this.endedBeforeJoining = null;
     /** @type {ReturnType<typeof setTimeout>|null} the end the server said, finished here if its summary does not follow */
     this.finishTimer = null;
     /** @type {number|null} when a walk without the server's word passed its end (performance.now()) */
@@ -482,6 +484,7 @@ export class Coach extends EventTarget {
         this.track = msg.track ?? msg.session?.track ?? this.track;
         this.trackLeadInMs = msg.track_lead_in_ms ?? msg.session?.track_lead_in_ms ?? this.trackLeadInMs ?? this.leadMs;
         if (msg.session?.options) this.options = msg.session.options;
+        if (msg.state === "finished" && msg.session?.summary) this.endedBeforeJoining = msg.session.summary;
         // A hello after a reconnect: the track played in pocket mode is kept (start and rejoin ask first).
         if (this.pocket) keepTrack(this.track);
         this.applyState(normalizeState(msg), true);

@@ -17,6 +17,32 @@ import { findPlan, missingPlan } from "./planlist.js";
 const COACH_MESSAGES = Object.freeze([N_("The workout could not be loaded from the server.")]);
 /** How long the page waits for a walk left running before showing the picker instead. */
 const REJOIN_WAIT_MS = 3000;
+/** Where this tab keeps the walk that just ended (sessionStorage): a reload shows its summary still. */
+const FINISHED_KEY = "retrowalk.finished";
+
+/**
+ * The walk that just ended, for the summary, kept for this tab too: a phone that discards the
+ * page while it is locked (the walk over, its sound stopped) reloads it at the summary.
+ * @param {{plan: object, summary: object, sessionId: string|null}} finished
+ */
+function keepFinished(finished) {
+  app.finished = finished;
+  try {
+    sessionStorage.setItem(FINISHED_KEY, JSON.stringify(finished));
+  } catch {
+    // Storage off or full: the summary lasts until a reload, as it always did.
+  }
+}
+
+/** @returns {{plan: object, summary: object, sessionId: string|null}|null} the walk that just ended, after a reload too */
+function finishedWalk() {
+  if (app.finished) return app.finished;
+  try {
+    return JSON.parse(sessionStorage.getItem(FINISHED_KEY) || "null");
+  } catch {
+    return null;
+  }
+}
 
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 
@@ -29,7 +55,7 @@ const loadCoach = () => import("../coach.js").then((module) => module.Coach);
 /** When the walk ends (or is stopped), its summary is shown. */
 function summariseWhenFinished(coach) {
   coach.addEventListener("finished", (event) => {
-    app.finished = { plan: coach.plan, summary: event.detail, sessionId: coach.sessionId };
+    keepFinished({ plan: coach.plan, summary: event.detail, sessionId: coach.sessionId });
     if (app.coach === coach) app.coach = null;
     go("#/summary");
   });
@@ -161,15 +187,17 @@ export async function showPlayer() {
 /** The walk just ended: its figures, then the server's (calories, the week, what comes next). */
 export async function showSummary() {
   const visit = currentVisit();
-  if (!app.finished) {
-    // In place of this address (a reload forgets the walk just ended), so Back does not bounce here.
+  const finished = finishedWalk();
+  if (!finished) {
+    // In place of this address (no walk has ended in this tab), so Back does not bounce here.
     replaceWith("#/");
     return;
   }
+  app.finished = finished;
   const [{ renderSummary }] = await Promise.all([import("../screens/summary.js"), loadStrings("more")]);
   if (!isCurrent(visit)) return;
   showOnlineStatus();
-  const { plan, summary, sessionId } = app.finished;
+  const { plan, summary, sessionId } = finished;
   const view = renderSummary(main, { plan, summary, onDone: () => go("#/"), onHistory: () => go("#/history") });
   if (summary.local || summary.unconfirmed || !sessionId) return;
   getSessionStats(sessionId).then((stats) => view.calories(stats), () => view.calories(null));
@@ -188,7 +216,8 @@ export async function showSummary() {
 
 /**
  * Back to a walk that was running when the page was closed or reloaded: on success the
- * address becomes the player's, so the first screen shown is the walk.
+ * address becomes the player's, so the first screen shown is the walk (its summary, when it
+ * ended meanwhile).
  */
 export async function rejoin() {
   const active = activeWorkout();
@@ -207,8 +236,14 @@ export async function rejoin() {
     return;
   }
   if (coach.state.state !== "running" && coach.state.state !== "paused") {
+    const ended = coach.endedBeforeJoining;
     coach.dispose();
     saveActive(null);
+    // It ended while the page was gone (closed, or discarded by the phone): its summary is the first screen.
+    if (ended) {
+      keepFinished({ plan: active.plan, summary: ended, sessionId: coach.sessionId });
+      history.replaceState(null, "", "#/summary");
+    }
     return;
   }
   app.coach = coach;

@@ -143,9 +143,9 @@ class RunningServer:
 
 
 # The long tests: tens of seconds of CPU, walks timed by the real clock, the browser. Under
-# pytest-xdist (tests/run, --dist worksteal) each worker starts with an even share of the
-# collection, so the long tests are spread evenly through it, the slowest first: every worker
-# gets its share of them and none is left to end the run alone.
+# pytest-xdist (tests/run, --dist worksteal) each worker starts with a run of the collection and
+# steals from the end of another's, so the long tests are spread evenly through it, the slowest
+# first: they start early, and what is left to end the run is short.
 LONG_TESTS = ("slow", "realtime", "browser")
 
 

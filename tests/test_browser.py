@@ -168,10 +168,12 @@ def stop_from_another_device(context, server) -> None:
             pass
 
 
+@pytest.mark.browser(seconds=8)
 def test_a_walk_s_summary_outlives_a_reload_and_is_shown_when_the_walk_ended_with_the_page_gone(phone_page, server):
     page = phone_page(server.url)
     page.goto("/")
-    plan = create_plan(page, "Summary kept", SHORT)
+    # Long enough that neither walk ends by itself before it is stopped.
+    plan = create_plan(page, "Summary kept", [{"kind": "forward", "seconds": 120}, {"kind": "reverse", "seconds": 120}])
     # Stopped on the phone, then reloaded (a phone discarding the locked page does the same): the summary stays.
     start_workout(page, plan)
     hold_to_unlock(page)

@@ -96,7 +96,7 @@ def test_an_address_with_no_screen_shows_the_picker_and_back_leaves_it(phone_pag
     # Back goes to the screen before the mistyped address, not to it (which would send the walker forward again).
     page.go_back()
     page.wait_for_function("() => location.hash === '#/history'", timeout=10_000)
-    assert page.locator('.tabs a[data-tab="history"]').get_attribute("aria-current") == "page"
+    page.wait_for_selector('.tabs a[data-tab="history"][aria-current="page"]')
     assert not page.js_errors
 
 

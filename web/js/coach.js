@@ -116,8 +116,10 @@ export class Coach extends EventTarget {
     this.floorMs = 0;
     this.lastIndex = -1;
     this.summary = null;
-    /** @type {object|null} the server's summary of a walk that had already ended when this page joined it (its hello) */
-    this.endedBeforeJoining = null;
+    /** @type {object|null} the server's summary of the walk, when a hello (joining or reconnecting) found it ended */
+    this.helloSummary = null;
+    /** @type {number|null} how long before that hello the walk ended, in ms */
+    this.helloEndedAgoMs = null;
     /** @type {ReturnType<typeof setTimeout>|null} the end the server said, finished here if its summary does not follow */
     this.finishTimer = null;
     /** @type {number|null} when a walk without the server's word passed its end (performance.now()) */
@@ -484,7 +486,11 @@ export class Coach extends EventTarget {
         this.track = msg.track ?? msg.session?.track ?? this.track;
         this.trackLeadInMs = msg.track_lead_in_ms ?? msg.session?.track_lead_in_ms ?? this.trackLeadInMs ?? this.leadMs;
         if (msg.session?.options) this.options = msg.session.options;
-        if (msg.state === "finished" && msg.session?.summary) this.endedBeforeJoining = msg.session.summary;
+        if (msg.state === "finished" && msg.session?.summary) {
+          this.helloSummary = msg.session.summary;
+          // By the server's clock: a page opened long after shows the picker, not that walk's summary.
+          this.helloEndedAgoMs = typeof msg.session.finished_at === "number" ? msg.server_time - msg.session.finished_at : null;
+        }
         // A hello after a reconnect: the track played in pocket mode is kept (start and rejoin ask first).
         if (this.pocket) keepTrack(this.track);
         this.applyState(normalizeState(msg), true);
@@ -550,8 +556,13 @@ export class Coach extends EventTarget {
     }
     if (this.pocket) this.followTrack(true);
     if (next.state === "finished" && fromServer && !this.summary) {
-      // The summary follows in a `finished` message; until then the screen shows the end.
-      this.finishTimer ??= setTimeout(() => { if (!this.summary) this.finishLocally(next.ended_by || "complete"); }, 2000);
+      // The summary follows in a `finished` message; until then the screen shows the end. A hello
+      // after a reconnect may have carried it already (the walk was stopped meanwhile on another device).
+      this.finishTimer ??= setTimeout(() => {
+        if (this.summary) return;
+        if (this.helloSummary) this.finish(this.helloSummary);
+        else this.finishLocally(next.ended_by || "complete");
+      }, 2000);
     }
     this.emit("update");
   }
@@ -789,6 +800,8 @@ export class Coach extends EventTarget {
   dispose() {
     clearInterval(this.ticker);
     this.ticker = null;
+    // A walk the server said had ended, dropped before its summary came: nothing is finished here later.
+    clearTimeout(this.finishTimer ?? undefined);
     this.source.close();
     this.player.close();
     this.trackPlayer?.dispose();

@@ -17,6 +17,10 @@ import { findPlan, missingPlan } from "./planlist.js";
 const COACH_MESSAGES = Object.freeze([N_("The workout could not be loaded from the server.")]);
 /** How long the page waits for a walk left running before showing the picker instead. */
 const REJOIN_WAIT_MS = 3000;
+/** A walk that ended longer ago than this is not what the app opens at (History has it). */
+const RECENT_END_MS = 6 * 60 * 60 * 1000;
+/** The addresses a page left during a walk opens at: the walk's summary may take their place. */
+const WALK_ADDRESSES = new Set(["", "#", "#/", "#/workout", "#/summary"]);
 /** Where this tab keeps the walk that just ended (sessionStorage): a reload shows its summary still. */
 const FINISHED_KEY = "retrowalk.finished";
 
@@ -236,13 +240,14 @@ export async function rejoin() {
     return;
   }
   if (coach.state.state !== "running" && coach.state.state !== "paused") {
-    const ended = coach.endedBeforeJoining;
+    const ended = (coach.helloEndedAgoMs ?? 0) <= RECENT_END_MS ? coach.helloSummary : null;
     coach.dispose();
     saveActive(null);
-    // It ended while the page was gone (closed, or discarded by the phone): its summary is the first screen.
+    // It ended lately while the page was gone (closed, or discarded by the phone): its summary is the
+    // first screen, unless the page was opened at a link of its own (a shared plan, an import).
     if (ended) {
       keepFinished({ plan: active.plan, summary: ended, sessionId: coach.sessionId });
-      history.replaceState(null, "", "#/summary");
+      if (WALK_ADDRESSES.has(location.hash)) history.replaceState(null, "", "#/summary");
     }
     return;
   }

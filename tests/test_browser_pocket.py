@@ -138,8 +138,9 @@ RECORD_START_JS = """async () => {
   const chunks = [];
   recorder.ondataavailable = (event) => chunks.push(event.data);
   window.__recording = {recorder, chunks};
+  const asked = a.currentTime * 1000;
   await new Promise((resolve) => { recorder.onstart = resolve; recorder.start(); });
-  return a.currentTime * 1000;
+  return [asked, a.currentTime * 1000];
 }"""
 # The recording decoded, as its loudness (RMS) in 10 ms steps.
 RECORD_STOP_JS = """async (stepMs) => {
@@ -194,7 +195,10 @@ def test_with_javascript_blocked_every_cue_is_heard_at_its_place(phone_page, ser
     # Half a second in, the element's output is settled (a recording begun at its first frames
     # starts a few hundred ms behind its currentTime); the 12 s then hold 5 words to place.
     wait_until(lambda: track(page)["time"] > 500, 10, "the track is not playing")
-    recorded_from = page.evaluate(RECORD_START_JS)
+    # The recording began between the start() call and its `start` event, which a busy machine can
+    # hand to the page hundreds of ms later: its place in the track is known only that closely.
+    asked_at, recorded_from = page.evaluate(RECORD_START_JS)
+    start_uncertainty = recorded_from - asked_at
     page.evaluate(f"() => {{ const end = performance.now() + {BLOCK_S * 1000}; while (performance.now() < end) {{}} }}")
     rms = page.evaluate(RECORD_STOP_JS, STEP_MS)
     recorded_to = recorded_from + len(rms) * STEP_MS
@@ -208,7 +212,9 @@ def test_with_javascript_blocked_every_cue_is_heard_at_its_place(phone_page, ser
     assert len(due) >= 5, f"too few cues in the recording to judge: {due}"
     lateness = [min(heard, key=lambda at: abs(at - when)) - when for when in due]
     latency = min(lateness)
-    assert -CUE_PLACE_MS <= latency <= CUE_PLACE_MS, f"the recording is {latency:+.0f} ms off the track: {lateness}"
+    assert -CUE_PLACE_MS <= latency <= CUE_PLACE_MS + start_uncertainty, (
+        f"the recording is {latency:+.0f} ms off the track (its start known to {start_uncertainty:.0f} ms): {lateness}"
+    )
     late = [(when, round(off)) for when, off in zip(due, lateness) if off - latency > CUE_PLACE_MS]
     assert not late, (
         f"cues not heard at their place while JavaScript was blocked (track ms, lateness): {late}; heard {heard}"

@@ -13,7 +13,6 @@ import signal
 import time
 
 import pytest
-from websockets.sync.client import connect
 
 from browser_support import (
     CHROMIUM_ARGS,
@@ -31,6 +30,7 @@ from browser_support import (
     require_chromium,
     wait_until,
 )
+from test_ws import Listener, of
 
 pytestmark = pytest.mark.browser
 
@@ -160,12 +160,12 @@ def stop_from_another_device(context, server) -> None:
     stored = {item["name"]: item["value"] for origin in state["origins"] for item in origin["localStorage"]}
     active = json.loads(stored["retrowalk.active"])
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in state["cookies"])
-    with connect(
-        server.ws_url + active["session"]["ws"], additional_headers={"Cookie": cookie}, open_timeout=10
-    ) as socket:
-        socket.send(json.dumps({"type": "stop"}))
-        while json.loads(socket.recv(timeout=10))["type"] != "finished":
-            pass
+    socket = Listener(server.ws_url + active["session"]["ws"], cookie)
+    try:
+        socket.send({"type": "stop"})
+        socket.next(of("finished"))
+    finally:
+        socket.close()
 
 
 @pytest.mark.browser(seconds=8)

@@ -54,3 +54,22 @@ test("positionMs, dueMs, endAt and segmentIndex agree with view", () => {
   assert.equal(wc.endAt(walk, plan.starts.at(-1)), seen.end_at);
   for (const { seq, due } of seen.dues) assert.equal(wc.dueMs(walk, plan.offsets[seq]), due);
 });
+
+test("position places the walker in a plan: at a boundary in the next segment, clamped to the plan, -1 for no segments", () => {
+  const segments = [{ kind: "warmup", seconds: 5 }, { kind: "reverse", seconds: 10 }, { kind: "forward", seconds: 5 }];
+  const at = (ms) => {
+    const { index, segmentElapsedMs, segmentRemainingMs, elapsedMs, remainingMs, fraction } = wc.position(segments, ms);
+    return [index, segmentElapsedMs, segmentRemainingMs, elapsedMs, remainingMs, fraction];
+  };
+  assert.deepEqual(at(-500), [0, 0, 5000, 0, 20000, 0]);
+  assert.deepEqual(at(4999), [0, 4999, 1, 4999, 15001, 4999 / 20000]);
+  assert.deepEqual(at(5000), [1, 0, 10000, 5000, 15000, 0.25]);
+  assert.deepEqual(at(15000), [2, 0, 5000, 15000, 5000, 0.75]);
+  assert.deepEqual(at(25000), [2, 5000, 0, 20000, 0, 1]);
+  assert.equal(wc.position(segments, 5000).segment, segments[1]);
+  assert.equal(wc.position(segments, 5000).next, segments[2]);
+  assert.equal(wc.position(segments, 16000).next, null);
+  assert.deepEqual(wc.position([], 1000), {
+    index: -1, segment: null, next: null, segmentElapsedMs: 0, segmentRemainingMs: 0, totalMs: 0, elapsedMs: 0, remainingMs: 0, fraction: 0,
+  });
+});

@@ -8,11 +8,12 @@ const PREFIX = "retrowalk.";
  * A value this phone remembers, or `fallback` (never saved, unreadable, storage off).
  * @param {string} key
  * @param {any} fallback
+ * @param {() => Storage} [area] () => sessionStorage: this tab's
  * @returns {any}
  */
-export function read(key, fallback) {
+export function read(key, fallback, area = () => localStorage) {
   try {
-    const raw = localStorage.getItem(PREFIX + key);
+    const raw = area().getItem(PREFIX + key);
     return raw === null ? fallback : JSON.parse(raw);
   } catch {
     return fallback;
@@ -23,11 +24,12 @@ export function read(key, fallback) {
  * Remember a value on this phone (undefined forgets it); a full or disabled storage is only logged.
  * @param {string} key
  * @param {any} value
+ * @param {() => Storage} [area] () => sessionStorage: this tab's
  */
-export function write(key, value) {
+export function write(key, value, area = () => localStorage) {
   try {
-    if (value === undefined) localStorage.removeItem(PREFIX + key);
-    else localStorage.setItem(PREFIX + key, JSON.stringify(value));
+    if (value === undefined) area().removeItem(PREFIX + key);
+    else area().setItem(PREFIX + key, JSON.stringify(value));
   } catch (error) {
     console.warn("Could not save on this phone:", error);
   }

@@ -15,27 +15,24 @@ export { roundParts };
  *   segmentRemainingMs: number, totalMs: number, elapsedMs: number, remainingMs: number, fraction: number}}
  */
 export function position(segments, elapsedMs) {
-  const totalMs = segments.reduce((sum, s) => sum + s.seconds * 1000, 0);
-  const clamped = Math.min(Math.max(0, elapsedMs), totalMs);
-  let start = 0;
-  for (let index = 0; index < segments.length; index += 1) {
-    const length = segments[index].seconds * 1000;
-    if (clamped < start + length || index === segments.length - 1) {
-      return {
-        index,
-        segment: segments[index],
-        next: segments[index + 1] || null,
-        segmentElapsedMs: clamped - start,
-        segmentRemainingMs: Math.max(0, start + length - clamped),
-        totalMs,
-        elapsedMs: clamped,
-        remainingMs: totalMs - clamped,
-        fraction: totalMs ? clamped / totalMs : 0,
-      };
-    }
-    start += length;
+  const starts = segmentStarts(segments);
+  const totalMs = starts[starts.length - 1];
+  if (!segments.length) {
+    return { index: -1, segment: null, next: null, segmentElapsedMs: 0, segmentRemainingMs: 0, totalMs, elapsedMs: 0, remainingMs: 0, fraction: 0 };
   }
-  return { index: -1, segment: null, next: null, segmentElapsedMs: 0, segmentRemainingMs: 0, totalMs, elapsedMs: 0, remainingMs: 0, fraction: 0 };
+  const clamped = Math.min(Math.max(0, elapsedMs), totalMs);
+  const index = segmentIndex(starts, clamped);
+  return {
+    index,
+    segment: segments[index],
+    next: segments[index + 1] || null,
+    segmentElapsedMs: clamped - starts[index],
+    segmentRemainingMs: Math.max(0, starts[index + 1] - clamped),
+    totalMs,
+    elapsedMs: clamped,
+    remainingMs: totalMs - clamped,
+    fraction: totalMs ? clamped / totalMs : 0,
+  };
 }
 
 /**

@@ -1,9 +1,22 @@
 // What the phone keeps of walks (localStorage, through store.js): the safety check, the
 // timelines of workouts played before (for playing them offline), workouts played offline and
-// their event logs until the server has them, how far the server's clock is ahead. Loaded with
-// the first walk or after the first screen, not with the page.
+// their event logs until the server has them, how far the server's clock is ahead; and, for this
+// tab only, the walk just ended. Loaded with the first walk or after the first screen, not with the page.
 
 import { read, write } from "./store.js";
+
+/** This tab's storage (the store's `area`): what lasts across its reloads, not between visits. */
+const TAB = () => sessionStorage;
+
+/**
+ * Keep the walk that just ended for this tab (sessionStorage): a phone that discards the page while
+ * it is locked (the walk over, its sound stopped) reloads it at the summary.
+ * @param {{plan: object, summary: object, sessionId: string|null}} finished
+ */
+export const keepFinishedWalk = (finished) => write("finished", finished, TAB);
+
+/** @returns {{plan: object, summary: object, sessionId: string|null}|null} the walk that last ended in this tab */
+export const finishedWalkOfTab = () => read("finished", null, TAB);
 
 /** Workouts played offline kept on the phone. */
 const MAX_LOCAL_HISTORY = 100;

@@ -9,7 +9,7 @@ import { N_, loadStrings, t } from "../i18n.js";
 import { currentVisit, go, isCurrent, replaceWith, route } from "../router.js";
 import { changeSettings, currentSettings } from "../settings.js";
 import { activeWorkout, saveActive, saveProgrammes, saveSettingsCopy } from "../store.js";
-import { confirmSafety, safetyConfirmed, savedTimeline } from "../walkstore.js";
+import { confirmSafety, finishedWalkOfTab, keepFinishedWalk, safetyConfirmed, savedTimeline } from "../walkstore.js";
 import { app } from "./held.js";
 import { findPlan, missingPlan } from "./planlist.js";
 
@@ -21,32 +21,18 @@ const REJOIN_WAIT_MS = 3000;
 const RECENT_END_MS = 6 * 60 * 60 * 1000;
 /** The addresses a page left during a walk opens at: the walk's summary may take their place. */
 const WALK_ADDRESSES = new Set(["", "#", "#/", "#/workout", "#/summary"]);
-/** Where this tab keeps the walk that just ended (sessionStorage): a reload shows its summary still. */
-const FINISHED_KEY = "retrowalk.finished";
 
 /**
- * The walk that just ended, for the summary, kept for this tab too: a phone that discards the
- * page while it is locked (the walk over, its sound stopped) reloads it at the summary.
+ * The walk that just ended, for the summary, kept for this tab too (a reload shows it still).
  * @param {{plan: object, summary: object, sessionId: string|null}} finished
  */
 function keepFinished(finished) {
   app.finished = finished;
-  try {
-    sessionStorage.setItem(FINISHED_KEY, JSON.stringify(finished));
-  } catch {
-    // Storage off or full: the summary lasts until a reload, as it always did.
-  }
+  keepFinishedWalk(finished);
 }
 
 /** @returns {{plan: object, summary: object, sessionId: string|null}|null} the walk that just ended, after a reload too */
-function finishedWalk() {
-  if (app.finished) return app.finished;
-  try {
-    return JSON.parse(sessionStorage.getItem(FINISHED_KEY) || "null");
-  } catch {
-    return null;
-  }
-}
+const finishedWalk = () => app.finished ?? finishedWalkOfTab();
 
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 

@@ -132,8 +132,7 @@ export function route() {
       }, (error) => console.error(`The ${name} screen failed:`, error));
     return;
   }
-  // An address with no screen (a mistyped or an old link) gives way to the picker: replaced, not
-  // pushed, or Back would come to it again and be sent forward again (Back would seem not to work).
+  // No screen here: replaced, or Back would come back and be sent on again.
   replaceWith("#/");
 }
 

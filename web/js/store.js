@@ -8,7 +8,7 @@ const PREFIX = "retrowalk.";
  * A value this phone remembers, or `fallback` (never saved, unreadable, storage off).
  * @param {string} key
  * @param {any} fallback
- * @param {() => Storage} [area] () => sessionStorage: this tab's
+ * @param {() => Storage} [area] this tab's: () => sessionStorage
  * @returns {any}
  */
 export function read(key, fallback, area = () => localStorage) {
@@ -24,7 +24,7 @@ export function read(key, fallback, area = () => localStorage) {
  * Remember a value on this phone (undefined forgets it); a full or disabled storage is only logged.
  * @param {string} key
  * @param {any} value
- * @param {() => Storage} [area] () => sessionStorage: this tab's
+ * @param {() => Storage} [area] this tab's: () => sessionStorage
  */
 export function write(key, value, area = () => localStorage) {
   try {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import time
 
 import pytest
@@ -168,7 +169,7 @@ def stop_from_another_device(context, server) -> None:
         socket.close()
 
 
-@pytest.mark.browser(seconds=8)
+@pytest.mark.browser(seconds=10)
 def test_a_walk_s_summary_outlives_a_reload_and_is_shown_when_the_walk_ended_with_the_page_gone(phone_page, server):
     page = phone_page(server.url)
     page.goto("/")
@@ -188,6 +189,7 @@ def test_a_walk_s_summary_outlives_a_reload_and_is_shown_when_the_walk_ended_wit
     # Ended while its page was closed: the page opened again (a new tab) starts at its summary, not the picker.
     start_workout(page, plan)
     context, errors = page.context, page.js_errors
+    stored_walk = json.loads(page.evaluate("localStorage.getItem('retrowalk.active')"))
     page.close()
     stop_from_another_device(context, server)
     again = context.new_page()
@@ -196,6 +198,24 @@ def test_a_walk_s_summary_outlives_a_reload_and_is_shown_when_the_walk_ended_wit
     again.wait_for_selector("text=Workout stopped")
     assert again.evaluate("location.hash") == "#/summary"
     assert again.evaluate("localStorage.getItem('retrowalk.active')") is None, "the ended walk would be rejoined again"
+
+    # Ended long before the page came back (7 hours by the server's clock): History has it, the picker is first.
+    active = json.dumps(stored_walk)
+    hours_ago = 7 * 3_600_000
+    db = sqlite3.connect(server.data_dir / "retrowalk.db", timeout=10)
+    with db:
+        db.execute(
+            "UPDATE sessions SET started_at = started_at - ?, finished_at = finished_at - ? WHERE id = ?",
+            [hours_ago, hours_ago, stored_walk["session"]["id"]],
+        )
+    db.close()
+    again.evaluate("(active) => localStorage.setItem('retrowalk.active', active)", active)
+    later = context.new_page()
+    later.on("pageerror", lambda error: errors.append(str(error)))
+    later.goto("/")
+    later.wait_for_selector("#main [data-plan]", state="attached")
+    wait_until(lambda: later.evaluate("localStorage.getItem('retrowalk.active')") is None, 5, "the old walk was kept")
+    assert later.evaluate("location.hash") in ("", "#/") and "Workout stopped" not in later.inner_text("#main")
     assert not errors
 
 

@@ -48,6 +48,16 @@ def test_a_false_start_is_deleted_from_history_with_an_undo(phone_page, server):
     )
     page.goto("/#/history")
     page.wait_for_selector(".history li")
+    # The false start is the walk this tab just ended: its summary is kept for the tab (a reload shows it).
+    false_start = f"seed-{now - 3_600_000}-my-false"
+    page.evaluate(
+        """(sessionId) => sessionStorage.setItem("retrowalk.finished", JSON.stringify({
+             plan: { id: "my-false", name: "False start" },
+             summary: { ended_by: "stopped", walked_seconds: 4 },
+             sessionId }))""",
+        false_start,
+    )
+    kept_for_the_tab = "JSON.parse(sessionStorage.getItem('retrowalk.finished'))?.sessionId ?? null"
     page.get_by_role("button", name="Delete False start").click()
     wait_until(lambda: "False start" not in page.inner_text(".history"), 3, "the entry did not leave the list")
     toast = page.locator("#toast")
@@ -55,12 +65,18 @@ def test_a_false_start_is_deleted_from_history_with_an_undo(phone_page, server):
     toast.get_by_role("button", name="Undo").click()
     wait_until(lambda: "False start" in page.inner_text(".history"), 3, "Undo did not bring it back")
     assert "False start" in server_history(page)
+    assert page.evaluate(kept_for_the_tab) == false_start, "an undone delete forgot the walk's summary"
 
     page.get_by_role("button", name="Delete False start").click()
     wait_until(
         lambda: "False start" not in server_history(page), 15, "the server still has the walk after the Undo ran out"
     )
     assert "Kept walk" in server_history(page) and "False start" not in page.inner_text(".history")
+    # Deleted for good: its summary is not shown again (Back to it, a reload at its address).
+    wait_until(lambda: page.evaluate(kept_for_the_tab) is None, 3, "the deleted walk's summary is still kept")
+    page.goto("/#/summary")
+    page.wait_for_selector("#main [data-plan]", state="attached")
+    assert page.evaluate("location.hash") == "#/"
     assert not page.js_errors
 
 

@@ -18,6 +18,15 @@ export const keepFinishedWalk = (finished) => write("finished", finished, TAB);
 /** @returns {{plan: object, summary: object, sessionId: string|null}|null} the walk that last ended in this tab */
 export const finishedWalkOfTab = () => read("finished", null, TAB);
 
+/**
+ * Forget the walk this tab last ended when it is the one deleted from history: its summary is not
+ * shown again (Back to it, a reload at #/summary).
+ * @param {string} sessionId
+ */
+export function forgetFinishedWalk(sessionId) {
+  if (finishedWalkOfTab()?.sessionId === sessionId) write("finished", undefined, TAB);
+}
+
 /** Workouts played offline kept on the phone. */
 const MAX_LOCAL_HISTORY = 100;
 

@@ -5,7 +5,7 @@ import { TOAST_MS, showOnlineStatus, toast } from "../chrome.js";
 import { h } from "../dom.js";
 import { loadStrings, t } from "../i18n.js";
 import { currentVisit, isCurrent, route } from "../router.js";
-import { localHistory } from "../walkstore.js";
+import { forgetFinishedWalk, localHistory } from "../walkstore.js";
 import { app } from "./held.js";
 
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
@@ -41,6 +41,8 @@ function deleteWalk(entry) {
   const timer = setTimeout(async () => {
     try {
       await deleteSession(entry.id);
+      if (app.finished?.sessionId === entry.id) app.finished = null;
+      forgetFinishedWalk(entry.id);
     } catch (error) {
       toast(t("Could not delete it: {reason}", { reason: error.message }));
     }

@@ -115,11 +115,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Each session's whole walk as one MP3 (pocket mode), kept beside the cue files it is made of.
     app.extensions["tracks"] = TrackStore(app.config["AUDIO_CACHE"], app.extensions["audio_cache"].path_for)
 
-    from . import appfiles, devices, errors, pages, ratelimit, routes, security
+    from . import appfiles, compression, devices, errors, pages, ratelimit, routes, security
 
     errors.register_error_handlers(app)
     # Innermost: the app's files answered from memory once Flask has answered them (proxies, yielding still apply).
     appfiles.init_app(app)
+    compression.init_app(app)
     security.init_app(app)
     devices.init_app(app)
     ratelimit.init_app(app)

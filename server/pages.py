@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -14,6 +15,7 @@ import segno
 from flask import Blueprint, Response, current_app, request, send_file
 
 from . import network
+from .compression import VARY, accepts_gzip, compress_file
 from .security import content_security_policy
 
 bp = Blueprint("pages", __name__)
@@ -90,15 +92,40 @@ def _page_style_hashes(path: str, mtime_ns: int) -> tuple[str, ...]:
     return style_hash_sources(Path(path).read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=8)
+def _gzipped(body: bytes) -> bytes:
+    """Bytes compressed once: the page and the worker are the same bytes until a file of the app changes."""
+    return compress_file(body)
+
+
+def _compressed(response: Response, body: Callable[[], bytes]) -> Response:
+    """The answer gzip-compressed for a browser that takes it (a weak ETag: the same bytes, another encoding)."""
+    response.vary.add(VARY)
+    if not accepts_gzip(request.environ):
+        return response
+    etag, _ = response.get_etag()
+    if etag:
+        response.set_etag(etag, weak=True)  # a 304 too, as the compressed answer it stands for
+    if response.status_code != 200:
+        return response
+    data = body()
+    response.close()  # send_file's open file: the compressed copy is sent instead
+    response.direct_passthrough = False
+    response.set_data(_gzipped(data))
+    response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
 @bp.get("/")
 def index():
     """The app itself, with a policy that lets its own first-frame styles apply and nothing else inline."""
     page = web_dir() / "index.html"
+    mtime_ns = page.stat().st_mtime_ns
     response = _fresh(send_file(page, mimetype="text/html", conditional=True))
     response.headers["Content-Security-Policy"] = content_security_policy(
-        request.scheme, request.host, _page_style_hashes(str(page), page.stat().st_mtime_ns)
+        request.scheme, request.host, _page_style_hashes(str(page), mtime_ns)
     )
-    return response
+    return _compressed(response, page.read_bytes)
 
 
 @bp.get("/manifest.webmanifest")
@@ -114,7 +141,8 @@ def service_worker():
     mtimes = tuple(p.stat().st_mtime_ns for p in sorted(folder.rglob("*")) if p.is_file())
     response = Response(_stamped_worker(str(folder), mtimes), mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
-    return _fresh(response)
+    # Fetched again on every visit (browsers check the worker for updates): 15 KB, about 4 compressed.
+    return _compressed(_fresh(response), response.get_data)
 
 
 def phone_address() -> dict:

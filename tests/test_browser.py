@@ -12,6 +12,7 @@ import json
 import signal
 import sqlite3
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -93,9 +94,27 @@ def test_app_is_installable_and_its_icons_load(playwright_chromium, server, tmp_
         base_url=server.url,
     )
     try:
+        # A first visit's bytes on the wire, by who asked (a revalidated file counts as 0).
+        fetched = {"page": {}, "worker": {}}
+
+        def on_finished(request):
+            path = urlsplit(request.url).path
+            if not path.startswith("/api/"):
+                who = "worker" if request.service_worker else "page"
+                sent = request.sizes()["responseBodySize"]
+                fetched[who][path] = fetched[who].get(path, 0) + sent
+                if who == "page" and path.endswith(".js"):
+                    fetched.setdefault("encodings", set()).add(request.response().headers.get("content-encoding"))
+
+        context.on("requestfinished", on_finished)
         page = context.new_page()
         page.goto("/")
         assert controlled(page), "the service worker never took control"
+        # The app comes compressed, and the worker's precache revalidates what the page has just loaded.
+        assert fetched["encodings"] == {"gzip"}
+        twice = {path: sent for path, sent in fetched["worker"].items() if sent and path in fetched["page"]}
+        assert twice == {}, f"downloaded again for the precache: {twice}"
+        assert set(fetched["worker"]) - set(fetched["page"]), "the precache fetched nothing of its own"
         cdp = context.new_cdp_session(page)
         errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
         assert errors == [], errors

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
 import json
 import math
@@ -16,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from server import create_app
-from server.compression import accepts_gzip
 from server.pages import precache_list, url_to_file
 
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -203,75 +201,6 @@ def test_an_app_file_asked_again_is_the_same_answer_until_the_file_changes(tmp_p
     changed = client.get("/css/app.css")
     assert changed.data == b"main { color: red; }\n" and changed.headers["ETag"] != first.headers["ETag"]
     assert client.get("/css/app.css", headers={"If-None-Match": changed.headers["ETag"]}).status_code == 304
-
-
-# What a phone's browser says it takes (Chromium's own header).
-GZIP = {"Accept-Encoding": "gzip, deflate, br, zstd"}
-
-
-@pytest.mark.parametrize("path", ["/", "/js/builtin.js", "/css/app.css", "/icons/walker.svg", "/sw.js"])
-def test_text_files_go_out_compressed_to_a_browser_that_takes_gzip_and_still_revalidate(client, path):
-    plain, packed = client.get(path), client.get(path, headers=GZIP)
-    assert packed.status_code == plain.status_code == 200
-    assert packed.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers
-    assert gzip.decompress(packed.data) == plain.data and len(packed.data) < len(plain.data) / 2
-    assert int(packed.headers["Content-Length"]) == len(packed.data)
-    # Either answer names what it depends on, so no cache hands the compressed one to a browser that did not ask.
-    assert "Accept-Encoding" in packed.headers["Vary"] and "Accept-Encoding" in plain.headers["Vary"]
-    if path == "/sw.js":
-        return  # the worker has no ETag: browsers fetch it fresh to look for updates
-    # The same file in another encoding: a weak tag, and a revalidation with either tag is a 304.
-    assert packed.headers["ETag"] == "W/" + plain.headers["ETag"]
-    for tag in (packed.headers["ETag"], plain.headers["ETag"]):
-        again = client.get(path, headers={**GZIP, "If-None-Match": tag})
-        assert again.status_code == 304 and again.data == b"" and "Accept-Encoding" in again.headers["Vary"]
-        assert again.headers["ETag"] == packed.headers["ETag"]
-
-
-def test_what_is_small_already_compressed_or_refused_goes_out_as_it_is(client):
-    icon = client.get("/icons/icon-192.png", headers=GZIP)
-    assert icon.status_code == 200 and "Content-Encoding" not in icon.headers
-    refused = client.get("/js/builtin.js", headers={"Accept-Encoding": "gzip;q=0, identity"})
-    assert "Content-Encoding" not in refused.headers and refused.data == (WEB / "js" / "builtin.js").read_bytes()
-    small = client.get("/api/settings", headers=GZIP)
-    assert small.status_code == 200 and "Content-Encoding" not in small.headers
-
-
-def test_the_api_s_json_goes_out_compressed_to_a_browser_that_takes_gzip(client):
-    plain, packed = client.get("/api/programmes"), client.get("/api/programmes", headers=GZIP)
-    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
-    assert json.loads(gzip.decompress(packed.data)) == plain.get_json()
-    assert len(packed.data) < len(plain.data) / 4
-
-
-def test_a_changed_file_goes_out_compressed_as_it_is_now(tmp_path):
-    client = app_on_a_copy_of_web(tmp_path).test_client()
-    before = client.get("/css/app.css", headers=GZIP)
-    rules = "".join(f".rule-{n} {{ margin: {n}px; }}\n" for n in range(200))
-    (tmp_path / "web" / "css" / "app.css").write_text(rules)
-    after = client.get("/css/app.css", headers={**GZIP, "If-None-Match": before.headers["ETag"]})
-    assert after.status_code == 200 and gzip.decompress(after.data).decode() == rules
-    assert after.headers["ETag"] != before.headers["ETag"]
-
-
-@pytest.mark.parametrize(
-    ("header", "takes"),
-    [
-        ("gzip, deflate, br, zstd", True),
-        ("GZIP", True),
-        ("br;q=1.0, gzip;q=0.8, *;q=0.1", True),
-        ("*", True),
-        ("*;q=0, gzip", True),
-        ("", False),
-        ("identity", False),
-        ("br", False),
-        ("gzip;q=0", False),
-        ("gzip;q=0, *", False),
-        ("gzip;q=nonsense", False),
-    ],
-)
-def test_gzip_is_sent_only_when_the_request_takes_it(header, takes):
-    assert accepts_gzip({"HTTP_ACCEPT_ENCODING": header}) is takes
 
 
 def test_an_app_file_reached_by_another_host_names_that_host(client):

@@ -5,9 +5,9 @@ went through Flask's routing, request hooks and send_file (about 0.5 ms of the w
 several times that on a busy machine), so the last module of the first screen waited for all the
 others. Here the answer Flask gave for a file is kept and replayed, byte for byte and header for
 header (type, ETag, Last-Modified, `Cache-Control: no-cache`, the security headers), as long as the
-file on disk is unchanged; a revalidation by entity tag (If-None-Match) is answered 304 from it. What
-is not a plain GET of such a file (a range request, a revalidation by date alone, a query string,
-HEAD, a missing file, the page, the worker, the API) goes to Flask as before.
+file on disk is unchanged; a HEAD and a revalidation (If-None-Match, or If-Modified-Since alone) are
+answered from it too. A range of a file sent uncompressed, a query string, a missing file, the
+page, the worker and the API go to Flask as before.
 
 Text files (the modules, the stylesheets, the SVG icons) go out gzip-compressed to a browser that
 accepts it, compressed once per version of the file: a phone's first visit fetches about a third of
@@ -20,35 +20,46 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from werkzeug.http import http_date, parse_etags, unquote_etag
+from werkzeug.http import http_date, parse_date, parse_etags, unquote_etag
 from werkzeug.security import safe_join
 
-from .compression import VARY, accepts_gzip, compress_file, compressible, weak
+from .compression import accepts_gzip, compress_file, compressible, weak
 
 # The folders of web/ whose files are answered the same to every device (pages.py serves the page,
 # the manifest and the worker itself, with their own rules).
 APP_FOLDERS = ("/js/", "/css/", "/icons/")
-# Requests for part of a file are Flask's to answer.
+# A part of a file is Flask's to give, from the file as it is on disk; a compressed answer is whole
+# (RFC 9110 14.2 lets a server ignore Range), so a gzip client is never handed a slice of the plain bytes.
 RANGE_HEADERS = ("HTTP_RANGE", "HTTP_IF_RANGE")
-# A revalidation by entity tag is answered here (If-Modified-Since is ignored beside it, RFC 9110 13.2.2);
-# one by date alone is Flask's.
+# Revalidations are answered here: by entity tag, or by date alone (If-Modified-Since is ignored
+# beside an If-None-Match, RFC 9110 13.2.2).
 IF_NONE_MATCH, IF_MODIFIED_SINCE = "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE"
 # What a 304 repeats of the answer it stands for (RFC 9110 15.4.5).
 NOT_MODIFIED_HEADERS = {"cache-control", "content-location", "etag", "expires", "last-modified", "vary"}
 # Answers kept at most (a file per host the app is reached by: localhost, its LAN address, a tunnel);
 # a client inventing Host headers only ever empties the memory, it never grows past this.
 MAX_KEPT = 512
-# Headers the compressed answer gives anew.
-ENCODING_HEADERS = {"content-length", "content-encoding", "etag", "vary"}
+# Headers the compressed answer gives anew (or not at all: it is sent whole, never in parts).
+ENCODING_HEADERS = {"accept-ranges", "content-length", "content-encoding", "etag"}
+# Compressed files kept, by file and version: a request naming another Host needs no new compression.
+COMPRESSED_KEPT = 256
 
 
-def unchanged_for(if_none_match: str | None, headers: list[tuple[str, str]]) -> bool:
-    """Whether a revalidation's If-None-Match names this answer's entity tag (weakly, as RFC 9110 13.1.2 says)."""
-    etag = next((value for name, value in headers if name.lower() == "etag"), None)
-    if not if_none_match or not etag:
-        return False
-    return parse_etags(if_none_match).contains_weak(unquote_etag(etag)[0])
+def header(headers: list[tuple[str, str]], wanted: str) -> str | None:
+    """A header's value in a list of them, or None."""
+    return next((value for name, value in headers if name.lower() == wanted), None)
+
+
+def unchanged_for(environ, headers: list[tuple[str, str]]) -> bool:
+    """Whether a revalidation names this answer: its entity tag (weakly, RFC 9110 13.1.2), else a date not before it."""
+    if_none_match = environ.get(IF_NONE_MATCH)
+    if if_none_match:
+        etag = header(headers, "etag")
+        return bool(etag) and parse_etags(if_none_match).contains_weak(unquote_etag(etag)[0])
+    if_modified_since, last_modified = parse_date(environ.get(IF_MODIFIED_SINCE)), header(headers, "last-modified")
+    return bool(if_modified_since and last_modified) and parse_date(last_modified) <= if_modified_since
 
 
 def not_modified(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -78,25 +89,35 @@ class KeptAnswer:
         return self.headers, self.body
 
 
-def with_gzip(kept: KeptAnswer) -> KeptAnswer:
+@lru_cache(maxsize=COMPRESSED_KEPT)
+def compressed_once(path: str, stamp: tuple[int, int], body: bytes) -> bytes:
+    """A file's bytes compressed, once per version of the file whatever Host it was asked by."""
+    return compress_file(body)
+
+
+def with_gzip(kept: KeptAnswer, path: str) -> KeptAnswer:
     """The answer with its compressed form beside it, when it is a text file worth compressing."""
-    media_type = next((value for name, value in kept.headers if name.lower() == "content-type"), "")
-    if not kept.for_everyone() or not compressible(media_type, len(kept.body)):
+    if not kept.for_everyone() or not compressible(header(kept.headers, "content-type") or "", len(kept.body)):
         return kept
-    body = compress_file(kept.body)
-    etag = next((value for name, value in kept.headers if name.lower() == "etag"), None)
-    vary = ("Vary", VARY)
-    common = [(name, value) for name, value in kept.headers if name.lower() not in ENCODING_HEADERS]
-    # Either answer names the header it depends on, so no cache hands one to a browser that asked otherwise.
-    plain = [*kept.headers, vary]
+    body = compressed_once(path, kept.stamp, kept.body)
+    etag = header(kept.headers, "etag")
     compressed = [
-        *common,
+        *[(name, value) for name, value in kept.headers if name.lower() not in ENCODING_HEADERS],
         ("Content-Encoding", "gzip"),
         ("Content-Length", str(len(body))),
         *([("ETag", weak(etag))] if etag else []),
-        vary,
     ]
-    return KeptAnswer(kept.stamp, kept.status, plain, kept.body, (compressed, body))
+    # Flask's answer already says Vary: Accept-Encoding (compression.py), so no cache hands either to the other.
+    return KeptAnswer(kept.stamp, kept.status, kept.headers, kept.body, (compressed, body))
+
+
+def whole_file_request(environ) -> dict:
+    """The request as a plain GET of the whole file: what Flask answers once and is kept."""
+    asked = {
+        name: value for name, value in environ.items() if name not in (IF_NONE_MATCH, IF_MODIFIED_SINCE, *RANGE_HEADERS)
+    }
+    asked["REQUEST_METHOD"] = "GET"
+    return asked
 
 
 def file_stamp(path: str) -> tuple[int, int] | None:
@@ -120,15 +141,11 @@ class AppFiles:
         self.kept: dict[tuple[str, str, str], KeptAnswer] = {}
 
     def file_for(self, environ) -> str | None:
-        """The file a plain GET of an app file names, or None for any other request."""
+        """The file a GET or HEAD of an app file names (no query string), or None for any other request."""
         path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING") or not path.startswith(APP_FOLDERS):
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or environ.get("QUERY_STRING"):
             return None
-        if any(header in environ for header in RANGE_HEADERS):
-            return None
-        if IF_MODIFIED_SINCE in environ and IF_NONE_MATCH not in environ:
-            return None
-        return safe_join(self.web_dir, path.lstrip("/"))
+        return safe_join(self.web_dir, path.lstrip("/")) if path.startswith(APP_FOLDERS) else None
 
     def __call__(self, environ, start_response):
         """Answer from memory when Flask's answer for this unchanged file is kept; else ask Flask (and keep it)."""
@@ -140,21 +157,20 @@ class AppFiles:
         key = (environ["PATH_INFO"], environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""))
         kept = self.kept.get(key)
         if kept is None or kept.stamp != stamp:
-            # Flask's whole answer is what is kept; a revalidation is judged against it below.
-            unconditional = {
-                name: value for name, value in environ.items() if name not in (IF_NONE_MATCH, IF_MODIFIED_SINCE)
-            }
-            kept = with_gzip(self.ask_flask(unconditional, stamp))
+            kept = with_gzip(self.ask_flask(whole_file_request(environ), stamp), path)
             if kept.for_everyone():
                 if len(self.kept) >= MAX_KEPT:
                     self.kept.clear()
                 self.kept[key] = kept
+        gzip_client = kept.gzipped is not None and accepts_gzip(environ)
+        if not kept.for_everyone() or (any(name in environ for name in RANGE_HEADERS) and not gzip_client):
+            return self.wsgi_app(environ, start_response)
         headers, body = kept.answer(environ)
-        if kept.for_everyone() and unchanged_for(environ.get(IF_NONE_MATCH), headers):
+        if unchanged_for(environ, headers):
             start_response("304 Not Modified", [*not_modified(headers), ("Date", http_date())])
             return []
         start_response(kept.status, [*headers, ("Date", http_date())])
-        return [body]
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
     def ask_flask(self, environ, stamp: tuple[int, int]) -> KeptAnswer:
         """Flask's answer to this request for the file, read whole."""

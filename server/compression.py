@@ -81,6 +81,14 @@ def compress_json_answer(response: Response) -> Response:
     return response
 
 
+def vary_app_files(response: Response) -> Response:
+    """Flask's answers for the app's text files say they depend on Accept-Encoding (appfiles.py sends them gzip)."""
+    if request.endpoint == "static" and response.mimetype.startswith(COMPRESSIBLE_TYPES):
+        response.vary.add(VARY)
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Compress the API's JSON answers (the page and the app's files compress themselves, once per version)."""
     app.after_request(compress_json_answer)
+    app.after_request(vary_app_files)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Callable
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
@@ -26,6 +25,9 @@ NO_CACHE = "no-cache"
 SW_VERSION_PLACEHOLDER = 'const VERSION = "dev";'
 # The list of precached files in sw.js: `const PRECACHE = [ "...", ... ];`.
 PRECACHE_PATTERN = re.compile(r"const PRECACHE = \[(.*?)\];", re.S)
+# The page's ETag: the start of its bytes' SHA-256 (plenty to tell two versions apart).
+PAGE_ETAG_CHARS = 32
+NS_PER_S = 1e9
 QR_SCALE = 6
 QR_BORDER = 2
 # The page's inline <style> blocks (its first frame's rules): the policy allows each by its hash.
@@ -87,9 +89,9 @@ def style_hash_sources(html: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=4)
-def _page_style_hashes(path: str, mtime_ns: int) -> tuple[str, ...]:
-    """The inline style hashes of the page file as it is on disk now (read again when it changes)."""
-    return style_hash_sources(Path(path).read_text(encoding="utf-8"))
+def _page_style_hashes(page: bytes) -> tuple[str, ...]:
+    """The inline style hashes of the page's bytes (worked out again only when the page changes)."""
+    return style_hash_sources(page.decode("utf-8"))
 
 
 @lru_cache(maxsize=8)
@@ -98,18 +100,24 @@ def _gzipped(body: bytes) -> bytes:
     return compress_file(body)
 
 
-def _compressed(response: Response, body: Callable[[], bytes]) -> Response:
-    """The answer gzip-compressed for a browser that takes it (a weak ETag: the same bytes, another encoding)."""
+def _compressed(response: Response, data: bytes) -> Response:
+    """The answer `data` makes, gzip-compressed for a browser that takes it (a weak ETag: another encoding).
+
+    Whole, never a range of the plain bytes (RFC 9110 14.2 lets a server ignore Range): a gzip client is
+    never handed a slice of bytes it does not hold.
+    """
     response.vary.add(VARY)
-    if not accepts_gzip(request.environ):
+    if not accepts_gzip(request.environ) or response.status_code not in (200, 206, 304, 416):
         return response
     etag, _ = response.get_etag()
     if etag:
         response.set_etag(etag, weak=True)  # a 304 too, as the compressed answer it stands for
-    if response.status_code != 200:
+    if response.status_code == 304:
         return response
-    data = body()
-    response.close()  # send_file's open file: the compressed copy is sent instead
+    response.close()  # send_file's open file or slice: the compressed copy is sent instead
+    response.status_code = 200
+    for name in ("Content-Range", "Accept-Ranges"):
+        response.headers.pop(name, None)
     response.direct_passthrough = False
     response.set_data(_gzipped(data))
     response.headers["Content-Encoding"] = "gzip"
@@ -121,11 +129,21 @@ def index():
     """The app itself, with a policy that lets its own first-frame styles apply and nothing else inline."""
     page = web_dir() / "index.html"
     mtime_ns = page.stat().st_mtime_ns
-    response = _fresh(send_file(page, mimetype="text/html", conditional=True))
-    response.headers["Content-Security-Policy"] = content_security_policy(
-        request.scheme, request.host, _page_style_hashes(str(page), mtime_ns)
+    # Read once: the bytes sent, their tag and their style hashes are all of the same version of the file.
+    data = page.read_bytes()
+    response = _fresh(
+        send_file(
+            BytesIO(data),
+            mimetype="text/html",
+            conditional=True,
+            etag=hashlib.sha256(data).hexdigest()[:PAGE_ETAG_CHARS],
+            last_modified=mtime_ns / NS_PER_S,
+        )
     )
-    return _compressed(response, page.read_bytes)
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        request.scheme, request.host, _page_style_hashes(data)
+    )
+    return _compressed(response, data)
 
 
 @bp.get("/manifest.webmanifest")
@@ -142,7 +160,7 @@ def service_worker():
     response = Response(_stamped_worker(str(folder), mtimes), mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     # Fetched again on every visit (browsers check the worker for updates): 15 KB, about 4 compressed.
-    return _compressed(_fresh(response), response.get_data)
+    return _compressed(_fresh(response), response.get_data())
 
 
 def phone_address() -> dict:

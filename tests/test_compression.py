@@ -87,3 +87,26 @@ def test_a_changed_file_goes_out_compressed_as_it_is_now(tmp_path):
 )
 def test_gzip_is_sent_only_when_the_request_takes_it(header, takes):
     assert accepts_gzip({"HTTP_ACCEPT_ENCODING": header}) is takes
+
+
+def test_a_head_and_a_revalidation_by_date_say_what_the_get_would(client):
+    get = client.get("/js/builtin.js", headers=GZIP)
+    head = client.head("/js/builtin.js", headers=GZIP)
+    assert head.status_code == 200 and head.data == b""
+    for name in ("Content-Encoding", "Content-Length", "ETag", "Vary", "Last-Modified"):
+        assert head.headers[name] == get.headers[name], name
+    by_date = client.get("/js/builtin.js", headers={**GZIP, "If-Modified-Since": get.headers["Last-Modified"]})
+    assert by_date.status_code == 304 and by_date.headers["ETag"] == get.headers["ETag"]
+    assert "Accept-Encoding" in by_date.headers["Vary"]
+
+
+@pytest.mark.parametrize("path", ["/", "/js/builtin.js"])
+def test_a_range_is_a_part_of_the_plain_file_and_a_gzip_client_gets_it_whole(client, path):
+    plain = client.get(path).data
+    part = client.get(path, headers={"Range": "bytes=0-9"})
+    assert part.status_code == 206 and part.data == plain[:10] and "Content-Encoding" not in part.headers
+    assert "Accept-Encoding" in part.headers["Vary"]
+    # Compressed bytes are never sliced: the whole answer, and nothing that says it is a part.
+    whole = client.get(path, headers={**GZIP, "Range": "bytes=0-9", "If-Range": part.headers["ETag"]})
+    assert whole.status_code == 200 and gzip.decompress(whole.data) == plain
+    assert "Content-Range" not in whole.headers and "Accept-Ranges" not in whole.headers

@@ -137,7 +137,7 @@ def stop_the_fuzzed_app():
     suppress_health_check=list(HealthCheck),
 )
 def test_fuzz_every_operation(case):
-    # Uncompressed: schemathesis's WSGI transport reads the body as sent, and inflates no gzip (test_web checks that).
+    # Uncompressed: schemathesis's WSGI transport inflates no gzip (test_compression checks gzip).
     case.call_and_validate(
         headers={"Accept-Encoding": "identity"},
         checks=[not_a_server_error, response_schema_conformance, content_type_conformance, error_shape],

@@ -367,6 +367,9 @@ async function apiNetworkFirst(request) {
     if (!cached) throw error;
     const headers = new Headers(cached.headers);
     headers.set("X-RetroWalk-Cache", "offline");
+    // The body kept is the inflated JSON: the wire's encoding and length no longer describe it.
+    headers.delete("Content-Encoding");
+    headers.delete("Content-Length");
     return new Response(cached.body, { status: cached.status, statusText: cached.statusText, headers });
   }
 }

@@ -25,8 +25,9 @@ COMPRESSIBLE_TYPES = (
 MIN_COMPRESSED_BYTES = 1024
 # A file is compressed once per version: the smallest output, whatever it costs.
 FILE_GZIP_LEVEL = 9
-# An API answer is compressed each time it is sent: zlib's default balance (49 KB in about half a millisecond).
-ANSWER_GZIP_LEVEL = 6
+# An API answer is compressed each time it is sent: zlib's quickest (a 67 KB session timeline in 0.12 ms, to 5.4 KB;
+# level 6 gains 1.4 KB for three times the CPU, 10,000 walkers starting at once pay it on the server).
+ANSWER_GZIP_LEVEL = 1
 VARY = "Accept-Encoding"
 
 

@@ -14,9 +14,9 @@ from test_web import WEB, app_on_a_copy_of_web
 
 
 @pytest.fixture
-def client(tmp_path):
-    """The app on a temporary database (never calling Google's voice), through Flask's test client."""
-    config = {"DATA_DIR": str(tmp_path / "data"), "AUDIO_CACHE": str(tmp_path / "audio"), "GTTS_ENABLED": False}
+def client(tmp_path, shared_audio_cache):
+    """The app on a temporary database and the run's audio cache (never calling Google's voice), via Flask's client."""
+    config = {"DATA_DIR": str(tmp_path / "data"), "AUDIO_CACHE": str(shared_audio_cache), "GTTS_ENABLED": False}
     return create_app(config).test_client()
 
 
@@ -110,3 +110,18 @@ def test_a_range_is_a_part_of_the_plain_file_and_a_gzip_client_gets_it_whole(cli
     whole = client.get(path, headers={**GZIP, "Range": "bytes=0-9", "If-Range": part.headers["ETag"]})
     assert whole.status_code == 200 and gzip.decompress(whole.data) == plain
     assert "Content-Range" not in whole.headers and "Accept-Ranges" not in whole.headers
+
+
+def test_audio_and_the_csv_export_go_out_as_they_are_to_a_gzip_client(client):
+    client.get("/")  # a device
+    plan = client.post(
+        "/api/plans", json={"name": "Short", "segments": [{"kind": "forward", "seconds": 30}]}
+    ).get_json()
+    session = client.post("/api/sessions", json={"plan_id": plan["id"]}, headers=GZIP)
+    assert session.status_code == 201 and session.headers["Content-Encoding"] == "gzip"
+    cue = json.loads(gzip.decompress(session.data))["timeline"][0]
+    # MP3 is compressed already, and a player asks for byte ranges of it: they stay ranges of the file.
+    audio = client.get(cue["audio"], headers={**GZIP, "Range": "bytes=0-99"})
+    assert audio.status_code == 206 and len(audio.data) == 100 and "Content-Encoding" not in audio.headers
+    export = client.get("/api/history.csv", headers=GZIP)
+    assert export.status_code == 200 and "Content-Encoding" not in export.headers

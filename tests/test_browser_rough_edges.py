@@ -75,8 +75,8 @@ def test_a_false_start_is_deleted_from_history_with_an_undo(phone_page, server):
     # Deleted for good: its summary is not shown again (Back to it, a reload at its address).
     wait_until(lambda: page.evaluate(kept_for_the_tab) is None, 3, "the deleted walk's summary is still kept")
     page.goto("/#/summary")
+    wait_until(lambda: page.evaluate("location.hash") == "#/", 5, "the deleted walk's summary was shown")
     page.wait_for_selector("#main [data-plan]", state="attached")
-    assert page.evaluate("location.hash") == "#/"
     assert not page.js_errors
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from werkzeug.http import http_date, parse_date, parse_etags, unquote_etag
 from werkzeug.security import safe_join
@@ -43,8 +42,6 @@ NOT_MODIFIED_HEADERS = {"cache-control", "content-location", "etag", "expires", 
 MAX_KEPT = 512
 # Headers the compressed answer gives anew (or not at all: it is sent whole, never in parts).
 ENCODING_HEADERS = {"accept-ranges", "content-length", "content-encoding", "etag"}
-# Compressed files kept, by file and version: a request naming another Host needs no new compression.
-COMPRESSED_KEPT = 256
 
 
 def header(headers: list[tuple[str, str]], wanted: str) -> str | None:
@@ -82,24 +79,12 @@ class KeptAnswer:
         """Whether the answer may be given to every later request: a 200 that hands out no cookie."""
         return self.status.startswith("200 ") and not any(name.lower() == "set-cookie" for name, _ in self.headers)
 
-    def answer(self, environ) -> tuple[list[tuple[str, str]], bytes]:
-        """The headers and body for this request: compressed when it is a text file and the browser takes gzip."""
-        if self.gzipped is not None and accepts_gzip(environ):
-            return self.gzipped
-        return self.headers, self.body
 
-
-@lru_cache(maxsize=COMPRESSED_KEPT)
-def compressed_once(path: str, stamp: tuple[int, int], body: bytes) -> bytes:
-    """A file's bytes compressed, once per version of the file whatever Host it was asked by."""
-    return compress_file(body)
-
-
-def with_gzip(kept: KeptAnswer, path: str) -> KeptAnswer:
+def with_gzip(kept: KeptAnswer) -> KeptAnswer:
     """The answer with its compressed form beside it, when it is a text file worth compressing."""
     if not kept.for_everyone() or not compressible(header(kept.headers, "content-type") or "", len(kept.body)):
         return kept
-    body = compressed_once(path, kept.stamp, kept.body)
+    body = compress_file(kept.body)
     etag = header(kept.headers, "etag")
     compressed = [
         *[(name, value) for name, value in kept.headers if name.lower() not in ENCODING_HEADERS],
@@ -157,7 +142,7 @@ class AppFiles:
         key = (environ["PATH_INFO"], environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""))
         kept = self.kept.get(key)
         if kept is None or kept.stamp != stamp:
-            kept = with_gzip(self.ask_flask(whole_file_request(environ), stamp), path)
+            kept = with_gzip(self.ask_flask(whole_file_request(environ), stamp))
             if kept.for_everyone():
                 if len(self.kept) >= MAX_KEPT:
                     self.kept.clear()
@@ -165,7 +150,7 @@ class AppFiles:
         gzip_client = kept.gzipped is not None and accepts_gzip(environ)
         if not kept.for_everyone() or (any(name in environ for name in RANGE_HEADERS) and not gzip_client):
             return self.wsgi_app(environ, start_response)
-        headers, body = kept.answer(environ)
+        headers, body = kept.gzipped if gzip_client else (kept.headers, kept.body)
         if unchanged_for(environ, headers):
             start_response("304 Not Modified", [*not_modified(headers), ("Date", http_date())])
             return []

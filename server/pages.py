@@ -94,12 +94,6 @@ def _page_style_hashes(page: bytes) -> tuple[str, ...]:
     return style_hash_sources(page.decode("utf-8"))
 
 
-@lru_cache(maxsize=8)
-def _gzipped(body: bytes) -> bytes:
-    """Bytes compressed once: the page and the worker are the same bytes until a file of the app changes."""
-    return compress_file(body)
-
-
 def _compressed(response: Response, data: bytes) -> Response:
     """The answer `data` makes, gzip-compressed for a browser that takes it (a weak ETag: another encoding).
 
@@ -119,7 +113,7 @@ def _compressed(response: Response, data: bytes) -> Response:
     for name in ("Content-Range", "Accept-Ranges"):
         response.headers.pop(name, None)
     response.direct_passthrough = False
-    response.set_data(_gzipped(data))
+    response.set_data(compress_file(data))
     response.headers["Content-Encoding"] = "gzip"
     return response
 

@@ -8,15 +8,23 @@ import { read, write } from "./store.js";
 /** This tab's storage (the store's `area`): what lasts across its reloads, not between visits. */
 const TAB = () => sessionStorage;
 
+/** @typedef {{plan: object, summary: object, sessionId: string|null}} FinishedWalk */
+
+/** @type {FinishedWalk|null} the walk this tab last ended, held here too for a tab whose storage is off or full */
+let finishedHere = null;
+
 /**
  * Keep the walk that just ended for this tab (sessionStorage): a phone that discards the page while
  * it is locked (the walk over, its sound stopped) reloads it at the summary.
- * @param {{plan: object, summary: object, sessionId: string|null}} finished
+ * @param {FinishedWalk} finished
  */
-export const keepFinishedWalk = (finished) => write("finished", finished, TAB);
+export function keepFinishedWalk(finished) {
+  finishedHere = finished;
+  write("finished", finished, TAB);
+}
 
-/** @returns {{plan: object, summary: object, sessionId: string|null}|null} the walk that last ended in this tab */
-export const finishedWalkOfTab = () => read("finished", null, TAB);
+/** @returns {FinishedWalk|null} the walk that last ended in this tab, after a reload too */
+export const finishedWalkOfTab = () => finishedHere ?? read("finished", null, TAB);
 
 /**
  * Forget the walk this tab last ended when it is the one deleted from history: its summary is not
@@ -24,7 +32,9 @@ export const finishedWalkOfTab = () => read("finished", null, TAB);
  * @param {string} sessionId
  */
 export function forgetFinishedWalk(sessionId) {
-  if (finishedWalkOfTab()?.sessionId === sessionId) write("finished", undefined, TAB);
+  if (finishedWalkOfTab()?.sessionId !== sessionId) return;
+  finishedHere = null;
+  write("finished", undefined, TAB);
 }
 
 /** Workouts played offline kept on the phone. */

@@ -1,7 +1,7 @@
-// What the app holds between screens: the plans list last fetched, the walk under way, the
-// walk just finished, edits left unsaved in the editor, and walks being deleted. Only the
-// controllers read and change it; one-shot route parameters travel in history.state instead
-// (router.js). It loads with the page, so it imports nothing (planlist.js fetches the plans).
+// What the app holds between screens: the plans list last fetched, the walk under way, edits
+// left unsaved in the editor, and walks being deleted (the walk just finished is walkstore.js's).
+// Only the controllers read and change it; one-shot route parameters travel in history.state
+// instead (router.js). It loads with the page, so it imports nothing (planlist.js fetches the plans).
 
 /** What the app holds between screens. */
 export const app = {
@@ -9,8 +9,6 @@ export const app = {
   plans: null,
   /** @type {import("../coach.js").Coach|null} the walk being prepared or walked */
   coach: null,
-  /** @type {{plan: object, summary: object, sessionId: string|null}|null} the walk that just ended, for the summary */
-  finished: null,
   /** @type {{hash: string, draft: object, units: string}|null} edits left unsaved in the editor, by its address */
   unsaved: null,
   /** @type {Set<string>} history entries deleted on screen whose Undo has not run out yet */

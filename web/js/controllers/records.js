@@ -41,7 +41,6 @@ function deleteWalk(entry) {
   const timer = setTimeout(async () => {
     try {
       await deleteSession(entry.id);
-      if (app.finished?.sessionId === entry.id) app.finished = null;
       forgetFinishedWalk(entry.id);
     } catch (error) {
       toast(t("Could not delete it: {reason}", { reason: error.message }));

@@ -22,18 +22,6 @@ const RECENT_END_MS = 6 * 60 * 60 * 1000;
 /** The addresses a page left during a walk opens at: the walk's summary may take their place. */
 const WALK_ADDRESSES = new Set(["", "#", "#/", "#/workout", "#/summary"]);
 
-/**
- * The walk that just ended, for the summary, kept for this tab too (a reload shows it still).
- * @param {{plan: object, summary: object, sessionId: string|null}} finished
- */
-function keepFinished(finished) {
-  app.finished = finished;
-  keepFinishedWalk(finished);
-}
-
-/** @returns {{plan: object, summary: object, sessionId: string|null}|null} the walk that just ended, after a reload too */
-const finishedWalk = () => app.finished ?? finishedWalkOfTab();
-
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 
 /**
@@ -45,7 +33,7 @@ const loadCoach = () => import("../coach.js").then((module) => module.Coach);
 /** When the walk ends (or is stopped), its summary is shown. */
 function summariseWhenFinished(coach) {
   coach.addEventListener("finished", (event) => {
-    keepFinished({ plan: coach.plan, summary: event.detail, sessionId: coach.sessionId });
+    keepFinishedWalk({ plan: coach.plan, summary: event.detail, sessionId: coach.sessionId });
     if (app.coach === coach) app.coach = null;
     go("#/summary");
   });
@@ -177,13 +165,12 @@ export async function showPlayer() {
 /** The walk just ended: its figures, then the server's (calories, the week, what comes next). */
 export async function showSummary() {
   const visit = currentVisit();
-  const finished = finishedWalk();
+  const finished = finishedWalkOfTab();
   if (!finished) {
     // In place of this address (no walk has ended in this tab), so Back does not bounce here.
     replaceWith("#/");
     return;
   }
-  app.finished = finished;
   const [{ renderSummary }] = await Promise.all([import("../screens/summary.js"), loadStrings("more")]);
   if (!isCurrent(visit)) return;
   showOnlineStatus();
@@ -232,7 +219,7 @@ export async function rejoin() {
     // It ended lately while the page was gone (closed, or discarded by the phone): its summary is the
     // first screen, unless the page was opened at a link of its own (a shared plan, an import).
     if (ended) {
-      keepFinished({ plan: active.plan, summary: ended, sessionId: coach.sessionId });
+      keepFinishedWalk({ plan: active.plan, summary: ended, sessionId: coach.sessionId });
       if (WALK_ADDRESSES.has(location.hash)) history.replaceState(null, "", "#/summary");
     }
     return;

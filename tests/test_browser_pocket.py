@@ -165,6 +165,11 @@ LOUD_PERCENTILE = 0.98
 # A cue is heard at its place: from the recording's own latency (the earliest cue) to this much
 # after it (a spoken word may begin softly, "two" with its t).
 CUE_PLACE_MS = 100
+# The recording's own latency behind the track (MediaRecorder on captureStream): tens of ms on a
+# quiet machine, 167 ms on a clean-clone CI run whose CPU round took 211 s. Generous: it only has to
+# tell a track in step (the words a second or two apart) from one a word or a segment off; each
+# cue's place against the others keeps CUE_PLACE_MS, and test_track places every cue to the ms.
+RECORDING_LATENCY_MS = 300
 # Five-second segments: a switch, a countdown word or both every second or two.
 STEPS = [
     {"kind": kind, "seconds": 5, **({"speed_mph": 1.5} if kind == "reverse" else {})}
@@ -212,7 +217,7 @@ def test_with_javascript_blocked_every_cue_is_heard_at_its_place(phone_page, ser
     assert len(due) >= 5, f"too few cues in the recording to judge: {due}"
     lateness = [min(heard, key=lambda at: abs(at - when)) - when for when in due]
     latency = min(lateness)
-    assert -CUE_PLACE_MS <= latency <= CUE_PLACE_MS + start_uncertainty, (
+    assert -CUE_PLACE_MS <= latency <= RECORDING_LATENCY_MS + start_uncertainty, (
         f"the recording is {latency:+.0f} ms off the track (its start known to {start_uncertainty:.0f} ms): {lateness}"
     )
     late = [(when, round(off)) for when, off in zip(due, lateness) if off - latency > CUE_PLACE_MS]

@@ -137,32 +137,39 @@ def test_a_plan_file_being_changed_before_saving_is_still_in_the_editor_after_a_
     assert not page.js_errors
 
 
-def test_the_first_frame_is_styled_before_the_app_stylesheet_arrives_and_the_picker_waits_for_it(phone_page, server):
+def test_the_first_screen_is_styled_by_the_page_itself_and_waits_for_no_stylesheet(phone_page, server):
     page = phone_page(server.url)
     page.add_init_script(SHIFTS_JS)
     refused: list[str] = []
     page.on(
         "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
     )
-    held: list = []
-    page.route("**/css/app.css", lambda route: held.append(route))
+    # Every stylesheet is held back for the whole test, and the app's start until the first frame is checked.
+    held_styles: list = []
+    held_start: list = []
+    page.route("**/*.css", lambda route: held_styles.append(route))
+    page.route("**/js/main.js", lambda route: held_start.append(route))
     page.goto("/", wait_until="commit")
-    # The page's own first-frame rules (allowed by their hash): the dark page, the skeleton's
-    # footprint, the tabs, the hidden banner; no stylesheet has arrived yet.
+    # The first frame, before any module has run: the dark page, the brand, the skeleton's footprint,
+    # the tabs, the hidden banner, all from the page's own rules (allowed by their hash).
     page.wait_for_selector(".skeleton")
     # (Route handlers run while Playwright is waiting, not during a plain sleep.)
-    wait_until(lambda: held or page.wait_for_timeout(50), 10, "app.css was never asked for")
+    wait_until(lambda: held_start or page.wait_for_timeout(50), 10, "main.js was never asked for")
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(11, 18, 32)"
     assert page.locator(".skeleton").first.bounding_box()["height"] == 132
     assert page.locator(".tabs a").first.bounding_box()["height"] >= 60
+    assert page.locator(".brand-mark").bounding_box()["width"] == 32
     assert page.locator("#banner").is_hidden()
-    # The picker is drawn with its rules, never without: it waits for app.css.
-    page.wait_for_timeout(300)
-    assert page.locator("#main [data-plan]").count() == 0
-    held[0].continue_()
+    # The picker is drawn with its rules while no stylesheet has arrived, and nothing moves after.
+    held_start[0].continue_()
     page.wait_for_selector('.plan-card[data-plan="quick-mix-10"]')
     assert page.evaluate("getComputedStyle(document.querySelector('.plan-card')).borderRadius") == "16px"
+    assert page.evaluate("getComputedStyle(document.querySelector('.btn-secondary')).minHeight") == "56px"
     page.wait_for_timeout(300)
     assert page.evaluate("window.__shifts.reduce((a, b) => a + b, 0)") == 0
+    # The only stylesheet the page asks for is the later screens', once the first screen is painted.
+    assert [route.request.url.rsplit("/", 1)[-1] for route in held_styles] in ([], ["screens.css"])
+    for route in held_styles:
+        route.continue_()
     assert not refused, refused
     assert not page.js_errors

@@ -24,7 +24,7 @@ def client(tmp_path, shared_audio_cache):
 GZIP = {"Accept-Encoding": "gzip, deflate, br, zstd"}
 
 
-@pytest.mark.parametrize("path", ["/", "/js/builtin.js", "/css/app.css", "/icons/walker.svg", "/sw.js"])
+@pytest.mark.parametrize("path", ["/", "/js/builtin.js", "/css/screens.css", "/icons/walker.svg", "/sw.js"])
 def test_text_files_go_out_compressed_to_a_browser_that_takes_gzip_and_still_revalidate(client, path):
     plain, packed = client.get(path), client.get(path, headers=GZIP)
     assert packed.status_code == plain.status_code == 200
@@ -61,10 +61,10 @@ def test_the_api_s_json_goes_out_compressed_to_a_browser_that_takes_gzip(client)
 
 def test_a_changed_file_goes_out_compressed_as_it_is_now(tmp_path):
     client = app_on_a_copy_of_web(tmp_path).test_client()
-    before = client.get("/css/app.css", headers=GZIP)
+    before = client.get("/css/screens.css", headers=GZIP)
     rules = "".join(f".rule-{n} {{ margin: {n}px; }}\n" for n in range(200))
-    (tmp_path / "web" / "css" / "app.css").write_text(rules)
-    after = client.get("/css/app.css", headers={**GZIP, "If-None-Match": before.headers["ETag"]})
+    (tmp_path / "web" / "css" / "screens.css").write_text(rules)
+    after = client.get("/css/screens.css", headers={**GZIP, "If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200 and gzip.decompress(after.data).decode() == rules
     assert after.headers["ETag"] != before.headers["ETag"]
 

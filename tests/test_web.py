@@ -54,6 +54,15 @@ def test_page_is_served_fresh_and_hands_out_the_device_cookie(client):
     assert "rw_device=" in response.headers["Set-Cookie"]
 
 
+def test_the_brand_in_the_page_is_the_app_icon_drawn_inline():
+    """The top bar draws web/icons/walker.svg's shapes in the page itself (no request, no image document
+    before the first screen), so the two never differ."""
+    shapes = lambda text: re.findall(r"<(?:rect|g|path|circle)\b[^>]*>", text)  # noqa: E731
+    brand = re.search(r'<svg class="brand-mark"[^>]*>(.*?)</svg>', (WEB / "index.html").read_text(), re.S)
+    assert brand and 'aria-hidden="true"' in brand.group(0)
+    assert shapes(brand.group(1)) == shapes((WEB / "icons" / "walker.svg").read_text())
+
+
 def test_page_loads_one_module_and_nothing_from_elsewhere():
     html = (WEB / "index.html").read_text()
     assert re.findall(r"<script[^>]*>", html) == ['<script type="module" src="/js/main.js">']
@@ -191,16 +200,16 @@ def app_on_a_copy_of_web(tmp_path):
 def test_an_app_file_asked_again_is_the_same_answer_until_the_file_changes(tmp_path):
     """App files answered from memory (server/appfiles.py) carry Flask's own headers, and a changed file is new."""
     client = app_on_a_copy_of_web(tmp_path).test_client()
-    first, again = client.get("/css/app.css"), client.get("/css/app.css")
-    assert again.data == first.data == (tmp_path / "web" / "css" / "app.css").read_bytes()
+    first, again = client.get("/css/screens.css"), client.get("/css/screens.css")
+    assert again.data == first.data == (tmp_path / "web" / "css" / "screens.css").read_bytes()
     # Byte for byte but the Date, which is the moment of each answer (a second may tick between the two).
     without_date = lambda headers: [(name, value) for name, value in headers if name != "Date"]  # noqa: E731
     assert without_date(again.headers) == without_date(first.headers)
     assert again.headers["Content-Security-Policy"] and again.headers["Cache-Control"] == "no-cache"
-    (tmp_path / "web" / "css" / "app.css").write_text("main { color: red; }\n")
-    changed = client.get("/css/app.css")
+    (tmp_path / "web" / "css" / "screens.css").write_text("main { color: red; }\n")
+    changed = client.get("/css/screens.css")
     assert changed.data == b"main { color: red; }\n" and changed.headers["ETag"] != first.headers["ETag"]
-    assert client.get("/css/app.css", headers={"If-None-Match": changed.headers["ETag"]}).status_code == 304
+    assert client.get("/css/screens.css", headers={"If-None-Match": changed.headers["ETag"]}).status_code == 304
 
 
 def test_an_app_file_reached_by_another_host_names_that_host(client):
@@ -217,22 +226,23 @@ def style_sources(policy: str) -> list[str]:
     return directives["style-src"].split()
 
 
-def test_the_page_paints_its_first_frame_from_its_own_inline_style_allowed_by_hash_alone(client, tmp_path):
-    """The first frame needs no stylesheet: index.html holds its rules, the page's policy allows that block by
-    its SHA-256 and nothing else inline, and a change to the block is a new hash."""
+def test_the_page_paints_its_first_screen_from_its_own_inline_style_allowed_by_hash_alone(client, tmp_path):
+    """The first frame and the picker need no stylesheet: index.html holds their rules, the page's policy allows
+    that block by its SHA-256 and nothing else inline, and a change to the block is a new hash."""
     html = (WEB / "index.html").read_text(encoding="utf-8")
     blocks = re.findall(r"<style>(.*?)</style>", html, re.S)
     assert len(blocks) == 1 and "[hidden]" in blocks[0] and ".skeleton" in blocks[0] and ".tabs" in blocks[0]
+    # The picker's cards and buttons, and what every screen shares (the toast).
+    assert all(rule in blocks[0] for rule in (".plan-card", ".programme", ".btn-primary", ".toast"))
     digest = base64.b64encode(hashlib.sha256(blocks[0].encode()).digest()).decode()
     page = client.get("/")
     assert style_sources(page.headers["Content-Security-Policy"]) == ["'self'", f"'sha256-{digest}'"]
     assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
     # Only the page carries the hash: a file or an API answer allows no inline style at all.
-    assert style_sources(client.get("/css/app.css").headers["Content-Security-Policy"]) == ["'self'"]
+    assert style_sources(client.get("/css/screens.css").headers["Content-Security-Policy"]) == ["'self'"]
     assert style_sources(client.get("/api/plans").headers["Content-Security-Policy"]) == ["'self'"]
-    # The app's stylesheet is asked for at once (preloaded) and applied by main.js before the first screen.
-    assert '<link rel="preload" href="/css/app.css" as="style">' in html
-    assert 'rel="stylesheet"' not in html
+    # The later screens' stylesheet is applied by the router when one of them is first opened.
+    assert 'rel="stylesheet"' not in html and 'as="style"' not in html
     # An edited page (another copy of web/) is served with its own block's hash, not a remembered one.
     changed = app_on_a_copy_of_web(tmp_path)
     copy = tmp_path / "web" / "index.html"

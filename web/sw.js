@@ -35,7 +35,6 @@ const API_TIMEOUT_MS = 4000;
 const PRECACHE = [
   "/",
   "/manifest.webmanifest",
-  "/css/app.css",
   "/css/screens.css",
   "/js/api.js",
   "/js/audio.js",

@@ -10,8 +10,6 @@ import { t } from "./i18n.js";
 export const TOAST_MS = 8000;
 /** A page that paints no frame (hidden) waits at most this long for one before going on. */
 const FRAME_WAIT_MS = 100;
-/** The picker's and the shared rules (index.html holds only the first frame's, and asks for these at once). */
-const APP_CSS = "/css/app.css";
 /** The later screens' rules (get ready, player, summary, history, editor, settings, progress). */
 const SCREENS_CSS = "/css/screens.css";
 
@@ -85,7 +83,7 @@ export function afterPaint() {
   });
 }
 
-/** @type {Map<string, Promise<void>>} each stylesheet, in the order asked for (app.css first) */
+/** @type {Map<string, Promise<void>>} each stylesheet asked for (the picker's and the shared rules are in the page) */
 const styles = new Map();
 
 /**
@@ -101,9 +99,6 @@ function applyStyles(href) {
   }
   return /** @type {Promise<void>} */ (styles.get(href));
 }
-
-/** The first screen's stylesheet (index.html preloads it). */
-export const loadAppStyles = () => applyStyles(APP_CSS);
 
 /** The later screens' stylesheet. */
 export const loadScreenStyles = () => applyStyles(SCREENS_CSS);

@@ -2,7 +2,7 @@
 // running rejoined, then the screen the address names (router.js); once it is painted, what
 // it did not need. The README's Layout section maps the modules.
 
-import { afterPaint, loadAppStyles, loadScreenStyles, showBanner, showOnlineStatus } from "./chrome.js";
+import { afterPaint, loadScreenStyles, showBanner, showOnlineStatus } from "./chrome.js";
 import { app, walking } from "./controllers/held.js";
 import { language, useLanguage } from "./i18n.js";
 import { route, startRouting } from "./router.js";
@@ -53,8 +53,8 @@ async function afterFirstScreen() {
 
 window.addEventListener("online", showOnlineStatus);
 window.addEventListener("offline", showOnlineStatus);
-// The first screen is drawn once its stylesheet applies (the page painted its first frame without it).
-Promise.allSettled([rejoinWalk(), startInLanguage(), loadAppStyles()]).then(() => {
+// The page holds the first screen's rules: the picker is drawn as soon as the language and a walk to rejoin are known.
+Promise.allSettled([rejoinWalk(), startInLanguage()]).then(() => {
   startRouting({ enter: () => showBanner(app.coach) });
   afterFirstScreen();
 });

@@ -24,7 +24,7 @@ import * as pickerControllers from "./controllers/picker.js";
 /** @typedef {() => (Record<string, any>|Promise<Record<string, any>>)} Controllers a screen's controllers module, loaded on first use */
 
 /**
- * A later screen's controllers, with the later screens' stylesheet (app.css has only the picker's rules).
+ * A later screen's controllers, with the later screens' stylesheet (the page holds only the picker's and the shared rules).
  * @param {Promise<any>} loading
  */
 const withScreenStyles = (loading) => Promise.all([loading, loadScreenStyles()]).then(([controllers]) => controllers);

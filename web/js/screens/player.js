@@ -226,7 +226,7 @@ export function renderPlayer(root, { coach }) {
     if (shown.kind !== segment.kind || shown.index !== pos.index) {
       phase.dataset.kind = segment.kind;
       name.textContent = info.word;
-      // The phase word fills the width whatever its length ("REST", "CALENTAMIENTO"): app.css sizes it by its
+      // The phase word fills the width whatever its length ("REST", "CALENTAMIENTO"): screens.css sizes it by its
       // longest word, and a phrase ("RETOUR AU CALME") breaks between words.
       name.style.setProperty("--chars", String(Math.max(...info.word.split(/\s+/).map((word) => word.length), 4)));
       arrowHolder.replaceChildren(svg({ viewBox: "0 0 56 56", class: "phase-arrow" }, ARROWS[info.arrow]));

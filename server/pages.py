@@ -30,7 +30,8 @@ PAGE_ETAG_CHARS = 32
 NS_PER_S = 1e9
 QR_SCALE = 6
 QR_BORDER = 2
-# The page's inline <style> blocks (its first frame's rules): the policy allows each by its hash.
+# The page's inline <style> blocks (its first screen's rules: the first frame, the picker, what every screen shares):
+# the policy allows each by its hash.
 INLINE_STYLE_PATTERN = re.compile(r"<style>(.*?)</style>", re.S)
 
 
@@ -120,7 +121,7 @@ def _compressed(response: Response, data: bytes) -> Response:
 
 @bp.get("/")
 def index():
-    """The app itself, with a policy that lets its own first-frame styles apply and nothing else inline."""
+    """The app itself, with a policy that lets its own first-screen styles apply and nothing else inline."""
     page = web_dir() / "index.html"
     mtime_ns = page.stat().st_mtime_ns
     # Read once: the bytes sent, their tag and their style hashes are all of the same version of the file.

@@ -3,7 +3,7 @@ handshake), trusted proxies only.
 
 The Content-Security-Policy allows exactly what the phone app uses: its own scripts (one
 module, no inline script), its own styles (styles set from script through the CSSOM are
-allowed; the page's one inline <style>, its first frame's rules, by its hash, and no style
+allowed; the page's one inline <style>, its first screen's rules, by its hash, and no style
 attribute), its own images, audio from this
 site (and blob: URLs), its own API and session websocket, its own service worker and manifest,
 and no framing by anyone.

@@ -144,7 +144,7 @@ def test_the_first_screen_is_styled_by_the_page_itself_and_waits_for_no_styleshe
     page.on(
         "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
     )
-    # Every stylesheet is held back for the whole test, and the app's start until the first frame is checked.
+    # Every stylesheet is held back until the picker is drawn, and the app's start until the first frame is checked.
     held_styles: list = []
     held_start: list = []
     page.route("**/*.css", lambda route: held_styles.append(route))
@@ -165,11 +165,12 @@ def test_the_first_screen_is_styled_by_the_page_itself_and_waits_for_no_styleshe
     page.wait_for_selector('.plan-card[data-plan="quick-mix-10"]')
     assert page.evaluate("getComputedStyle(document.querySelector('.plan-card')).borderRadius") == "16px"
     assert page.evaluate("getComputedStyle(document.querySelector('.btn-secondary')).minHeight") == "56px"
+    # The only stylesheet the page asks for is the later screens', after the picker; it moves nothing on it.
+    wait_until(lambda: held_styles or page.wait_for_timeout(50), 10, "screens.css was never asked for")
+    assert [route.request.url.rsplit("/", 1)[-1] for route in held_styles] == ["screens.css"]
+    held_styles[0].continue_()
+    page.wait_for_function("[...document.styleSheets].some((sheet) => sheet.href?.endsWith('/css/screens.css'))")
     page.wait_for_timeout(300)
     assert page.evaluate("window.__shifts.reduce((a, b) => a + b, 0)") == 0
-    # The only stylesheet the page asks for is the later screens', once the first screen is painted.
-    assert [route.request.url.rsplit("/", 1)[-1] for route in held_styles] in ([], ["screens.css"])
-    for route in held_styles:
-        route.continue_()
     assert not refused, refused
     assert not page.js_errors

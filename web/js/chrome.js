@@ -1,7 +1,7 @@
 // The page furniture around every screen: the toast over the tabs, the status line, the banner
-// back to a walk under way, and the stylesheets. What the first screen does not need is loaded
-// after it: the service worker and the desktop's phone panel (install.js), and the page's own
-// words in another language than its English (pagewords.js).
+// back to a walk under way, and the later screens' stylesheet. What the first screen does not
+// need is loaded after it: the service worker and the desktop's phone panel (install.js), and
+// the page's own words in another language than its English (pagewords.js).
 
 import { h } from "./dom.js";
 import { t } from "./i18n.js";

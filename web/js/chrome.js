@@ -83,22 +83,18 @@ export function afterPaint() {
   });
 }
 
-/** @type {Map<string, Promise<void>>} each stylesheet asked for (the picker's and the shared rules are in the page) */
-const styles = new Map();
+/** @type {Promise<void>|null} the later screens' stylesheet, once asked for (the page holds the rest) */
+let screenStyles = null;
 
 /**
- * Apply a stylesheet once; resolves when it applies (or failed: offline and never cached).
- * @param {string} href
+ * The later screens' stylesheet, applied once; resolves when it applies (or failed: offline and never cached).
  * @returns {Promise<void>}
  */
-function applyStyles(href) {
-  if (!styles.has(href)) {
-    const link = h("link", { rel: "stylesheet", href });
-    styles.set(href, new Promise((resolve) => { link.onload = link.onerror = () => resolve(); }));
+export function loadScreenStyles() {
+  if (!screenStyles) {
+    const link = h("link", { rel: "stylesheet", href: SCREENS_CSS });
+    screenStyles = new Promise((resolve) => { link.onload = link.onerror = () => resolve(); });
     document.head.append(link);
   }
-  return /** @type {Promise<void>} */ (styles.get(href));
+  return screenStyles;
 }
-
-/** The later screens' stylesheet. */
-export const loadScreenStyles = () => applyStyles(SCREENS_CSS);

@@ -169,7 +169,7 @@ def test_the_first_screen_is_styled_by_the_page_itself_and_waits_for_no_styleshe
     wait_until(lambda: held_styles or page.wait_for_timeout(50), 10, "screens.css was never asked for")
     assert [route.request.url.rsplit("/", 1)[-1] for route in held_styles] == ["screens.css"]
     held_styles[0].continue_()
-    page.wait_for_function("[...document.styleSheets].some((sheet) => sheet.href?.endsWith('/css/screens.css'))")
+    page.wait_for_function("() => [...document.styleSheets].some((sheet) => sheet.href?.endsWith('/css/screens.css'))")
     page.wait_for_timeout(300)
     assert page.evaluate("window.__shifts.reduce((a, b) => a + b, 0)") == 0
     assert not refused, refused
